@@ -1,0 +1,35 @@
+"""Turning the core's rule results (offending rows) into Dagster asset-check results that name those rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
+
+MAX_ROWS_SHOWN = 20
+
+
+def rows_check(
+    name: str,
+    asset_key: str,
+    offending: pd.DataFrame,
+    what: str,
+    severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
+) -> AssetCheckResult:
+    """Passes when ``offending`` is empty; otherwise its metadata shows the first offending rows and their count."""
+    passed = offending.empty
+    metadata: dict[str, object] = {"offending_rows": MetadataValue.int(len(offending))}
+    if not passed:
+        shown = offending.head(MAX_ROWS_SHOWN).copy()
+        for column in shown.columns:
+            if pd.api.types.is_datetime64_any_dtype(shown[column]):
+                shown[column] = shown[column].dt.strftime("%Y-%m-%d")
+        metadata["first_offending_rows"] = MetadataValue.md(shown.to_markdown(index=False))
+        metadata["problem"] = MetadataValue.text(f"{len(offending):,} row(s): {what}")
+    return AssetCheckResult(
+        check_name=name,
+        asset_key=asset_key,
+        passed=passed,
+        severity=severity,
+        metadata=metadata,
+        description=None if passed else f"{len(offending):,} row(s): {what}",
+    )

@@ -1,0 +1,51 @@
+"""The one error type bad input raises: it names the file, the column, the value and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class FavoritaDataError(ValueError):
+    """Input data that the pipeline refuses, described so that a person can fix it.
+
+    ``rows`` are 1-based line numbers in the file (the header is line 1), so an editor jumps straight to them.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        fix: str,
+        column: str | None = None,
+        value: object | None = None,
+        rows: Sequence[int] = (),
+    ) -> None:
+        self.file = file
+        self.problem = problem
+        self.fix = fix
+        self.column = column
+        self.value = value
+        self.rows = [int(r) for r in rows]
+        lines = [f"{file}: {problem}"]
+        if column is not None:
+            lines.append(f"  column: {column}")
+        if value is not None:
+            lines.append(f"  value: {value!r}")
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:10])
+            more = f" (and {len(self.rows) - 10} more)" if len(self.rows) > 10 else ""
+            lines.append(f"  line(s): {shown}{more}")
+        lines.append(f"  what to do: {fix}")
+        super().__init__("\n".join(lines))
+
+    def as_metadata(self) -> dict[str, object]:
+        """A flat dict for logs and Dagster metadata."""
+        return {
+            "file": self.file,
+            "problem": self.problem,
+            "column": self.column or "",
+            "value": "" if self.value is None else str(self.value),
+            "lines": ", ".join(str(r) for r in self.rows[:50]),
+            "what_to_do": self.fix,
+        }

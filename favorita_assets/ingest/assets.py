@@ -1,0 +1,81 @@
+"""``raw_<table>`` assets: read a Kaggle file, refuse it with a clear error if it is malformed, land a copy."""
+
+
+from dagster import AssetExecutionContext, AssetsDefinition, DataVersion, MaterializeResult, MetadataValue, asset
+
+from favorita_assets.core.schema import KAGGLE_FILES, ensure_valid, read_kaggle_csv
+from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.ingest.resources import RawDataSource
+from favorita_assets.resources.storage import Storage
+
+# Asset name per Kaggle table: train.csv holds the sales history.
+RAW_ASSET_NAMES = {
+    "train": "raw_sales",
+    "stores": "raw_stores",
+    "oil": "raw_oil",
+    "holidays_events": "raw_holidays_events",
+    "transactions": "raw_transactions",
+    "test": "raw_test",
+}
+
+
+def landing_prefix(table: str) -> str:
+    """The storage prefix under which a raw table's copies and its ``latest.json`` pointer live."""
+    return f"raw/{table}"
+
+
+def _summary(table: str, frame) -> dict[str, object]:
+    meta: dict[str, object] = {"rows": MetadataValue.int(len(frame)), "columns": ", ".join(frame.columns)}
+    if "date" in frame.columns:
+        meta["first_date"] = frame["date"].min().strftime("%Y-%m-%d")
+        meta["last_date"] = frame["date"].max().strftime("%Y-%m-%d")
+    if "store_nbr" in frame.columns:
+        meta["stores"] = MetadataValue.int(int(frame["store_nbr"].nunique()))
+    if "family" in frame.columns:
+        meta["families"] = MetadataValue.int(int(frame["family"].nunique()))
+    meta["preview"] = MetadataValue.md(frame.head(5).to_markdown(index=False))
+    return meta
+
+
+def _raw_asset(table: str) -> AssetsDefinition:
+    spec = KAGGLE_FILES[table]
+    optional = "" if spec.required else " Optional: when the file is absent the asset records that and lands nothing."
+
+    @asset(
+        name=RAW_ASSET_NAMES[table],
+        group_name="ingest",
+        kinds={"csv", "pandas"},
+        description=f"Kaggle's {spec.filename}, validated (schema, types, unique keys, no negative values) and kept "
+        f"as an immutable sha256-addressed copy under {landing_prefix(table)}/ in storage.{optional}",
+    )
+    def _land(context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage) -> MaterializeResult:
+        path = raw_source.path_of(spec.filename)
+        prefix = landing_prefix(table)
+        if not spec.required and not path.exists():
+            storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": str(path)})
+            context.log.info(f"{spec.filename} is absent from {path.parent}; recorded as absent")
+            return MaterializeResult(metadata={"present": False, "source": str(path)})
+        with data_errors_as_failures():
+            frame = read_kaggle_csv(path, table)
+            ensure_valid(table, frame)
+        record = storage.land_file(path, prefix)
+        context.log.info(
+            f"{spec.filename}: {len(frame):,} rows, sha256 {record['sha256'][:12]}…, "
+            f"{'landed' if record['copied'] else 'already landed'} at {storage.uri(record['key'])}"
+        )
+        return MaterializeResult(
+            metadata={
+                "present": True,
+                "sha256": record["sha256"],
+                "bytes": MetadataValue.int(record["bytes"]),
+                "landed_at": MetadataValue.path(storage.uri(record["key"])),
+                "source": MetadataValue.path(str(path)),
+                **_summary(table, frame),
+            },
+            data_version=DataVersion(record["sha256"]),
+        )
+
+    return _land
+
+
+RAW_ASSETS = [_raw_asset(table) for table in RAW_ASSET_NAMES]

@@ -1,0 +1,146 @@
+"""Where the platform keeps its files: a local folder by default, S3 in AWS mode (same keys, same formats).
+
+Keys follow one layout in every backend (see README "Storage layout"): ``raw/<table>/sha256=<hex>/<file>``,
+``raw/<table>/latest.json``, ``processed/cleaned_series/cleaned_series.parquet``, ...
+Every write is atomic: a reader sees the old object or the new one, never half of one.
+"""
+
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from dagster import ConfigurableResource
+from pydantic import Field
+
+CHUNK = 4 * 1024 * 1024
+
+
+def sha256_of_file(path: str | Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Storage(ConfigurableResource, ABC):
+    """The storage backend's interface. Keys are '/'-separated relative paths."""
+
+    @abstractmethod
+    def write_bytes(self, key: str, data: bytes) -> None:
+        """Atomically write ``data`` at ``key``."""
+
+    @abstractmethod
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes at ``key``; FileNotFoundError if absent."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether an object exists at ``key``."""
+
+    @abstractmethod
+    def put_file(self, path: str | Path, key: str) -> None:
+        """Atomically copy a local file to ``key``."""
+
+    @abstractmethod
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        """A local file holding the object at ``key`` for the duration of the block (read-only use)."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """A human-readable address of ``key`` (a path or an s3:// URI)."""
+
+    # --- conveniences shared by every backend -------------------------------------------------------------------
+
+    def write_json(self, key: str, value: Any) -> None:
+        self.write_bytes(key, json.dumps(value, indent=2, sort_keys=True, default=str).encode())
+
+    def read_json(self, key: str) -> Any:
+        return json.loads(self.read_bytes(key))
+
+    def write_parquet(self, key: str, frame: pd.DataFrame) -> None:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        self.write_bytes(key, buffer.getvalue())
+
+    def read_parquet(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
+        with self.local_path(key) as path:
+            return pd.read_parquet(path, columns=columns)
+
+    def land_file(self, path: str | Path, prefix: str) -> dict[str, Any]:
+        """Keep an immutable, content-addressed copy of ``path`` under ``prefix`` and point ``prefix/latest.json``
+        at it. Landing the same content again copies nothing. Returns the pointer record."""
+        path = Path(path)
+        digest = sha256_of_file(path)
+        key = f"{prefix}/sha256={digest}/{path.name}"
+        copied = not self.exists(key)
+        if copied:
+            self.put_file(path, key)
+        record = {"key": key, "sha256": digest, "bytes": path.stat().st_size, "source": str(path)}
+        pointer = f"{prefix}/latest.json"
+        if not self.exists(pointer) or self.read_json(pointer) != record:
+            self.write_json(pointer, record)
+        return {**record, "copied": copied}
+
+
+class LocalStorage(Storage):
+    """Storage in a folder on this machine (the embedded default)."""
+
+    root: str = Field(description="Folder that holds every stored object, e.g. ./var/storage.")
+
+    def _path(self, key: str) -> Path:
+        path = (Path(self.root) / key).resolve()
+        if Path(self.root).resolve() not in path.parents:
+            raise ValueError(f"storage key {key!r} escapes the storage root {self.root}")
+        return path
+
+    def _atomic(self, key: str) -> tuple[Path, Path]:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        return target, Path(tmp)
+
+    def write_bytes(self, key: str, data: bytes) -> None:
+        target, tmp = self._atomic(key)
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def put_file(self, path: str | Path, key: str) -> None:
+        target, tmp = self._atomic(key)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no object at {key} in {self.root}")
+        yield path
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))

@@ -1,0 +1,44 @@
+"""The `favorita` command as a user runs it."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from favorita_assets.cli import main
+
+
+def test_sample_data_command_writes_six_files(tmp_path):
+    code = main(["sample-data", "--out", str(tmp_path), "--stores", "2", "--families", "3",
+                 "--start", "2017-06-01", "--end", "2017-08-15", "--seed", "4"])  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in tmp_path.glob("*.csv")) == sorted(
+        ["train.csv", "test.csv", "stores.csv", "oil.csv", "holidays_events.csv", "transactions.csv"]
+    )
+    assert pd.read_csv(tmp_path / "train.csv").store_nbr.nunique() == 2
+
+
+def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
+    code = main(["run", "--data", str(small_data_dir), "--out", str(tmp_path / "out")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "materialized cleaned_series" in printed and "0 failed" in printed
+    assert (tmp_path / "out/storage/processed/cleaned_series/cleaned_series.parquet").is_file()
+
+
+def test_run_command_reports_bad_input_without_traceback(data_dir, tmp_path):
+    (data_dir / "stores.csv").write_text("store_nbr,city,state,type\n1,Quito,Pichincha,D\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "favorita_assets.cli", "run", "--data", str(data_dir), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "stores.csv: required column 'cluster' is missing" in result.stderr
+    assert "what to do:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_generator_arguments_are_reported(tmp_path, capsys):
+    assert main(["sample-data", "--out", str(tmp_path), "--stores", "99"]) == 2
+    assert "--stores must be between 1 and 54" in capsys.readouterr().err

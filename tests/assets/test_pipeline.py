@@ -1,0 +1,160 @@
+"""The asset graph materialized on generated data into a temporary folder, and every bad input through it."""
+
+import hashlib
+import shutil
+
+import pandas as pd
+import pytest
+from dagster import AssetKey, materialize
+
+from favorita_assets.definitions import build_definitions
+from favorita_assets.ingest.assets import RAW_ASSETS
+from favorita_assets.pipeline import run_pipeline
+from favorita_assets.series.assets import CLEANED_SERIES_KEY, cleaned_series
+from favorita_assets.settings import build_resources
+
+EXPECTED_ASSETS = {
+    "raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
+}  # fmt: skip
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_definitions_load_with_every_asset_and_check(settings_for, small_data_dir):
+    defs = build_definitions(settings_for(small_data_dir))
+    graph = defs.resolve_asset_graph()
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == EXPECTED_ASSETS
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert ("cleaned_series", "complete_grid") in checks and ("raw_sales", "unique_keys") in checks
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name in {"ingest", "series"} and node.description
+
+
+def test_module_level_definitions_load():
+    from favorita_assets.definitions import defs
+
+    assert defs.resolve_job_def("favorita_pipeline") is not None
+
+
+def test_materialize_assets_into_temporary_folder(settings_for, small_data_dir):
+    settings = settings_for(small_data_dir)
+    result = materialize([*RAW_ASSETS, cleaned_series], resources=build_resources(settings))
+    assert result.success
+    cleaned = pd.read_parquet(settings.storage_dir / CLEANED_SERIES_KEY)
+    assert cleaned.groupby(["store_nbr", "family"], observed=True).ngroups == 12
+    meta = result.asset_materializations_for_node("cleaned_series")[0].metadata
+    assert meta["rows"].value == len(cleaned)
+    assert (settings.storage_dir / "raw/train/latest.json").is_file()
+
+
+def test_pipeline_runs_all_checks_and_is_repeatable(settings_for, small_data_dir):
+    settings = settings_for(small_data_dir)
+    report = run_pipeline(settings)
+    assert report.success, report.failures
+    assert set(report.materialized) == EXPECTED_ASSETS
+    failed = {(c.asset, c.check) for c in report.failed_checks}
+    # 25 December and oil's weekends are days without rows: reported as warnings, nothing else fails.
+    assert failed == {("raw_sales", "contiguous_dates"), ("raw_oil", "contiguous_dates"), ("raw_transactions", "contiguous_dates")}
+    assert all(c.severity == "WARN" for c in report.failed_checks)
+    first = digest(settings.storage_dir / CLEANED_SERIES_KEY)
+    again = run_pipeline(settings)
+    assert again.success and digest(settings.storage_dir / CLEANED_SERIES_KEY) == first
+    assert report.materialized["raw_sales"]["sha256"] == again.materialized["raw_sales"]["sha256"]
+
+
+def test_single_family_train_works(settings_for, data_dir):
+    train = pd.read_csv(data_dir / "train.csv")
+    train[train.family == train.family.iloc[0]].to_csv(data_dir / "train.csv", index=False)
+    report = run_pipeline(settings_for(data_dir))
+    assert report.success, report.failures
+    assert report.materialized["cleaned_series"]["families"] == 1
+
+
+def test_optional_files_may_be_absent(settings_for, data_dir):
+    (data_dir / "test.csv").unlink()
+    (data_dir / "transactions.csv").unlink()
+    report = run_pipeline(settings_for(data_dir))
+    assert report.success, report.failures
+    assert report.materialized["raw_test"]["present"] is False
+
+
+def break_train(data_dir, edit):
+    train = pd.read_csv(data_dir / "train.csv", dtype={"sales": object})
+    edit(train)
+    train.to_csv(data_dir / "train.csv", index=False)
+
+
+def set_cell(column, value, row=5):
+    def edit(frame):
+        frame.loc[row, column] = value
+
+    return edit
+
+
+def duplicate_row(frame):
+    frame.loc[len(frame)] = frame.loc[3]
+
+
+def drop_store(data_dir):
+    stores = pd.read_csv(data_dir / "stores.csv")
+    stores[stores.store_nbr != stores.store_nbr.max()].to_csv(data_dir / "stores.csv", index=False)
+
+
+BAD_INPUTS = {
+    "missing file": (lambda d: (d / "oil.csv").unlink(), ["oil.csv", "not found"]),
+    "renamed column": (lambda d: break_train(d, lambda f: f.rename(columns={"sales": "units"}, inplace=True)),
+                       ["train.csv", "'sales'", "units"]),
+    "non-numeric sales": (lambda d: break_train(d, set_cell("sales", "12,5")), ["train.csv", "sales", "'12,5'", "line(s): 7"]),
+    "duplicate key": (lambda d: break_train(d, duplicate_row), ["train.csv", "date, store_nbr, family", "line(s): 5"]),
+    "negative sales": (lambda d: break_train(d, set_cell("sales", "-3.0")), ["train.csv", "negative sales", "-3.0", "line(s): 7"]),
+    "unknown store": (drop_store, ["train.csv", "store_nbr", "stores.csv does not list", "value: 3"]),
+    "empty file": (lambda d: (d / "holidays_events.csv").write_text(""), ["holidays_events.csv", "empty"]),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_fails_clearly_and_keeps_earlier_outputs(case, settings_for, data_dir, small_data_dir):
+    settings = settings_for(data_dir)
+    assert run_pipeline(settings).success
+    before = digest(settings.storage_dir / CLEANED_SERIES_KEY)
+    pointers = {p: p.read_text() for p in (settings.storage_dir / "raw").glob("*/latest.json")}
+
+    breaker, expected = BAD_INPUTS[case]
+    breaker(data_dir)
+    report = run_pipeline(settings)
+    assert not report.success
+    message = "\n".join(report.failures)
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert "what to do:" in message and "Traceback" not in message
+    assert digest(settings.storage_dir / CLEANED_SERIES_KEY) == before
+    assert "cleaned_series" not in report.materialized
+    if case != "unknown store":  # a valid new stores.csv lands; the others must leave every pointer as it was
+        assert {p: p.read_text() for p in pointers} == pointers
+
+
+def test_check_names_offending_rows_of_a_tampered_landed_copy(settings_for, small_data_dir):
+    settings = settings_for(small_data_dir)
+    assert run_pipeline(settings).success
+    pointer = pd.read_json(settings.storage_dir / "raw/train/latest.json", typ="series")
+    landed = settings.storage_dir / pointer["key"]
+    landed.chmod(0o644)
+    lines = landed.read_text().splitlines()
+    landed.write_text("\n".join(lines + [lines[1]]) + "\n")  # someone appended a copy of the first row
+
+    defs = build_definitions(settings)
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection={
+        k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == AssetKey("raw_sales")
+    }, asset_selection=set())
+    result = job.execute_in_process(raise_on_error=False)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not evaluations["landed_copy_intact"].passed
+    assert not evaluations["unique_keys"].passed
+    shown = evaluations["unique_keys"].metadata["first_offending_rows"].value
+    header, _, *rows = shown.splitlines()
+    assert header.split("|")[1].strip() == "line"
+    assert sorted(int(r.split("|")[1]) for r in rows) == [2, len(lines) + 1]  # the original and its copy
+    assert evaluations["unique_keys"].metadata["offending_rows"].value == 2
