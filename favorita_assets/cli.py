@@ -30,11 +30,21 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="materialize the whole asset graph in-process on the local backend")
     run.add_argument("--data", type=Path, help="folder with the Kaggle files (default: $FAVORITA_DATA_DIR)")
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
+    _model_args(run)
 
     demo = sub.add_parser("demo", help="generate sample data into OUT/data, then run the pipeline on it")
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
     _sample_data_args(demo)
+    _model_args(demo)
     return parser
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prediction-length", type=int, default=16,
+                        help="days to forecast: 16 is Kaggle's horizon; 1, 7, 28 = tomorrow, next week, next month")
+    parser.add_argument("--epochs", type=int, default=None, help="DeepAR training epochs (default 20)")
+    parser.add_argument("--month", default=None,
+                        help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)")  # fmt: skip
 
 
 def _sample_data(out: Path, args: argparse.Namespace) -> None:
@@ -47,8 +57,8 @@ def _sample_data(out: Path, args: argparse.Namespace) -> None:
     print(f"[favorita] wrote {', '.join(p.name for p in paths.values())} in {time.perf_counter() - started:.1f}s")
 
 
-def _run(data: Path | None, out: Path) -> int:
-    from favorita_assets.pipeline import run_pipeline
+def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
+    from favorita_assets.pipeline import export_outputs, run_config, run_pipeline
     from favorita_assets.settings import Settings, SettingsError
 
     env = dict(os.environ)
@@ -60,9 +70,12 @@ def _run(data: Path | None, out: Path) -> int:
     except SettingsError as error:
         print(f"[favorita] {error}", file=sys.stderr)
         return 2
+    partition = f"{args.month}-01" if args.month else None
     print(f"[favorita] data: {settings.data_dir}  storage: {settings.storage_dir}", flush=True)
+    print("[favorita] running the pipeline: land, clean, DeepAR channels, train, backtest, forecast, plot ...", flush=True)
     started = time.perf_counter()
-    report = run_pipeline(settings, log_level="INFO")
+    config = run_config(prediction_length=args.prediction_length, epochs=args.epochs)
+    report = run_pipeline(settings, partition_key=partition, config=config, log_level="INFO")
     print()
     for asset, meta in report.materialized.items():
         rows = meta.get("rows")
@@ -78,8 +91,20 @@ def _run(data: Path | None, out: Path) -> int:
         for failure in report.failures:
             print(f"\n{failure}", file=sys.stderr)
         return 1
-    print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s")
-    print(f"  cleaned series: {settings.storage_dir / 'processed/cleaned_series/cleaned_series.parquet'}")
+    evaluation = report.materialized.get("forecast_evaluation", {})
+    if evaluation:
+        print(f"\n  backtest ({report.partition_key[:7]} cut-off), lower is better:")
+        print(f"    {'method':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9}")
+        for method in ("deepar", "last_week", "mean_last_4_weekdays"):
+            if f"{method}_rmsle" in evaluation:
+                print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation[f'{method}_wape']:>7.4f} "
+                      f"{evaluation[f'{method}_mase']:>7.3f} {evaluation[f'{method}_mean_wql']:>9.4f}")  # fmt: skip
+        print(f"    published: {evaluation['champion']}")
+    written = export_outputs(settings, report.partition_key, out)
+    print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")
+    for name, path in written.items():
+        print(f"  {name:<28} {path}")
+    print(f"  {'storage (all assets)':<28} {settings.storage_dir}")
     return 0
 
 
@@ -90,10 +115,10 @@ def main(argv: list[str] | None = None) -> int:
             _sample_data(args.out, args)
             return 0
         if args.command == "run":
-            return _run(args.data, args.out)
+            return _run(args.data, args.out, args)
         if args.command == "demo":
             _sample_data(args.out / "data", args)
-            return _run(args.out / "data", args.out)
+            return _run(args.out / "data", args.out, args)
     except ValueError as error:  # bad arguments to the generator, e.g. --stores 99
         print(f"[favorita] {error}", file=sys.stderr)
         return 2

@@ -2,17 +2,20 @@
 
 from dagster import Definitions
 
-from favorita_assets import automation, ingest, series
+from favorita_assets import automation, ingest, modeling, publishing, series
 from favorita_assets.settings import Settings, build_resources
 
 
-def build_definitions(settings: Settings | None = None) -> Definitions:
-    """All definitions, wired to the resources of ``settings`` (default: read from the environment)."""
+def build_definitions(settings: Settings | None = None, resources: dict | None = None) -> Definitions:
+    """All definitions, wired to the resources of ``settings`` (default: read from the environment); ``resources``
+    replaces some of them (tests use it to plug in a deliberately bad model)."""
     return Definitions.merge(
         ingest.defs,
         series.defs,
+        modeling.defs,
+        publishing.defs,
         automation.defs,
-        Definitions(resources=build_resources(settings or Settings.from_env())),
+        Definitions(resources={**build_resources(settings or Settings.from_env()), **(resources or {})}),
     )
 
 

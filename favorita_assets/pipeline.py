@@ -1,11 +1,13 @@
 """Running the whole graph in-process (the `favorita run` command and the end-to-end tests) and reporting on it."""
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
 from favorita_assets.automation import PIPELINE_JOB_NAME
 from favorita_assets.definitions import build_definitions
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, latest_partition
 from favorita_assets.settings import Settings
 
 
@@ -21,6 +23,7 @@ class CheckOutcome:
 @dataclass
 class PipelineReport:
     success: bool
+    partition_key: str
     materialized: dict[str, dict[str, object]] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
@@ -30,18 +33,37 @@ class PipelineReport:
         return [c for c in self.checks if not c.passed]
 
 
+def run_config(prediction_length: int | None = None, **deepar: object) -> dict:
+    """Run config for the pipeline job: the horizon for the training data, DeepAR hyperparameters for the model."""
+    ops: dict = {}
+    if prediction_length is not None:
+        ops["deepar_training_data"] = {"config": {"prediction_length": prediction_length}}
+    hyperparameters = {k: v for k, v in deepar.items() if v is not None}
+    if hyperparameters:
+        ops["deepar_model"] = {"config": hyperparameters}
+    return {"ops": ops} if ops else {}
+
+
 def run_pipeline(
-    settings: Settings, instance: DagsterInstance | None = None, log_level: str = "INFO"
+    settings: Settings,
+    partition_key: str | None = None,
+    config: dict | None = None,
+    instance: DagsterInstance | None = None,
+    log_level: str = "INFO",
+    resources: dict | None = None,
 ) -> PipelineReport:
-    """Materialize every asset and run every check; never raises for a failed step, the report says what failed."""
-    defs = build_definitions(settings)
+    """Materialize every asset for one monthly cut-off (default: the month of the data's last date) and run every
+    check; never raises for a failed step, the report says what failed."""
+    defs = build_definitions(settings, resources)
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
+    partition_key = partition_key or latest_partition(settings.data_dir) or CUTOFF_PARTITIONS.get_last_partition_key()
     result = job.execute_in_process(
         instance=instance or DagsterInstance.ephemeral(),
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        partition_key=partition_key,
+        run_config={**(config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    report = PipelineReport(success=result.success)
+    report = PipelineReport(success=result.success, partition_key=partition_key)
     for event in result.all_events:
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
@@ -64,3 +86,31 @@ def run_pipeline(
             else:
                 report.failures.append(f"{event.step_key}: {data.error.message.strip() if data.error else 'failed'}")
     return report
+
+
+def export_outputs(settings: Settings, partition_key: str, out_dir: Path) -> dict[str, Path]:
+    """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv (when there is
+    one), metrics.json and the plots. Returns the written paths by name."""
+    from favorita_assets.modeling.assets import evaluation_prefix
+    from favorita_assets.publishing.assets import forecasts_key, plots_prefix, submission_key
+    from favorita_assets.settings import build_resources
+
+    storage = build_resources(settings)["storage"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    if storage.exists(forecasts_key(partition_key)):
+        path = out_dir / "forecasts.csv"
+        storage.read_parquet(forecasts_key(partition_key)).to_csv(path, index=False)
+        written["forecasts"] = path
+    sources = {
+        "submission": (submission_key(partition_key), out_dir / "submission.csv"),
+        "metrics": (f"{evaluation_prefix(partition_key)}/metrics.json", out_dir / "metrics.json"),
+    }
+    for name in ("forecast_total.png", "forecast_largest_series.png", "backtest.png"):
+        sources[name] = (f"{plots_prefix(partition_key)}/{name}", out_dir / "plots" / name)
+    for name, (key, path) in sources.items():
+        if storage.exists(key):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(storage.read_bytes(key))
+            written[name] = path
+    return written

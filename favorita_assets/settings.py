@@ -46,6 +46,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
     from favorita_assets.ingest.resources import RawDataSource
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
+    from favorita_assets.resources.training import LocalDeepAR
 
     if settings.deployment == "aws":
         raise SettingsError(
@@ -56,4 +57,5 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "storage": LocalStorage(root=str(settings.storage_dir.resolve())),
         "raw_source": RawDataSource(data_dir=str(settings.data_dir.resolve())),
         "cleaning": InProcessCleaning(),
+        "trainer": LocalDeepAR(),
     }

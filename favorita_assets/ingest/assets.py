@@ -79,3 +79,12 @@ def _raw_asset(table: str) -> AssetsDefinition:
 
 
 RAW_ASSETS = [_raw_asset(table) for table in RAW_ASSET_NAMES]
+
+
+def read_landed(storage: Storage, table: str):
+    """The latest landed copy of a raw table as a validated frame, or None when the (optional) file was absent."""
+    record = storage.read_json(f"{landing_prefix(table)}/latest.json")
+    if record.get("absent"):
+        return None
+    with storage.local_path(record["key"]) as path:
+        return read_kaggle_csv(path, table)

@@ -19,11 +19,15 @@ def test_sample_data_command_writes_six_files(tmp_path):
 
 
 def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
-    code = main(["run", "--data", str(small_data_dir), "--out", str(tmp_path / "out")])
+    code = main(["run", "--data", str(small_data_dir), "--out", str(tmp_path / "out"), "--epochs", "2"])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "materialized cleaned_series" in printed and "0 failed" in printed
-    assert (tmp_path / "out/storage/processed/cleaned_series/cleaned_series.parquet").is_file()
+    assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
+    forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
+    assert list(forecasts.columns) == ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+    assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
+    for name in ("metrics.json", "plots/forecast_total.png", "plots/backtest.png", "plots/forecast_largest_series.png"):
+        assert (tmp_path / "out" / name).is_file(), name
 
 
 def test_run_command_reports_bad_input_without_traceback(data_dir, tmp_path):

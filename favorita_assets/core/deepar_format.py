@@ -1,0 +1,243 @@
+"""Cleaned series <-> SageMaker DeepAR JSON Lines: the train, test and inference channels, and their validation.
+
+SageMaker's rules (https://docs.aws.amazon.com/sagemaker/latest/dg/deepar.html), which :func:`validate_lines` enforces:
+- ``start``: "YYYY-MM-DD HH:MM:SS", no time zone;
+- ``target``: numbers, a missing value written as the string "NaN" (we mark days a store was closed so: a closed
+  day is not zero demand);
+- ``cat``: 0-based integer codes, the same number in every record;
+- ``dynamic_feat``: the same number of series in every record, each as long as ``target`` in the train and test
+  channels, and ``len(target) + prediction_length`` in the inference channel (the future part covers the horizon).
+
+Channels for a cut-off date C and horizon H:
+- train: every series up to C - H (the last H days are held out for the backtest);
+- test: every series up to C (SageMaker scores its last H points);
+- inference: every series up to C, with features running to C + H (future promotions from test.csv or the plan).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+START_FORMAT = "%Y-%m-%d %H:%M:%S"
+# (name, how it is made from a cleaned_series-like frame). Oil is left out: its future is unknown at forecast time.
+DYNAMIC_FEATURES = ("log1p_onpromotion", "is_holiday", "is_event", "is_payday", "store_closed")
+CAT_FEATURES = ("store_nbr", "family", "store_type", "cluster")
+CLOSED_ROW = DYNAMIC_FEATURES.index("store_closed")
+
+
+class DeepARFormatError(ValueError):
+    """A JSON Lines record that SageMaker DeepAR would reject; the message names the record and the field."""
+
+
+@dataclass(frozen=True)
+class CategoryEncoding:
+    """The 0-based codes of each categorical feature, in ``cat`` order (store_nbr, family, store_type, cluster)."""
+
+    store_nbr: list[int]
+    family: list[str]
+    store_type: list[str]
+    cluster: list[int]
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> CategoryEncoding:
+        return cls(
+            store_nbr=sorted(int(v) for v in frame["store_nbr"].unique()),
+            family=sorted(str(v) for v in frame["family"].unique()),
+            store_type=sorted(str(v) for v in frame["store_type"].unique()),
+            cluster=sorted(int(v) for v in frame["cluster"].unique()),
+        )
+
+    @property
+    def cardinality(self) -> list[int]:
+        return [len(self.store_nbr), len(self.family), len(self.store_type), len(self.cluster)]
+
+    def codes(self, store_nbr: int, family: str, store_type: str, cluster: int) -> list[int]:
+        return [
+            self.store_nbr.index(int(store_nbr)),
+            self.family.index(str(family)),
+            self.store_type.index(str(store_type)),
+            self.cluster.index(int(cluster)),
+        ]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict) -> CategoryEncoding:
+        return cls(**value)
+
+
+def feature_rows(frame: pd.DataFrame) -> np.ndarray:
+    """The dynamic features of each row, shape (len(DYNAMIC_FEATURES), len(frame)), as float32."""
+    return np.vstack(
+        [
+            np.log1p(frame["onpromotion"].to_numpy(dtype=np.float64)),
+            frame["is_holiday"].to_numpy(dtype=np.float64),
+            frame["is_event"].to_numpy(dtype=np.float64),
+            frame["is_payday"].to_numpy(dtype=np.float64),
+            frame["store_closed"].to_numpy(dtype=np.float64),
+        ]
+    ).astype(np.float32)
+
+
+def _numbers(values: np.ndarray, decimals: int) -> list:
+    """Round and turn into JSON-ready Python numbers; NaN becomes the string "NaN" (SageMaker's missing value)."""
+    rounded = np.round(values.astype(np.float64), decimals)
+    out = rounded.tolist()
+    if np.isnan(rounded).any():
+        out = ["NaN" if isinstance(v, float) and math.isnan(v) else v for v in out]
+    return out
+
+
+def _record(start: pd.Timestamp, target: np.ndarray, cat: list[int], feats: np.ndarray) -> dict:
+    return {
+        "start": start.strftime(START_FORMAT),
+        "target": _numbers(target, 3),
+        "cat": cat,
+        "dynamic_feat": [_numbers(row, 4) for row in feats],
+    }
+
+
+@dataclass
+class Channels:
+    """The three channels as lists of JSON-ready records, plus what decoding them needs."""
+
+    train: list[dict]
+    test: list[dict]
+    inference: list[dict]
+    series: pd.DataFrame  # one row per inference record: store_nbr, family (same order as test and inference)
+    encoding: CategoryEncoding
+    horizon: pd.DatetimeIndex
+
+
+def build_channels(
+    cleaned: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    horizon_features: pd.DataFrame,
+) -> Channels:
+    """Render ``cleaned`` (up to ``cutoff``) into the train, test and inference channels.
+
+    ``horizon_features`` holds, for each (store_nbr, family) and each of the ``prediction_length`` days after
+    ``cutoff``, the columns onpromotion, is_holiday, is_event, is_payday, store_closed (see features.py).
+    Days a store was closed are written as "NaN" targets. Series with fewer than one observed day before the
+    backtest window are left out of the train channel (DeepAR cannot learn from them) but kept in test and inference.
+    """
+    cutoff = pd.Timestamp(cutoff)
+    history = cleaned.loc[cleaned["date"] <= cutoff].sort_values(["store_nbr", "family", "date"], kind="stable")
+    if history.empty:
+        raise ValueError(f"no history on or before the cut-off {cutoff.date()}")
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=prediction_length, freq="D")
+    encoding = CategoryEncoding.from_frame(history)
+    future = horizon_features.set_index(["store_nbr", "family", "date"]).sort_index()
+
+    target_all = history["sales"].to_numpy(dtype=np.float64).copy()
+    target_all[history["store_closed"].to_numpy()] = np.nan
+    feats_all = feature_rows(history)
+    keys = history[["store_nbr", "family"]].astype({"family": str}).to_numpy()
+    boundaries = np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1)) + 1
+    starts = np.concatenate([[0], boundaries])
+    ends = np.concatenate([boundaries, [len(history)]])
+    dates = history["date"].to_numpy()
+    meta = history[["store_type", "cluster"]].astype({"store_type": str}).to_numpy()
+
+    train, test, inference, series = [], [], [], []
+    for a, b in zip(starts, ends):
+        store, family = int(keys[a][0]), str(keys[a][1])
+        cat = encoding.codes(store, family, meta[a][0], meta[a][1])
+        start = pd.Timestamp(dates[a])
+        target, feats = target_all[a:b], feats_all[:, a:b]
+        try:
+            ahead = future.loc[(store, family)].reindex(horizon)
+        except KeyError:
+            raise ValueError(f"no horizon features for store {store}, family {family}") from None
+        if ahead.isna().any().any():
+            missing = ahead.index[ahead.isna().any(axis=1)][0].date()
+            raise ValueError(f"horizon features for store {store}, family {family} miss {missing}")
+        future_feats = feature_rows(ahead)
+        # The held-out days may carry only what is known at forecast time: closures there come from the
+        # calendar (25 December), not from the sales that were later observed.
+        test_feats = feats.copy()
+        held_out = pd.DatetimeIndex(dates[max(a, b - prediction_length) : b])
+        test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = (held_out.month == 12) & (held_out.day == 25)
+        test.append(_record(start, target, cat, test_feats))
+        inference.append(_record(start, target, cat, np.hstack([feats, future_feats])))
+        series.append((store, family))
+        n_train = len(target) - prediction_length
+        if n_train > 0 and np.isfinite(target[:n_train]).any():
+            train.append(_record(start, target[:n_train], cat, feats[:, :n_train]))
+    return Channels(
+        train=train,
+        test=test,
+        inference=inference,
+        series=pd.DataFrame(series, columns=["store_nbr", "family"]),
+        encoding=encoding,
+        horizon=horizon,
+    )
+
+
+def to_json_lines(records: Iterable[dict]) -> bytes:
+    """One compact JSON object per line (the format SageMaker's train, test and batch-transform channels read)."""
+    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+
+
+def read_json_lines(data: bytes) -> Iterator[dict]:
+    for number, line in enumerate(data.decode().splitlines(), start=1):
+        if line.strip():
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DeepARFormatError(f"line {number}: not valid JSON ({error.msg})") from None
+
+
+def target_array(record: dict) -> np.ndarray:
+    """The target as float64 with "NaN" strings (or nulls) as NaN."""
+    return np.array([np.nan if v is None or v == "NaN" else v for v in record["target"]], dtype=np.float64)
+
+
+def validate_lines(records: list[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> None:
+    """Raise DeepARFormatError for the first record SageMaker DeepAR would reject (rules in the module docstring).
+
+    ``channel`` is "train", "test" or "inference"; in "inference" each dynamic feature must run
+    ``prediction_length`` days past the target.
+    """
+    if not records:
+        raise DeepARFormatError(f"{channel}: the channel has no records")
+    n_cat = len(records[0].get("cat", []))
+    n_feat = len(records[0].get("dynamic_feat", [])) if num_dynamic_feat is None else num_dynamic_feat
+    extra = prediction_length if channel == "inference" else 0
+    for i, record in enumerate(records, start=1):
+        where = f"{channel} record {i}"
+        start = record.get("start")
+        try:
+            ok = isinstance(start, str) and pd.Timestamp(start).strftime(START_FORMAT) == start
+        except ValueError:
+            ok = False
+        if not ok:
+            raise DeepARFormatError(f"{where}: start {start!r} is not 'YYYY-MM-DD HH:MM:SS'")
+        target = record.get("target")
+        if not isinstance(target, list) or not target:
+            raise DeepARFormatError(f"{where}: target must be a non-empty list")
+        bad = [v for v in target if not (v == "NaN" or v is None or isinstance(v, (int, float)) and not isinstance(v, bool))]
+        if bad:
+            raise DeepARFormatError(f"{where}: target holds {bad[0]!r}; only numbers and \"NaN\" are allowed")
+        cat = record.get("cat", [])
+        if len(cat) != n_cat or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cat):
+            raise DeepARFormatError(f"{where}: cat {cat!r} must be {n_cat} non-negative integers")
+        feats = record.get("dynamic_feat", [])
+        if len(feats) != n_feat:
+            raise DeepARFormatError(f"{where}: {len(feats)} dynamic_feat series, the others have {n_feat}")
+        for j, feat in enumerate(feats):
+            if len(feat) != len(target) + extra:
+                raise DeepARFormatError(
+                    f"{where}: dynamic_feat[{j}] has {len(feat)} values; it must have {len(target) + extra} "
+                    f"(len(target){' + prediction_length' if extra else ''})"
+                )
+            if any(not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) for v in feat):
+                raise DeepARFormatError(f"{where}: dynamic_feat[{j}] must hold finite numbers only")

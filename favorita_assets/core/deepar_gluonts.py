@@ -1,0 +1,201 @@
+"""DeepAR trained locally with GluonTS (torch, CPU), driven by SageMaker DeepAR's hyperparameter names.
+
+The trainer reads the very JSON Lines records written for SageMaker (see deepar_format.py), so the format is exercised
+on every local run. Hyperparameters map onto GluonTS as follows:
+
+| SageMaker | GluonTS DeepAREstimator |
+|---|---|
+| prediction_length, context_length | same names |
+| epochs | trainer max_epochs (one epoch = one pass over the series: ceil(n_series / mini_batch_size) batches) |
+| num_cells, num_layers | hidden_size, num_layers |
+| likelihood | distr_output: negative-binomial, student-T, gaussian |
+| mini_batch_size, learning_rate, dropout_rate | batch_size, lr, dropout_rate |
+| embedding_dimension | embedding_dimension, one per categorical feature |
+| early_stopping_patience | a Lightning EarlyStopping on the training loss; the best epoch's weights are kept |
+
+SageMaker evaluates the negative-binomial likelihood on real-valued targets too (sales by weight are fractional);
+torch's distribution validation would refuse them, so validation is switched off while training and predicting.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import shutil
+import tarfile
+import tempfile
+import warnings
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from favorita_assets.core.deepar_format import target_array
+
+LIKELIHOODS = ("negative-binomial", "student-T", "gaussian")
+
+
+class UnsupportedHyperparameter(ValueError):
+    """A SageMaker DeepAR setting the local backend does not implement."""
+
+
+def _distribution(likelihood: str):
+    from gluonts.torch.distributions import NegativeBinomialOutput, NormalOutput, StudentTOutput
+
+    options = {"negative-binomial": NegativeBinomialOutput, "student-T": StudentTOutput, "gaussian": NormalOutput}
+    if likelihood not in options:
+        raise UnsupportedHyperparameter(
+            f"likelihood={likelihood!r} is not available in the local backend; use one of {', '.join(LIKELIHOODS)}"
+        )
+    return options[likelihood]()
+
+
+@contextmanager
+def _no_distribution_validation():
+    """Switch torch's distribution validation off (see module docstring), and hush a deprecation warning that
+    GluonTS 0.17's own indexing raises under torch 2.13."""
+    import torch
+
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Using a non-tuple sequence for multidimensional indexing")
+            yield
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(before)
+
+
+def _dataset(records: list[dict], cut: int = 0):
+    """GluonTS ListDataset from DeepAR records; ``cut`` drops that many days from the end of every target."""
+    from gluonts.dataset.common import ListDataset
+
+    entries = []
+    for record in records:
+        target = target_array(record)
+        if cut:
+            target = target[:-cut]
+        entry = {"start": record["start"][:10], "target": target, "feat_static_cat": record.get("cat", [])}
+        if record.get("dynamic_feat"):
+            entry["feat_dynamic_real"] = np.asarray(record["dynamic_feat"], dtype=np.float32)
+        entries.append(entry)
+    return ListDataset(entries, freq="D")
+
+
+def _seed(seed: int) -> None:
+    import lightning
+
+    lightning.seed_everything(seed, workers=True, verbose=False)
+
+
+def train(
+    records: list[dict],
+    hyperparameters: Mapping[str, Any],
+    cardinality: list[int],
+    seed: int = 0,
+    on_epoch: Callable[[int, int, float], None] | None = None,
+):
+    """Train DeepAR on the train channel's records; returns a GluonTS PyTorchPredictor.
+
+    ``on_epoch(epoch, epochs, loss)`` is called after every epoch (progress and loss for the logs).
+    """
+    import lightning
+    from gluonts.torch.model.deepar import DeepAREstimator
+
+    hp = dict(hyperparameters)
+    n_dynamic = len(records[0].get("dynamic_feat", []))
+    epochs = int(hp["epochs"])
+    batch_size = int(hp["mini_batch_size"])
+
+    class EpochReporter(lightning.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            loss = trainer.callback_metrics.get("train_loss")
+            if on_epoch is not None and loss is not None:
+                on_epoch(trainer.current_epoch + 1, epochs, float(loss))
+
+    checkpoints = tempfile.mkdtemp(prefix="favorita_deepar_")  # Lightning keeps the best epoch here while training
+    callbacks: list = [EpochReporter()]
+    patience = hp.get("early_stopping_patience")
+    if patience:
+        callbacks.append(lightning.pytorch.callbacks.EarlyStopping(monitor="train_loss", patience=int(patience)))
+    estimator = DeepAREstimator(
+        freq="D",
+        prediction_length=int(hp["prediction_length"]),
+        context_length=int(hp["context_length"]),
+        num_layers=int(hp["num_layers"]),
+        hidden_size=int(hp["num_cells"]),
+        lr=float(hp["learning_rate"]),
+        dropout_rate=float(hp["dropout_rate"]),
+        num_feat_dynamic_real=n_dynamic,
+        num_feat_static_cat=len(cardinality),
+        cardinality=list(cardinality),
+        embedding_dimension=[int(hp["embedding_dimension"])] * len(cardinality),
+        distr_output=_distribution(str(hp["likelihood"])),
+        batch_size=batch_size,
+        num_batches_per_epoch=max(1, math.ceil(len(records) / batch_size)),
+        num_parallel_samples=int(hp.get("num_eval_samples", 100)),
+        trainer_kwargs={
+            "max_epochs": epochs,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "logger": False,
+            "callbacks": callbacks,
+            "deterministic": True,
+            "default_root_dir": checkpoints,
+        },
+    )
+    _seed(seed)
+    quiet = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric", "pytorch_lightning")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.WARNING)
+    try:
+        with _no_distribution_validation():
+            return estimator.train(_dataset(records), cache_data=True)
+    finally:
+        for logger, level in zip(quiet, levels):
+            logger.setLevel(level)
+        shutil.rmtree(checkpoints, ignore_errors=True)
+
+
+def predict(
+    predictor, records: list[dict], quantiles: tuple[float, ...], cut: int = 0, seed: int = 0
+) -> list[dict[str, np.ndarray]]:
+    """Forecast the ``prediction_length`` days after each record's target (after dropping ``cut`` days from it).
+
+    Each record's dynamic features must run ``prediction_length`` days past the (cut) target. Returns, per record,
+    ``{"mean": array, q: array, ...}``, clipped at 0 (sales cannot be negative).
+    """
+    _seed(seed)
+    out = []
+    with _no_distribution_validation():
+        for forecast in predictor.predict(_dataset(records, cut=cut)):
+            row = {"mean": np.clip(forecast.mean, 0, None)}
+            for q in quantiles:
+                row[q] = np.clip(forecast.quantile(q), 0, None)
+            out.append(row)
+    return out
+
+
+def to_bytes(predictor) -> bytes:
+    """The predictor as a model.tar.gz (what SageMaker calls the model artifact)."""
+    with tempfile.TemporaryDirectory() as folder:
+        predictor.serialize(Path(folder))
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            for path in sorted(Path(folder).iterdir()):
+                tar.add(path, arcname=path.name)
+        return buffer.getvalue()
+
+
+def from_bytes(data: bytes):
+    """Load a predictor saved by :func:`to_bytes`."""
+    from gluonts.torch.model.predictor import PyTorchPredictor
+
+    with tempfile.TemporaryDirectory() as folder:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            tar.extractall(folder, filter="data")
+        return PyTorchPredictor.deserialize(Path(folder))

@@ -1,0 +1,74 @@
+"""Forecast accuracy metrics, pure numpy. ``y`` are actuals and ``f`` forecasts, flattened over all series and days
+unless a function says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+
+def rmsle(y: np.ndarray, f: np.ndarray) -> float:
+    """Root mean squared logarithmic error, Kaggle's pooled formula for this competition:
+
+        RMSLE = sqrt( 1/n * sum_i (log(1 + f_i) - log(1 + y_i))^2 )
+
+    Negative forecasts are clipped to 0 first (Kaggle refuses them).
+    """
+    y, f = np.asarray(y, dtype=float), np.clip(np.asarray(f, dtype=float), 0, None)
+    return float(np.sqrt(np.mean((np.log1p(f) - np.log1p(y)) ** 2)))
+
+
+def wape(y: np.ndarray, f: np.ndarray) -> float:
+    """Weighted absolute percentage error: sum_i |y_i - f_i| / sum_i |y_i| (NaN when all actuals are 0)."""
+    y, f = np.asarray(y, dtype=float), np.asarray(f, dtype=float)
+    denominator = np.abs(y).sum()
+    return float(np.abs(y - f).sum() / denominator) if denominator > 0 else float("nan")
+
+
+def mase(y: np.ndarray, f: np.ndarray, history: list[np.ndarray], season: int = 7) -> float:
+    """Mean absolute scaled error, averaged over series (``y`` and ``f`` shaped (n_series, horizon)).
+
+    For series s: MASE_s = mean_t |y_st - f_st| / mean_t |h_st - h_s(t-season)|, the denominator being the in-sample
+    error of the seasonal naive forecast on that series' history ``history[s]``. Series whose denominator is 0 (never
+    changing, e.g. always zero) are left out of the average.
+    """
+    y, f = np.asarray(y, dtype=float), np.asarray(f, dtype=float)
+    scores = []
+    for s, h in enumerate(history):
+        h = np.asarray(h, dtype=float)
+        h = h[np.isfinite(h)]
+        if len(h) <= season:
+            continue
+        scale = np.mean(np.abs(h[season:] - h[:-season]))
+        if scale > 0:
+            scores.append(np.mean(np.abs(y[s] - f[s])) / scale)
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def quantile_loss(y: np.ndarray, q_forecast: np.ndarray, q: float) -> float:
+    """Pinball loss summed over points: sum_i 2 * max(q * (y_i - f_i), (q - 1) * (y_i - f_i))."""
+    y, f = np.asarray(y, dtype=float), np.asarray(q_forecast, dtype=float)
+    diff = y - f
+    return float(np.sum(2 * np.maximum(q * diff, (q - 1) * diff)))
+
+
+def mean_weighted_quantile_loss(y: np.ndarray, quantiles: Mapping[float, np.ndarray]) -> float:
+    """Mean over the quantile levels of wQL_q = quantile_loss(y, f_q, q) / sum_i |y_i| (GluonTS's mean_wQuantileLoss)."""
+    denominator = np.abs(np.asarray(y, dtype=float)).sum()
+    if denominator == 0:
+        return float("nan")
+    return float(np.mean([quantile_loss(y, f, q) / denominator for q, f in quantiles.items()]))
+
+
+def score(
+    y: np.ndarray, mean: np.ndarray, quantiles: Mapping[float, np.ndarray], history: list[np.ndarray]
+) -> dict[str, float]:
+    """All four metrics for forecasts shaped (n_series, horizon)."""
+    return {
+        "rmsle": rmsle(y.ravel(), mean.ravel()),
+        "wape": wape(y.ravel(), mean.ravel()),
+        "mase": mase(y, mean, history),
+        "mean_wql": mean_weighted_quantile_loss(y.ravel(), {q: f.ravel() for q, f in quantiles.items()}),
+    }

@@ -1,0 +1,274 @@
+"""Per monthly cut-off: the DeepAR channels, the trained model, and the backtest that decides what is published."""
+
+import hashlib
+import json
+import time
+
+import numpy as np
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from favorita_assets.core.deepar_format import (
+    DYNAMIC_FEATURES,
+    build_channels,
+    read_json_lines,
+    to_json_lines,
+)
+from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
+from favorita_assets.core.features import horizon_features
+from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
+from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, cutoff_for, month_tag
+from favorita_assets.resources.storage import Storage
+from favorita_assets.resources.training import DeepARTrainer
+from favorita_assets.series.assets import CLEANED_SERIES_KEY
+
+
+def training_prefix(partition_key: str) -> str:
+    return f"training/{month_tag(partition_key)}"
+
+
+def model_pointer_key(partition_key: str) -> str:
+    return f"models/{month_tag(partition_key)}/latest.json"
+
+
+def evaluation_prefix(partition_key: str) -> str:
+    return f"evaluation/{month_tag(partition_key)}"
+
+
+def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dict]:
+    return list(read_json_lines(storage.read_bytes(f"{training_prefix(partition_key)}/{channel}/data.json")))
+
+
+def _promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex) -> tuple[pd.DataFrame, str]:
+    """Known promotions for the horizon, day by day: test.csv (Kaggle's promotion plan) where it has the day,
+    else the cleaned history (a past cut-off), else none (0). Returns them and a description of the sources."""
+    columns = ["store_nbr", "family", "date", "onpromotion"]
+    planned = test[test["date"].isin(horizon)][columns] if test is not None else cleaned.iloc[0:0][columns]
+    history = cleaned[cleaned["date"].isin(horizon) & ~cleaned["date"].isin(planned["date"])][columns]
+    counts = {"test.csv": planned["date"].nunique(), "cleaned_series": history["date"].nunique()}
+    counts["none (assumed 0)"] = len(horizon) - sum(counts.values())
+    used = {name: n for name, n in counts.items() if n}
+    source = next(iter(used)) if len(used) == 1 else ", ".join(f"{name}: {n} days" for name, n in used.items())
+    known = [frame.astype({"family": str}) for frame in (planned, history) if len(frame)]
+    return (pd.concat(known, ignore_index=True) if known else planned), source
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="modeling",
+    kinds={"json"},
+    deps=["cleaned_series", RAW_ASSET_NAMES["test"], RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["holidays_events"]],
+    description="The cleaned series in SageMaker DeepAR's JSON Lines format, per monthly cut-off: train (history up "
+    "to cut-off minus prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
+    f"running prediction_length days further). cat = store, family, store type, cluster; dynamic_feat = "
+    f"{', '.join(DYNAMIC_FEATURES)}. Closed days are \"NaN\" targets.",
+)  # fmt: skip
+def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage) -> MaterializeResult:
+    h = config.prediction_length
+    cleaned = storage.read_parquet(CLEANED_SERIES_KEY)
+    with data_errors_as_failures():
+        cutoff = cutoff_for(context.partition_key, cleaned["date"].max())
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
+    stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
+    promotions, promo_source = _promotions(read_landed(storage, "test"), cleaned, horizon)
+    at_cutoff = cleaned[cleaned["date"] <= cutoff]
+    future = horizon_features(at_cutoff[["store_nbr", "family"]], horizon, stores, holidays, promotions)
+    channels = build_channels(at_cutoff, cutoff, h, future)
+    prefix = training_prefix(context.partition_key)
+    blobs = {name: to_json_lines(getattr(channels, name)) for name in ("train", "test", "inference")}
+    fingerprint = hashlib.sha256(blobs["train"] + blobs["test"]).hexdigest()
+    for name, blob in blobs.items():
+        storage.write_bytes(f"{prefix}/{name}/data.json", blob)
+    manifest = {
+        "partition": context.partition_key,
+        "cutoff": f"{cutoff:%Y-%m-%d}",
+        "prediction_length": h,
+        "horizon": [f"{d:%Y-%m-%d}" for d in horizon],
+        "dynamic_feat": list(DYNAMIC_FEATURES),
+        "encoding": channels.encoding.to_dict(),
+        "cardinality": channels.encoding.cardinality,
+        "series": channels.series.to_dict(orient="list"),
+        "fingerprint": fingerprint,
+        "promotions_source": promo_source,
+    }
+    storage.write_json(f"{prefix}/manifest.json", manifest)
+    context.log.info(
+        f"cut-off {cutoff:%Y-%m-%d}: {len(channels.train):,} train / {len(channels.test):,} test / "
+        f"{len(channels.inference):,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
+    )
+    return MaterializeResult(
+        metadata={
+            "cutoff": f"{cutoff:%Y-%m-%d}",
+            "prediction_length": h,
+            "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
+            "train_series": len(channels.train),
+            "test_series": len(channels.test),
+            "train_bytes": MetadataValue.int(len(blobs["train"])),
+            "fingerprint": fingerprint,
+            "promotions_source": promo_source,
+            "cardinality": MetadataValue.json(dict(zip(("store", "family", "store_type", "cluster"), channels.encoding.cardinality))),
+            "path": MetadataValue.path(storage.uri(prefix)),
+        }
+    )  # fmt: skip
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="modeling",
+    kinds={"pytorch"},
+    deps=[deepar_training_data],
+    description="DeepAR trained on the train channel of this cut-off (GluonTS on torch, CPU, locally; SageMaker's "
+    "built-in algorithm in AWS mode), saved as a versioned model.tar.gz with its hyperparameters and the fingerprint "
+    "of its training data. A model for the same data and hyperparameters is reused unless force_retrain is set.",
+)
+def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
+    prefix = training_prefix(context.partition_key)
+    manifest = storage.read_json(f"{prefix}/manifest.json")
+    h = manifest["prediction_length"]
+    if config.prediction_length is not None and config.prediction_length != h:
+        raise ValueError(
+            f"deepar_model prediction_length={config.prediction_length} differs from the training data's {h}: "
+            "set prediction_length on deepar_training_data (the model takes it from there)"
+        )
+    hp = config.hyperparameters(h)
+    digest = hashlib.sha256(
+        (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
+    ).hexdigest()
+    version = f"deepar-{context.partition_key[:7]}-{digest[:10]}"
+    model_key = f"models/{version}/model.tar.gz"
+    info_key = f"models/{version}/model.json"
+    if storage.exists(info_key) and not config.force_retrain:
+        info = storage.read_json(info_key)
+        context.log.info(f"model {version} for this data and these hyperparameters is stored: reusing it")
+    else:
+        losses: list[float] = []
+
+        def on_epoch(epoch: int, epochs: int, loss: float) -> None:
+            losses.append(loss)
+            context.log.info(f"epoch {epoch}/{epochs}: training loss {loss:.4f}")
+
+        context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
+        started = time.perf_counter()
+        result = trainer.train(
+            storage, f"{prefix}/train/data.json", hp, manifest["cardinality"], model_key, config.seed, on_epoch
+        )
+        info = {
+            "version": version,
+            "partition": context.partition_key,
+            "cutoff": manifest["cutoff"],
+            "hyperparameters": hp,
+            "seed": config.seed,
+            "training_data_fingerprint": manifest["fingerprint"],
+            "seconds": round(time.perf_counter() - started, 1),
+            "epoch_losses": losses,
+            "model_key": model_key,
+            **result,
+        }
+        storage.write_json(info_key, info)
+    storage.write_json(model_pointer_key(context.partition_key), {"version": version, "model_key": model_key})
+    losses = info.get("epoch_losses", [])
+    return MaterializeResult(
+        metadata={
+            "model_version": version,
+            "training_seconds": info["seconds"],
+            "epochs_run": len(losses),
+            "final_loss": round(losses[-1], 4) if losses else None,
+            "best_loss": round(min(losses), 4) if losses else None,
+            "hyperparameters": MetadataValue.json(info["hyperparameters"]),
+            "training_data_fingerprint": info["training_data_fingerprint"],
+            "artifact": MetadataValue.path(storage.uri(model_key)),
+        }
+    )
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="modeling",
+    kinds={"pandas"},
+    deps=[deepar_model],
+    check_specs=[AssetCheckSpec("deepar_beats_baselines", asset="forecast_evaluation",
+                                description="Warns when DeepAR's backtest RMSLE does not beat the best baseline.")],
+    description="Backtest on the last prediction_length days before the cut-off: DeepAR (trained without those days) "
+    "against two baselines computed in the same run (last week repeated; mean of the last 4 same weekdays), scored "
+    "by RMSLE (Kaggle's pooled formula), WAPE, MASE and mean weighted quantile loss. The champion rule picks what "
+    "is published: DeepAR when its RMSLE beats the best baseline's, otherwise that baseline.",
+)  # fmt: skip
+def forecast_evaluation(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
+    manifest = storage.read_json(f"{training_prefix(context.partition_key)}/manifest.json")
+    model = storage.read_json(model_pointer_key(context.partition_key))
+    h = manifest["prediction_length"]
+    test = read_channel(storage, context.partition_key, "test")
+    context.log.info(f"backtest of {model['version']} on {len(test):,} series, {h} days before {manifest['cutoff']}")
+    deepar = trainer.predict(storage, model["model_key"], test, QUANTILES, cut=h)
+    backtest = run_backtest(test, h, deepar)
+    scores = backtest.scores()
+    champion = choose_champion(scores)
+
+    window = pd.date_range(end=pd.Timestamp(manifest["cutoff"]), periods=h, freq="D")
+    series = pd.DataFrame(manifest["series"])
+    table = pd.DataFrame(
+        {
+            "date": np.tile(window.values, len(series)),
+            "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
+            "family": np.repeat(series["family"].to_numpy(), h),
+            "actual": backtest.actual.ravel(),
+        }
+    )
+    for method, f in backtest.forecasts.items():
+        table[f"{method}_mean"] = f["mean"].ravel()
+        for q in QUANTILES:
+            table[f"{method}_p{int(q * 100)}"] = f[q].ravel()
+    prefix = evaluation_prefix(context.partition_key)
+    storage.write_parquet(f"{prefix}/backtest.parquet", table)
+    summary = {
+        "partition": context.partition_key,
+        "cutoff": manifest["cutoff"],
+        "window": [f"{window[0]:%Y-%m-%d}", f"{window[-1]:%Y-%m-%d}"],
+        "model_version": model["version"],
+        "scores": scores,
+        "champion": champion.method,
+        "best_baseline": champion.best_baseline,
+        "deepar_margin": champion.margin,
+    }
+    storage.write_json(f"{prefix}/metrics.json", summary)
+
+    rows = "\n".join(
+        f"| {m} | {s['rmsle']:.4f} | {s['wape']:.4f} | {s['mase']:.3f} | {s['mean_wql']:.4f} |" for m, s in scores.items()
+    )
+    margin = champion.margin or 0.0
+    context.log.info(f"champion: {champion.method} (DeepAR RMSLE {champion.deepar_rmsle:.4f} vs "
+                     f"{champion.best_baseline} {champion.baseline_rmsle:.4f}, margin {margin:+.1%})")  # fmt: skip
+    check = AssetCheckResult(
+        check_name="deepar_beats_baselines",
+        passed=champion.deepar_won,
+        severity=AssetCheckSeverity.WARN,
+        description=None if champion.deepar_won else (
+            f"DeepAR lost the backtest: RMSLE {champion.deepar_rmsle:.4f} vs {champion.best_baseline} "
+            f"{champion.baseline_rmsle:.4f} ({-margin:.1%} worse); the published forecasts come from {champion.best_baseline}"
+        ),
+        metadata={"deepar_rmsle": champion.deepar_rmsle, "best_baseline_rmsle": champion.baseline_rmsle,
+                  "margin": round(margin, 4)},
+    )  # fmt: skip
+    return MaterializeResult(
+        metadata={
+            "champion": champion.method,
+            **{f"{m}_{k}": round(v, 4) for m, s in scores.items() for k, v in s.items()},
+            "deepar_margin_vs_best_baseline": round(margin, 4),
+            "scores": MetadataValue.md(
+                f"Backtest {window[0]:%Y-%m-%d} .. {window[-1]:%Y-%m-%d}\n\n"
+                "| method | RMSLE | WAPE | MASE | mean wQL |\n|---|---|---|---|---|\n" + rows
+            ),
+            "path": MetadataValue.path(storage.uri(prefix)),
+        },
+        check_results=[check],
+    )

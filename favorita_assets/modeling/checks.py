@@ -1,0 +1,29 @@
+"""Checks on the DeepAR channels as stored: exactly what SageMaker (or the local trainer) will read."""
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
+
+from favorita_assets.core.deepar_format import DeepARFormatError, validate_lines
+from favorita_assets.modeling.assets import deepar_training_data, read_channel, training_prefix
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
+from favorita_assets.resources.storage import Storage
+
+
+@asset_check(
+    asset=deepar_training_data,
+    partitions_def=CUTOFF_PARTITIONS,
+    blocking=True,
+    description="Every stored channel follows SageMaker DeepAR's JSON Lines rules (start format, numeric targets, "
+    "integer cat, dynamic_feat lengths: len(target), or len(target) + prediction_length for inference).",
+)
+def sagemaker_format(context: AssetCheckExecutionContext, storage: Storage) -> AssetCheckResult:
+    partition = context.partition_key
+    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
+    counts = {}
+    for channel in ("train", "test", "inference"):
+        records = read_channel(storage, partition, channel)
+        try:
+            validate_lines(records, channel, manifest["prediction_length"], num_dynamic_feat=len(manifest["dynamic_feat"]))
+        except DeepARFormatError as error:
+            return AssetCheckResult(passed=False, description=str(error), metadata={"channel": channel})
+        counts[f"{channel}_records"] = len(records)
+    return AssetCheckResult(passed=True, metadata=counts)

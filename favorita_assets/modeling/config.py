@@ -1,0 +1,61 @@
+"""DeepAR hyperparameters with SageMaker DeepAR's names, so the AWS backend passes them through unchanged."""
+
+from typing import Literal
+
+from dagster import Config
+from pydantic import Field
+
+
+class TrainingDataConfig(Config):
+    prediction_length: int = Field(
+        default=16, ge=1, le=365,
+        description="Days to forecast after the cut-off (SageMaker's prediction_length): 16 is Kaggle's horizon; "
+        "1, 7 and 28 answer 'tomorrow', 'next week' and 'next month'. The train channel holds this many days out.",
+    )  # fmt: skip
+
+
+class DeepARConfig(Config):
+    """SageMaker DeepAR hyperparameters (https://docs.aws.amazon.com/sagemaker/latest/dg/deepar_hyperparameters.html)."""
+
+    prediction_length: int | None = Field(
+        default=None, description="Must equal the training data's; left empty, it is taken from deepar_training_data."
+    )
+    context_length: int | None = Field(
+        default=None, ge=1, description="Days the network sees before predicting; empty means max(28, prediction_length)."
+    )
+    epochs: int = Field(default=20, ge=1, description="Maximum passes over the training data.")
+    num_cells: int = Field(default=40, ge=1, description="Cells in each hidden layer of the RNN.")
+    num_layers: int = Field(default=2, ge=1, description="Hidden layers in the RNN.")
+    likelihood: Literal["negative-binomial", "student-T", "gaussian"] = Field(
+        default="negative-binomial", description="Noise model; negative-binomial suits sales counts."
+    )
+    mini_batch_size: int = Field(default=64, ge=1, description="Series windows per training batch.")
+    learning_rate: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
+    dropout_rate: float = Field(default=0.1, ge=0, lt=1, description="Dropout rate during training.")
+    embedding_dimension: int = Field(default=10, ge=1, description="Embedding size of each categorical feature.")
+    early_stopping_patience: int | None = Field(
+        default=5, ge=1, description="Stop when the loss has not improved for this many epochs; the best epoch is kept."
+    )
+    num_eval_samples: int = Field(default=100, ge=1, description="Sample paths drawn to compute means and quantiles.")
+    seed: int = Field(default=0, description="Random seed of the local trainer (SageMaker has no such setting).")
+    force_retrain: bool = Field(
+        default=False, description="Retrain even when a model for the same data and hyperparameters is stored."
+    )
+
+    def hyperparameters(self, prediction_length: int) -> dict[str, object]:
+        """The SageMaker DeepAR hyperparameters, resolved (prediction_length from the training data)."""
+        return {
+            "time_freq": "D",
+            "prediction_length": prediction_length,
+            "context_length": self.context_length or max(28, prediction_length),
+            "epochs": self.epochs,
+            "num_cells": self.num_cells,
+            "num_layers": self.num_layers,
+            "likelihood": self.likelihood,
+            "mini_batch_size": self.mini_batch_size,
+            "learning_rate": self.learning_rate,
+            "dropout_rate": self.dropout_rate,
+            "embedding_dimension": self.embedding_dimension,
+            "early_stopping_patience": self.early_stopping_patience,
+            "num_eval_samples": self.num_eval_samples,
+        }

@@ -1,0 +1,211 @@
+"""What planners read, per monthly cut-off: the forecasts table, Kaggle's submission file, and the plots."""
+
+import base64
+
+import numpy as np
+import pandas as pd
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from favorita_assets.core import baselines, plotting
+from favorita_assets.core.evaluation import DEEPAR, QUANTILES, forecast_frame, history_matrix
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
+from favorita_assets.modeling.assets import (
+    evaluation_prefix,
+    forecast_evaluation,
+    model_pointer_key,
+    read_channel,
+    training_prefix,
+)
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, month_tag
+from favorita_assets.resources.storage import Storage
+from favorita_assets.resources.training import DeepARTrainer
+from favorita_assets.series.assets import CLEANED_SERIES_KEY
+
+FORECAST_COLUMNS = ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+
+
+def forecasts_key(partition_key: str) -> str:
+    # Hive-style folders (cutoff_month=YYYY-MM) so an Athena/Glue table over forecasts/ sees one partition per month.
+    return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
+
+
+def submission_key(partition_key: str) -> str:
+    return f"submissions/{month_tag(partition_key)}/submission.csv"
+
+
+def plots_prefix(partition_key: str) -> str:
+    return f"plots/{month_tag(partition_key)}"
+
+
+def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
+    return table[column].to_numpy().reshape(n, -1)
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="publishing",
+    kinds={"parquet"},
+    deps=[forecast_evaluation],
+    description="For every store x family, the prediction_length days after the cut-off (the test.csv dates when "
+    "present): mean and P10/P50/P90, non-negative, with the model version, from the backtest's champion (DeepAR, "
+    "or the best baseline with quantiles from its backtest residuals). Parquet with columns "
+    f"{', '.join(FORECAST_COLUMNS)}, in Hive-style monthly folders that Athena and QuickSight can read.",
+)
+def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
+    partition = context.partition_key
+    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
+    summary = storage.read_json(f"{evaluation_prefix(partition)}/metrics.json")
+    h, champion = manifest["prediction_length"], summary["champion"]
+    horizon = pd.DatetimeIndex(manifest["horizon"])
+    series = pd.DataFrame(manifest["series"])
+    if champion == DEEPAR:
+        model = storage.read_json(model_pointer_key(partition))
+        predictions = trainer.predict(storage, model["model_key"], read_channel(storage, partition, "inference"), QUANTILES)
+        mean = np.vstack([p["mean"] for p in predictions])
+        quantiles = {q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}
+        version = model["version"]
+    else:
+        history = history_matrix(read_channel(storage, partition, "test"), 28)
+        mean = baselines.forecast(champion, history, h)
+        backtest = storage.read_parquet(f"{evaluation_prefix(partition)}/backtest.parquet")
+        n = len(series)
+        quantiles = baselines.residual_quantiles(
+            mean, _quantile_array(backtest, "actual", n), _quantile_array(backtest, f"{champion}_mean", n), QUANTILES
+        )
+        version = f"baseline-{champion}-{partition[:7]}"
+        context.log.warning(f"DeepAR lost the backtest: publishing the {champion} baseline ({version})")
+    frame = forecast_frame(series, horizon, mean, quantiles, version)
+    frame["date"] = frame["date"].dt.date  # a DATE column for Athena
+    storage.write_parquet(forecasts_key(partition), frame)
+    totals = frame.groupby("date")["mean"].sum()
+    return MaterializeResult(
+        metadata={
+            "rows": MetadataValue.int(len(frame)),
+            "model_version": version,
+            "champion": champion,
+            "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
+            "total_units_forecast": round(float(frame["mean"].sum()), 1),
+            "daily_totals": MetadataValue.md(
+                "| date | all stores, mean |\n|---|---|\n"
+                + "\n".join(f"| {d} | {v:,.0f} |" for d, v in totals.items())
+            ),
+            "path": MetadataValue.path(storage.uri(forecasts_key(partition))),
+        }
+    )
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="publishing",
+    kinds={"csv"},
+    deps=[forecasts, RAW_ASSET_NAMES["test"]],
+    output_required=False,
+    description="Kaggle's submission.csv (id, sales), row for row with test.csv, for the cut-off whose horizon is "
+    "test.csv's dates. Other cut-offs have no test.csv horizon: the asset is then skipped, not faked.",
+)
+def kaggle_submission(context: AssetExecutionContext, storage: Storage):
+    partition = context.partition_key
+    test = read_landed(storage, "test")
+    frame = storage.read_parquet(forecasts_key(partition))
+    horizon = set(pd.to_datetime(frame["date"]))
+    if test is None or not set(test["date"]).issubset(horizon):
+        reason = "test.csv is absent" if test is None else "this cut-off's horizon does not cover test.csv's dates"
+        context.log.info(f"no submission for {partition[:7]}: {reason}")
+        return
+    frame = frame.assign(date=pd.to_datetime(frame["date"]), family=frame["family"].astype(str))
+    merged = test.assign(family=test["family"].astype(str)).merge(
+        frame[["date", "store_nbr", "family", "mean"]], on=["date", "store_nbr", "family"], how="left"
+    )
+    unmatched = int(merged["mean"].isna().sum())
+    if unmatched:
+        context.log.warning(f"{unmatched} test.csv rows have no series in the training data: submitted as 0")
+    submission = pd.DataFrame({"id": merged["id"], "sales": merged["mean"].fillna(0.0).round(4)})
+    storage.write_bytes(submission_key(partition), submission.to_csv(index=False).encode())
+    yield MaterializeResult(
+        metadata={
+            "rows": MetadataValue.int(len(submission)),
+            "rows_without_series": unmatched,
+            "path": MetadataValue.path(storage.uri(submission_key(partition))),
+        }
+    )
+
+
+def _embedded(png: bytes, title: str) -> str:
+    return f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="publishing",
+    kinds={"matplotlib"},
+    deps=[forecasts],
+    description="PNG plots of actual vs forecast with the P10-P90 band, for the all-stores total and the largest "
+    "series, and the backtest overlay (forecast vs what really happened). Kept in storage under plots/ and shown "
+    "on the materialization.",
+)
+def forecast_plots(context: AssetExecutionContext, storage: Storage) -> MaterializeResult:
+    partition = context.partition_key
+    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
+    summary = storage.read_json(f"{evaluation_prefix(partition)}/metrics.json")
+    cutoff = pd.Timestamp(manifest["cutoff"])
+    fc = storage.read_parquet(forecasts_key(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
+    backtest = storage.read_parquet(f"{evaluation_prefix(partition)}/backtest.parquet")
+    cleaned = storage.read_parquet(CLEANED_SERIES_KEY, columns=["date", "store_nbr", "family", "sales"])
+    recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]
+    recent = recent.assign(family=recent["family"].astype(str))
+    version = fc["model_version"].iloc[0]
+    champion, best = summary["champion"], summary["best_baseline"]
+
+    def panel(title, hist, sub, label):
+        daily = sub.groupby("date")[["mean", "p10", "p90"]].sum()
+        past = hist.groupby("date")["sales"].sum()
+        return plotting.Panel(title, past.index, past.to_numpy(), daily.index, daily["mean"].to_numpy(),
+                              daily["p10"].to_numpy(), daily["p90"].to_numpy(), label)  # fmt: skip
+
+    top = (recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist())
+    label = f"forecast ({version})"
+    total = plotting.render(
+        [panel("All stores, all families", recent, fc, label)],
+        f"Forecast after {cutoff:%d %b %Y}: all stores",
+        "Band: sum of the series' P10 and P90 (wider than the total's own band, as series do not all miss together).",
+    )
+    top_series = plotting.render(
+        [panel(f"Store {s} - {f}", recent[(recent.store_nbr == s) & (recent.family == f)],
+               fc[(fc.store_nbr == s) & (fc.family == f)], label) for s, f in top],
+        f"Forecast after {cutoff:%d %b %Y}: the largest series",
+    )  # fmt: skip
+
+    window = pd.to_datetime(backtest["date"])
+    bt = backtest.assign(date=window, family=backtest["family"].astype(str))
+    before = recent[recent["date"] < window.min()]
+
+    def overlay(title, hist, sub):
+        daily = sub.groupby("date")[["actual", "deepar_mean", "deepar_p10", "deepar_p90", f"{best}_mean"]].sum()
+        past = hist.groupby("date")["sales"].sum()
+        return plotting.Panel(
+            title, past.index, past.to_numpy(), daily.index, daily["deepar_mean"].to_numpy(),
+            daily["deepar_p10"].to_numpy(), daily["deepar_p90"].to_numpy(), "DeepAR backtest",
+            actual=daily["actual"].to_numpy(), baseline=daily[f"{best}_mean"].to_numpy(), baseline_label=best,
+        )  # fmt: skip
+
+    s0, f0 = top[0]
+    scores = summary["scores"]
+    backtest_png = plotting.render(
+        [overlay("All stores, all families", before, bt),
+         overlay(f"Store {s0} - {f0}", before[(before.store_nbr == s0) & (before.family == f0)],
+                 bt[(bt.store_nbr == s0) & (bt.family == f0)])],
+        f"Backtest {window.min():%d %b} - {window.max():%d %b %Y}: forecast vs what really happened",
+        f"RMSLE: DeepAR {scores[DEEPAR]['rmsle']:.3f}, {best} {scores[best]['rmsle']:.3f}; published: {champion}.",
+    )  # fmt: skip
+    prefix = plots_prefix(partition)
+    files = {"forecast_total.png": total, "forecast_largest_series.png": top_series, "backtest.png": backtest_png}
+    for name, png in files.items():
+        storage.write_bytes(f"{prefix}/{name}", png)
+    return MaterializeResult(
+        metadata={
+            "forecast_total": MetadataValue.md(_embedded(total, "All stores: forecast")),
+            "forecast_largest_series": MetadataValue.md(_embedded(top_series, "Largest series: forecast")),
+            "backtest": MetadataValue.md(_embedded(backtest_png, "Backtest: forecast vs actual")),
+            "files": MetadataValue.json({name: storage.uri(f"{prefix}/{name}") for name in files}),
+        }
+    )

@@ -1,0 +1,119 @@
+"""DeepAR JSON Lines: the channels built from cleaned series follow SageMaker's rules, and violations are caught."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from favorita_assets.core.deepar_format import (
+    DYNAMIC_FEATURES,
+    DeepARFormatError,
+    build_channels,
+    read_json_lines,
+    target_array,
+    to_json_lines,
+    validate_lines,
+)
+from favorita_assets.core.features import horizon_features
+
+H = 3
+STORES = pd.DataFrame({"store_nbr": [1, 2], "city": ["Quito", "Cuenca"], "state": ["Pichincha", "Azuay"],
+                       "type": ["D", "B"], "cluster": [13, 6]})  # fmt: skip
+HOLIDAYS = pd.DataFrame(
+    [("2016-12-27", "Holiday", "Local", "Cuenca", "Fiesta", False)],
+    columns=["date", "type", "locale", "locale_name", "description", "transferred"],
+).assign(date=lambda f: pd.to_datetime(f["date"]))
+
+
+def cleaned_frame():
+    days = pd.date_range("2016-12-10", "2016-12-24", freq="D")
+    rows = []
+    for store, family, first in ((1, "EGGS", 0), (1, "DAIRY", 5), (2, "EGGS", 0)):
+        for i, d in enumerate(days[first:]):
+            rows.append({"date": d, "store_nbr": store, "family": family, "sales": float(i + store),
+                         "onpromotion": i % 3, "store_closed": store == 2 and d in (pd.Timestamp("2016-12-20"), pd.Timestamp("2016-12-23")),
+                         "is_holiday": False, "is_event": False, "is_payday": d.day == 15,
+                         "store_type": STORES.set_index("store_nbr").loc[store, "type"],
+                         "cluster": STORES.set_index("store_nbr").loc[store, "cluster"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def channels():
+    cleaned = cleaned_frame()
+    cutoff = pd.Timestamp("2016-12-24")
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=H, freq="D")
+    plan = pd.DataFrame({"store_nbr": [1], "family": ["EGGS"], "date": [horizon[1]], "onpromotion": [4]})
+    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, STORES, HOLIDAYS, plan)
+    return build_channels(cleaned, cutoff, H, future)
+
+
+def test_lengths_follow_sagemaker_rules(channels):
+    for train, test, inference in zip(channels.train, channels.test, channels.inference):
+        assert len(train["target"]) == len(test["target"]) - H
+        assert all(len(f) == len(test["target"]) for f in test["dynamic_feat"])
+        assert all(len(f) == len(inference["target"]) + H for f in inference["dynamic_feat"])
+        assert len(inference["dynamic_feat"]) == len(DYNAMIC_FEATURES)
+    for name in ("train", "test", "inference"):
+        validate_lines(getattr(channels, name), name, H)
+
+
+def test_start_cat_and_closed_days(channels):
+    first = channels.test[0]
+    assert first["start"] == "2016-12-15 00:00:00"  # (1, DAIRY) starts five days in; series sorted by store, family
+    assert all(isinstance(c, int) for c in first["cat"]) and len(first["cat"]) == 4
+    assert channels.encoding.cardinality == [2, 2, 2, 2]
+    store2 = channels.test[2]
+    assert store2["target"][10] == "NaN"  # 2016-12-20, store 2 closed: missing, not zero demand
+    assert np.isnan(target_array(store2)[10])
+
+
+def test_future_features_carry_the_plan_holidays_and_christmas(channels):
+    eggs1 = channels.inference[1]  # (1, EGGS)
+    n = len(eggs1["target"])
+    promo = eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("log1p_onpromotion")]
+    assert promo[n:] == [0.0, round(float(np.log1p(4)), 4), 0.0]
+    closed = eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("store_closed")]
+    assert closed[n:] == [1.0, 0.0, 0.0]  # 25 December
+    cuenca = channels.inference[2]["dynamic_feat"][DYNAMIC_FEATURES.index("is_holiday")]
+    assert cuenca[n:] == [0.0, 0.0, 1.0] and eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("is_holiday")][n:] == [0.0] * 3
+
+
+def test_held_out_days_do_not_leak_observed_closures(channels):
+    store2 = channels.test[2]
+    closed = store2["dynamic_feat"][DYNAMIC_FEATURES.index("store_closed")]
+    assert closed[10] == 1.0  # 2016-12-20, before the held-out window: a known past closure
+    assert store2["target"][13] == "NaN" and closed[13] == 0.0  # 2016-12-23, held out: not known at forecast time
+    inference = channels.inference[2]["dynamic_feat"][DYNAMIC_FEATURES.index("store_closed")]
+    assert inference[13] == 1.0  # for the real forecast it is history
+
+
+def test_json_lines_roundtrip(channels):
+    data = to_json_lines(channels.test)
+    assert data.count(b"\n") == len(channels.test)
+    assert list(read_json_lines(data)) == json.loads(json.dumps(channels.test))
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: r.update(start="2016-12-10"), "start"),
+        (lambda r: r.update(target=[1.0, "x"]), "target holds 'x'"),
+        (lambda r: r.update(cat=[0, 1.5, 0, 0]), "cat"),
+        (lambda r: r["dynamic_feat"][0].pop(), "dynamic_feat[0] has"),
+        (lambda r: r["dynamic_feat"].pop(), "dynamic_feat series"),
+        (lambda r: r["dynamic_feat"][1].__setitem__(0, float("nan")), "finite"),
+    ],
+)
+def test_violations_are_named(channels, mutate, message):
+    records = json.loads(json.dumps(channels.test))
+    mutate(records[1])
+    with pytest.raises(DeepARFormatError, match="record 2") as err:
+        validate_lines(records, "test", H)
+    assert message in str(err.value)
+
+
+def test_inference_features_must_cover_the_horizon(channels):
+    with pytest.raises(DeepARFormatError, match=r"len\(target\) \+ prediction_length"):
+        validate_lines(channels.test, "inference", H)

@@ -1,0 +1,68 @@
+"""The local GluonTS DeepAR trainer: trains on a few series in seconds, forecasts, saves and loads."""
+
+import numpy as np
+import pytest
+
+from favorita_assets.core import deepar_gluonts
+from favorita_assets.modeling.config import DeepARConfig
+
+
+def records(n=4, days=120, h=7, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in range(n):
+        level = 20 * (s + 1)
+        weekly = np.tile([1.0, 0.9, 0.9, 1.0, 1.1, 1.5, 1.6], days // 7 + 2)
+        target = rng.poisson(level * weekly[:days]).astype(float)
+        promo = (rng.random(days + h) < 0.2).astype(float)
+        out.append({"start": "2017-01-01 00:00:00", "target": target.tolist(), "cat": [s, s % 2],
+                    "dynamic_feat": [promo.tolist()]})  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained():
+    h = 7
+    recs = records(h=h)
+    train = [{**r, "dynamic_feat": [r["dynamic_feat"][0][:120]]} for r in recs]
+    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(h)
+    losses = []
+    predictor = deepar_gluonts.train(train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss)))
+    return predictor, recs, losses
+
+
+def test_trains_in_seconds_and_reports_each_epoch(trained):
+    _, _, losses = trained
+    assert [(e, n) for e, n, _ in losses] == [(1, 2), (2, 2)]
+    assert all(np.isfinite(loss) for _, _, loss in losses)
+
+
+def test_forecasts_are_non_negative_with_ordered_quantiles(trained):
+    predictor, recs, _ = trained
+    out = deepar_gluonts.predict(predictor, recs, (0.1, 0.5, 0.9))
+    assert len(out) == 4 and out[0]["mean"].shape == (7,)
+    for f in out:
+        assert (f["mean"] >= 0).all() and (f[0.1] <= f[0.5]).all() and (f[0.5] <= f[0.9]).all()
+
+
+def test_saved_model_predicts_the_same(trained):
+    predictor, recs, _ = trained
+    again = deepar_gluonts.from_bytes(deepar_gluonts.to_bytes(predictor))
+    a = deepar_gluonts.predict(predictor, recs, (0.5,), seed=1)
+    b = deepar_gluonts.predict(again, recs, (0.5,), seed=1)
+    assert np.allclose(a[0]["mean"], b[0]["mean"])
+
+
+def test_unsupported_likelihood_is_named():
+    hp = {**DeepARConfig(epochs=1).hyperparameters(7), "likelihood": "beta"}
+    with pytest.raises(deepar_gluonts.UnsupportedHyperparameter, match="likelihood='beta'"):
+        deepar_gluonts.train(records(n=1), hp, [1, 1])
+
+
+def test_config_uses_sagemaker_names_and_defaults():
+    hp = DeepARConfig().hyperparameters(16)
+    assert {"context_length", "prediction_length", "epochs", "num_cells", "num_layers", "likelihood",
+            "mini_batch_size", "learning_rate", "dropout_rate", "embedding_dimension",
+            "early_stopping_patience"} <= set(hp)  # fmt: skip
+    assert hp["prediction_length"] == 16 and hp["context_length"] == 28 and hp["time_freq"] == "D"
+    assert DeepARConfig().hyperparameters(56)["context_length"] == 56
