@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 
 .PHONY: setup demo run test dev benchmark clean
 
+# `make demo` and `make dev` share these, so the UI shows the demo's runs, checks and plots.
+export DAGSTER_HOME         ?= $(CURDIR)/var/dagster_home
+export FAVORITA_DATA_DIR    ?= $(CURDIR)/favorita_out/data
+export FAVORITA_STORAGE_DIR ?= $(CURDIR)/favorita_out/storage
+
 setup: $(VENV)/.installed
 
 # torch first, pinned to the CPU build, so nothing later pulls the multi-GB CUDA wheels.
@@ -16,17 +21,20 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/favorita demo --out favorita_out
 
 test: setup
-	$(BIN)/pytest -q
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q
 
 dev: setup
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster_home} ; mkdir -p $$DAGSTER_HOME ; \
-	  DAGSTER_HOME=$$DAGSTER_HOME $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 benchmark: setup
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/etl_benchmark.py
+	$(BIN)/python benchmarks/forecast_benchmark.py
 
 clean:
 	rm -rf favorita_out var

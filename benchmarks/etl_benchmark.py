@@ -9,12 +9,9 @@ added (RSS sampled every 5 ms from /proc/self/statm, minus the RSS at the stage'
 from __future__ import annotations
 
 import argparse
-import gc
 import os
+import sys
 import tempfile
-import threading
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -24,35 +21,8 @@ from favorita_assets.core.cleaning import clean_tables
 from favorita_assets.core.sample_data import write_sample_data
 from favorita_assets.core.schema import read_kaggle_csv
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-def rss() -> int:
-    with open("/proc/self/statm") as handle:
-        return int(handle.read().split()[1]) * PAGE
-
-
-@contextmanager
-def measured(results: list, stage: str, rows: int | None = None):
-    gc.collect()
-    start_rss, peak = rss(), [0]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss())
-            time.sleep(0.005)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    started = time.perf_counter()
-    box: dict = {}
-    yield box
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    peak_mb = (max(peak[0], rss()) - start_rss) / 2**20
-    results.append((stage, box.get("rows", rows), seconds, peak_mb))
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import measured  # noqa: E402
 
 
 def baseline_clean(data: Path, out: Path) -> int:

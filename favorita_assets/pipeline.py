@@ -1,5 +1,6 @@
 """Running the whole graph in-process (the `favorita run` command and the end-to-end tests) and reporting on it."""
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,10 @@ def run_pipeline(
     defs = build_definitions(settings, resources)
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
     partition_key = partition_key or latest_partition(settings.data_dir) or CUTOFF_PARTITIONS.get_last_partition_key()
+    if instance is None:  # with DAGSTER_HOME set, runs are recorded where `dagster dev` shows them
+        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     result = job.execute_in_process(
-        instance=instance or DagsterInstance.ephemeral(),
+        instance=instance,
         raise_on_error=False,
         partition_key=partition_key,
         run_config={**(config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}},
@@ -91,23 +94,22 @@ def run_pipeline(
 def export_outputs(settings: Settings, partition_key: str, out_dir: Path) -> dict[str, Path]:
     """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv (when there is
     one), metrics.json and the plots. Returns the written paths by name."""
-    from favorita_assets.modeling.assets import evaluation_prefix
-    from favorita_assets.publishing.assets import forecasts_key, plots_prefix, submission_key
+    from favorita_assets import storage_keys as keys
     from favorita_assets.settings import build_resources
 
     storage = build_resources(settings)["storage"]
     out_dir.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
-    if storage.exists(forecasts_key(partition_key)):
+    if storage.exists(keys.forecasts(partition_key)):
         path = out_dir / "forecasts.csv"
-        storage.read_parquet(forecasts_key(partition_key)).to_csv(path, index=False)
+        storage.read_parquet(keys.forecasts(partition_key)).to_csv(path, index=False)
         written["forecasts"] = path
     sources = {
-        "submission": (submission_key(partition_key), out_dir / "submission.csv"),
-        "metrics": (f"{evaluation_prefix(partition_key)}/metrics.json", out_dir / "metrics.json"),
+        "submission": (keys.submission(partition_key), out_dir / "submission.csv"),
+        "metrics": (f"{keys.evaluation_prefix(partition_key)}/metrics.json", out_dir / "metrics.json"),
     }
     for name in ("forecast_total.png", "forecast_largest_series.png", "backtest.png"):
-        sources[name] = (f"{plots_prefix(partition_key)}/{name}", out_dir / "plots" / name)
+        sources[name] = (f"{keys.plots_prefix(partition_key)}/{name}", out_dir / "plots" / name)
     for name, (key, path) in sources.items():
         if storage.exists(key):
             path.parent.mkdir(parents=True, exist_ok=True)

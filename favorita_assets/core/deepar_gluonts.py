@@ -6,7 +6,7 @@ on every local run. Hyperparameters map onto GluonTS as follows:
 | SageMaker | GluonTS DeepAREstimator |
 |---|---|
 | prediction_length, context_length | same names |
-| epochs | trainer max_epochs (one epoch = one pass over the series: ceil(n_series / mini_batch_size) batches) |
+| epochs | trainer max_epochs; one epoch = one pass over the series, ceil(n_series / mini_batch_size) batches, and at least GluonTS's default of 50 so that a few dozen series still get enough gradient steps |
 | num_cells, num_layers | hidden_size, num_layers |
 | likelihood | distr_output: negative-binomial, student-T, gaussian |
 | mini_batch_size, learning_rate, dropout_rate | batch_size, lr, dropout_rate |
@@ -36,6 +36,7 @@ import numpy as np
 from favorita_assets.core.deepar_format import target_array
 
 LIKELIHOODS = ("negative-binomial", "student-T", "gaussian")
+MIN_BATCHES_PER_EPOCH = 50
 
 
 class UnsupportedHyperparameter(ValueError):
@@ -135,7 +136,7 @@ def train(
         embedding_dimension=[int(hp["embedding_dimension"])] * len(cardinality),
         distr_output=_distribution(str(hp["likelihood"])),
         batch_size=batch_size,
-        num_batches_per_epoch=max(1, math.ceil(len(records) / batch_size)),
+        num_batches_per_epoch=max(MIN_BATCHES_PER_EPOCH, math.ceil(len(records) / batch_size)),
         num_parallel_samples=int(hp.get("num_eval_samples", 100)),
         trainer_kwargs={
             "max_epochs": epochs,

@@ -51,3 +51,17 @@ def horizon_features(
         grid = grid.drop(columns="onpromotion").merge(known, on=["store_nbr", "family", "date"], how="left")
         grid["onpromotion"] = grid["onpromotion"].fillna(0).astype(np.int64)
     return grid
+
+
+def known_promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex) -> tuple[pd.DataFrame, str]:
+    """Known promotions for the horizon, day by day: test.csv (Kaggle's promotion plan) where it has the day,
+    else the cleaned history (a past cut-off), else none (0). Returns them and a description of the sources."""
+    columns = ["store_nbr", "family", "date", "onpromotion"]
+    planned = test[test["date"].isin(horizon)][columns] if test is not None else cleaned.iloc[0:0][columns]
+    history = cleaned[cleaned["date"].isin(horizon) & ~cleaned["date"].isin(planned["date"])][columns]
+    counts = {"test.csv": planned["date"].nunique(), "cleaned_series": history["date"].nunique()}
+    counts["none (assumed 0)"] = len(horizon) - sum(counts.values())
+    used = {name: n for name, n in counts.items() if n}
+    source = next(iter(used)) if len(used) == 1 else ", ".join(f"{name}: {n} days" for name, n in used.items())
+    known = [frame.astype({"family": str}) for frame in (planned, history) if len(frame)]
+    return (pd.concat(known, ignore_index=True) if known else planned), source

@@ -31,8 +31,8 @@ class Panel:
     history: np.ndarray
     dates: pd.DatetimeIndex
     mean: np.ndarray
-    p10: np.ndarray
-    p90: np.ndarray
+    p10: np.ndarray | None
+    p90: np.ndarray | None
     forecast_label: str
     actual: np.ndarray | None = None  # what really happened over ``dates`` (backtests)
     baseline: np.ndarray | None = None
@@ -51,7 +51,8 @@ def _draw(ax, panel: Panel) -> None:
     ax.plot(panel.history_dates, panel.history, color=ACTUAL, lw=1.4, label="actual sales")
     if panel.actual is not None:
         ax.plot(panel.dates, panel.actual, color=ACTUAL, lw=1.4, marker="o", ms=3)
-    ax.fill_between(panel.dates, panel.p10, panel.p90, color=FORECAST, alpha=0.18, lw=0, label="P10-P90 band")
+    if panel.p10 is not None and panel.p90 is not None:
+        ax.fill_between(panel.dates, panel.p10, panel.p90, color=FORECAST, alpha=0.18, lw=0, label="P10-P90 band")
     ax.plot(panel.dates, panel.mean, color=FORECAST, lw=2, label=panel.forecast_label)
     if panel.baseline is not None:
         ax.plot(panel.dates, panel.baseline, color=BASELINE, lw=1.6, ls="--", label=panel.baseline_label)
@@ -64,6 +65,15 @@ def _draw(ax, panel: Panel) -> None:
     ax.grid(axis="y", color="#e5e7eb", lw=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=9)
+
+
+def total_band(point: np.ndarray, backtest_actual: np.ndarray, backtest_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P10 and P90 of an aggregate (e.g. all stores) from the method's own relative errors on that aggregate in the
+    backtest. Summing the series' quantiles would assume every series misses in the same direction on the same day,
+    which makes the band far too wide; summing independent samples would make it too narrow."""
+    relative = (backtest_actual - backtest_point) / np.maximum(backtest_point, 1e-9)
+    low, high = np.quantile(relative, [0.1, 0.9])
+    return np.clip(point * (1 + low), 0, None), point * (1 + high)
 
 
 def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:

@@ -3,6 +3,7 @@
 
 from dagster import AssetExecutionContext, AssetsDefinition, DataVersion, MaterializeResult, MetadataValue, asset
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core.schema import KAGGLE_FILES, ensure_valid, read_kaggle_csv
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
@@ -17,11 +18,6 @@ RAW_ASSET_NAMES = {
     "transactions": "raw_transactions",
     "test": "raw_test",
 }
-
-
-def landing_prefix(table: str) -> str:
-    """The storage prefix under which a raw table's copies and its ``latest.json`` pointer live."""
-    return f"raw/{table}"
 
 
 def _summary(table: str, frame) -> dict[str, object]:
@@ -46,11 +42,11 @@ def _raw_asset(table: str) -> AssetsDefinition:
         group_name="ingest",
         kinds={"csv", "pandas"},
         description=f"Kaggle's {spec.filename}, validated (schema, types, unique keys, no negative values) and kept "
-        f"as an immutable sha256-addressed copy under {landing_prefix(table)}/ in storage.{optional}",
+        f"as an immutable sha256-addressed copy under {keys.raw_prefix(table)}/ in storage.{optional}",
     )
     def _land(context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage) -> MaterializeResult:
         path = raw_source.path_of(spec.filename)
-        prefix = landing_prefix(table)
+        prefix = keys.raw_prefix(table)
         if not spec.required and not path.exists():
             storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": str(path)})
             context.log.info(f"{spec.filename} is absent from {path.parent}; recorded as absent")
@@ -83,7 +79,7 @@ RAW_ASSETS = [_raw_asset(table) for table in RAW_ASSET_NAMES]
 
 def read_landed(storage: Storage, table: str):
     """The latest landed copy of a raw table as a validated frame, or None when the (optional) file was absent."""
-    record = storage.read_json(f"{landing_prefix(table)}/latest.json")
+    record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
     if record.get("absent"):
         return None
     with storage.local_path(record["key"]) as path:

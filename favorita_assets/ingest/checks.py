@@ -5,12 +5,13 @@ import pandas as pd
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
-    AssetChecksDefinition,
     multi_asset_check,
 )
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.checks import rows_check
 from favorita_assets.core.schema import (
     KAGGLE_FILES,
@@ -20,7 +21,7 @@ from favorita_assets.core.schema import (
     negative_rows,
     read_kaggle_csv,
 )
-from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landing_prefix
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.resources.storage import Storage, sha256_of_file
 
 NON_NEGATIVE = {"train": "sales", "transactions": "transactions", "oil": "dcoilwtico", "test": "onpromotion"}
@@ -63,7 +64,7 @@ def _raw_checks(table: str) -> AssetChecksDefinition:
         ],
     )
     def _checks(context: AssetCheckExecutionContext, storage: Storage):
-        record = storage.read_json(f"{landing_prefix(table)}/latest.json")
+        record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
         if record.get("absent"):
             for name in names:
                 yield AssetCheckResult(

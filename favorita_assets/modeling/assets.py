@@ -16,6 +16,7 @@ from dagster import (
     asset,
 )
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core.deepar_format import (
     DYNAMIC_FEATURES,
     build_channels,
@@ -23,44 +24,17 @@ from favorita_assets.core.deepar_format import (
     to_json_lines,
 )
 from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
-from favorita_assets.core.features import horizon_features
+from favorita_assets.core.features import horizon_features, known_promotions
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, cutoff_for, month_tag
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, cutoff_for
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
-from favorita_assets.series.assets import CLEANED_SERIES_KEY
-
-
-def training_prefix(partition_key: str) -> str:
-    return f"training/{month_tag(partition_key)}"
-
-
-def model_pointer_key(partition_key: str) -> str:
-    return f"models/{month_tag(partition_key)}/latest.json"
-
-
-def evaluation_prefix(partition_key: str) -> str:
-    return f"evaluation/{month_tag(partition_key)}"
 
 
 def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dict]:
-    return list(read_json_lines(storage.read_bytes(f"{training_prefix(partition_key)}/{channel}/data.json")))
-
-
-def _promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex) -> tuple[pd.DataFrame, str]:
-    """Known promotions for the horizon, day by day: test.csv (Kaggle's promotion plan) where it has the day,
-    else the cleaned history (a past cut-off), else none (0). Returns them and a description of the sources."""
-    columns = ["store_nbr", "family", "date", "onpromotion"]
-    planned = test[test["date"].isin(horizon)][columns] if test is not None else cleaned.iloc[0:0][columns]
-    history = cleaned[cleaned["date"].isin(horizon) & ~cleaned["date"].isin(planned["date"])][columns]
-    counts = {"test.csv": planned["date"].nunique(), "cleaned_series": history["date"].nunique()}
-    counts["none (assumed 0)"] = len(horizon) - sum(counts.values())
-    used = {name: n for name, n in counts.items() if n}
-    source = next(iter(used)) if len(used) == 1 else ", ".join(f"{name}: {n} days" for name, n in used.items())
-    known = [frame.astype({"family": str}) for frame in (planned, history) if len(frame)]
-    return (pd.concat(known, ignore_index=True) if known else planned), source
+    return list(read_json_lines(storage.read_bytes(f"{keys.training_prefix(partition_key)}/{channel}/data.json")))
 
 
 @asset(
@@ -75,16 +49,16 @@ def _promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.Da
 )  # fmt: skip
 def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage) -> MaterializeResult:
     h = config.prediction_length
-    cleaned = storage.read_parquet(CLEANED_SERIES_KEY)
+    cleaned = storage.read_parquet(keys.CLEANED_SERIES)
     with data_errors_as_failures():
         cutoff = cutoff_for(context.partition_key, cleaned["date"].max())
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
     stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
-    promotions, promo_source = _promotions(read_landed(storage, "test"), cleaned, horizon)
+    promotions, promo_source = known_promotions(read_landed(storage, "test"), cleaned, horizon)
     at_cutoff = cleaned[cleaned["date"] <= cutoff]
     future = horizon_features(at_cutoff[["store_nbr", "family"]], horizon, stores, holidays, promotions)
     channels = build_channels(at_cutoff, cutoff, h, future)
-    prefix = training_prefix(context.partition_key)
+    prefix = keys.training_prefix(context.partition_key)
     blobs = {name: to_json_lines(getattr(channels, name)) for name in ("train", "test", "inference")}
     fingerprint = hashlib.sha256(blobs["train"] + blobs["test"]).hexdigest()
     for name, blob in blobs.items():
@@ -132,7 +106,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     "of its training data. A model for the same data and hyperparameters is reused unless force_retrain is set.",
 )
 def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
-    prefix = training_prefix(context.partition_key)
+    prefix = keys.training_prefix(context.partition_key)
     manifest = storage.read_json(f"{prefix}/manifest.json")
     h = manifest["prediction_length"]
     if config.prediction_length is not None and config.prediction_length != h:
@@ -145,8 +119,8 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
         (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
     ).hexdigest()
     version = f"deepar-{context.partition_key[:7]}-{digest[:10]}"
-    model_key = f"models/{version}/model.tar.gz"
-    info_key = f"models/{version}/model.json"
+    model_key = f"{keys.model_prefix(version)}/model.tar.gz"
+    info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
         context.log.info(f"model {version} for this data and these hyperparameters is stored: reusing it")
@@ -175,7 +149,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             **result,
         }
         storage.write_json(info_key, info)
-    storage.write_json(model_pointer_key(context.partition_key), {"version": version, "model_key": model_key})
+    storage.write_json(keys.model_pointer(context.partition_key), {"version": version, "model_key": model_key})
     losses = info.get("epoch_losses", [])
     return MaterializeResult(
         metadata={
@@ -204,8 +178,8 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     "is published: DeepAR when its RMSLE beats the best baseline's, otherwise that baseline.",
 )  # fmt: skip
 def forecast_evaluation(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
-    manifest = storage.read_json(f"{training_prefix(context.partition_key)}/manifest.json")
-    model = storage.read_json(model_pointer_key(context.partition_key))
+    manifest = storage.read_json(f"{keys.training_prefix(context.partition_key)}/manifest.json")
+    model = storage.read_json(keys.model_pointer(context.partition_key))
     h = manifest["prediction_length"]
     test = read_channel(storage, context.partition_key, "test")
     context.log.info(f"backtest of {model['version']} on {len(test):,} series, {h} days before {manifest['cutoff']}")
@@ -228,7 +202,7 @@ def forecast_evaluation(context: AssetExecutionContext, storage: Storage, traine
         table[f"{method}_mean"] = f["mean"].ravel()
         for q in QUANTILES:
             table[f"{method}_p{int(q * 100)}"] = f[q].ravel()
-    prefix = evaluation_prefix(context.partition_key)
+    prefix = keys.evaluation_prefix(context.partition_key)
     storage.write_parquet(f"{prefix}/backtest.parquet", table)
     summary = {
         "partition": context.partition_key,

@@ -2,8 +2,9 @@
 
 from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core.deepar_format import DeepARFormatError, validate_lines
-from favorita_assets.modeling.assets import deepar_training_data, read_channel, training_prefix
+from favorita_assets.modeling.assets import deepar_training_data, read_channel
 from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 
@@ -17,7 +18,7 @@ from favorita_assets.resources.storage import Storage
 )
 def sagemaker_format(context: AssetCheckExecutionContext, storage: Storage) -> AssetCheckResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
+    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
     counts = {}
     for channel in ("train", "test", "inference"):
         records = read_channel(storage, partition, channel)

@@ -23,18 +23,18 @@ class DeepARConfig(Config):
     context_length: int | None = Field(
         default=None, ge=1, description="Days the network sees before predicting; empty means max(28, prediction_length)."
     )
-    epochs: int = Field(default=20, ge=1, description="Maximum passes over the training data.")
+    epochs: int = Field(default=60, ge=1, description="Maximum passes over the training data.")
     num_cells: int = Field(default=40, ge=1, description="Cells in each hidden layer of the RNN.")
     num_layers: int = Field(default=2, ge=1, description="Hidden layers in the RNN.")
     likelihood: Literal["negative-binomial", "student-T", "gaussian"] = Field(
         default="negative-binomial", description="Noise model; negative-binomial suits sales counts."
     )
     mini_batch_size: int = Field(default=64, ge=1, description="Series windows per training batch.")
-    learning_rate: float = Field(default=1e-3, gt=0, description="Adam learning rate.")
+    learning_rate: float = Field(default=3e-3, gt=0, description="Adam learning rate.")
     dropout_rate: float = Field(default=0.1, ge=0, lt=1, description="Dropout rate during training.")
     embedding_dimension: int = Field(default=10, ge=1, description="Embedding size of each categorical feature.")
     early_stopping_patience: int | None = Field(
-        default=5, ge=1, description="Stop when the loss has not improved for this many epochs; the best epoch is kept."
+        default=10, ge=1, description="Stop when the loss has not improved for this many epochs; the best epoch is kept."
     )
     num_eval_samples: int = Field(default=100, ge=1, description="Sample paths drawn to compute means and quantiles.")
     seed: int = Field(default=0, description="Random seed of the local trainer (SageMaker has no such setting).")

@@ -43,8 +43,3 @@ def latest_partition(data_dir: Path) -> str | None:
         return partition_of(pd.Timestamp(str(max(dates.to_pylist()))))
     except Exception:  # noqa: BLE001 - any unreadable file is reported by raw_sales with a precise message
         return None
-
-
-def month_tag(partition_key: str) -> str:
-    """Storage folder name for a partition, Hive style so Athena can read it: ``cutoff_month=2017-07``."""
-    return f"cutoff_month={partition_key[:7]}"

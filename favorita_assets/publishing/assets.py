@@ -6,35 +6,16 @@ import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core import baselines, plotting
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, forecast_frame, history_matrix
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
-from favorita_assets.modeling.assets import (
-    evaluation_prefix,
-    forecast_evaluation,
-    model_pointer_key,
-    read_channel,
-    training_prefix,
-)
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, month_tag
+from favorita_assets.modeling.assets import forecast_evaluation, read_channel
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
-from favorita_assets.series.assets import CLEANED_SERIES_KEY
 
 FORECAST_COLUMNS = ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
-
-
-def forecasts_key(partition_key: str) -> str:
-    # Hive-style folders (cutoff_month=YYYY-MM) so an Athena/Glue table over forecasts/ sees one partition per month.
-    return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
-
-
-def submission_key(partition_key: str) -> str:
-    return f"submissions/{month_tag(partition_key)}/submission.csv"
-
-
-def plots_prefix(partition_key: str) -> str:
-    return f"plots/{month_tag(partition_key)}"
 
 
 def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
@@ -53,13 +34,13 @@ def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
 )
 def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
-    summary = storage.read_json(f"{evaluation_prefix(partition)}/metrics.json")
+    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
+    summary = storage.read_json(f"{keys.evaluation_prefix(partition)}/metrics.json")
     h, champion = manifest["prediction_length"], summary["champion"]
     horizon = pd.DatetimeIndex(manifest["horizon"])
     series = pd.DataFrame(manifest["series"])
     if champion == DEEPAR:
-        model = storage.read_json(model_pointer_key(partition))
+        model = storage.read_json(keys.model_pointer(partition))
         predictions = trainer.predict(storage, model["model_key"], read_channel(storage, partition, "inference"), QUANTILES)
         mean = np.vstack([p["mean"] for p in predictions])
         quantiles = {q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}
@@ -67,7 +48,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     else:
         history = history_matrix(read_channel(storage, partition, "test"), 28)
         mean = baselines.forecast(champion, history, h)
-        backtest = storage.read_parquet(f"{evaluation_prefix(partition)}/backtest.parquet")
+        backtest = storage.read_parquet(f"{keys.evaluation_prefix(partition)}/backtest.parquet")
         n = len(series)
         quantiles = baselines.residual_quantiles(
             mean, _quantile_array(backtest, "actual", n), _quantile_array(backtest, f"{champion}_mean", n), QUANTILES
@@ -76,7 +57,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
         context.log.warning(f"DeepAR lost the backtest: publishing the {champion} baseline ({version})")
     frame = forecast_frame(series, horizon, mean, quantiles, version)
     frame["date"] = frame["date"].dt.date  # a DATE column for Athena
-    storage.write_parquet(forecasts_key(partition), frame)
+    storage.write_parquet(keys.forecasts(partition), frame)
     totals = frame.groupby("date")["mean"].sum()
     return MaterializeResult(
         metadata={
@@ -89,7 +70,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
                 "| date | all stores, mean |\n|---|---|\n"
                 + "\n".join(f"| {d} | {v:,.0f} |" for d, v in totals.items())
             ),
-            "path": MetadataValue.path(storage.uri(forecasts_key(partition))),
+            "path": MetadataValue.path(storage.uri(keys.forecasts(partition))),
         }
     )
 
@@ -106,7 +87,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
 def kaggle_submission(context: AssetExecutionContext, storage: Storage):
     partition = context.partition_key
     test = read_landed(storage, "test")
-    frame = storage.read_parquet(forecasts_key(partition))
+    frame = storage.read_parquet(keys.forecasts(partition))
     horizon = set(pd.to_datetime(frame["date"]))
     if test is None or not set(test["date"]).issubset(horizon):
         reason = "test.csv is absent" if test is None else "this cut-off's horizon does not cover test.csv's dates"
@@ -120,12 +101,12 @@ def kaggle_submission(context: AssetExecutionContext, storage: Storage):
     if unmatched:
         context.log.warning(f"{unmatched} test.csv rows have no series in the training data: submitted as 0")
     submission = pd.DataFrame({"id": merged["id"], "sales": merged["mean"].fillna(0.0).round(4)})
-    storage.write_bytes(submission_key(partition), submission.to_csv(index=False).encode())
+    storage.write_bytes(keys.submission(partition), submission.to_csv(index=False).encode())
     yield MaterializeResult(
         metadata={
             "rows": MetadataValue.int(len(submission)),
             "rows_without_series": unmatched,
-            "path": MetadataValue.path(storage.uri(submission_key(partition))),
+            "path": MetadataValue.path(storage.uri(keys.submission(partition))),
         }
     )
 
@@ -145,12 +126,12 @@ def _embedded(png: bytes, title: str) -> str:
 )
 def forecast_plots(context: AssetExecutionContext, storage: Storage) -> MaterializeResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{training_prefix(partition)}/manifest.json")
-    summary = storage.read_json(f"{evaluation_prefix(partition)}/metrics.json")
+    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
+    summary = storage.read_json(f"{keys.evaluation_prefix(partition)}/metrics.json")
     cutoff = pd.Timestamp(manifest["cutoff"])
-    fc = storage.read_parquet(forecasts_key(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
-    backtest = storage.read_parquet(f"{evaluation_prefix(partition)}/backtest.parquet")
-    cleaned = storage.read_parquet(CLEANED_SERIES_KEY, columns=["date", "store_nbr", "family", "sales"])
+    fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
+    backtest = storage.read_parquet(f"{keys.evaluation_prefix(partition)}/backtest.parquet")
+    cleaned = storage.read_parquet(keys.CLEANED_SERIES, columns=["date", "store_nbr", "family", "sales"])
     recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]
     recent = recent.assign(family=recent["family"].astype(str))
     version = fc["model_version"].iloc[0]
@@ -164,11 +145,15 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
 
     top = (recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist())
     label = f"forecast ({version})"
+    bt_totals = backtest.groupby("date")[["actual", f"{champion}_mean"]].sum()
+    whole = panel("All stores, all families", recent, fc, label)
+    whole.p10, whole.p90 = plotting.total_band(whole.mean, bt_totals["actual"].to_numpy(), bt_totals[f"{champion}_mean"].to_numpy())
     total = plotting.render(
-        [panel("All stores, all families", recent, fc, label)],
+        [whole],
         f"Forecast after {cutoff:%d %b %Y}: all stores",
-        "Band: sum of the series' P10 and P90 (wider than the total's own band, as series do not all miss together).",
-    )
+        f"Band: P10-P90 of the all-stores total, from the {champion} forecast's errors on the total over the "
+        f"{len(bt_totals)}-day backtest.",
+    )  # fmt: skip
     top_series = plotting.render(
         [panel(f"Store {s} - {f}", recent[(recent.store_nbr == s) & (recent.family == f)],
                fc[(fc.store_nbr == s) & (fc.family == f)], label) for s, f in top],
@@ -190,14 +175,16 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
 
     s0, f0 = top[0]
     scores = summary["scores"]
+    whole_backtest = overlay("All stores, all families", before, bt)
+    whole_backtest.p10 = whole_backtest.p90 = None  # a sum of series quantiles is no band for the total
     backtest_png = plotting.render(
-        [overlay("All stores, all families", before, bt),
+        [whole_backtest,
          overlay(f"Store {s0} - {f0}", before[(before.store_nbr == s0) & (before.family == f0)],
                  bt[(bt.store_nbr == s0) & (bt.family == f0)])],
         f"Backtest {window.min():%d %b} - {window.max():%d %b %Y}: forecast vs what really happened",
         f"RMSLE: DeepAR {scores[DEEPAR]['rmsle']:.3f}, {best} {scores[best]['rmsle']:.3f}; published: {champion}.",
     )  # fmt: skip
-    prefix = plots_prefix(partition)
+    prefix = keys.plots_prefix(partition)
     files = {"forecast_total.png": total, "forecast_largest_series.png": top_series, "backtest.png": backtest_png}
     for name, png in files.items():
         storage.write_bytes(f"{prefix}/{name}", png)

@@ -10,7 +10,7 @@ from typing import Any
 
 from dagster import ConfigurableResource
 
-from favorita_assets.core.cleaning import cleaning_stats, clean_tables
+from favorita_assets.core.cleaning import clean_tables, cleaning_stats
 from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.resources.storage import Storage
 

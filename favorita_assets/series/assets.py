@@ -6,13 +6,13 @@ import time
 
 from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core.cleaning import CLEANED_COLUMNS, CLEANING_INPUTS
 from favorita_assets.errors import data_errors_as_failures
-from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landing_prefix
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.resources.etl import CleaningRunner
 from favorita_assets.resources.storage import Storage
 
-CLEANED_SERIES_KEY = "processed/cleaned_series/cleaned_series.parquet"
 CLEANING_CODE_VERSION = "1"
 
 
@@ -27,11 +27,11 @@ CLEANING_CODE_VERSION = "1"
     f"{', '.join(CLEANED_COLUMNS)}.",
 )
 def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: CleaningRunner) -> MaterializeResult:
-    pointers = {t: storage.read_json(f"{landing_prefix(t)}/latest.json") for t in CLEANING_INPUTS}
+    pointers = {t: storage.read_json(f"{keys.raw_prefix(t)}/latest.json") for t in CLEANING_INPUTS}
     inputs = {t: p["key"] for t, p in pointers.items()}
     started = time.perf_counter()
     with data_errors_as_failures():
-        stats = cleaning.run(storage, inputs, CLEANED_SERIES_KEY)
+        stats = cleaning.run(storage, inputs, keys.CLEANED_SERIES)
     seconds = time.perf_counter() - started
     context.log.info(
         f"cleaned {stats['series']:,} series into {stats['rows']:,} rows in {seconds:.1f}s "
@@ -44,7 +44,7 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
         metadata={
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in stats.items()},
             "seconds": round(seconds, 2),
-            "path": MetadataValue.path(storage.uri(CLEANED_SERIES_KEY)),
+            "path": MetadataValue.path(storage.uri(keys.CLEANED_SERIES)),
             "input_sha256": MetadataValue.json({t: p["sha256"] for t, p in pointers.items()}),
         },
         data_version=DataVersion(fingerprint[:16]),

@@ -3,10 +3,10 @@
 
 from dagster import AssetCheckExecutionContext, AssetCheckSpec, multi_asset_check
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.checks import rows_check
 from favorita_assets.core import quality
 from favorita_assets.resources.storage import Storage
-from favorita_assets.series.assets import CLEANED_SERIES_KEY
 
 _SPECS = {
     "unique_keys": "No (store_nbr, family, date) appears twice.",
@@ -21,7 +21,7 @@ _SPECS = {
     specs=[AssetCheckSpec(name, asset="cleaned_series", description=text, blocking=True) for name, text in _SPECS.items()]
 )
 def cleaned_series_checks(context: AssetCheckExecutionContext, storage: Storage):
-    cleaned = storage.read_parquet(CLEANED_SERIES_KEY)
+    cleaned = storage.read_parquet(keys.CLEANED_SERIES)
     yield rows_check("unique_keys", "cleaned_series", quality.duplicate_rows(cleaned), "repeat a key")
     yield rows_check("complete_grid", "cleaned_series", quality.short_series(cleaned), "series end early")
     yield rows_check("contiguous_dates", "cleaned_series", quality.gap_series(cleaned), "series skip days")

@@ -9,10 +9,11 @@ from dagster import build_schedule_context
 
 from favorita_assets.automation import monthly_retrain
 from favorita_assets.definitions import build_definitions
-from favorita_assets.modeling.assets import training_prefix
 from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.publishing.assets import forecasts_key, plots_prefix, submission_key
 from favorita_assets.resources.training import LocalDeepAR
+from favorita_assets.storage_keys import forecasts as forecasts_key
+from favorita_assets.storage_keys import plots_prefix, training_prefix
+from favorita_assets.storage_keys import submission as submission_key
 
 FAST = {"epochs": 2, "num_cells": 8}
 

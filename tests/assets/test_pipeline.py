@@ -9,8 +9,9 @@ from dagster import AssetKey, materialize
 from favorita_assets.definitions import build_definitions
 from favorita_assets.ingest.assets import RAW_ASSETS
 from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.series.assets import CLEANED_SERIES_KEY, cleaned_series
+from favorita_assets.series.assets import cleaned_series
 from favorita_assets.settings import build_resources
+from favorita_assets.storage_keys import CLEANED_SERIES as CLEANED_SERIES_KEY
 
 EXPECTED_ASSETS = {
     "raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",

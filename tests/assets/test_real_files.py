@@ -11,8 +11,8 @@ import pytest
 
 from favorita_assets.core.sample_data import transactions_as_train
 from favorita_assets.core.schema import KAGGLE_FILES, read_kaggle_csv
-from favorita_assets.pipeline import run_pipeline
-from favorita_assets.series.assets import CLEANED_SERIES_KEY
+from favorita_assets.pipeline import run_config, run_pipeline
+from favorita_assets.storage_keys import CLEANED_SERIES as CLEANED_SERIES_KEY
 
 
 def test_every_real_file_matches_the_schema(real_data_dir):
@@ -34,7 +34,7 @@ def real_run(real_data_dir, tmp_path_factory):
     from favorita_assets.settings import Settings
 
     settings = Settings(deployment="local", data_dir=data, storage_dir=tmp_path_factory.mktemp("real_storage"))
-    report = run_pipeline(settings)
+    report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8))
     return report, pd.read_parquet(settings.storage_dir / CLEANED_SERIES_KEY) if report.success else None
 
 

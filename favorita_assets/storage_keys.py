@@ -1,0 +1,49 @@
+"""The storage layout, in one place: every key the assets read or write, identical locally and in S3.
+
+Per-cut-off folders are Hive style (``cutoff_month=YYYY-MM``) so an Athena/Glue table over a prefix sees one
+partition per month.
+"""
+
+CLEANED_SERIES = "processed/cleaned_series/cleaned_series.parquet"
+
+
+def month_tag(partition_key: str) -> str:
+    """Folder name for a monthly partition: ``cutoff_month=2017-07``."""
+    return f"cutoff_month={partition_key[:7]}"
+
+
+def raw_prefix(table: str) -> str:
+    """Immutable landed copies (``sha256=<hex>/<file>``) and the ``latest.json`` pointer of a raw table."""
+    return f"raw/{table}"
+
+
+def training_prefix(partition_key: str) -> str:
+    """DeepAR channels: ``{train,test,inference}/data.json`` and ``manifest.json``."""
+    return f"training/{month_tag(partition_key)}"
+
+
+def model_prefix(version: str) -> str:
+    """A model version: ``model.tar.gz`` and ``model.json``."""
+    return f"models/{version}"
+
+
+def model_pointer(partition_key: str) -> str:
+    """Which model version a cut-off uses."""
+    return f"models/{month_tag(partition_key)}/latest.json"
+
+
+def evaluation_prefix(partition_key: str) -> str:
+    """The backtest: ``metrics.json`` and ``backtest.parquet``."""
+    return f"evaluation/{month_tag(partition_key)}"
+
+
+def forecasts(partition_key: str) -> str:
+    return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
+
+
+def submission(partition_key: str) -> str:
+    return f"submissions/{month_tag(partition_key)}/submission.csv"
+
+
+def plots_prefix(partition_key: str) -> str:
+    return f"plots/{month_tag(partition_key)}"
