@@ -1,6 +1,8 @@
 """Checks on the DeepAR channels as stored: exactly what SageMaker (or the local trainer) will read."""
 
-from dagster import AssetCheckExecutionContext, AssetCheckResult, asset_check
+import warnings
+
+from dagster import AssetCheckExecutionContext, AssetCheckResult, PreviewWarning, asset_check
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.deepar_format import DeepARFormatError, validate_lines
@@ -9,14 +11,7 @@ from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 
 
-@asset_check(
-    asset=deepar_training_data,
-    partitions_def=CUTOFF_PARTITIONS,
-    blocking=True,
-    description="Every stored channel follows SageMaker DeepAR's JSON Lines rules (start format, numeric targets, "
-    "integer cat, dynamic_feat lengths: len(target), or len(target) + prediction_length for inference).",
-)
-def sagemaker_format(context: AssetCheckExecutionContext, storage: Storage) -> AssetCheckResult:
+def _check_stored_channels(context: AssetCheckExecutionContext, storage: Storage) -> AssetCheckResult:
     partition = context.partition_key
     manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
     counts = {}
@@ -28,3 +23,16 @@ def sagemaker_format(context: AssetCheckExecutionContext, storage: Storage) -> A
             return AssetCheckResult(passed=False, description=str(error), metadata={"channel": channel})
         counts[f"{channel}_records"] = len(records)
     return AssetCheckResult(passed=True, metadata=counts)
+
+
+# Partitioned asset checks are a Dagster preview feature; it is what lets this check run per monthly cut-off.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", PreviewWarning)
+    sagemaker_format = asset_check(
+        asset=deepar_training_data,
+        name="sagemaker_format",
+        partitions_def=CUTOFF_PARTITIONS,
+        blocking=True,
+        description="Every stored channel follows SageMaker DeepAR's JSON Lines rules (start format, numeric targets, "
+        "integer cat, dynamic_feat lengths: len(target), or len(target) + prediction_length for inference).",
+    )(_check_stored_channels)

@@ -163,3 +163,20 @@ def test_monthly_schedule_runs_the_month_that_just_ended(settings_for, small_dat
     )
     request = monthly_retrain.evaluate_tick(context).run_requests[0]
     assert request.partition_key == "2017-08-01" and request.run_key == "monthly-2017-08-01"
+
+
+def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small_data_dir):
+    settings = settings_for(small_data_dir)
+    assert run_pipeline(settings, config=run_config(**FAST)).success
+    path = settings.storage_dir / training_prefix("2017-08-01") / "inference" / "data.json"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    records[3]["dynamic_feat"][0] = records[3]["dynamic_feat"][0][:-1]  # one future day short
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    defs = build_definitions(settings)
+    check_keys = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "sagemaker_format"}
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection=check_keys, asset_selection=set())
+    result = job.execute_in_process(partition_key="2017-08-01", raise_on_error=False)
+    evaluation = result.get_asset_check_evaluations()[0]
+    assert not evaluation.passed
+    assert "inference record 4" in evaluation.description and "len(target) + prediction_length" in evaluation.description
