@@ -100,7 +100,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
                 print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation[f'{method}_wape']:>7.4f} "
                       f"{evaluation[f'{method}_mase']:>7.3f} {evaluation[f'{method}_mean_wql']:>9.4f}")  # fmt: skip
         print(f"    published: {evaluation['champion']}")
-    written = export_outputs(settings, report.partition_key, out)
+    written = export_outputs(settings, report, out)
     print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")
     for name, path in written.items():
         print(f"  {name:<28} {path}")

@@ -91,28 +91,33 @@ def run_pipeline(
     return report
 
 
-def export_outputs(settings: Settings, partition_key: str, out_dir: Path) -> dict[str, Path]:
-    """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv (when there is
-    one), metrics.json and the plots. Returns the written paths by name."""
+def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) -> dict[str, Path]:
+    """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv, metrics.json and
+    the plots, each only when this run materialized it. A copy left in ``out_dir`` by an earlier run is removed
+    when this run did not make that output (e.g. no submission for a 7-day horizon), so nothing stale is read as
+    new. Returns the written paths by name."""
     from favorita_assets import storage_keys as keys
     from favorita_assets.settings import build_resources
 
     storage = build_resources(settings)["storage"]
+    partition = report.partition_key
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, Path] = {}
-    if storage.exists(keys.forecasts(partition_key)):
-        path = out_dir / "forecasts.csv"
-        storage.read_parquet(keys.forecasts(partition_key)).to_csv(path, index=False)
-        written["forecasts"] = path
-    sources = {
-        "submission": (keys.submission(partition_key), out_dir / "submission.csv"),
-        "metrics": (f"{keys.evaluation_prefix(partition_key)}/metrics.json", out_dir / "metrics.json"),
+    outputs = {  # name: (asset that makes it, storage key, file in out_dir)
+        "forecasts": ("forecasts", keys.forecasts(partition), out_dir / "forecasts.csv"),
+        "submission": ("kaggle_submission", keys.submission(partition), out_dir / "submission.csv"),
+        "metrics": ("forecast_evaluation", keys.evaluation_metrics(partition), out_dir / "metrics.json"),
     }
-    for name in ("forecast_total.png", "forecast_largest_series.png", "backtest.png"):
-        sources[name] = (f"{keys.plots_prefix(partition_key)}/{name}", out_dir / "plots" / name)
-    for name, (key, path) in sources.items():
-        if storage.exists(key):
-            path.parent.mkdir(parents=True, exist_ok=True)
+    for name in keys.PLOT_FILES:
+        outputs[name] = ("forecast_plots", f"{keys.plots_prefix(partition)}/{name}", out_dir / "plots" / name)
+    written: dict[str, Path] = {}
+    for name, (asset, key, path) in outputs.items():
+        if asset not in report.materialized:
+            path.unlink(missing_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if name == "forecasts":
+            storage.read_parquet(key).to_csv(path, index=False)
+        else:
             path.write_bytes(storage.read_bytes(key))
-            written[name] = path
+        written[name] = path
     return written

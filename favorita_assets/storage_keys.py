@@ -22,6 +22,11 @@ def training_prefix(partition_key: str) -> str:
     return f"training/{month_tag(partition_key)}"
 
 
+def training_manifest(partition_key: str) -> str:
+    """The channels' manifest: cut-off, horizon, category encodings, series order, data fingerprint."""
+    return f"{training_prefix(partition_key)}/manifest.json"
+
+
 def model_prefix(version: str) -> str:
     """A model version: ``model.tar.gz`` and ``model.json``."""
     return f"models/{version}"
@@ -37,6 +42,16 @@ def evaluation_prefix(partition_key: str) -> str:
     return f"evaluation/{month_tag(partition_key)}"
 
 
+def evaluation_metrics(partition_key: str) -> str:
+    """The backtest's scores and champion."""
+    return f"{evaluation_prefix(partition_key)}/metrics.json"
+
+
+def evaluation_backtest(partition_key: str) -> str:
+    """Every method's forecasts for the held-out window, with the actuals."""
+    return f"{evaluation_prefix(partition_key)}/backtest.parquet"
+
+
 def forecasts(partition_key: str) -> str:
     return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
 
@@ -47,3 +62,6 @@ def submission(partition_key: str) -> str:
 
 def plots_prefix(partition_key: str) -> str:
     return f"plots/{month_tag(partition_key)}"
+
+
+PLOT_FILES = ("forecast_total.png", "forecast_largest_series.png", "backtest.png")

@@ -75,7 +75,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
         "fingerprint": fingerprint,
         "promotions_source": promo_source,
     }
-    storage.write_json(f"{prefix}/manifest.json", manifest)
+    storage.write_json(keys.training_manifest(context.partition_key), manifest)
     context.log.info(
         f"cut-off {cutoff:%Y-%m-%d}: {len(channels.train):,} train / {len(channels.test):,} test / "
         f"{len(channels.inference):,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
@@ -107,7 +107,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
 )
 def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
     prefix = keys.training_prefix(context.partition_key)
-    manifest = storage.read_json(f"{prefix}/manifest.json")
+    manifest = storage.read_json(keys.training_manifest(context.partition_key))
     h = manifest["prediction_length"]
     if config.prediction_length is not None and config.prediction_length != h:
         raise ValueError(
@@ -178,7 +178,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     "is published: DeepAR when its RMSLE beats the best baseline's, otherwise that baseline.",
 )  # fmt: skip
 def forecast_evaluation(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
-    manifest = storage.read_json(f"{keys.training_prefix(context.partition_key)}/manifest.json")
+    manifest = storage.read_json(keys.training_manifest(context.partition_key))
     model = storage.read_json(keys.model_pointer(context.partition_key))
     h = manifest["prediction_length"]
     test = read_channel(storage, context.partition_key, "test")
@@ -203,7 +203,7 @@ def forecast_evaluation(context: AssetExecutionContext, storage: Storage, traine
         for q in QUANTILES:
             table[f"{method}_p{int(q * 100)}"] = f[q].ravel()
     prefix = keys.evaluation_prefix(context.partition_key)
-    storage.write_parquet(f"{prefix}/backtest.parquet", table)
+    storage.write_parquet(keys.evaluation_backtest(context.partition_key), table)
     summary = {
         "partition": context.partition_key,
         "cutoff": manifest["cutoff"],
@@ -214,7 +214,7 @@ def forecast_evaluation(context: AssetExecutionContext, storage: Storage, traine
         "best_baseline": champion.best_baseline,
         "deepar_margin": champion.margin,
     }
-    storage.write_json(f"{prefix}/metrics.json", summary)
+    storage.write_json(keys.evaluation_metrics(context.partition_key), summary)
 
     rows = "\n".join(
         f"| {m} | {s['rmsle']:.4f} | {s['wape']:.4f} | {s['mase']:.3f} | {s['mean_wql']:.4f} |" for m, s in scores.items()

@@ -13,7 +13,7 @@ from favorita_assets.resources.storage import Storage
 
 def _check_stored_channels(context: AssetCheckExecutionContext, storage: Storage) -> AssetCheckResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
+    manifest = storage.read_json(keys.training_manifest(partition))
     counts = {}
     for channel in ("train", "test", "inference"):
         records = read_channel(storage, partition, channel)

@@ -34,8 +34,8 @@ def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
 )
 def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
-    summary = storage.read_json(f"{keys.evaluation_prefix(partition)}/metrics.json")
+    manifest = storage.read_json(keys.training_manifest(partition))
+    summary = storage.read_json(keys.evaluation_metrics(partition))
     h, champion = manifest["prediction_length"], summary["champion"]
     horizon = pd.DatetimeIndex(manifest["horizon"])
     series = pd.DataFrame(manifest["series"])
@@ -48,7 +48,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     else:
         history = history_matrix(read_channel(storage, partition, "test"), 28)
         mean = baselines.forecast(champion, history, h)
-        backtest = storage.read_parquet(f"{keys.evaluation_prefix(partition)}/backtest.parquet")
+        backtest = storage.read_parquet(keys.evaluation_backtest(partition))
         n = len(series)
         quantiles = baselines.residual_quantiles(
             mean, _quantile_array(backtest, "actual", n), _quantile_array(backtest, f"{champion}_mean", n), QUANTILES
@@ -126,11 +126,11 @@ def _embedded(png: bytes, title: str) -> str:
 )
 def forecast_plots(context: AssetExecutionContext, storage: Storage) -> MaterializeResult:
     partition = context.partition_key
-    manifest = storage.read_json(f"{keys.training_prefix(partition)}/manifest.json")
-    summary = storage.read_json(f"{keys.evaluation_prefix(partition)}/metrics.json")
+    manifest = storage.read_json(keys.training_manifest(partition))
+    summary = storage.read_json(keys.evaluation_metrics(partition))
     cutoff = pd.Timestamp(manifest["cutoff"])
     fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
-    backtest = storage.read_parquet(f"{keys.evaluation_prefix(partition)}/backtest.parquet")
+    backtest = storage.read_parquet(keys.evaluation_backtest(partition))
     cleaned = storage.read_parquet(keys.CLEANED_SERIES, columns=["date", "store_nbr", "family", "sales"])
     recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]
     recent = recent.assign(family=recent["family"].astype(str))
@@ -185,7 +185,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
         f"RMSLE: DeepAR {scores[DEEPAR]['rmsle']:.3f}, {best} {scores[best]['rmsle']:.3f}; published: {champion}.",
     )  # fmt: skip
     prefix = keys.plots_prefix(partition)
-    files = {"forecast_total.png": total, "forecast_largest_series.png": top_series, "backtest.png": backtest_png}
+    files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png)))
     for name, png in files.items():
         storage.write_bytes(f"{prefix}/{name}", png)
     return MaterializeResult(

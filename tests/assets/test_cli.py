@@ -46,3 +46,14 @@ def test_run_command_reports_bad_input_without_traceback(data_dir, tmp_path):
 def test_bad_generator_arguments_are_reported(tmp_path, capsys):
     assert main(["sample-data", "--out", str(tmp_path), "--stores", "99"]) == 2
     assert "--stores must be between 1 and 54" in capsys.readouterr().err
+
+
+def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2"]) == 0
+    assert (out / "submission.csv").is_file()
+    # A 7-day horizon does not cover test.csv: this run makes no submission, so the 16-day one must not linger.
+    assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2", "--prediction-length", "7"]) == 0
+    assert not (out / "submission.csv").exists()
+    assert pd.read_csv(out / "forecasts.csv")["date"].nunique() == 7
+    assert "submission" not in capsys.readouterr().out.split("Outputs:")[-1]
