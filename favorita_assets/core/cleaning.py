@@ -76,7 +76,11 @@ def _sorted_family(values: pd.Series) -> pd.Categorical:
 
 
 def _calendar_gap_error(days: np.ndarray, origin: np.datetime64, max_gap_days: int) -> FavoritaDataError | None:
-    """The error for the longest run of days with no rows at all, if it is longer than ``max_gap_days``."""
+    """The error for the longest run of days with no rows at all, if it is longer than ``max_gap_days``.
+
+    Single missing days (25 December, when every store is closed) are normal and are filled with flagged zeros;
+    a long hole usually means an export lost a chunk of data, and filling it with zeros would teach the model lies.
+    """
     seen = np.flatnonzero(np.bincount(days) > 0)
     if len(seen) < 2:
         return None
@@ -94,18 +98,6 @@ def _calendar_gap_error(days: np.ndarray, origin: np.datetime64, max_gap_days: i
         value=str(first_missing),
         fix="re-export train.csv with the missing dates, or cut the history to start after the gap",
     )
-
-
-def check_calendar_gaps(sales: pd.DataFrame, max_gap_days: int = DEFAULT_MAX_GAP_DAYS) -> None:
-    """Refuse a train file whose calendar has a run of more than ``max_gap_days`` days with no rows at all.
-
-    Single missing days (25 December, when every store is closed) are normal and are filled with flagged zeros;
-    a long hole usually means an export lost a chunk of data, and filling it with zeros would teach the model lies.
-    """
-    origin = np.datetime64(pd.Timestamp(sales["date"].min()), "D")
-    error = _calendar_gap_error(_day_numbers(sales["date"], origin), origin, max_gap_days)
-    if error is not None:
-        raise error
 
 
 def _closed_matrix(store_idx: np.ndarray, day: np.ndarray, sales: np.ndarray, n_stores: int, n_days: int) -> np.ndarray:

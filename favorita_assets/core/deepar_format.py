@@ -27,7 +27,6 @@ import pandas as pd
 START_FORMAT = "%Y-%m-%d %H:%M:%S"
 # (name, how it is made from a cleaned_series-like frame). Oil is left out: its future is unknown at forecast time.
 DYNAMIC_FEATURES = ("log1p_onpromotion", "is_holiday", "is_event", "is_payday", "store_closed")
-CAT_FEATURES = ("store_nbr", "family", "store_type", "cluster")
 CLOSED_ROW = DYNAMIC_FEATURES.index("store_closed")
 
 
