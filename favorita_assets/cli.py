@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
     _model_args(run)
 
+    aws = sub.add_parser(
+        "aws-settings",
+        help="turn `terraform output -json` (stdin or --terraform-output FILE) into the aws deployment's settings, "
+        "as .env lines: terraform -chdir=infra/terraform/envs/dev output -json | favorita aws-settings > .env",
+    )
+    aws.add_argument("--terraform-output", type=Path, help="file holding `terraform output -json` (default: stdin)")
+    glue = sub.add_parser("glue-package", help="build the Glue job script and favorita_core.zip (what Terraform uploads)")
+    glue.add_argument("--out", type=Path, default=Path("dist/glue"), help="folder to write them to (default dist/glue)")
     demo = sub.add_parser("demo", help="generate sample data into OUT/data, then run the pipeline on it")
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
     _sample_data_args(demo)
@@ -108,6 +116,22 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     return 0
 
 
+def _aws_settings(source: Path | None) -> int:
+    import json
+
+    from favorita_assets.settings import settings_from_terraform
+
+    text = source.read_text() if source else sys.stdin.read()
+    try:
+        outputs = json.loads(text)
+    except json.JSONDecodeError as error:
+        print(f"[favorita] not `terraform output -json` ({error}); pipe that command's output in", file=sys.stderr)
+        return 2
+    for name, value in settings_from_terraform(outputs).items():
+        print(f"{name}={value}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -119,6 +143,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             _sample_data(args.out / "data", args)
             return _run(args.out / "data", args.out, args)
+        if args.command == "aws-settings":
+            return _aws_settings(args.terraform_output)
+        if args.command == "glue-package":
+            from favorita_assets.aws.glue_package import build_glue_package, sha256
+
+            for name, path in build_glue_package(args.out).items():
+                print(f"{name:<8} {path}  sha256 {sha256(path)[:16]}")
+            return 0
     except ValueError as error:  # bad arguments to the generator, e.g. --stores 99
         print(f"[favorita] {error}", file=sys.stderr)
         return 2

@@ -1,16 +1,20 @@
 """The one place the deployment (local | aws) and its settings are read.
 
-Environment variables (all optional on the embedded default):
+Environment variables of every deployment (all optional on the embedded default):
+
 - ``FAVORITA_DEPLOYMENT``: ``local`` (default) or ``aws``;
 - ``FAVORITA_DATA_DIR``: the folder holding the Kaggle files (train.csv, stores.csv, ...); default ``./data/favorita``;
-- ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage``.
+- ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only).
+
+The aws deployment reads ``AWS_SETTINGS`` below; ``favorita aws-settings`` writes them from ``terraform output -json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEPLOYMENTS = ("local", "aws")
@@ -21,10 +25,41 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
+class AwsSetting:
+    env: str
+    description: str
+    terraform_output: str | None = None  # the Terraform output that provides it
+    default: str | None = None  # None: required
+
+
+AWS_SETTINGS = (
+    AwsSetting("FAVORITA_AWS_REGION", "AWS region of the stack", "region"),
+    AwsSetting("FAVORITA_RAW_BUCKET", "bucket for raw/ (landed Kaggle files)", "raw_bucket"),
+    AwsSetting("FAVORITA_PROCESSED_BUCKET", "bucket for processed/ (cleaned series)", "processed_bucket"),
+    AwsSetting("FAVORITA_ARTIFACTS_BUCKET", "bucket for training/, models/, forecasts/, plots/ and Pipes messages",
+               "artifacts_bucket"),  # fmt: skip
+    AwsSetting("FAVORITA_KMS_KEY_ARN", "KMS key for server-side encryption of writes ('' = bucket default)",
+               "kms_key_arn", ""),  # fmt: skip
+    AwsSetting("FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series", "glue_job_name"),
+    AwsSetting("FAVORITA_GLUE_ENGINE", "Glue script engine: spark or pandas", None, "spark"),
+    AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
+    AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE", "training instance type", None, "ml.c5.2xlarge"),
+    AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
+    AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
+    AwsSetting("FAVORITA_AWS_MAX_ATTEMPTS", "attempts per AWS call (standard retry mode)", None, "8"),
+    AwsSetting("FAVORITA_AWS_CONNECT_TIMEOUT", "seconds to connect", None, "10"),
+    AwsSetting("FAVORITA_AWS_READ_TIMEOUT", "seconds to wait for a response", None, "120"),
+    AwsSetting("FAVORITA_POLL_SECONDS", "first wait between Glue/SageMaker status polls (backs off to 8x)", None, "15"),
+    AwsSetting("AWS_ENDPOINT_URL", "endpoint override for every AWS client (an emulator in tests)", None, ""),
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     deployment: str
     data_dir: Path
     storage_dir: Path
+    aws: Mapping[str, str] = field(default_factory=dict)  # AWS_SETTINGS env name -> value, in aws mode
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -34,28 +69,104 @@ class Settings:
             raise SettingsError(
                 f"FAVORITA_DEPLOYMENT={deployment!r} is not a deployment; use one of {', '.join(DEPLOYMENTS)}"
             )
+        aws: dict[str, str] = {}
+        if deployment == "aws":
+            aws = {s.env: env.get(s.env, s.default or "").strip() for s in AWS_SETTINGS}
+            if not aws["FAVORITA_AWS_REGION"]:
+                aws["FAVORITA_AWS_REGION"] = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+            missing = [s.env for s in AWS_SETTINGS if s.default is None and not aws[s.env]]
+            if missing:
+                raise SettingsError(
+                    f"FAVORITA_DEPLOYMENT=aws needs {', '.join(missing)}; after `terraform apply` run "
+                    "`terraform -chdir=infra/terraform/envs/dev output -json | favorita aws-settings > .env` "
+                    "(dagster dev reads .env), or set them yourself"
+                )
+            choices = {"FAVORITA_GLUE_ENGINE": ("spark", "pandas"), "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint")}
+            for name, allowed in choices.items():
+                if aws[name] not in allowed:
+                    raise SettingsError(f"{name}={aws[name]!r}: use one of {', '.join(allowed)}")
         return cls(
             deployment=deployment,
             data_dir=Path(env.get("FAVORITA_DATA_DIR", "data/favorita")).expanduser(),
             storage_dir=Path(env.get("FAVORITA_STORAGE_DIR", "var/storage")).expanduser(),
+            aws=aws,
         )
+
+
+def settings_from_terraform(outputs: Mapping[str, object]) -> dict[str, str]:
+    """``terraform output -json`` (name -> {"value": ...}) as the environment variables the aws deployment reads."""
+    values = {name: (out.get("value") if isinstance(out, Mapping) else out) for name, out in outputs.items()}
+    env = {"FAVORITA_DEPLOYMENT": "aws"}
+    missing = []
+    for setting in AWS_SETTINGS:
+        if setting.terraform_output is None:
+            continue
+        value = values.get(setting.terraform_output)
+        if value is None:
+            if setting.default is None:
+                missing.append(setting.terraform_output)
+            continue
+        env[setting.env] = value if isinstance(value, str) else json.dumps(value)
+    if missing:
+        raise SettingsError(f"terraform output lacks {', '.join(missing)}: apply infra/terraform/envs/<env> first")
+    return env
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
     """The resources of the chosen deployment, keyed as the assets expect them."""
     from favorita_assets.ingest.resources import RawDataSource
+
+    raw_source = RawDataSource(data_dir=str(settings.data_dir.resolve()))
+    if settings.deployment == "aws":
+        return {"raw_source": raw_source, **_aws_resources(settings.aws)}
+
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
     from favorita_assets.resources.training import LocalDeepAR
 
-    if settings.deployment == "aws":
-        raise SettingsError(
-            "FAVORITA_DEPLOYMENT=aws: the AWS backend (S3, Glue, SageMaker) is not implemented yet; "
-            "unset FAVORITA_DEPLOYMENT to use the local backend"
-        )
     return {
         "storage": LocalStorage(root=str(settings.storage_dir.resolve())),
-        "raw_source": RawDataSource(data_dir=str(settings.data_dir.resolve())),
+        "raw_source": raw_source,
         "cleaning": InProcessCleaning(),
         "trainer": LocalDeepAR(),
+    }
+
+
+def _aws_resources(aws: Mapping[str, str]) -> dict[str, object]:
+    from favorita_assets.aws.clients import FavoritaAws
+    from favorita_assets.aws.glue import GlueCleaning
+    from favorita_assets.aws.s3_storage import S3Storage
+    from favorita_assets.aws.sagemaker import SageMakerDeepAR
+
+    connection = FavoritaAws(
+        region_name=aws["FAVORITA_AWS_REGION"],
+        endpoint_url=aws["AWS_ENDPOINT_URL"] or None,
+        max_attempts=int(aws["FAVORITA_AWS_MAX_ATTEMPTS"]),
+        connect_timeout=float(aws["FAVORITA_AWS_CONNECT_TIMEOUT"]),
+        read_timeout=float(aws["FAVORITA_AWS_READ_TIMEOUT"]),
+    )
+    kms = aws["FAVORITA_KMS_KEY_ARN"] or None
+    poll = float(aws["FAVORITA_POLL_SECONDS"])
+    return {
+        "storage": S3Storage(
+            raw_bucket=aws["FAVORITA_RAW_BUCKET"],
+            processed_bucket=aws["FAVORITA_PROCESSED_BUCKET"],
+            artifacts_bucket=aws["FAVORITA_ARTIFACTS_BUCKET"],
+            kms_key_id=kms,
+            aws=connection,
+        ),
+        "cleaning": GlueCleaning(
+            job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
+            aws=connection,
+        ),  # fmt: skip
+        "trainer": SageMakerDeepAR(
+            role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
+            training_instance_type=aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE"],
+            inference_instance_type=aws["FAVORITA_SAGEMAKER_INFERENCE_INSTANCE"],
+            inference_mode=aws["FAVORITA_SAGEMAKER_INFERENCE"],
+            kms_key_id=kms,
+            poll_min_seconds=poll,
+            poll_max_seconds=poll * 8,
+            aws=connection,
+        ),
     }

@@ -4,7 +4,15 @@ Per-cut-off folders are Hive style (``cutoff_month=YYYY-MM``) so an Athena/Glue 
 partition per month.
 """
 
-CLEANED_SERIES = "processed/cleaned_series/cleaned_series.parquet"
+CLEANED_SERIES_PREFIX = "processed/cleaned_series"
+CLEANED_SERIES_POINTER = f"{CLEANED_SERIES_PREFIX}/latest.json"
+
+
+def cleaned_series_version(version: str) -> str:
+    """One version of the cleaned series: Parquet part files (one locally, one per Spark task from Glue). The
+    pointer ``processed/cleaned_series/latest.json`` names the current version and its parts; moving it is the
+    commit, so readers never see a half-written version."""
+    return f"{CLEANED_SERIES_PREFIX}/version={version}"
 
 
 def month_tag(partition_key: str) -> str:

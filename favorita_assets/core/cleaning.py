@@ -100,6 +100,19 @@ def _calendar_gap_error(days: np.ndarray, origin: np.datetime64, max_gap_days: i
     )
 
 
+def calendar_gap_check(dates: pd.Series | np.ndarray, max_gap_days: int = DEFAULT_MAX_GAP_DAYS) -> None:
+    """Raise FavoritaDataError if the dates that have rows leave a hole longer than ``max_gap_days`` (see
+    :func:`clean_series`). Spark's driver calls this on the distinct dates before cleaning series by series, since
+    one series alone cannot see a hole in the whole calendar."""
+    values = np.asarray(pd.to_datetime(pd.Series(dates)).to_numpy(), dtype="datetime64[D]")
+    if len(values) == 0:
+        return
+    origin = values.min()
+    gap = _calendar_gap_error((values - origin).astype(np.int64), origin, max_gap_days)
+    if gap is not None:
+        raise gap
+
+
 def _closed_matrix(store_idx: np.ndarray, day: np.ndarray, sales: np.ndarray, n_stores: int, n_days: int) -> np.ndarray:
     """closed[store, day]: the store sold nothing in any family that day, from its first sale on."""
     totals = np.bincount(store_idx * n_days + day, weights=sales, minlength=n_stores * n_days)
@@ -270,6 +283,39 @@ def clean_tables(frames: dict[str, pd.DataFrame], last_date: str | pd.Timestamp 
     ensure_valid("oil", frames["oil"])
     ensure_valid("holidays_events", frames["holidays_events"])
     return clean_series(frames["train"], frames["stores"], frames["oil"], frames["holidays_events"], last_date)
+
+
+CATEGORICAL_COLUMNS = ("family", "city", "state", "store_type")
+SALES_TOLERANCE = 1e-9
+
+
+def normalize_cleaned(frame: pd.DataFrame) -> pd.DataFrame:
+    """A cleaned table (or some of its columns) read back from parts written elsewhere (Spark writes strings, dates
+    and parts in any order) in the exact form :func:`clean_series` returns: sorted categoricals, datetime64 dates,
+    rows by store, family, date."""
+    out = frame[[c for c in CLEANED_COLUMNS if c in frame.columns]].copy()
+    if "date" in out:
+        out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+    for column in CATEGORICAL_COLUMNS:
+        if column in out:
+            values = out[column].astype(str)
+            out[column] = pd.Categorical(values, categories=sorted(values.unique()))
+    for column in ("store_nbr", "onpromotion", "cluster"):
+        if column in out:
+            out[column] = out[column].astype(np.int64)
+    if "day_of_week" in out:
+        out["day_of_week"] = out["day_of_week"].astype(np.int8)
+    order = [c for c in ("store_nbr", "family", "date") if c in out]
+    return out.sort_values(order, kind="stable").reset_index(drop=True) if order else out
+
+
+def sales_reconciliation(input_total: float, output_total: float) -> dict[str, object]:
+    """Every unit sold in train.csv is in the cleaned series exactly once: filled rows add zeros, closed days and
+    days before a series' first sale hold no sales, so the totals must agree (to floating-point rounding)."""
+    difference = float(output_total) - float(input_total)
+    passed = abs(difference) <= SALES_TOLERANCE * max(1.0, abs(float(input_total)))
+    return {"passed": passed, "input_total_sales": float(input_total), "output_total_sales": float(output_total),
+            "difference": difference}  # fmt: skip
 
 
 def cleaning_stats(cleaned: pd.DataFrame) -> dict[str, object]:

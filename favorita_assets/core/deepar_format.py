@@ -243,3 +243,48 @@ def validate_lines(records: list[dict], channel: str, prediction_length: int, nu
                 )
             if any(not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) for v in feat):
                 raise DeepARFormatError(f"{where}: dynamic_feat[{j}] must hold finite numbers only")
+
+
+# --- SageMaker DeepAR inference: requests and responses (https://docs.aws.amazon.com/sagemaker/latest/dg/deepar-in-formats.html)
+
+
+def quantile_name(q: float) -> str:
+    """How DeepAR names a quantile in requests and responses: 0.1 -> "0.1"."""
+    return f"{q:g}"
+
+
+def inference_instances(records: list[dict], cut: int = 0) -> list[dict]:
+    """Records as DeepAR inference instances, with ``cut`` days dropped from each target (a backtest forecasts the
+    days it holds out). The dynamic features keep their length, which is then len(target) + prediction_length."""
+    if not cut:
+        return records
+    return [{**record, "target": record["target"][:-cut]} for record in records]
+
+
+def inference_configuration(quantiles: Iterable[float], num_samples: int) -> dict:
+    """The ``configuration`` of an endpoint request, and DEEPAR_INFERENCE_CONFIG of a batch transform."""
+    return {
+        "num_samples": int(num_samples),
+        "output_types": ["mean", "quantiles"],
+        "quantiles": [quantile_name(q) for q in quantiles],
+    }
+
+
+def parse_predictions(predictions: list[dict], quantiles: Iterable[float], prediction_length: int) -> list[dict]:
+    """DeepAR's answers (an endpoint's ``predictions`` list, or a batch transform's output lines, in input order) as
+    ``{"mean": array, q: array, ...}`` per series, clipped at 0 like the local backend's. Raises ValueError when an
+    answer lacks a quantile or has the wrong length."""
+    out = []
+    for i, prediction in enumerate(predictions):
+        row = {"mean": np.asarray(prediction["mean"], dtype=np.float64)}
+        for q in quantiles:
+            values = prediction.get("quantiles", {}).get(quantile_name(q))
+            if values is None:
+                raise ValueError(f"DeepAR prediction {i} has no quantile {quantile_name(q)!r}")
+            row[q] = np.asarray(values, dtype=np.float64)
+        for name, values in row.items():
+            if len(values) != prediction_length:
+                raise ValueError(f"DeepAR prediction {i} {name} has {len(values)} values, not {prediction_length}")
+            row[name] = np.clip(values, 0, None)
+        out.append(row)
+    return out

@@ -39,6 +39,35 @@ class FavoritaDataError(ValueError):
         lines.append(f"  what to do: {fix}")
         super().__init__("\n".join(lines))
 
+    @classmethod
+    def from_metadata(cls, meta: dict[str, object]) -> FavoritaDataError:
+        """Rebuild an error from :meth:`as_metadata` (how a Glue job's refusal reaches Dagster)."""
+        lines = [int(r) for r in str(meta.get("lines") or "").split(",") if r.strip()]
+        return cls(
+            str(meta["file"]), str(meta["problem"]), fix=str(meta["what_to_do"]),
+            column=str(meta["column"]) if meta.get("column") else None,
+            value=meta["value"] if meta.get("value") not in (None, "") else None, rows=lines,
+        )  # fmt: skip
+
+    @classmethod
+    def parse(cls, text: str) -> FavoritaDataError | None:
+        """Rebuild an error from its own message (Spark re-raises an executor's exception as text)."""
+        head, *rest = text.strip().splitlines() or [""]
+        file, sep, problem = head.partition(": ")
+        fields = {}
+        for line in rest:
+            name, _, value = line.strip().partition(": ")
+            fields[name] = value
+            if name == "what to do":
+                break
+        if not sep or "what to do" not in fields:
+            return None
+        value = fields.get("value")
+        if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        rows = [int(r) for r in fields.get("line(s)", "").split(" (")[0].split(",") if r.strip().isdigit()]
+        return cls(file, problem, fix=fields["what to do"], column=fields.get("column"), value=value, rows=rows)
+
     def as_metadata(self) -> dict[str, object]:
         """A flat dict for logs and Dagster metadata."""
         return {

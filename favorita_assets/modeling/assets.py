@@ -17,6 +17,7 @@ from dagster import (
 )
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core.deepar_format import (
     DYNAMIC_FEATURES,
     build_channels,
@@ -30,7 +31,11 @@ from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
 from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, cutoff_for
 from favorita_assets.resources.storage import Storage
-from favorita_assets.resources.training import DeepARTrainer
+from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
+
+# What a backend reports about its model that a user looks for on the materialization.
+BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifact", "training_instance_type",
+                    "billable_seconds")  # fmt: skip
 
 
 def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dict]:
@@ -49,7 +54,7 @@ def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dic
 )  # fmt: skip
 def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage) -> MaterializeResult:
     h = config.prediction_length
-    cleaned = storage.read_parquet(keys.CLEANED_SERIES)
+    cleaned = read_cleaned_series(storage)
     with data_errors_as_failures():
         cutoff = cutoff_for(context.partition_key, cleaned["date"].max())
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
@@ -119,7 +124,6 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
         (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
     ).hexdigest()
     version = f"deepar-{context.partition_key[:7]}-{digest[:10]}"
-    model_key = f"{keys.model_prefix(version)}/model.tar.gz"
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
@@ -133,9 +137,11 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
 
         context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
         started = time.perf_counter()
-        result = trainer.train(
-            storage, f"{prefix}/train/data.json", hp, manifest["cardinality"], model_key, config.seed, on_epoch
-        )
+        request = TrainingRequest(
+            version=version, channels_prefix=prefix, hyperparameters=hp, cardinality=manifest["cardinality"],
+            model_prefix=keys.model_prefix(version), seed=config.seed,
+        )  # fmt: skip
+        result = trainer.train(context, storage, request, on_epoch)
         info = {
             "version": version,
             "partition": context.partition_key,
@@ -145,11 +151,11 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             "training_data_fingerprint": manifest["fingerprint"],
             "seconds": round(time.perf_counter() - started, 1),
             "epoch_losses": losses,
-            "model_key": model_key,
             **result,
         }
         storage.write_json(info_key, info)
-    storage.write_json(keys.model_pointer(context.partition_key), {"version": version, "model_key": model_key})
+    pointer = {k: v for k, v in info.items() if k != "epoch_losses"}
+    storage.write_json(keys.model_pointer(context.partition_key), pointer)
     losses = info.get("epoch_losses", [])
     return MaterializeResult(
         metadata={
@@ -160,7 +166,8 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             "best_loss": round(min(losses), 4) if losses else None,
             "hyperparameters": MetadataValue.json(info["hyperparameters"]),
             "training_data_fingerprint": info["training_data_fingerprint"],
-            "artifact": MetadataValue.path(storage.uri(model_key)),
+            "artifact": MetadataValue.path(storage.uri(info["model_key"])),
+            **{k: str(info[k]) for k in BACKEND_METADATA if k in info},
         }
     )
 
@@ -183,7 +190,7 @@ def forecast_evaluation(context: AssetExecutionContext, storage: Storage, traine
     h = manifest["prediction_length"]
     test = read_channel(storage, context.partition_key, "test")
     context.log.info(f"backtest of {model['version']} on {len(test):,} series, {h} days before {manifest['cutoff']}")
-    deepar = trainer.predict(storage, model["model_key"], test, QUANTILES, cut=h)
+    deepar = trainer.predict(context, storage, model, test, QUANTILES, cut=h)
     backtest = run_backtest(test, h, deepar)
     scores = backtest.scores()
     champion = choose_champion(scores)

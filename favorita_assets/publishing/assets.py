@@ -7,6 +7,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core import baselines, plotting
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, forecast_frame, history_matrix
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
@@ -41,7 +42,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     series = pd.DataFrame(manifest["series"])
     if champion == DEEPAR:
         model = storage.read_json(keys.model_pointer(partition))
-        predictions = trainer.predict(storage, model["model_key"], read_channel(storage, partition, "inference"), QUANTILES)
+        predictions = trainer.predict(context, storage, model, read_channel(storage, partition, "inference"), QUANTILES)
         mean = np.vstack([p["mean"] for p in predictions])
         quantiles = {q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}
         version = model["version"]
@@ -131,7 +132,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     cutoff = pd.Timestamp(manifest["cutoff"])
     fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
     backtest = storage.read_parquet(keys.evaluation_backtest(partition))
-    cleaned = storage.read_parquet(keys.CLEANED_SERIES, columns=["date", "store_nbr", "family", "sales"])
+    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"])
     recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]
     recent = recent.assign(family=recent["family"].astype(str))
     version = fc["model_version"].iloc[0]

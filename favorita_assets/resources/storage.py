@@ -1,7 +1,7 @@
 """Where the platform keeps its files: a local folder by default, S3 in AWS mode (same keys, same formats).
 
 Keys follow one layout in every backend (see README "Storage layout"): ``raw/<table>/sha256=<hex>/<file>``,
-``raw/<table>/latest.json``, ``processed/cleaned_series/cleaned_series.parquet``, ...
+``raw/<table>/latest.json``, ``processed/cleaned_series/latest.json`` and ``version=<v>/part-*.parquet``, ...
 Every write is atomic: a reader sees the old object or the new one, never half of one.
 """
 
@@ -61,6 +61,10 @@ class Storage(ConfigurableResource, ABC):
     @abstractmethod
     def uri(self, key: str) -> str:
         """A human-readable address of ``key`` (a path or an s3:// URI)."""
+
+    @abstractmethod
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix/``, sorted."""
 
     # --- conveniences shared by every backend -------------------------------------------------------------------
 
@@ -144,3 +148,12 @@ class LocalStorage(Storage):
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
+
+    def list_keys(self, prefix: str) -> list[str]:
+        folder = self._path(prefix)
+        if not folder.is_dir():
+            return []
+        root = Path(self.root).resolve()
+        return sorted(
+            p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".tmp")
+        )

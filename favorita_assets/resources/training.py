@@ -1,49 +1,70 @@
-"""Who trains DeepAR and predicts with it: GluonTS in-process (local backend) or SageMaker (AWS backend, later).
+"""Who trains DeepAR and predicts with it: GluonTS in-process (local backend) or SageMaker (AWS backend,
+``aws/sagemaker.py``).
 
-Both read the same JSON Lines channels from storage and return forecasts in the same shape.
+Both read the same JSON Lines channels from storage, take the same SageMaker-named hyperparameters, and return
+forecasts in the same shape: per series ``{"mean": array, q: array, ...}``, non-negative.
 """
+
+from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from dagster import ConfigurableResource
+from dagster import AssetExecutionContext, ConfigurableResource
 
 from favorita_assets.core import deepar_gluonts
-from favorita_assets.core.deepar_format import read_json_lines
+from favorita_assets.core.deepar_format import inference_instances, read_json_lines
 from favorita_assets.resources.storage import Storage
+
+EpochCallback = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class TrainingRequest:
+    version: str  # the model version, e.g. deepar-2017-08-1a2b3c4d5e
+    channels_prefix: str  # holds train/data.json and test/data.json
+    hyperparameters: Mapping[str, Any]  # SageMaker DeepAR names
+    cardinality: list[int]
+    model_prefix: str  # where the model artifact goes
+    seed: int = 0
 
 
 class DeepARTrainer(ConfigurableResource, ABC):
     @abstractmethod
     def train(
-        self,
-        storage: Storage,
-        train_key: str,
-        hyperparameters: Mapping[str, Any],
-        cardinality: list[int],
-        model_key: str,
-        seed: int,
-        on_epoch: Callable[[int, int, float], None],
+        self, context: AssetExecutionContext, storage: Storage, request: TrainingRequest, on_epoch: EpochCallback
     ) -> dict[str, Any]:
-        """Train on the train channel at ``train_key`` and store the model artifact at ``model_key``."""
+        """Train on the request's train channel and store the model; returns at least ``model_key`` (where the
+        model artifact is) and ``backend``, plus whatever identifies the model in the backend."""
 
     @abstractmethod
     def predict(
-        self, storage: Storage, model_key: str, records: list[dict], quantiles: tuple[float, ...], cut: int = 0
+        self,
+        context: AssetExecutionContext,
+        storage: Storage,
+        model: Mapping[str, Any],
+        records: list[dict],
+        quantiles: tuple[float, ...],
+        cut: int = 0,
     ) -> list[dict]:
-        """Forecasts (mean and quantiles per record) for the days after each record's target less ``cut`` days."""
+        """Forecasts for the days after each record's target less ``cut`` days. ``model`` is what ``train``
+        returned, with ``version``."""
 
 
 class LocalDeepAR(DeepARTrainer):
     """GluonTS DeepAR on torch, CPU, in this process."""
 
-    def train(self, storage, train_key, hyperparameters, cardinality, model_key, seed, on_epoch):
-        records = list(read_json_lines(storage.read_bytes(train_key)))
-        predictor = deepar_gluonts.train(records, hyperparameters, cardinality, seed=seed, on_epoch=on_epoch)
+    def train(self, context, storage, request, on_epoch):
+        records = list(read_json_lines(storage.read_bytes(f"{request.channels_prefix}/train/data.json")))
+        predictor = deepar_gluonts.train(
+            records, request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
+        )
+        model_key = f"{request.model_prefix}/model.tar.gz"
         storage.write_bytes(model_key, deepar_gluonts.to_bytes(predictor))
-        return {"backend": "gluonts-local", "train_series": len(records)}
+        return {"backend": "gluonts-local", "model_key": model_key, "train_series": len(records)}
 
-    def predict(self, storage, model_key, records, quantiles, cut=0):
-        predictor = deepar_gluonts.from_bytes(storage.read_bytes(model_key))
-        return deepar_gluonts.predict(predictor, records, quantiles, cut=cut)
+    def predict(self, context, storage, model, records, quantiles, cut=0):
+        predictor = deepar_gluonts.from_bytes(storage.read_bytes(model["model_key"]))
+        return deepar_gluonts.predict(predictor, inference_instances(records, cut), quantiles)

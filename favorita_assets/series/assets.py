@@ -4,7 +4,15 @@
 import hashlib
 import time
 
-from dagster import AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    DataVersion,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.cleaning import CLEANED_COLUMNS, CLEANING_INPUTS
@@ -12,8 +20,9 @@ from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.resources.etl import CleaningRunner
 from favorita_assets.resources.storage import Storage
+from favorita_assets.series.dataset import commit_cleaned_series
 
-CLEANING_CODE_VERSION = "1"
+CLEANING_CODE_VERSION = "2"
 
 
 @asset(
@@ -21,31 +30,56 @@ CLEANING_CODE_VERSION = "1"
     kinds={"pandas", "parquet"},
     code_version=CLEANING_CODE_VERSION,
     deps=[RAW_ASSET_NAMES[t] for t in CLEANING_INPUTS],
+    check_specs=[
+        AssetCheckSpec(
+            "sales_reconcile", asset="cleaned_series", blocking=True,
+            description="Reported by the cleaning engine itself (in-process, or the Glue job through Dagster Pipes): "
+            "total sales out equal total sales in, so no row was lost or counted twice.",
+        )
+    ],
     description="One row per (store_nbr, family, date) from each series' first sale to the last train date: "
     "missing rows and closed days as flagged zeros, oil filled onto every day, per-store holiday flags "
     f"(national/regional/local, transfers applied), promotions, calendar and store metadata. Columns: "
-    f"{', '.join(CLEANED_COLUMNS)}.",
-)
+    f"{', '.join(CLEANED_COLUMNS)}. Cleaned in-process locally, by an AWS Glue job in AWS mode.",
+)  # fmt: skip
 def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: CleaningRunner) -> MaterializeResult:
     pointers = {t: storage.read_json(f"{keys.raw_prefix(t)}/latest.json") for t in CLEANING_INPUTS}
     inputs = {t: p["key"] for t, p in pointers.items()}
-    started = time.perf_counter()
-    with data_errors_as_failures():
-        stats = cleaning.run(storage, inputs, keys.CLEANED_SERIES)
-    seconds = time.perf_counter() - started
-    context.log.info(
-        f"cleaned {stats['series']:,} series into {stats['rows']:,} rows in {seconds:.1f}s "
-        f"({stats['missing_rows_filled']:,} missing rows and {stats['store_closed_rows']:,} closed store-days filled)"
-    )
     fingerprint = hashlib.sha256(
         ("|".join(pointers[t]["sha256"] for t in CLEANING_INPUTS) + CLEANING_CODE_VERSION).encode()
     ).hexdigest()
+    version = fingerprint[:16]
+    started = time.perf_counter()
+    with data_errors_as_failures():
+        outcome = cleaning.run(context, storage, inputs, keys.cleaned_series_version(version))
+    seconds = time.perf_counter() - started
+    stats, reconciliation = outcome.stats, outcome.reconciliation
+    context.log.info(
+        f"cleaned {stats['series']:,} series into {stats['rows']:,} rows in {seconds:.1f}s with {outcome.engine} "
+        f"({stats['missing_rows_filled']:,} missing rows and {stats['store_closed_rows']:,} closed store-days filled)"
+    )
+    check = AssetCheckResult(
+        check_name="sales_reconcile",
+        passed=bool(reconciliation["passed"]),
+        metadata={k: v for k, v in reconciliation.items() if k != "passed"},
+        description=None if reconciliation["passed"] else (
+            f"total sales changed in cleaning: {reconciliation['input_total_sales']:,.3f} in, "
+            f"{reconciliation['output_total_sales']:,.3f} out"
+        ),
+    )  # fmt: skip
+    if reconciliation["passed"]:  # a cleaned table that lost sales is never committed
+        commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats)
     return MaterializeResult(
         metadata={
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in stats.items()},
+            "engine": outcome.engine,
             "seconds": round(seconds, 2),
-            "path": MetadataValue.path(storage.uri(keys.CLEANED_SERIES)),
+            "version": version,
+            "parts": MetadataValue.int(len(outcome.parts)),
+            "path": MetadataValue.path(storage.uri(keys.cleaned_series_version(version))),
             "input_sha256": MetadataValue.json({t: p["sha256"] for t, p in pointers.items()}),
+            **outcome.metadata,
         },
-        data_version=DataVersion(fingerprint[:16]),
+        data_version=DataVersion(version),
+        check_results=[check],
     )

@@ -4,6 +4,7 @@
 from dagster import AssetCheckExecutionContext, AssetCheckSpec, multi_asset_check
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.checks import rows_check
 from favorita_assets.core import quality
 from favorita_assets.resources.storage import Storage
@@ -21,7 +22,7 @@ _SPECS = {
     specs=[AssetCheckSpec(name, asset="cleaned_series", description=text, blocking=True) for name, text in _SPECS.items()]
 )
 def cleaned_series_checks(context: AssetCheckExecutionContext, storage: Storage):
-    cleaned = storage.read_parquet(keys.CLEANED_SERIES)
+    cleaned = read_cleaned_series(storage)
     yield rows_check("unique_keys", "cleaned_series", quality.duplicate_rows(cleaned), "repeat a key")
     yield rows_check("complete_grid", "cleaned_series", quality.short_series(cleaned), "series end early")
     yield rows_check("contiguous_dates", "cleaned_series", quality.gap_series(cleaned), "series skip days")

@@ -125,8 +125,8 @@ def test_a_month_after_the_data_is_refused(settings_for, small_data_dir):
 class DeliberatelyBadDeepAR(LocalDeepAR):
     """The real local model, but every forecast is multiplied by 25."""
 
-    def predict(self, storage, model_key, records, quantiles, cut=0):
-        out = super().predict(storage, model_key, records, quantiles, cut)
+    def predict(self, context, storage, model, records, quantiles, cut=0):
+        out = super().predict(context, storage, model, records, quantiles, cut)
         return [{k: v * 25 for k, v in f.items()} for f in out]
 
 

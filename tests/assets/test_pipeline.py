@@ -11,7 +11,9 @@ from favorita_assets.ingest.assets import RAW_ASSETS
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.series.assets import cleaned_series
 from favorita_assets.settings import build_resources
-from favorita_assets.storage_keys import CLEANED_SERIES as CLEANED_SERIES_KEY
+from favorita_assets.resources.storage import LocalStorage
+from favorita_assets.series.dataset import read_cleaned_series
+from favorita_assets.storage_keys import CLEANED_SERIES_PREFIX
 
 EXPECTED_ASSETS = {
     "raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
@@ -22,6 +24,12 @@ FAST = run_config(epochs=2, num_cells=8)
 
 def digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cleaned_digest(storage_dir):
+    """Digest of the cleaned series as readers see it: the pointer and every file under the prefix."""
+    files = sorted(p for p in (storage_dir / CLEANED_SERIES_PREFIX).rglob("*") if p.is_file())
+    return hashlib.sha256(b"".join(p.relative_to(storage_dir).as_posix().encode() + p.read_bytes() for p in files)).hexdigest()
 
 
 def test_definitions_load_with_every_asset_and_check(settings_for, small_data_dir):
@@ -45,7 +53,7 @@ def test_materialize_assets_into_temporary_folder(settings_for, small_data_dir):
     settings = settings_for(small_data_dir)
     result = materialize([*RAW_ASSETS, cleaned_series], resources=build_resources(settings))
     assert result.success
-    cleaned = pd.read_parquet(settings.storage_dir / CLEANED_SERIES_KEY)
+    cleaned = read_cleaned_series(LocalStorage(root=str(settings.storage_dir)))
     assert cleaned.groupby(["store_nbr", "family"], observed=True).ngroups == 12
     meta = result.asset_materializations_for_node("cleaned_series")[0].metadata
     assert meta["rows"].value == len(cleaned)
@@ -62,9 +70,9 @@ def test_pipeline_runs_all_checks_and_is_repeatable(settings_for, small_data_dir
     # model may lose its backtest, which is the model-quality warning, not a data problem).
     assert failed == {("raw_sales", "contiguous_dates"), ("raw_oil", "contiguous_dates"), ("raw_transactions", "contiguous_dates")}
     assert all(c.severity == "WARN" for c in report.failed_checks)
-    first = digest(settings.storage_dir / CLEANED_SERIES_KEY)
+    first = cleaned_digest(settings.storage_dir)
     again = run_pipeline(settings, config=FAST)
-    assert again.success and digest(settings.storage_dir / CLEANED_SERIES_KEY) == first
+    assert again.success and cleaned_digest(settings.storage_dir) == first
     assert report.materialized["raw_sales"]["sha256"] == again.materialized["raw_sales"]["sha256"]
 
 
@@ -122,7 +130,7 @@ BAD_INPUTS = {
 def test_bad_input_fails_clearly_and_keeps_earlier_outputs(case, settings_for, data_dir, small_data_dir):
     settings = settings_for(data_dir)
     assert run_pipeline(settings, config=FAST).success
-    before = digest(settings.storage_dir / CLEANED_SERIES_KEY)
+    before = cleaned_digest(settings.storage_dir)
     pointers = {p: p.read_text() for p in (settings.storage_dir / "raw").glob("*/latest.json")}
 
     breaker, expected = BAD_INPUTS[case]
@@ -133,7 +141,7 @@ def test_bad_input_fails_clearly_and_keeps_earlier_outputs(case, settings_for, d
     for fragment in expected:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     assert "what to do:" in message and "Traceback" not in message
-    assert digest(settings.storage_dir / CLEANED_SERIES_KEY) == before
+    assert cleaned_digest(settings.storage_dir) == before
     assert "cleaned_series" not in report.materialized
     if case != "unknown store":  # a valid new stores.csv lands; the others must leave every pointer as it was
         assert {p: p.read_text() for p in pointers} == pointers

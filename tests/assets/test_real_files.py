@@ -12,7 +12,8 @@ import pytest
 from favorita_assets.core.sample_data import transactions_as_train
 from favorita_assets.core.schema import KAGGLE_FILES, read_kaggle_csv
 from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.storage_keys import CLEANED_SERIES as CLEANED_SERIES_KEY
+from favorita_assets.resources.storage import LocalStorage
+from favorita_assets.series.dataset import read_cleaned_series
 
 
 def test_every_real_file_matches_the_schema(real_data_dir):
@@ -35,7 +36,7 @@ def real_run(real_data_dir, tmp_path_factory):
 
     settings = Settings(deployment="local", data_dir=data, storage_dir=tmp_path_factory.mktemp("real_storage"))
     report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8))
-    return report, pd.read_parquet(settings.storage_dir / CLEANED_SERIES_KEY) if report.success else None
+    return report, read_cleaned_series(LocalStorage(root=str(settings.storage_dir))) if report.success else None
 
 
 def test_real_tables_go_through_etl(real_run):

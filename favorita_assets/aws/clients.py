@@ -1,0 +1,57 @@
+"""Every boto3 client of the AWS backend, built in one place with retries, timeouts and the endpoint override.
+
+``FavoritaAws`` extends dagster-aws's ``S3Resource`` (its region, endpoint, credentials and ``max_attempts`` settings)
+with connect and read timeouts and a ``client(service)`` for the other services the pipeline calls (Glue,
+SageMaker, SageMaker Runtime). ``endpoint_url`` (``AWS_ENDPOINT_URL``) reaches every client, which is how the tests
+point the whole backend at a local emulator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr
+
+
+class FavoritaAws(S3Resource):
+    """Connection settings shared by every AWS client of the pipeline."""
+
+    max_attempts: int = Field(
+        default=8, ge=1, description="Attempts per call, the first included (botocore 'standard' retry mode: "
+        "throttling, 5xx and connection errors are retried with exponential backoff and jitter)."
+    )  # fmt: skip
+    connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
+    read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for a response.")
+    _clients: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def botocore_config(self) -> Config:
+        return Config(
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            user_agent_extra="favorita-forecast",
+        )
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` with this resource's retries, timeouts, region and endpoint (cached)."""
+        if service not in self._clients:
+            session = boto3.session.Session(profile_name=self.profile_name)
+            self._clients[service] = session.client(
+                service,  # type: ignore[call-overload]
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url,
+                use_ssl=self.use_ssl,
+                verify=self.verify,
+                aws_access_key_id=self.aws_access_key_id,
+                aws_secret_access_key=self.aws_secret_access_key,
+                aws_session_token=self.aws_session_token,
+                config=self.botocore_config(),
+            )
+        return self._clients[service]
+
+    def get_client(self) -> Any:
+        """The S3 client (what dagster-aws's ``S3Resource`` returns), with timeouts as well as retries."""
+        return self.client("s3")

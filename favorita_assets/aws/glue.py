@@ -1,0 +1,104 @@
+"""Cleaning in AWS Glue, launched and followed through Dagster Pipes (dagster-aws ``PipesGlueClient``).
+
+The Glue job (created by Terraform, script ``aws/glue_script.py``, cleaning code ``favorita_core.zip``) gets the
+landed raw keys and the output version prefix as arguments; the Dagster context goes to it through S3 and its
+materialization metadata and the ``sales_reconcile`` check come back through S3.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
+from pydantic import Field
+
+from favorita_assets.aws.clients import FavoritaAws
+from favorita_assets.aws.glue_script import CHECK_NAME, ENGINES, ERROR_FILE
+from favorita_assets.aws.s3_storage import S3Storage
+from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
+
+PIPES_PREFIX = "pipes/"
+STAT_KEYS = ("rows", "series", "stores", "families", "first_date", "last_date", "missing_rows_filled",
+             "store_closed_rows", "total_sales")  # fmt: skip
+
+
+class GlueJobFailed(RuntimeError):
+    """The Glue job run ended in a state other than SUCCEEDED."""
+
+
+class GlueCleaning(CleaningRunner):
+    """Runs ``cleaned_series``' cleaning as a run of the Glue job ``job_name``."""
+
+    job_name: str = Field(description="The Glue job (Terraform output glue_job_name).")
+    engine: str = Field(default="spark", description=f"Glue script engine: {' or '.join(ENGINES)}.")
+    pipes_poll_seconds: float = Field(default=10.0, gt=0, description="How often Pipes reads the job's messages.")
+    aws: FavoritaAws = Field(description="Region, endpoint, retries and timeouts of the Glue and S3 clients.")
+
+    def glue_client(self) -> Any:
+        """The Glue client PipesGlueClient drives (tests wrap it to play Glue's job runner)."""
+        return self.aws.client("glue")
+
+    def run(self, context, storage, inputs, output_prefix):
+        if not isinstance(storage, S3Storage):
+            raise TypeError("GlueCleaning reads and writes S3: configure S3Storage (FAVORITA_DEPLOYMENT=aws)")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine={self.engine!r}: use one of {', '.join(ENGINES)}")
+        s3 = self.aws.client("s3")
+        client = PipesGlueClient(
+            client=self.glue_client(),
+            context_injector=PipesS3ContextInjector(bucket=storage.artifacts_bucket, client=s3, key_prefix=PIPES_PREFIX),
+            message_reader=PipesS3MessageReader(
+                bucket=storage.artifacts_bucket, client=s3, interval=self.pipes_poll_seconds
+            ),
+            forward_termination=True,
+        )
+        arguments = {f"--{table}_uri": storage.uri(key) for table, key in inputs.items()}
+        arguments.update({"--output_uri": storage.uri(output_prefix), "--engine": self.engine})
+        if storage.exists(f"{output_prefix}/{ERROR_FILE}"):  # an earlier refusal of other input: not this run's
+            storage.delete(f"{output_prefix}/{ERROR_FILE}")
+        context.log.info(f"starting Glue job {self.job_name}: {json.dumps(arguments)}")
+        try:
+            invocation = client.run(
+                context=context, start_job_run_params={"JobName": self.job_name, "Arguments": arguments}
+            )
+        except RuntimeError as error:
+            refusal = self._refusal(storage, output_prefix)
+            if refusal is not None:
+                raise refusal from None
+            raise GlueJobFailed(f"Glue job {self.job_name} failed: {error}") from error
+        reported = {}
+        checks = {}
+        for result in invocation.get_results():
+            if getattr(result, "check_name", None):
+                checks[result.check_name] = result
+            else:
+                reported.update({k: v.value for k, v in (result.metadata or {}).items()})
+        missing = [k for k in STAT_KEYS if k not in reported]
+        if missing or CHECK_NAME not in checks:
+            raise GlueJobFailed(
+                f"Glue job {self.job_name} succeeded but reported no {', '.join(missing) or CHECK_NAME} through "
+                "Dagster Pipes: is the job's script favorita_assets/aws/glue_script.py, with dagster-pipes installed?"
+            )
+        check = checks[CHECK_NAME]
+        reconciliation = {"passed": bool(check.passed), **{k: v.value for k, v in (check.metadata or {}).items()}}
+        parts = [k for k in storage.list_keys(output_prefix) if k.endswith(".parquet")]
+        return CleaningOutcome(
+            parts=parts,
+            stats={k: reported[k] for k in STAT_KEYS},
+            reconciliation=reconciliation,
+            engine=str(reported.get("engine", self.engine)),
+            metadata={k: v for k, v in invocation.metadata.items()},
+        )
+
+    @staticmethod
+    def _refusal(storage: S3Storage, output_prefix: str) -> FavoritaDataError | None:
+        """The job's plain-language refusal of its input, when that is why it failed."""
+        try:
+            record = storage.read_json(f"{output_prefix}/{ERROR_FILE}")
+        except FileNotFoundError:
+            return None
+        if record.get("data_error"):
+            return FavoritaDataError.from_metadata(record["data_error"])
+        return None
