@@ -87,7 +87,10 @@ def run_pipeline(
             if data.user_failure_data is not None and data.user_failure_data.description:
                 report.failures.append(f"{event.step_key}: {data.user_failure_data.description}")
             else:
-                report.failures.append(f"{event.step_key}: {data.error.message.strip() if data.error else 'failed'}")
+                error = data.error
+                while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
+                    error = error.cause
+                report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
     return report
 
 

@@ -29,7 +29,7 @@ class FavoritaAws(S3Resource):
 
     def botocore_config(self) -> Config:
         return Config(
-            retries={"mode": "standard", "max_attempts": self.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             user_agent_extra="favorita-forecast",

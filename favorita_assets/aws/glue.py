@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
+from dagster import Failure
 from pydantic import Field
 
 from favorita_assets.aws.clients import FavoritaAws
@@ -24,8 +25,11 @@ STAT_KEYS = ("rows", "series", "stores", "families", "first_date", "last_date", 
              "store_closed_rows", "total_sales")  # fmt: skip
 
 
-class GlueJobFailed(RuntimeError):
-    """The Glue job run ended in a state other than SUCCEEDED."""
+class GlueJobFailed(Failure):
+    """The Glue job run ended in a state other than SUCCEEDED (shown without a traceback)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, allow_retries=False)
 
 
 class GlueCleaning(CleaningRunner):
@@ -67,7 +71,7 @@ class GlueCleaning(CleaningRunner):
             refusal = self._refusal(storage, output_prefix)
             if refusal is not None:
                 raise refusal from None
-            raise GlueJobFailed(f"Glue job {self.job_name} failed: {error}") from error
+            raise GlueJobFailed(f"Glue job {self.job_name} failed: {error}") from None
         reported = {}
         checks = {}
         for result in invocation.get_results():

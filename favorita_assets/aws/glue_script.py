@@ -66,7 +66,7 @@ def s3_client():
     import boto3
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=120)
+    config = Config(retries={"mode": "standard", "total_max_attempts": 8}, connect_timeout=10, read_timeout=120)
     return boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None, config=config)
 
 
@@ -216,10 +216,12 @@ def run(args: argparse.Namespace, files: Files) -> dict[str, Any]:
 
 
 def _pipes(files: Files):
-    from dagster_pipes import PipesS3ContextLoader, PipesS3MessageWriter, open_dagster_pipes
+    from dagster_pipes import PipesCliArgsParamsLoader, PipesS3ContextLoader, PipesS3MessageWriter, open_dagster_pipes
 
     return open_dagster_pipes(
-        context_loader=PipesS3ContextLoader(client=files.s3), message_writer=PipesS3MessageWriter(client=files.s3, interval=2)
+        context_loader=PipesS3ContextLoader(client=files.s3),
+        message_writer=PipesS3MessageWriter(client=files.s3, interval=2),
+        params_loader=PipesCliArgsParamsLoader(),  # Glue passes the Pipes parameters as job arguments
     )
 
 

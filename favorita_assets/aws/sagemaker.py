@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from dagster import Failure
 from pydantic import Field
 
 from favorita_assets.aws.clients import FavoritaAws
@@ -33,8 +34,11 @@ DEEPAR_FRAMEWORK = "forecasting-deepar"
 TAGS = [{"Key": "project", "Value": "favorita-forecast"}]
 
 
-class SageMakerJobFailed(RuntimeError):
-    """A SageMaker training or transform job, or an endpoint, ended in failure."""
+class SageMakerJobFailed(Failure):
+    """A SageMaker training or transform job, or an endpoint, ended in failure (shown without a traceback)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, allow_retries=False)
 
 
 def deepar_image(region: str) -> str:

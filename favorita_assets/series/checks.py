@@ -3,7 +3,6 @@
 
 from dagster import AssetCheckExecutionContext, AssetCheckSpec, multi_asset_check
 
-from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.checks import rows_check
 from favorita_assets.core import quality

@@ -1,0 +1,121 @@
+"""The whole asset graph in aws mode against moto's server on 127.0.0.1: S3, Glue through Dagster Pipes (the real
+job script run as Glue would run it), SageMaker training, model and inference, with faults injected on the wire."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import requests
+
+from favorita_assets import storage_keys as keys
+from favorita_assets.aws.sagemaker import deepar_image
+from favorita_assets.pipeline import run_config, run_pipeline
+from aws_mode.conftest import BUCKETS, REGION, aws_resources, direct_client
+from aws_mode.emulator import Fault, operation, s3_put
+
+FAST = dict(epochs=2, num_cells=8)
+H = 16
+
+
+def canned_predictions(n_series: int, h: int, scale: float) -> dict:
+    """A DeepAR endpoint answer: series i forecasts scale*(i+1) every day, P10/P50/P90 at 0.5x/1x/2x."""
+    return {
+        "predictions": [
+            {"mean": [scale * (i + 1)] * h,
+             "quantiles": {"0.1": [0.5 * scale * (i + 1)] * h, "0.5": [scale * (i + 1)] * h, "0.9": [2 * scale * (i + 1)] * h}}
+            for i in range(n_series)
+        ]
+    }  # fmt: skip
+
+
+def queue_endpoint_results(moto_url: str, bodies: list[dict]) -> None:
+    """moto's canned-result API: invoke_endpoint answers these, in order."""
+    payload = {"region": REGION, "results": [{"Body": json.dumps(b), "ContentType": "application/json"} for b in bodies]}
+    assert requests.post(f"{moto_url}/moto-api/static/sagemaker/endpoint-results", json=payload, timeout=10).status_code == 201
+
+
+def read_s3(moto_url, bucket, key) -> bytes:
+    return direct_client(moto_url, "s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, small_data_dir):
+    n_series = 12
+    queue_endpoint_results(moto_url, [canned_predictions(n_series, H, 1.0), canned_predictions(n_series, H, 3.0)])
+    # Throttling on the training job's creation and a 503 on a write to S3: both must be retried and survived.
+    throttled = proxy.add(Fault(operation("SageMaker.CreateTrainingJob"), status=400, times=2,
+                                body=b'{"__type":"ThrottlingException","message":"Rate exceeded"}',
+                                headers={"Content-Type": "application/x-amz-json-1.1"}))  # fmt: skip
+    unavailable = proxy.add(Fault(s3_put("forecasts.parquet"), status=503, times=1,
+                                  body=b"<Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error>"))  # fmt: skip
+    settings, resources = aws_resources(aws_stack, small_data_dir, inference_mode="endpoint")
+    report = run_pipeline(settings, config=run_config(**FAST), resources=resources)
+    glue = resources["cleaning"].last_client
+    assert report.success, (report.failures, [r.stderr[-3000:] for r in glue.runs.values()])
+    assert throttled.seen == 2 and unavailable.seen == 1
+
+    # Glue: the job ran the repository's script with the landed keys and reported back through Pipes.
+    (run_id, argv), = glue.argv.items()
+    args = dict(zip(argv[2::2], argv[3::2]))
+    assert args["--train_uri"].startswith(f"s3://{BUCKETS['raw']}/raw/train/sha256=")
+    assert args["--output_uri"].startswith(f"s3://{BUCKETS['processed']}/processed/cleaned_series/version=")
+    assert "--dagster-pipes-context" in args and "--dagster-pipes-messages" in args
+    assert glue.runs[run_id].returncode == 0, glue.runs[run_id].stderr
+    cleaned = report.materialized["cleaned_series"]
+    assert cleaned["engine"] == "pandas" and cleaned["series"] == n_series and cleaned["rows"] > 4000
+    assert [c for c in report.checks if c.check == "sales_reconcile"][0].passed
+
+    # SageMaker: the exact CreateTrainingJob request.
+    sm = direct_client(moto_url, "sagemaker")
+    (job_summary,) = sm.list_training_jobs()["TrainingJobSummaries"]
+    job = sm.describe_training_job(TrainingJobName=job_summary["TrainingJobName"])
+    model = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.model_pointer(report.partition_key)))
+    training = f"s3://{BUCKETS['artifacts']}/{keys.training_prefix(report.partition_key)}"
+    assert job["AlgorithmSpecification"]["TrainingImage"] == deepar_image(REGION)
+    assert job["AlgorithmSpecification"]["TrainingImage"].endswith(".dkr.ecr.eu-west-1.amazonaws.com/forecasting-deepar:1")
+    assert job["RoleArn"] == aws_stack["FAVORITA_SAGEMAKER_ROLE_ARN"]
+    assert job["HyperParameters"] == {
+        "time_freq": "D", "prediction_length": "16", "context_length": "28", "epochs": "2", "num_cells": "8",
+        "num_layers": "2", "likelihood": "negative-binomial", "mini_batch_size": "64", "learning_rate": "0.003",
+        "dropout_rate": "0.1", "embedding_dimension": "10", "early_stopping_patience": "10", "num_eval_samples": "100",
+        "cardinality": json.dumps(model["hyperparameters"] and json.loads(job["HyperParameters"]["cardinality"])),
+    }  # fmt: skip
+    assert json.loads(job["HyperParameters"]["cardinality"]) == json.loads(
+        read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))["cardinality"]
+    assert [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in job["InputDataConfig"]] == [
+        ("train", f"{training}/train/"), ("test", f"{training}/test/")]
+    assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKETS['artifacts']}/models/{model['version']}/"
+    assert model["training_job_name"] == job["TrainingJobName"] and model["backend"] == "sagemaker"
+    assert sm.describe_model(ModelName=model["model_name"])["PrimaryContainer"]["ModelDataUrl"] == model["model_artifact"]
+    assert sm.describe_endpoint(EndpointName=f"favorita-{model['version']}")["EndpointStatus"] == "InService"
+
+    # The canned endpoint answers, parsed: the backtest holds the first, in series order.
+    backtest = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key))))
+    per_series = backtest.groupby(["store_nbr", "family"], sort=False, observed=True)
+    assert np.allclose(per_series["deepar_mean"].first().to_numpy(), np.arange(1, n_series + 1))
+    assert np.allclose(backtest["deepar_p90"], 2 * backtest["deepar_mean"])
+    assert np.allclose(backtest["deepar_p10"], 0.5 * backtest["deepar_mean"])
+
+    # Everything a planner reads is in the artifacts bucket, in the local layout.
+    forecasts = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key))))
+    assert list(forecasts.columns) == ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+    assert len(forecasts) == n_series * H
+    if report.materialized["forecast_evaluation"]["champion"] == "deepar":
+        assert np.allclose(sorted(forecasts.groupby(["store_nbr", "family"], observed=True)["mean"].first()),
+                           3.0 * np.arange(1, n_series + 1))  # fmt: skip
+    listing = direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=keys.plots_prefix(report.partition_key))
+    assert {o["Key"].rsplit("/", 1)[1] for o in listing["Contents"]} == set(keys.PLOT_FILES)
+
+
+def test_failed_training_job_fails_the_asset_with_its_reason(aws_stack, proxy, small_data_dir):
+    reason = "ClientError: Unable to read data channel 'train'. Requested content-type is 'json'."
+    proxy.add(Fault(operation("SageMaker.DescribeTrainingJob"), times=1000,
+                    rewrite=lambda body: {**body, "TrainingJobStatus": "Failed", "FailureReason": reason}))  # fmt: skip
+    settings, resources = aws_resources(aws_stack, small_data_dir)
+    report = run_pipeline(settings, config=run_config(**FAST), resources=resources)
+    assert not report.success
+    message = "\n".join(report.failures)
+    assert "ended Failed" in message and reason in message
+    assert "deepar_model" not in report.materialized and "cleaned_series" in report.materialized

@@ -1,0 +1,105 @@
+"""The Glue job script: its Spark engine in local mode on local files, its S3 reads and writes against the emulator,
+its refusal of bad input, and the package Glue runs it with."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pandas as pd
+import pytest
+
+from aws_mode.conftest import BUCKETS, direct_client
+from favorita_assets.aws.glue import GlueCleaning
+from favorita_assets.aws.glue_package import build_glue_package, sha256
+from favorita_assets.aws.glue_script import ERROR_FILE
+from favorita_assets.core.cleaning import clean_tables, normalize_cleaned
+from favorita_assets.core.schema import read_kaggle_csv
+from favorita_assets.settings import Settings, build_resources
+
+TABLES = ("train", "stores", "oil", "holidays_events")
+
+
+def test_spark_engine_matches_the_local_cleaning(small_data_dir, tmp_path):
+    from favorita_assets.aws import glue_script
+
+    frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in TABLES}
+    spark = glue_script.spark_session()
+    try:
+        result = glue_script.clean_with_spark(
+            spark.newSession(), str(small_data_dir / "train.csv"), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "out")
+        )
+    finally:
+        spark.stop()
+    parts = sorted((tmp_path / "out").glob("*.parquet"))
+    got = normalize_cleaned(pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True))
+    expected = clean_tables(frames)
+    pd.testing.assert_frame_equal(got, normalize_cleaned(expected))
+    assert result["stats"]["rows"] == len(expected) and result["stats"]["series"] == 12
+    assert result["reconciliation"]["passed"]
+
+
+def run_script(script, package, env_url, args: dict[str, str]) -> subprocess.CompletedProcess:
+    argv = [sys.executable, str(script), "--JOB_NAME", "favorita-dev-clean-series"]
+    for name, value in args.items():
+        argv += [name, value]
+    env = {**os.environ, "AWS_ENDPOINT_URL": env_url, "PYTHONPATH": str(package)}
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+
+
+def upload_inputs(s3, data_dir) -> dict[str, str]:
+    args = {}
+    for table in TABLES:
+        key = f"raw/{table}/sha256=test/{table}.csv"
+        s3.upload_file(str(data_dir / f"{table}.csv"), BUCKETS["raw"], key)
+        args[f"--{table}_uri"] = f"s3://{BUCKETS['raw']}/{key}"
+    return args
+
+
+def test_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url, glue_package, small_data_dir):
+    s3 = direct_client(moto_url, "s3")
+    args = upload_inputs(s3, small_data_dir)
+    output = f"s3://{BUCKETS['processed']}/processed/cleaned_series/version=test"
+    run = run_script(glue_package["script"], glue_package["package"], moto_url, {**args, "--output_uri": output, "--engine": "pandas"})
+    assert run.returncode == 0, run.stderr
+    listing = s3.list_objects_v2(Bucket=BUCKETS["processed"], Prefix="processed/cleaned_series/version=test/")
+    (part,) = [o["Key"] for o in listing["Contents"]]
+    body = s3.get_object(Bucket=BUCKETS["processed"], Key=part)["Body"].read()
+    got = pd.read_parquet(__import__("io").BytesIO(body))
+    frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in TABLES}
+    pd.testing.assert_frame_equal(got, clean_tables(frames))
+
+
+def test_script_refuses_bad_input_with_a_message_dagster_shows(aws_stack, moto_url, glue_package, data_dir):
+    train = (data_dir / "train.csv").read_text().splitlines()
+    cells = train[6].split(",")
+    cells[4] = "-3.0"
+    train[6] = ",".join(cells)
+    (data_dir / "train.csv").write_text("\n".join(train) + "\n")
+    s3 = direct_client(moto_url, "s3")
+    args = upload_inputs(s3, data_dir)
+    prefix = "processed/cleaned_series/version=bad"
+    run = run_script(glue_package["script"], glue_package["package"], moto_url,
+                     {**args, "--output_uri": f"s3://{BUCKETS['processed']}/{prefix}", "--engine": "pandas"})  # fmt: skip
+    assert run.returncode == 1
+    record = json.loads(s3.get_object(Bucket=BUCKETS["processed"], Key=f"{prefix}/{ERROR_FILE}")["Body"].read())
+    assert record["data_error"]["file"] == "train.csv" and record["data_error"]["value"] == "-3.0"
+    storage = build_resources(Settings.from_env({**aws_stack, "AWS_ENDPOINT_URL": moto_url}))["storage"]
+    error = GlueCleaning._refusal(storage, prefix)
+    assert "negative sales" in str(error) and "line(s): 7" in str(error) and "what to do:" in str(error)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKETS["processed"], Prefix=prefix).get("Contents", [])] == [
+        f"{prefix}/{ERROR_FILE}"]  # nothing else was written
+
+
+def test_glue_package_is_reproducible_and_free_of_dagster_and_boto3(tmp_path, glue_package):
+    again = build_glue_package(tmp_path)
+    assert sha256(again["package"]) == sha256(glue_package["package"])
+    with zipfile.ZipFile(again["package"]) as zf:
+        names = zf.namelist()
+        assert "favorita_assets/core/cleaning.py" in names and "favorita_assets/__init__.py" in names
+        for name in names:
+            text = zf.read(name).decode()
+            assert "import dagster" not in text and "from dagster" not in text and "import boto3" not in text, name

@@ -1,0 +1,121 @@
+"""SageMaker batch transform and its parsing; the aws settings, from the environment and from Terraform's outputs;
+retries, timeouts and the endpoint override on every client; the same asset graph in both deployments."""
+
+from __future__ import annotations
+
+import json
+import logging
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from aws_mode.conftest import BUCKETS
+from aws_mode.emulator import EmulatedSageMakerClient
+from favorita_assets.aws.sagemaker import SageMakerDeepAR
+from favorita_assets.cli import main
+from favorita_assets.core.deepar_format import parse_predictions
+from favorita_assets.definitions import build_definitions
+from favorita_assets.settings import AWS_SETTINGS, Settings, SettingsError, build_resources, settings_from_terraform
+
+CONTEXT = SimpleNamespace(log=logging.getLogger("test"))
+
+
+def records(n: int, length: int, h: int) -> list[dict]:
+    return [{"start": "2017-01-01 00:00:00", "target": [float(i)] * length, "cat": [i, 0],
+             "dynamic_feat": [[0.0] * (length + h)]} for i in range(n)]  # fmt: skip
+
+
+def test_batch_transform_request_and_parsed_output(aws_stack):
+    resources = build_resources(Settings.from_env(aws_stack))
+    storage, trainer = resources["storage"], resources["trainer"]
+    seen = []
+
+    def container(instances, config):  # what the DeepAR container would answer: last target value, flat
+        seen.append((instances, config))
+        return [{"mean": [inst["target"][-1]] * 7, "quantiles": {q: [inst["target"][-1] * float(q) * 2] * 7
+                 for q in config["quantiles"]}} for inst in instances]  # fmt: skip
+
+    class Batch(SageMakerDeepAR):
+        @property
+        def sm(self):
+            if not hasattr(Batch, "client"):
+                Batch.client = EmulatedSageMakerClient(self.aws.client("sagemaker"), self.aws.client("s3"), container)
+            return Batch.client
+
+    batch = Batch(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, "inference_mode": "batch"})
+    model = {"version": "deepar-2017-08-abc", "backend": "sagemaker", "model_name": "favorita-deepar-2017-08-abc",
+             "hyperparameters": {"prediction_length": 7, "num_eval_samples": 50}}  # fmt: skip
+    out = batch.predict(CONTEXT, storage, model, records(5, 30 + 7, 0), (0.1, 0.5, 0.9), cut=7)
+    assert len(out) == 5 and np.allclose([o["mean"][0] for o in out], range(5))
+    assert np.allclose(out[3][0.9], 3 * 0.9 * 2)
+    (instances, config), = seen
+    assert len(instances[0]["target"]) == 30 and len(instances[0]["dynamic_feat"][0]) == 37  # the cut applied
+    assert config == {"num_samples": 50, "output_types": ["mean", "quantiles"], "quantiles": ["0.1", "0.5", "0.9"]}
+    (request,) = Batch.client.transform_requests
+    assert request["ModelName"] == model["model_name"]
+    assert request["TransformInput"]["ContentType"] == "application/jsonlines" and request["TransformInput"]["SplitType"] == "Line"
+    assert request["TransformOutput"]["S3OutputPath"].startswith(f"s3://{BUCKETS['artifacts']}/transforms/deepar-2017-08-abc/")
+    assert request["TransformOutput"]["AssembleWith"] == "Line"
+
+
+def test_parse_predictions_refuses_answers_of_the_wrong_shape():
+    good = {"mean": [1.0, -2.0], "quantiles": {"0.5": [1.0, 1.0]}}
+    (row,) = parse_predictions([good], (0.5,), 2)
+    assert list(row["mean"]) == [1.0, 0.0]  # clipped at zero like the local backend
+    with pytest.raises(ValueError, match="no quantile '0.9'"):
+        parse_predictions([good], (0.9,), 2)
+    with pytest.raises(ValueError, match="has 2 values, not 3"):
+        parse_predictions([good], (0.5,), 3)
+
+
+def test_aws_settings_name_what_is_missing():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env({"FAVORITA_DEPLOYMENT": "aws", "FAVORITA_AWS_REGION": "eu-west-1"})
+    for name in ("FAVORITA_RAW_BUCKET", "FAVORITA_GLUE_JOB_NAME", "FAVORITA_SAGEMAKER_ROLE_ARN"):
+        assert name in str(error.value)
+    assert "terraform" in str(error.value) and "favorita aws-settings" in str(error.value)
+    with pytest.raises(SettingsError, match="FAVORITA_SAGEMAKER_INFERENCE='realtime'"):
+        Settings.from_env({**{s.env: "x" for s in AWS_SETTINGS if s.default is None}, "FAVORITA_DEPLOYMENT": "aws",
+                           "FAVORITA_SAGEMAKER_INFERENCE": "realtime"})  # fmt: skip
+
+
+def test_terraform_outputs_become_the_settings(tmp_path, capsys, aws_stack):
+    outputs = {
+        "region": {"value": "eu-west-1", "type": "string", "sensitive": False},
+        "raw_bucket": {"value": "r"}, "processed_bucket": {"value": "p"}, "artifacts_bucket": {"value": "a"},
+        "kms_key_arn": {"value": "arn:aws:kms:eu-west-1:123456789012:key/k"}, "glue_job_name": {"value": "g"},
+        "sagemaker_execution_role_arn": {"value": "arn:aws:iam::123456789012:role/s"},
+        "unrelated_output": {"value": ["x"]},
+    }  # fmt: skip
+    env = settings_from_terraform(outputs)
+    settings = Settings.from_env(env)
+    assert settings.aws["FAVORITA_RAW_BUCKET"] == "r" and settings.aws["FAVORITA_KMS_KEY_ARN"].endswith("key/k")
+    (tmp_path / "out.json").write_text(json.dumps(outputs))
+    assert main(["aws-settings", "--terraform-output", str(tmp_path / "out.json")]) == 0
+    lines = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert lines == env and lines["FAVORITA_DEPLOYMENT"] == "aws"
+    with pytest.raises(SettingsError, match="glue_job_name"):
+        settings_from_terraform({k: v for k, v in outputs.items() if k != "glue_job_name"})
+
+
+def test_every_client_has_retries_timeouts_and_the_endpoint(aws_stack):
+    resources = build_resources(Settings.from_env(aws_stack))
+    clients = [resources["storage"].s3, resources["cleaning"].glue_client(), resources["trainer"].sm,
+               resources["trainer"].runtime, resources["storage"].aws.get_client()]  # fmt: skip
+    for client in clients:
+        config = client.meta.config
+        assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+        assert config.connect_timeout == 10 and config.read_timeout == 120
+        assert client.meta.endpoint_url == aws_stack["AWS_ENDPOINT_URL"]
+        assert client.meta.region_name == "eu-west-1"
+
+
+def test_both_deployments_have_the_same_asset_graph(aws_stack, small_data_dir, tmp_path):
+    local = build_definitions(Settings(deployment="local", data_dir=small_data_dir, storage_dir=tmp_path))
+    aws = build_definitions(Settings.from_env({**aws_stack, "FAVORITA_DATA_DIR": str(small_data_dir)}))
+    graphs = [d.resolve_asset_graph() for d in (local, aws)]
+    assert graphs[0].get_all_asset_keys() == graphs[1].get_all_asset_keys()
+    assert graphs[0].asset_check_keys == graphs[1].asset_check_keys
+    for key in graphs[0].get_all_asset_keys():
+        assert graphs[0].get(key).parent_keys == graphs[1].get(key).parent_keys
