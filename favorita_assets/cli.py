@@ -65,6 +65,13 @@ def _sample_data(out: Path, args: argparse.Namespace) -> None:
     print(f"[favorita] wrote {', '.join(p.name for p in paths.values())} in {time.perf_counter() - started:.1f}s")
 
 
+def _storage_place(settings) -> str:
+    if settings.deployment == "aws":
+        a = settings.aws
+        return f"s3://{a['FAVORITA_RAW_BUCKET']}, s3://{a['FAVORITA_PROCESSED_BUCKET']}, s3://{a['FAVORITA_ARTIFACTS_BUCKET']}"
+    return str(settings.storage_dir)
+
+
 def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     from favorita_assets.pipeline import export_outputs, run_config, run_pipeline
     from favorita_assets.settings import Settings, SettingsError
@@ -79,7 +86,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         print(f"[favorita] {error}", file=sys.stderr)
         return 2
     partition = f"{args.month}-01" if args.month else None
-    print(f"[favorita] data: {settings.data_dir}  storage: {settings.storage_dir}", flush=True)
+    print(f"[favorita] data: {settings.data_dir}  storage: {_storage_place(settings)}", flush=True)
     print("[favorita] running the pipeline: land, clean, DeepAR channels, train, backtest, forecast, plot ...", flush=True)
     started = time.perf_counter()
     config = run_config(prediction_length=args.prediction_length, epochs=args.epochs)
@@ -112,7 +119,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")
     for name, path in written.items():
         print(f"  {name:<28} {path}")
-    print(f"  {'storage (all assets)':<28} {settings.storage_dir}")
+    print(f"  {'storage (all assets)':<28} {_storage_place(settings)}")
     return 0
 
 
