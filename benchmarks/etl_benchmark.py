@@ -71,12 +71,27 @@ def ours_clean(data: Path, out: Path) -> int:
     return len(cleaned)
 
 
+def spark_clean(spark):
+    """The Glue job's Spark engine (pyspark local mode, all cores); the JVM is started before timing."""
+    from favorita_assets.aws.glue_script import clean_with_spark
+
+    def run(data: Path, out: Path) -> int:
+        small = {t: read_kaggle_csv(data / f"{t}.csv", t) for t in ("stores", "oil", "holidays_events")}
+        result = clean_with_spark(spark, str(data / "train.csv"), small, str(out))
+        return result["stats"]["rows"]
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--stores", type=int, default=54)
     parser.add_argument("--families", type=int, default=33)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=2, help="cleaning runs per implementation (best is shown)")
+    parser.add_argument("--with-spark", action="store_true",
+                        help="also time the Glue job's Spark engine in local mode (peak RSS counts this process "
+                        "only, not the JVM or the Python workers)")  # fmt: skip
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="favorita_bench_"))
     data = work / "data"
@@ -88,6 +103,10 @@ def main() -> None:
     train_rows = results[-1][1]
 
     runs = {"ours: read+clean+parquet": ours_clean, "baseline pandas: read+reindex+merge+parquet": baseline_clean}
+    if args.with_spark:
+        from favorita_assets.aws.glue_script import spark_session
+
+        runs["glue spark engine, local mode: read+clean+parquet"] = spark_clean(spark_session())
     best: dict[str, tuple] = {}
     for _ in range(args.repeats):
         for name, fn in runs.items():
