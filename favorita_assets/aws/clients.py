@@ -12,8 +12,23 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
+from dagster import Failure
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
+
+
+class AwsJobFailed(Failure):
+    """A Glue or SageMaker job (or endpoint) that ended in failure: the asset fails with this plain message, no
+    traceback, and is not retried."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description=description, allow_retries=False)
+
+
+def missing_object(error: ClientError) -> bool:
+    """Whether an S3 ClientError means 'no such object'."""
+    return error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound")
 
 
 class FavoritaAws(S3Resource):

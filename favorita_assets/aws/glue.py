@@ -11,10 +11,9 @@ import json
 from typing import Any
 
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
-from dagster import Failure
 from pydantic import Field
 
-from favorita_assets.aws.clients import FavoritaAws
+from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
 from favorita_assets.aws.glue_script import CHECK_NAME, ENGINES, ERROR_FILE
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.errors import FavoritaDataError
@@ -25,11 +24,8 @@ STAT_KEYS = ("rows", "series", "stores", "families", "first_date", "last_date", 
              "store_closed_rows", "total_sales")  # fmt: skip
 
 
-class GlueJobFailed(Failure):
-    """The Glue job run ended in a state other than SUCCEEDED (shown without a traceback)."""
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description=description, allow_retries=False)
+class GlueJobFailed(AwsJobFailed):
+    """The Glue job run ended in a state other than SUCCEEDED."""
 
 
 class GlueCleaning(CleaningRunner):

@@ -36,9 +36,8 @@ from favorita_assets.core.cleaning import (
     CLEANED_COLUMNS,
     CLEANING_INPUTS,
     calendar_gap_check,
+    clean_and_reconcile,
     clean_series,
-    clean_tables,
-    cleaning_stats,
     find_store_closures,
     sales_reconciliation,
 )
@@ -113,12 +112,11 @@ class Files:
 def clean_with_pandas(files: Files, args: argparse.Namespace) -> dict[str, Any]:
     """The whole table in this process: exactly what the local backend runs."""
     frames = {table: files.read_table(getattr(args, f"{table}_uri"), table) for table in CLEANING_INPUTS}
-    cleaned = clean_tables(frames)
+    cleaned, stats, reconciliation = clean_and_reconcile(frames)
     buffer = io.BytesIO()
     cleaned.to_parquet(buffer, index=False)
     files.write_bytes(f"{args.output_uri}/part-00000.parquet", buffer.getvalue())
-    stats = cleaning_stats(cleaned)
-    return {"stats": stats, "reconciliation": sales_reconciliation(frames["train"]["sales"].sum(), stats["total_sales"])}
+    return {"stats": stats, "reconciliation": reconciliation}
 
 
 def spark_output_schema():

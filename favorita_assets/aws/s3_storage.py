@@ -19,7 +19,7 @@ from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from favorita_assets.aws.clients import FavoritaAws
+from favorita_assets.aws.clients import FavoritaAws, missing_object
 from favorita_assets.resources.storage import Storage
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024
@@ -62,7 +62,7 @@ class S3Storage(Storage):
         try:
             return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            if missing_object(error):
                 raise FileNotFoundError(f"no object at s3://{bucket}/{key}") from None
             raise
 
@@ -72,7 +72,7 @@ class S3Storage(Storage):
             self.s3.head_object(Bucket=bucket, Key=key)
             return True
         except ClientError as error:
-            if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+            if missing_object(error):
                 return False
             raise
 
@@ -92,7 +92,7 @@ class S3Storage(Storage):
             try:
                 self.s3.download_file(bucket, key, tmp)
             except ClientError as error:
-                if error.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
+                if missing_object(error):
                     raise FileNotFoundError(f"no object at s3://{bucket}/{key}") from None
                 raise
             yield Path(tmp)

@@ -16,10 +16,9 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from dagster import Failure
 from pydantic import Field
 
-from favorita_assets.aws.clients import FavoritaAws
+from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.deepar_format import (
     inference_configuration,
@@ -34,11 +33,8 @@ DEEPAR_FRAMEWORK = "forecasting-deepar"
 TAGS = [{"Key": "project", "Value": "favorita-forecast"}]
 
 
-class SageMakerJobFailed(Failure):
-    """A SageMaker training or transform job, or an endpoint, ended in failure (shown without a traceback)."""
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description=description, allow_retries=False)
+class SageMakerJobFailed(AwsJobFailed):
+    """A SageMaker training or transform job, or an endpoint, ended in failure."""
 
 
 def deepar_image(region: str) -> str:

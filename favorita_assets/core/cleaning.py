@@ -318,6 +318,14 @@ def sales_reconciliation(input_total: float, output_total: float) -> dict[str, o
             "difference": difference}  # fmt: skip
 
 
+def clean_and_reconcile(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, object], dict[str, object]]:
+    """:func:`clean_tables`, with the output's :func:`cleaning_stats` and its :func:`sales_reconciliation` against
+    the input: what every whole-table runner (in-process, Glue's pandas engine) reports."""
+    cleaned = clean_tables(frames)
+    stats = cleaning_stats(cleaned)
+    return cleaned, stats, sales_reconciliation(frames["train"]["sales"].sum(), stats["total_sales"])
+
+
 def cleaning_stats(cleaned: pd.DataFrame) -> dict[str, object]:
     """Row counts and spans of a cleaned table, for logs and asset metadata."""
     series = cleaned.groupby(["store_nbr", "family"], observed=True).ngroups

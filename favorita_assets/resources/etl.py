@@ -14,7 +14,7 @@ from typing import Any
 
 from dagster import AssetExecutionContext, ConfigurableResource
 
-from favorita_assets.core.cleaning import clean_tables, cleaning_stats, sales_reconciliation
+from favorita_assets.core.cleaning import clean_and_reconcile
 from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.resources.storage import Storage
 
@@ -47,9 +47,7 @@ class InProcessCleaning(CleaningRunner):
         for table, key in inputs.items():
             with storage.local_path(key) as path:
                 frames[table] = read_kaggle_csv(path, table)
-        cleaned = clean_tables(frames)
+        cleaned, stats, reconciliation = clean_and_reconcile(frames)
         part = f"{output_prefix}/part-00000.parquet"
         storage.write_parquet(part, cleaned)
-        stats = cleaning_stats(cleaned)
-        reconciliation = sales_reconciliation(frames["train"]["sales"].sum(), stats["total_sales"])
         return CleaningOutcome(parts=[part], stats=stats, reconciliation=reconciliation, engine="pandas")

@@ -10,7 +10,6 @@ import sys
 import zipfile
 
 import pandas as pd
-import pytest
 
 from aws_mode.conftest import BUCKETS, direct_client
 from favorita_assets.aws.glue import GlueCleaning
