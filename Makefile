@@ -3,14 +3,16 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo run test dev benchmark clean
+.PHONY: setup demo run test dev benchmark clean glue-package terraform-check
 
 # `make demo` and `make dev` share these, so the UI shows the demo's runs, checks and plots.
 export DAGSTER_HOME         ?= $(CURDIR)/var/dagster_home
 export FAVORITA_DATA_DIR    ?= $(CURDIR)/favorita_out/data
 export FAVORITA_STORAGE_DIR ?= $(CURDIR)/favorita_out/storage
 
-setup: $(VENV)/.installed
+CHECKOV_VENV ?= .venv-checkov
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 # torch first, pinned to the CPU build, so nothing later pulls the multi-GB CUDA wheels.
 $(VENV)/.installed: pyproject.toml
@@ -20,12 +22,28 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
+# checkov scans infra/terraform in the tests; its pins clash with the project's, so it gets its own environment.
+$(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r infra/checkov-requirements.txt
+	touch $@
+
 demo: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/favorita demo --out favorita_out
 
 test: setup
 	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q
+
+# The Terraform checks alone: fmt, validate (offline provider mirror: FAVORITA_TF_PLUGIN_DIR), checkov, and
+# apply/destroy of envs/dev against moto on 127.0.0.1.
+terraform-check: setup
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m terraform
+
+# What Terraform uploads for the Glue job: dist/glue/clean_series_job.py and dist/glue/favorita_core.zip.
+glue-package: setup
+	$(BIN)/favorita glue-package --out dist/glue
 
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
@@ -37,4 +55,4 @@ benchmark: setup
 	$(BIN)/python benchmarks/forecast_benchmark.py
 
 clean:
-	rm -rf favorita_out var
+	rm -rf favorita_out var dist

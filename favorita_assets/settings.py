@@ -43,6 +43,8 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series", "glue_job_name"),
     AwsSetting("FAVORITA_GLUE_ENGINE", "Glue script engine: spark or pandas", None, "spark"),
     AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
+    AwsSetting("FAVORITA_SAGEMAKER_NAME_PREFIX", "start of SageMaker job, model and endpoint names (IAM allows only these)",
+               "sagemaker_name_prefix", "favorita"),  # fmt: skip
     AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE", "training instance type", None, "ml.c5.2xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
@@ -161,6 +163,7 @@ def _aws_resources(aws: Mapping[str, str]) -> dict[str, object]:
         ),  # fmt: skip
         "trainer": SageMakerDeepAR(
             role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
+            name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
             training_instance_type=aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE"],
             inference_instance_type=aws["FAVORITA_SAGEMAKER_INFERENCE_INSTANCE"],
             inference_mode=aws["FAVORITA_SAGEMAKER_INFERENCE"],

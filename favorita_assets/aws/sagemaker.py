@@ -65,6 +65,10 @@ class SageMakerDeepAR(DeepARTrainer):
     """SageMaker DeepAR (FAVORITA_DEPLOYMENT=aws)."""
 
     role_arn: str = Field(description="SageMaker execution role (Terraform output sagemaker_execution_role_arn).")
+    name_prefix: str = Field(
+        default="favorita", description="Start of every job, model and endpoint name; the IAM policy allows only these "
+        "(Terraform output sagemaker_name_prefix).",
+    )  # fmt: skip
     image_uri: str | None = Field(default=None, description="Override the region's built-in DeepAR image.")
     training_instance_type: str = Field(default="ml.c5.2xlarge", description="Training instance type.")
     training_instance_count: int = Field(default=1, ge=1)
@@ -153,7 +157,7 @@ class SageMakerDeepAR(DeepARTrainer):
 
     def train(self, context, storage, request, on_epoch):
         storage = _s3(storage)
-        job_name = _name(request.version, _timestamp())
+        job_name = _name(self.name_prefix, request.version, _timestamp())
         self.sm.create_training_job(**self.training_job_request(storage, request, job_name))
         context.log.info(
             f"SageMaker training job {job_name} started on {self.training_instance_count} x "
@@ -167,7 +171,7 @@ class SageMakerDeepAR(DeepARTrainer):
         metrics = {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
         for name, value in metrics.items():
             context.log.info(f"{job_name} final metric {name} = {value}")
-        model_name = _name("favorita", request.version)
+        model_name = _name(self.name_prefix, request.version)
         self._create_model(model_name, artifact)
         bucket_key = artifact[len("s3://") :].partition("/")
         return {
@@ -218,7 +222,7 @@ class SageMakerDeepAR(DeepARTrainer):
         digest = hashlib.sha256(body + json.dumps(configuration).encode()).hexdigest()[:12]
         prefix = f"transforms/{model['version']}/{digest}"
         storage.write_bytes(f"{prefix}/input/data.json", body)
-        job_name = _name(model["version"], digest[:8], _timestamp())
+        job_name = _name(self.name_prefix, model["version"], digest[:8], _timestamp())
         output = {"S3OutputPath": storage.uri(f"{prefix}/output/"), "Accept": "application/jsonlines",
                   "AssembleWith": "Line"}  # fmt: skip
         if self.kms_key_id:
@@ -246,7 +250,7 @@ class SageMakerDeepAR(DeepARTrainer):
         return list(read_json_lines(storage.read_bytes(f"{prefix}/output/data.json.out")))
 
     def endpoint_name(self, model: Mapping[str, Any]) -> str:
-        return _name("favorita", model["version"])
+        return _name(self.name_prefix, model["version"])
 
     def ensure_endpoint(self, context, model: Mapping[str, Any]) -> str:
         """The model version's endpoint, created (and waited for) when it does not exist yet."""

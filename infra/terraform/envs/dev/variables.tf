@@ -1,0 +1,80 @@
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "eu-west-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Start of every resource name; the environment is appended (favorita -> favorita-dev)."
+  type        = string
+  default     = "favorita"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
+    error_message = "name_prefix must be 2-21 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "glue_package_dir" {
+  description = "Folder with clean_series_job.py and favorita_core.zip from `favorita glue-package --out DIR`; null uses <repo>/dist/glue."
+  type        = string
+  default     = null
+}
+
+variable "bucket_suffix" {
+  description = "Suffix that makes bucket names globally unique; null uses the AWS account id."
+  type        = string
+  default     = null
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy delete buckets that still hold objects."
+  type        = bool
+  default     = true
+}
+
+variable "enforce_secure_transport" {
+  description = "Bucket policies deny requests not made over TLS. Turn off only for emulators that do not fill aws:SecureTransport."
+  type        = bool
+  default     = true
+}
+
+variable "glue_number_of_workers" {
+  description = "Glue workers per cleaning run."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.glue_number_of_workers >= 2 && var.glue_number_of_workers <= 100
+    error_message = "glue_number_of_workers must be between 2 and 100."
+  }
+}
+
+variable "schedule_enabled" {
+  description = "Whether the monthly retrain schedule fires."
+  type        = bool
+  default     = true
+}
+
+variable "alert_emails" {
+  description = "Email addresses subscribed to failure and low-stock alerts."
+  type        = list(string)
+  default     = []
+}
+
+variable "dagster_role_names" {
+  description = "Existing IAM roles that run Dagster (ECS task role, EC2 instance role); the Dagster policy is attached to each."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Extra tags for every resource (project, environment and managed-by are always set)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,207 @@
+# ETL: the Glue job that cleans the raw sales (its script and the shared cleaning package uploaded from the repo),
+# its logs and security configuration, and a Glue Data Catalog database with a table over the forecasts that Athena
+# and QuickSight read, plus an Athena workgroup whose results stay encrypted in the artifacts bucket.
+
+data "aws_partition" "current" {}
+
+locals {
+  script_key  = "glue/clean_series_job.py"
+  package_key = "glue/favorita_core.zip"
+  # Glue database and table names allow only lowercase letters, digits and underscores.
+  database_name = replace(var.name, "-", "_")
+}
+
+resource "aws_s3_object" "script" {
+  bucket      = var.artifacts_bucket
+  key         = local.script_key
+  source      = var.glue_script_path
+  source_hash = filemd5(var.glue_script_path) # a changed script is uploaded again
+  kms_key_id  = var.kms_key_arn
+  tags        = var.tags
+}
+
+resource "aws_s3_object" "package" {
+  bucket      = var.artifacts_bucket
+  key         = local.package_key
+  source      = var.glue_package_path
+  source_hash = filemd5(var.glue_package_path)
+  kms_key_id  = var.kms_key_arn
+  tags        = var.tags
+}
+
+resource "aws_cloudwatch_log_group" "glue" {
+  name              = var.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_glue_security_configuration" "this" {
+  name = "${var.name}-glue"
+
+  encryption_configuration {
+    cloudwatch_encryption {
+      cloudwatch_encryption_mode = "SSE-KMS"
+      kms_key_arn                = var.kms_key_arn
+    }
+
+    job_bookmarks_encryption {
+      job_bookmarks_encryption_mode = "CSE-KMS"
+      kms_key_arn                   = var.kms_key_arn
+    }
+
+    s3_encryption {
+      s3_encryption_mode = "SSE-KMS"
+      kms_key_arn        = var.kms_key_arn
+    }
+  }
+}
+
+resource "aws_glue_job" "clean_series" {
+  name                   = var.job_name
+  description            = "Favorita: clean and reshape raw sales into per-series daily rows (favorita_assets.core.cleaning)"
+  role_arn               = var.glue_role_arn
+  glue_version           = var.glue_version
+  worker_type            = var.worker_type
+  number_of_workers      = var.number_of_workers
+  timeout                = var.timeout_minutes
+  max_retries            = 0 # Dagster decides whether to run again
+  execution_class        = "STANDARD"
+  security_configuration = aws_glue_security_configuration.this.name
+
+  command {
+    name            = "glueetl"
+    script_location = "s3://${var.artifacts_bucket}/${aws_s3_object.script.key}"
+    python_version  = "3"
+  }
+
+  execution_property {
+    max_concurrent_runs = var.max_concurrent_runs
+  }
+
+  default_arguments = {
+    "--extra-py-files"                   = "s3://${var.artifacts_bucket}/${aws_s3_object.package.key}"
+    "--additional-python-modules"        = var.additional_python_modules
+    "--job-language"                     = "python"
+    "--TempDir"                          = "s3://${var.artifacts_bucket}/glue-temp/"
+    "--enable-metrics"                   = "true"
+    "--enable-continuous-cloudwatch-log" = "true"
+    "--continuous-log-logGroup"          = aws_cloudwatch_log_group.glue.name
+    "--engine"                           = var.default_engine
+  }
+
+  tags = var.tags
+}
+
+resource "aws_glue_catalog_database" "this" {
+  name        = local.database_name
+  description = "Favorita forecast platform: forecasts for Athena and QuickSight"
+  tags        = var.tags
+}
+
+# The forecasts asset writes forecasts/cutoff_month=YYYY-MM/forecasts.parquet; partition projection finds every
+# month without a crawler or MSCK REPAIR.
+resource "aws_glue_catalog_table" "forecasts" {
+  name          = "forecasts"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Daily forecasts per store and family: mean and P10/P50/P90, one partition per monthly cut-off"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    "classification"                        = "parquet"
+    "EXTERNAL"                              = "TRUE"
+    "parquet.compression"                   = "SNAPPY"
+    "projection.enabled"                    = "true"
+    "projection.cutoff_month.type"          = "date"
+    "projection.cutoff_month.format"        = "yyyy-MM"
+    "projection.cutoff_month.range"         = "${var.first_cutoff_month},NOW"
+    "projection.cutoff_month.interval"      = "1"
+    "projection.cutoff_month.interval.unit" = "MONTHS"
+    "storage.location.template"             = "s3://${var.artifacts_bucket}/forecasts/cutoff_month=$${cutoff_month}/"
+  }
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "Month whose last day is the forecast's cut-off, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/forecasts/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "date"
+      type    = "date"
+      comment = "Forecast day"
+    }
+    columns {
+      name    = "store_nbr"
+      type    = "bigint"
+      comment = "Store number (stores.csv)"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "Product family"
+    }
+    columns {
+      name    = "mean"
+      type    = "float"
+      comment = "Mean forecast of unit sales"
+    }
+    columns {
+      name    = "p10"
+      type    = "float"
+      comment = "10% quantile"
+    }
+    columns {
+      name    = "p50"
+      type    = "float"
+      comment = "Median"
+    }
+    columns {
+      name    = "p90"
+      type    = "float"
+      comment = "90% quantile"
+    }
+    columns {
+      name    = "model_version"
+      type    = "string"
+      comment = "DeepAR version or baseline that the champion rule published"
+    }
+  }
+}
+
+resource "aws_athena_workgroup" "this" {
+  name        = var.name
+  description = "Queries over the Favorita forecasts; results encrypted in the artifacts bucket"
+  state       = "ENABLED"
+
+  configuration {
+    enforce_workgroup_configuration    = true
+    publish_cloudwatch_metrics_enabled = true
+    bytes_scanned_cutoff_per_query     = var.athena_bytes_scanned_cutoff
+
+    result_configuration {
+      output_location = "s3://${var.artifacts_bucket}/athena-results/"
+
+      encryption_configuration {
+        encryption_option = "SSE_KMS"
+        kms_key_arn       = var.kms_key_arn
+      }
+    }
+  }
+
+  force_destroy = true # query results are scratch files
+  tags          = var.tags
+}

@@ -1,0 +1,29 @@
+output "glue_job_name" {
+  description = "Name of the Glue cleaning job (FAVORITA_GLUE_JOB_NAME)."
+  value       = aws_glue_job.clean_series.name
+}
+
+output "glue_job_arn" {
+  description = "ARN of the Glue cleaning job."
+  value       = aws_glue_job.clean_series.arn
+}
+
+output "glue_database_name" {
+  description = "Glue Data Catalog database holding the forecasts table."
+  value       = aws_glue_catalog_database.this.name
+}
+
+output "forecasts_table_name" {
+  description = "Glue Data Catalog table over the forecasts (query it in Athena as <database>.<table>)."
+  value       = aws_glue_catalog_table.forecasts.name
+}
+
+output "athena_workgroup" {
+  description = "Athena workgroup for queries over the forecasts."
+  value       = aws_athena_workgroup.this.name
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the Glue job."
+  value       = aws_cloudwatch_log_group.glue.name
+}

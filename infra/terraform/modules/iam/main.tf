@@ -1,0 +1,350 @@
+# IAM: the Glue job's role, the SageMaker execution role, the EventBridge Scheduler role, and the policy for whatever
+# runs Dagster. Every statement names the ARNs it applies to; the few actions AWS cannot scope say so in a comment.
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  raw       = var.bucket_arns["raw"]
+  processed = var.bucket_arns["processed"]
+  artifacts = var.bucket_arns["artifacts"]
+
+  glue_job_arn        = "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.glue_job_name}"
+  glue_log_groups_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.glue_log_group_name}"
+  sagemaker_arn       = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
+  sagemaker_logs_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/*"
+  # SageMaker's built-in DeepAR image lives in an AWS-owned registry whose account differs by region.
+  deepar_repository_arn = "arn:${local.partition}:ecr:${local.region}:*:repository/forecasting-deepar"
+
+  kms_use = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey"]
+}
+
+data "aws_iam_policy_document" "assume" {
+  for_each = {
+    glue      = "glue.amazonaws.com"
+    sagemaker = "sagemaker.amazonaws.com"
+    scheduler = "scheduler.amazonaws.com"
+  }
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = [each.value]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+################################################################################
+# Glue job role: read raw files and its own code, write cleaned series, talk to Dagster through Pipes files
+################################################################################
+
+data "aws_iam_policy_document" "glue" {
+  statement {
+    sid       = "ListPipelineBuckets"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.raw, local.processed, local.artifacts]
+  }
+
+  statement {
+    sid       = "ReadRawFilesAndJobCode"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.raw}/raw/*", "${local.artifacts}/glue/*"]
+  }
+
+  statement {
+    sid       = "WriteCleanedSeries"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.processed}/processed/*"]
+  }
+
+  statement {
+    sid       = "PipesMessagesAndTempFiles"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.artifacts}/pipes/*", "${local.artifacts}/glue-temp/*"]
+  }
+
+  statement {
+    sid       = "UseTheKey"
+    actions   = local.kms_use
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "WriteJobLogs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
+    resources = [local.glue_log_groups_arn, "${local.glue_log_groups_arn}:*", "${local.glue_log_groups_arn}-*"]
+  }
+
+  statement {
+    # PutMetricData has no resource type; the namespace condition scopes it.
+    sid       = "PublishGlueMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = ["Glue"]
+    }
+  }
+}
+
+resource "aws_iam_role" "glue" {
+  name                 = "${var.name}-glue"
+  description          = "Glue job ${var.glue_job_name}: cleans the raw sales into series"
+  assume_role_policy   = data.aws_iam_policy_document.assume["glue"].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "glue" {
+  name   = "clean-series"
+  role   = aws_iam_role.glue.id
+  policy = data.aws_iam_policy_document.glue.json
+}
+
+################################################################################
+# SageMaker execution role: read channels, write model artifacts and transform output, pull DeepAR, write logs
+################################################################################
+
+data "aws_iam_policy_document" "sagemaker" {
+  statement {
+    sid       = "ListArtifacts"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.artifacts]
+  }
+
+  statement {
+    sid       = "ReadTrainingChannelsAndModels"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.artifacts}/training/*", "${local.artifacts}/models/*", "${local.artifacts}/transforms/*"]
+  }
+
+  statement {
+    sid       = "WriteModelArtifactsAndTransformOutput"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.artifacts}/models/*", "${local.artifacts}/transforms/*"]
+  }
+
+  statement {
+    sid       = "UseTheKey"
+    actions   = local.kms_use
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    # GetAuthorizationToken has no resource type.
+    sid       = "EcrLogin"
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PullDeepArImage"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [local.deepar_repository_arn]
+  }
+
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = [local.sagemaker_logs_arn, "${local.sagemaker_logs_arn}:*"]
+  }
+
+  statement {
+    # PutMetricData has no resource type; the namespace condition scopes it.
+    sid       = "PublishMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "cloudwatch:namespace"
+      values   = ["/aws/sagemaker/*"]
+    }
+  }
+}
+
+resource "aws_iam_role" "sagemaker" {
+  name                 = "${var.name}-sagemaker"
+  description          = "SageMaker execution role of the DeepAR training, batch transform and endpoints"
+  assume_role_policy   = data.aws_iam_policy_document.assume["sagemaker"].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "sagemaker" {
+  name   = "deepar"
+  role   = aws_iam_role.sagemaker.id
+  policy = data.aws_iam_policy_document.sagemaker.json
+}
+
+################################################################################
+# EventBridge Scheduler role: put the monthly retrain message on the queue (or its dead-letter queue)
+################################################################################
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "SendToEventQueues"
+    actions   = ["sqs:SendMessage"]
+    resources = var.scheduler_queue_arns
+  }
+
+  statement {
+    sid       = "ReadTheEncryptedSchedule"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name                 = "${var.name}-scheduler"
+  description          = "EventBridge Scheduler: monthly retrain message to the Dagster event queue"
+  assume_role_policy   = data.aws_iam_policy_document.assume["scheduler"].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "send-to-queue"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+################################################################################
+# Dagster: only the calls the pipeline and the ops jobs make
+################################################################################
+
+data "aws_iam_policy_document" "dagster" {
+  statement {
+    sid       = "ListPipelineBuckets"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.raw, local.processed, local.artifacts]
+  }
+
+  statement {
+    sid       = "ReadWritePipelineObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.raw}/*", "${local.processed}/*", "${local.artifacts}/*"]
+  }
+
+  statement {
+    sid       = "UseTheKey"
+    actions   = local.kms_use
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "RunTheCleaningJob"
+    actions   = ["glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun", "glue:GetJob"]
+    resources = [local.glue_job_arn]
+  }
+
+  statement {
+    sid       = "ReadCleaningJobLogs"
+    actions   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
+    resources = [local.glue_log_groups_arn, "${local.glue_log_groups_arn}:*"]
+  }
+
+  statement {
+    sid = "TrainAndServeDeepAr"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateEndpoint",
+      "sagemaker:CreateEndpointConfig",
+      "sagemaker:CreateModel",
+      "sagemaker:CreateTrainingJob",
+      "sagemaker:CreateTransformJob",
+      "sagemaker:DeleteEndpoint",
+      "sagemaker:DeleteEndpointConfig",
+      "sagemaker:DeleteModel",
+      "sagemaker:DescribeEndpoint",
+      "sagemaker:DescribeEndpointConfig",
+      "sagemaker:DescribeModel",
+      "sagemaker:DescribeTrainingJob",
+      "sagemaker:DescribeTransformJob",
+      "sagemaker:InvokeEndpoint",
+      "sagemaker:ListTags",
+      "sagemaker:StopTrainingJob",
+      "sagemaker:StopTransformJob",
+      "sagemaker:UpdateEndpoint",
+    ]
+    resources = [
+      for kind in ["training-job", "transform-job", "model", "endpoint", "endpoint-config"] :
+      "${local.sagemaker_arn}:${kind}/${var.sagemaker_name_prefix}-*"
+    ]
+  }
+
+  statement {
+    sid = "ModelRegistry"
+    actions = [
+      "sagemaker:CreateModelPackage",
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:DescribeModelPackageGroup",
+      "sagemaker:ListModelPackages",
+      "sagemaker:UpdateModelPackage",
+    ]
+    resources = [
+      var.model_package_group_arn,
+      "${local.sagemaker_arn}:model-package/${var.model_package_group_name}/*",
+    ]
+  }
+
+  statement {
+    # List calls have no resource type; the ops clean-up job lists endpoints and models to find old versions.
+    sid       = "ListSageMakerResources"
+    actions   = ["sagemaker:ListEndpoints", "sagemaker:ListModels", "sagemaker:ListTrainingJobs"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PassOnlyThePipelineRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.sagemaker.arn, aws_iam_role.glue.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com", "glue.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ConsumeEventQueue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+    resources = [var.event_queue_arn]
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [var.alerts_topic_arn]
+  }
+}
+
+resource "aws_iam_policy" "dagster" {
+  name        = "${var.name}-dagster"
+  description = "Everything the Favorita Dagster code location calls, and nothing else; attach it to the role that runs Dagster"
+  policy      = data.aws_iam_policy_document.dagster.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "dagster" {
+  for_each = toset(var.dagster_role_names)
+
+  role       = each.value
+  policy_arn = aws_iam_policy.dagster.arn
+}
