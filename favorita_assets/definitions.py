@@ -2,6 +2,8 @@
 
 from dagster import Definitions
 
+import ops_jobs
+
 from favorita_assets import automation, ingest, modeling, publishing, series
 from favorita_assets.settings import Settings, build_resources
 
@@ -9,13 +11,15 @@ from favorita_assets.settings import Settings, build_resources
 def build_definitions(settings: Settings | None = None, resources: dict | None = None) -> Definitions:
     """All definitions, wired to the resources of ``settings`` (default: read from the environment); ``resources``
     replaces some of them (tests use it to plug in a deliberately bad model)."""
+    settings = settings or Settings.from_env()
     return Definitions.merge(
         ingest.defs,
         series.defs,
         modeling.defs,
         publishing.defs,
-        automation.defs,
-        Definitions(resources={**build_resources(settings or Settings.from_env()), **(resources or {})}),
+        automation.build_defs(settings),
+        ops_jobs.defs,
+        Definitions(resources={**build_resources(settings), **(resources or {})}),
     )
 
 

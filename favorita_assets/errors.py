@@ -21,3 +21,15 @@ def data_errors_as_failures() -> Iterator[None]:
             metadata={k: MetadataValue.text(str(v)) for k, v in error.as_metadata().items()},
             allow_retries=False,
         ) from None
+
+
+def step_failure_text(event) -> str:
+    """What went wrong in a STEP_FAILURE event, in the user's words: a Failure's description, or the innermost
+    exception's message (not Dagster's wrapper around it)."""
+    data = event.step_failure_data
+    if data.user_failure_data is not None and data.user_failure_data.description:
+        return data.user_failure_data.description
+    error = data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error else "failed"

@@ -7,9 +7,21 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance
 
 from favorita_assets.automation import PIPELINE_JOB_NAME
+from favorita_assets.errors import step_failure_text
 from favorita_assets.definitions import build_definitions
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, latest_partition
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, latest_partition, partition_of
 from favorita_assets.settings import Settings
+
+
+def _latest(settings: Settings, defs) -> str | None:
+    """The partition of the data's last date: from train.csv in the data folder, or from the landing manifest."""
+    if settings.raw_source != "landing":
+        return latest_partition(settings.data_dir)
+    storage = defs.resources["storage"]
+    manifest = "landing/_manifest.json"
+    if not storage.exists(manifest):
+        return None
+    return partition_of(storage.read_json(manifest)["train_last_date"])
 
 
 @dataclass
@@ -57,7 +69,7 @@ def run_pipeline(
     check; never raises for a failed step, the report says what failed."""
     defs = build_definitions(settings, resources)
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
-    partition_key = partition_key or latest_partition(settings.data_dir) or CUTOFF_PARTITIONS.get_last_partition_key()
+    partition_key = partition_key or _latest(settings, defs) or CUTOFF_PARTITIONS.get_last_partition_key()
     if instance is None:  # with DAGSTER_HOME set, runs are recorded where `dagster dev` shows them
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     result = job.execute_in_process(
@@ -83,14 +95,7 @@ def run_pipeline(
                 )
             )
         elif event.event_type == DagsterEventType.STEP_FAILURE:
-            data = event.step_failure_data
-            if data.user_failure_data is not None and data.user_failure_data.description:
-                report.failures.append(f"{event.step_key}: {data.user_failure_data.description}")
-            else:
-                error = data.error
-                while error is not None and error.cause is not None:  # the user's exception, not Dagster's wrapper
-                    error = error.cause
-                report.failures.append(f"{event.step_key}: {error.message.strip() if error else 'failed'}")
+            report.failures.append(f"{event.step_key}: {step_failure_text(event)}")
     return report
 
 

@@ -4,7 +4,10 @@ Environment variables of every deployment (all optional on the embedded default)
 
 - ``FAVORITA_DEPLOYMENT``: ``local`` (default) or ``aws``;
 - ``FAVORITA_DATA_DIR``: the folder holding the Kaggle files (train.csv, stores.csv, ...); default ``./data/favorita``;
-- ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only).
+- ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only);
+- ``FAVORITA_RAW_SOURCE``: ``folder`` (default: read the Kaggle files from FAVORITA_DATA_DIR) or ``landing`` (read
+  them from ``landing/`` in storage, where ``favorita-ops upload`` puts them; in aws mode the raw bucket);
+- ``FAVORITA_DAGSTER_URL``: the Dagster UI's address, for links in alerts; default ``http://127.0.0.1:3000``.
 
 The aws deployment reads ``AWS_SETTINGS`` below; ``favorita aws-settings`` writes them from ``terraform output -json``.
 """
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEPLOYMENTS = ("local", "aws")
+RAW_SOURCES = ("folder", "landing")  # the Kaggle files: FAVORITA_DATA_DIR, or landing/ in storage (ops upload job)
 
 
 class SettingsError(ValueError):
@@ -45,6 +49,12 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
     AwsSetting("FAVORITA_SAGEMAKER_NAME_PREFIX", "start of SageMaker job, model and endpoint names (IAM allows only these)",
                "sagemaker_name_prefix", "favorita"),  # fmt: skip
+    AwsSetting("FAVORITA_MODEL_PACKAGE_GROUP", "SageMaker model registry group each trained model is registered in "
+               "('' = none)", "model_package_group_name", ""),  # fmt: skip
+    AwsSetting("FAVORITA_EVENT_QUEUE_URL", "SQS queue EventBridge feeds; set, the event sensor replaces the Dagster "
+               "schedule", "event_queue_url", ""),  # fmt: skip
+    AwsSetting("FAVORITA_ALERTS_TOPIC_ARN", "SNS topic for run-failure, quality-gate and low-stock alerts ('' = log "
+               "only)", "alerts_topic_arn", ""),  # fmt: skip
     AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE", "training instance type", None, "ml.c5.2xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
@@ -62,6 +72,8 @@ class Settings:
     data_dir: Path
     storage_dir: Path
     aws: Mapping[str, str] = field(default_factory=dict)  # AWS_SETTINGS env name -> value, in aws mode
+    dagster_url: str = "http://127.0.0.1:3000"  # FAVORITA_DAGSTER_URL: where alerts link runs to
+    raw_source: str = "folder"  # FAVORITA_RAW_SOURCE: read the Kaggle files from data_dir, or from storage landing/
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,11 +99,16 @@ class Settings:
             for name, allowed in choices.items():
                 if aws[name] not in allowed:
                     raise SettingsError(f"{name}={aws[name]!r}: use one of {', '.join(allowed)}")
+        raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
+        if raw_source not in RAW_SOURCES:
+            raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
         return cls(
             deployment=deployment,
             data_dir=Path(env.get("FAVORITA_DATA_DIR", "data/favorita")).expanduser(),
             storage_dir=Path(env.get("FAVORITA_STORAGE_DIR", "var/storage")).expanduser(),
             aws=aws,
+            dagster_url=env.get("FAVORITA_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/"),
+            raw_source=raw_source,
         )
 
 
@@ -118,9 +135,11 @@ def build_resources(settings: Settings) -> dict[str, object]:
     """The resources of the chosen deployment, keyed as the assets expect them."""
     from favorita_assets.ingest.resources import RawDataSource
 
-    raw_source = RawDataSource(data_dir=str(settings.data_dir.resolve()))
+    raw_source = RawDataSource(data_dir=str(settings.data_dir.resolve()), from_landing=settings.raw_source == "landing")
     if settings.deployment == "aws":
-        return {"raw_source": raw_source, **_aws_resources(settings.aws)}
+        return {"raw_source": raw_source, **_aws_resources(settings.aws, settings.dagster_url)}
+
+    from favorita_assets.resources.alerts import LoggedAlerts
 
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
@@ -131,14 +150,17 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "raw_source": raw_source,
         "cleaning": InProcessCleaning(),
         "trainer": LocalDeepAR(),
+        "alerts": LoggedAlerts(dagster_url=settings.dagster_url),
     }
 
 
-def _aws_resources(aws: Mapping[str, str]) -> dict[str, object]:
+def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object]:
     from favorita_assets.aws.clients import FavoritaAws
     from favorita_assets.aws.glue import GlueCleaning
     from favorita_assets.aws.s3_storage import S3Storage
     from favorita_assets.aws.sagemaker import SageMakerDeepAR
+    from favorita_assets.aws.sns import SnsAlerts
+    from favorita_assets.resources.alerts import LoggedAlerts
 
     connection = FavoritaAws(
         region_name=aws["FAVORITA_AWS_REGION"],
@@ -149,7 +171,11 @@ def _aws_resources(aws: Mapping[str, str]) -> dict[str, object]:
     )
     kms = aws["FAVORITA_KMS_KEY_ARN"] or None
     poll = float(aws["FAVORITA_POLL_SECONDS"])
+    topic = aws["FAVORITA_ALERTS_TOPIC_ARN"]
     return {
+        "aws": connection,
+        "alerts": SnsAlerts(topic_arn=topic, aws=connection, dagster_url=dagster_url) if topic
+        else LoggedAlerts(dagster_url=dagster_url),
         "storage": S3Storage(
             raw_bucket=aws["FAVORITA_RAW_BUCKET"],
             processed_bucket=aws["FAVORITA_PROCESSED_BUCKET"],
@@ -164,6 +190,7 @@ def _aws_resources(aws: Mapping[str, str]) -> dict[str, object]:
         "trainer": SageMakerDeepAR(
             role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
+            model_package_group=aws["FAVORITA_MODEL_PACKAGE_GROUP"] or None,
             training_instance_type=aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE"],
             inference_instance_type=aws["FAVORITA_SAGEMAKER_INFERENCE_INSTANCE"],
             inference_mode=aws["FAVORITA_SAGEMAKER_INFERENCE"],

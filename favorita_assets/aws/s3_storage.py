@@ -1,6 +1,6 @@
 """Storage in S3: the same keys and formats as the local folder, spread over the platform's three buckets.
 
-A key's first segment picks the bucket: ``raw/...`` lives in the raw bucket, ``processed/...`` in the processed
+A key's first segment picks the bucket: ``raw/...`` and ``landing/...`` (uploads) live in the raw bucket, ``processed/...`` in the processed
 bucket, and everything else (``training/``, ``models/``, ``evaluation/``, ``forecasts/``, ``submissions/``,
 ``plots/``) in the artifacts bucket. The key inside the bucket is unchanged, so ``s3://<raw>/raw/train/...`` and
 ``./var/storage/raw/train/...`` hold the same object. S3 writes are atomic per object: a reader sees the old object or
@@ -45,7 +45,9 @@ class S3Storage(Storage):
         if key.startswith("/") or ".." in key.split("/"):
             raise ValueError(f"storage key {key!r} is not a relative key")
         head = key.split("/", 1)[0]
-        bucket = {"raw": self.raw_bucket, "processed": self.processed_bucket}.get(head, self.artifacts_bucket)
+        bucket = {"raw": self.raw_bucket, "landing": self.raw_bucket, "processed": self.processed_bucket}.get(
+            head, self.artifacts_bucket
+        )
         return bucket, key
 
     def _encryption(self) -> dict[str, str]:
@@ -79,7 +81,7 @@ class S3Storage(Storage):
     def put_file(self, path: str | Path, key: str) -> None:
         bucket, key = self.locate(key)
         self.s3.upload_file(
-            str(path), bucket, key, ExtraArgs=self._encryption() or None,
+            str(path), bucket, key, ExtraArgs={"ChecksumAlgorithm": "SHA256", **self._encryption()},
             Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD),
         )  # fmt: skip
 

@@ -65,6 +65,10 @@ class SageMakerDeepAR(DeepARTrainer):
     """SageMaker DeepAR (FAVORITA_DEPLOYMENT=aws)."""
 
     role_arn: str = Field(description="SageMaker execution role (Terraform output sagemaker_execution_role_arn).")
+    model_package_group: str | None = Field(
+        default=None, description="Model registry group each trained model is registered in, pending approval by the "
+        "backtest (Terraform output model_package_group_name); None registers nothing.",
+    )  # fmt: skip
     name_prefix: str = Field(
         default="favorita", description="Start of every job, model and endpoint name; the IAM policy allows only these "
         "(Terraform output sagemaker_name_prefix).",
@@ -98,7 +102,7 @@ class SageMakerDeepAR(DeepARTrainer):
     def image(self) -> str:
         return self.image_uri or deepar_image(self.sm.meta.region_name)
 
-    def _wait(self, what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
+    def wait(self, what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
               deadline_seconds: float, log: Callable[[str], None]) -> dict:  # fmt: skip
         """Poll ``describe`` until its status is in ``done`` (returned) or ``failed`` (raised), backing off from
         poll_min_seconds to poll_max_seconds."""
@@ -163,7 +167,7 @@ class SageMakerDeepAR(DeepARTrainer):
             f"SageMaker training job {job_name} started on {self.training_instance_count} x "
             f"{self.training_instance_type}; model artifacts to {storage.uri(request.model_prefix)}/"
         )
-        job = self._wait(
+        job = self.wait(
             f"training job {job_name}", lambda: self.sm.describe_training_job(TrainingJobName=job_name),
             "TrainingJobStatus", {"Completed"}, {"Failed", "Stopped"}, self.max_runtime_seconds + 3600, context.log.info,
         )  # fmt: skip
@@ -173,8 +177,12 @@ class SageMakerDeepAR(DeepARTrainer):
             context.log.info(f"{job_name} final metric {name} = {value}")
         model_name = _name(self.name_prefix, request.version)
         self._create_model(model_name, artifact)
+        package = self._register(request.version, artifact)
+        if package:
+            context.log.info(f"registered {request.version} in {self.model_package_group}: {package}")
         bucket_key = artifact[len("s3://") :].partition("/")
         return {
+            "model_package_arn": package,
             "backend": "sagemaker",
             "training_job_name": job_name,
             "model_artifact": artifact,
@@ -185,6 +193,34 @@ class SageMakerDeepAR(DeepARTrainer):
             "billable_seconds": job.get("BillableTimeInSeconds"),
             "final_metrics": metrics,
         }
+
+    def _register(self, version: str, artifact: str) -> str | None:
+        """A model package in the registry group, pending approval (the backtest decides)."""
+        if not self.model_package_group:
+            return None
+        response = self.sm.create_model_package(
+            ModelPackageGroupName=self.model_package_group,
+            ModelPackageDescription=f"Favorita DeepAR {version}",
+            InferenceSpecification={
+                "Containers": [{"Image": self.image(), "ModelDataUrl": artifact}],
+                "SupportedContentTypes": ["application/jsonlines"],
+                "SupportedResponseMIMETypes": ["application/jsonlines"],
+                "SupportedRealtimeInferenceInstanceTypes": [self.inference_instance_type],
+                "SupportedTransformInstanceTypes": [self.inference_instance_type],
+            },
+            ModelApprovalStatus="PendingManualApproval",
+            CustomerMetadataProperties={"version": version},
+            Tags=TAGS,
+        )
+        return response["ModelPackageArn"]
+
+    def review(self, context, model, approved: bool, reason: str) -> None:
+        package = model.get("model_package_arn")
+        if not package:
+            return
+        status = "Approved" if approved else "Rejected"
+        self.sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus=status, ApprovalDescription=reason[:1024])
+        context.log.info(f"model package {package}: {status} ({reason})")
 
     def _create_model(self, model_name: str, artifact: str) -> None:
         try:
@@ -243,7 +279,7 @@ class SageMakerDeepAR(DeepARTrainer):
             Tags=[*TAGS, {"Key": "model_version", "Value": model["version"]}],
         )
         context.log.info(f"SageMaker batch transform {job_name}: {len(instances):,} series from {storage.uri(prefix)}/input/")
-        self._wait(
+        self.wait(
             f"transform job {job_name}", lambda: self.sm.describe_transform_job(TransformJobName=job_name),
             "TransformJobStatus", {"Completed"}, {"Failed", "Stopped"}, 3 * 3600, context.log.info,
         )  # fmt: skip
@@ -271,7 +307,7 @@ class SageMakerDeepAR(DeepARTrainer):
             )  # fmt: skip
             self.sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=TAGS)
             context.log.info(f"creating SageMaker endpoint {name} ({self.inference_instance_type})")
-        self._wait(
+        self.wait(
             f"endpoint {name}", lambda: self.sm.describe_endpoint(EndpointName=name), "EndpointStatus",
             {"InService"}, {"Failed", "OutOfService"}, 3600, context.log.info,
         )  # fmt: skip

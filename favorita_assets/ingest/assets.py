@@ -1,6 +1,8 @@
 """``raw_<table>`` assets: read a Kaggle file, refuse it with a clear error if it is malformed, land a copy."""
 
 
+from pathlib import Path
+
 from dagster import AssetExecutionContext, AssetsDefinition, DataVersion, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
@@ -33,6 +35,34 @@ def _summary(table: str, frame) -> dict[str, object]:
     return meta
 
 
+def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, source: str, table: str) -> MaterializeResult:
+    spec = KAGGLE_FILES[table]
+    prefix = keys.raw_prefix(table)
+    if not spec.required and not path.exists():
+        storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": source})
+        context.log.info(f"{spec.filename} is absent ({source}); recorded as absent")
+        return MaterializeResult(metadata={"present": False, "source": source})
+    with data_errors_as_failures():
+        frame = read_kaggle_csv(path, table)
+        ensure_valid(table, frame)
+    record = storage.land_file(path, prefix, source)
+    context.log.info(
+        f"{spec.filename}: {len(frame):,} rows, sha256 {record['sha256'][:12]}…, "
+        f"{'landed' if record['copied'] else 'already landed'} at {storage.uri(record['key'])}"
+    )
+    return MaterializeResult(
+        metadata={
+            "present": True,
+            "sha256": record["sha256"],
+            "bytes": MetadataValue.int(record["bytes"]),
+            "landed_at": MetadataValue.path(storage.uri(record["key"])),
+            "source": MetadataValue.path(source),
+            **_summary(table, frame),
+        },
+        data_version=DataVersion(record["sha256"]),
+    )
+
+
 def _raw_asset(table: str) -> AssetsDefinition:
     spec = KAGGLE_FILES[table]
     optional = "" if spec.required else " Optional: when the file is absent the asset records that and lands nothing."
@@ -45,31 +75,8 @@ def _raw_asset(table: str) -> AssetsDefinition:
         f"as an immutable sha256-addressed copy under {keys.raw_prefix(table)}/ in storage.{optional}",
     )
     def _land(context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage) -> MaterializeResult:
-        path = raw_source.path_of(spec.filename)
-        prefix = keys.raw_prefix(table)
-        if not spec.required and not path.exists():
-            storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": str(path)})
-            context.log.info(f"{spec.filename} is absent from {path.parent}; recorded as absent")
-            return MaterializeResult(metadata={"present": False, "source": str(path)})
-        with data_errors_as_failures():
-            frame = read_kaggle_csv(path, table)
-            ensure_valid(table, frame)
-        record = storage.land_file(path, prefix)
-        context.log.info(
-            f"{spec.filename}: {len(frame):,} rows, sha256 {record['sha256'][:12]}…, "
-            f"{'landed' if record['copied'] else 'already landed'} at {storage.uri(record['key'])}"
-        )
-        return MaterializeResult(
-            metadata={
-                "present": True,
-                "sha256": record["sha256"],
-                "bytes": MetadataValue.int(record["bytes"]),
-                "landed_at": MetadataValue.path(storage.uri(record["key"])),
-                "source": MetadataValue.path(str(path)),
-                **_summary(table, frame),
-            },
-            data_version=DataVersion(record["sha256"]),
-        )
+        with raw_source.local_file(storage, spec.filename) as path:
+            return _land_file(context, storage, path, raw_source.source_of(storage, spec.filename), table)
 
     return _land
 

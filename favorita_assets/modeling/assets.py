@@ -1,6 +1,7 @@
 """Per monthly cut-off: the DeepAR channels, the trained model, and the backtest that decides what is published."""
 
 import hashlib
+from datetime import datetime, timezone
 import json
 import time
 
@@ -25,6 +26,7 @@ from favorita_assets.core.deepar_format import (
     to_json_lines,
 )
 from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
+from favorita_assets.resources.alerts import Alerts
 from favorita_assets.core.features import horizon_features, known_promotions
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
@@ -150,6 +152,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             "seed": config.seed,
             "training_data_fingerprint": manifest["fingerprint"],
             "seconds": round(time.perf_counter() - started, 1),
+            "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "epoch_losses": losses,
             **result,
         }
@@ -184,7 +187,9 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     "by RMSLE (Kaggle's pooled formula), WAPE, MASE and mean weighted quantile loss. The champion rule picks what "
     "is published: DeepAR when its RMSLE beats the best baseline's, otherwise that baseline.",
 )  # fmt: skip
-def forecast_evaluation(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
+def forecast_evaluation(
+    context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
+) -> MaterializeResult:
     manifest = storage.read_json(keys.training_manifest(context.partition_key))
     model = storage.read_json(keys.model_pointer(context.partition_key))
     h = manifest["prediction_length"]
@@ -229,6 +234,17 @@ def forecast_evaluation(context: AssetExecutionContext, storage: Storage, traine
     margin = champion.margin or 0.0
     context.log.info(f"champion: {champion.method} (DeepAR RMSLE {champion.deepar_rmsle:.4f} vs "
                      f"{champion.best_baseline} {champion.baseline_rmsle:.4f}, margin {margin:+.1%})")  # fmt: skip
+    verdict = (f"DeepAR RMSLE {champion.deepar_rmsle:.4f} vs {champion.best_baseline} {champion.baseline_rmsle:.4f} "
+               f"({margin:+.1%}) in the backtest {window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}")  # fmt: skip
+    trainer.review(context, model, approved=champion.deepar_won, reason=verdict)
+    if not champion.deepar_won:  # the model quality gate
+        alerts.publish(
+            "quality_gate",
+            f"Favorita {context.partition_key[:7]}: DeepAR lost its backtest",
+            f"{verdict}.\nPublished forecasts come from {champion.best_baseline}; model {model['version']} was not "
+            f"approved.\nRun: {alerts.run_url(context.run_id)}\nStep: forecast_evaluation",
+            {"partition": context.partition_key, "model_version": model["version"]},
+        )
     check = AssetCheckResult(
         check_name="deepar_beats_baselines",
         passed=champion.deepar_won,

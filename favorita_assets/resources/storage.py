@@ -66,6 +66,10 @@ class Storage(ConfigurableResource, ABC):
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under ``prefix/``, sorted."""
 
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object at ``key`` (nothing happens when there is none)."""
+
     # --- conveniences shared by every backend -------------------------------------------------------------------
 
     def write_json(self, key: str, value: Any) -> None:
@@ -83,7 +87,7 @@ class Storage(ConfigurableResource, ABC):
         with self.local_path(key) as path:
             return pd.read_parquet(path, columns=columns)
 
-    def land_file(self, path: str | Path, prefix: str) -> dict[str, Any]:
+    def land_file(self, path: str | Path, prefix: str, source: str | None = None) -> dict[str, Any]:
         """Keep an immutable, content-addressed copy of ``path`` under ``prefix`` and point ``prefix/latest.json``
         at it. Landing the same content again copies nothing. Returns the pointer record."""
         path = Path(path)
@@ -92,7 +96,7 @@ class Storage(ConfigurableResource, ABC):
         copied = not self.exists(key)
         if copied:
             self.put_file(path, key)
-        record = {"key": key, "sha256": digest, "bytes": path.stat().st_size, "source": str(path)}
+        record = {"key": key, "sha256": digest, "bytes": path.stat().st_size, "source": source or str(path)}
         pointer = f"{prefix}/latest.json"
         if not self.exists(pointer) or self.read_json(pointer) != record:
             self.write_json(pointer, record)
@@ -148,6 +152,9 @@ class LocalStorage(Storage):
 
     def uri(self, key: str) -> str:
         return str(self._path(key))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def list_keys(self, prefix: str) -> list[str]:
         folder = self._path(prefix)

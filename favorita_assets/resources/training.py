@@ -52,6 +52,10 @@ class DeepARTrainer(ConfigurableResource, ABC):
         """Forecasts for the days after each record's target less ``cut`` days. ``model`` is what ``train``
         returned, with ``version``."""
 
+    def review(self, context: AssetExecutionContext, model: Mapping[str, Any], approved: bool, reason: str) -> None:
+        """Record the backtest's verdict on ``model`` in the backend's model registry. The embedded default has no
+        registry (the verdict is in evaluation/.../metrics.json); SageMaker sets the model package's approval."""
+
 
 class LocalDeepAR(DeepARTrainer):
     """GluonTS DeepAR on torch, CPU, in this process."""

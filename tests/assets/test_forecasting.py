@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 from dagster import build_schedule_context
 
-from favorita_assets.automation import monthly_retrain
+from dagster import DefaultScheduleStatus
+
+from favorita_assets.automation import monthly_schedule
+
+monthly_retrain = monthly_schedule(DefaultScheduleStatus.RUNNING)
 from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.resources.training import LocalDeepAR

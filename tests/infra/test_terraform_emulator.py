@@ -12,8 +12,12 @@ import boto3
 import pytest
 import requests
 
+from dagster import DagsterInstance, build_sensor_context
+
+from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.settings import settings_from_terraform
+from favorita_assets.settings import Settings, build_resources, settings_from_terraform
+from ops_jobs.upload import upload_landing
 from aws_mode.conftest import aws_resources
 from aws_mode.emulator import FAKE_CREDENTIALS, FaultProxy
 from infra.conftest import NOT_DELETABLE_IN_MOTO, destroy
@@ -216,25 +220,51 @@ def test_schedule_rules_queues_topic_and_registry(dev_stack):
     assert group["ModelPackageGroupName"] == "favorita-dev-deepar"
 
 
-def test_events_reach_the_queue(dev_stack):
-    """A file uploaded to landing/ and a failed training job arrive on the queue; the pipeline's own raw/ writes do not."""
+def test_events_reach_the_queue_and_the_sensor_acts_on_them(dev_stack, small_data_dir):
+    """The upload job's files under landing/ and a failed training job reach Terraform's queue (the pipeline's own
+    raw/ writes do not); the Dagster sensor built from the outputs turns them into one refresh run and an alert on
+    Terraform's topic, and empties the queue on its next tick."""
+    sqs, sns = client(dev_stack, "sqs"), client(dev_stack, "sns")
+    inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    subscription = sns.subscribe(TopicArn=out(dev_stack, "alerts_topic_arn"), Protocol="sqs", Endpoint=inbox_arn)
+    try:
+        check_events_and_sensor(dev_stack, small_data_dir, inbox)
+    finally:  # leave only what Terraform made, for the destroy test
+        sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+        sqs.delete_queue(QueueUrl=inbox)
+
+
+def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
     sqs, s3 = client(dev_stack, "sqs"), client(dev_stack, "s3")
     queue_url = out(dev_stack, "event_queue_url")
-    raw = out(dev_stack, "raw_bucket")
-    s3.put_object(Bucket=raw, Key="landing/train.csv", Body=b"id,date\n")
-    s3.put_object(Bucket=raw, Key="raw/train/latest.json", Body=b"{}")
+    env = settings_from_terraform(dev_stack.outputs) | {"AWS_ENDPOINT_URL": dev_stack.url}
+    settings = Settings.from_env({**env, "FAVORITA_DATA_DIR": str(small_data_dir)})
+    defs = build_definitions(settings)
+    resources = build_resources(settings)
+    upload_landing(resources["storage"], small_data_dir, log=lambda _: None)  # six files under landing/
+    s3.put_object(Bucket=out(dev_stack, "raw_bucket"), Key="raw/train/latest.json", Body=b"{}")  # no event wanted
     client(dev_stack, "events").put_events(Entries=[{
         "Source": "aws.sagemaker", "DetailType": "SageMaker Training Job State Change",
         "Detail": json.dumps({"TrainingJobName": "favorita-dev-deepar-2017-08-x", "TrainingJobStatus": "Failed"}),
     }])  # fmt: skip
-    bodies = []
-    for _ in range(3):
-        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []):
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    kinds = sorted((b["source"], b["detail-type"]) for b in bodies)
-    assert kinds == [("aws.s3", "Object Created"), ("aws.sagemaker", "SageMaker Training Job State Change")]
-    assert [b["detail"]["object"]["key"] for b in bodies if b["source"] == "aws.s3"] == ["landing/train.csv"]
+
+    sensor = defs.get_sensor_def("eventbridge_events")
+    sensor_resources = {k: resources[k] for k in ("aws", "storage", "alerts")}
+    requests_seen, cursor = [], None
+    for _ in range(3):  # a tick takes at most 10 messages; the last one deletes what the one before received
+        with build_sensor_context(instance=DagsterInstance.ephemeral(), resources=sensor_resources, cursor=cursor,
+                                  definitions=defs) as context:  # fmt: skip
+            tick = sensor.evaluate_tick(context)
+        requests_seen += [(r.run_key, r.partition_key) for r in tick.run_requests]
+        cursor = tick.cursor
+    files = len(list(small_data_dir.glob("*.csv")))
+    assert len(requests_seen) == files and len(set(requests_seen)) == 1  # one run key for the whole upload
+    assert requests_seen[0][0].startswith("landed-") and requests_seen[0][1] == "2017-08-01"
+    alerts = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    assert [json.loads(m["Body"])["Subject"] for m in alerts] == ["Favorita: SageMaker training job favorita-dev-deepar-2017-08-x failed"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
+    assert attributes["Attributes"] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
 def test_outputs_drive_the_asset_graph_on_the_stack(dev_stack, small_data_dir):

@@ -1,0 +1,91 @@
+"""Upload the raw Kaggle files to the landing zone (``landing/`` in storage; the raw bucket in aws mode), with checksums.
+
+Each file's SHA-256 is compared with the landing manifest (``landing/_manifest.json``); unchanged files are skipped,
+changed ones are uploaded (in aws mode S3 verifies a SHA-256 checksum of the bytes it received) and the manifest is
+rewritten last, with the last date of train.csv so the event sensor knows which month a refresh materializes. In aws
+mode every upload raises an S3 "Object Created" event under landing/, which EventBridge puts on the event queue.
+"""
+
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pyarrow.csv as pacsv
+from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
+from pydantic import Field
+
+from favorita_assets.core.schema import KAGGLE_FILES
+from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.ingest.resources import LANDING_PREFIX, RawDataSource
+from favorita_assets.resources.storage import Storage, sha256_of_file
+
+MANIFEST = f"{LANDING_PREFIX}/_manifest.json"
+
+
+def last_train_date(path: Path) -> str:
+    try:
+        dates = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=["date"])).column("date")
+    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same plain message
+        raise FavoritaDataError(path.name, f"cannot read its date column ({str(error).splitlines()[0]})", column="date",
+                                fix="upload a train.csv in Kaggle's layout (id,date,store_nbr,family,sales,onpromotion)") from None  # fmt: skip
+    if len(dates) == 0:
+        raise FavoritaDataError(path.name, "the file has no rows", fix="upload the full train.csv")
+    return str(max(dates.to_pylist()))[:10]
+
+
+def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
+    """Upload the Kaggle files of ``source_dir`` that changed since the last upload; returns the new manifest plus
+    ``uploaded`` and ``skipped`` file names."""
+    source_dir = Path(source_dir)
+    present = [spec.filename for spec in KAGGLE_FILES.values() if (source_dir / spec.filename).is_file()]
+    if "train.csv" not in present:
+        raise FavoritaDataError(str(source_dir / "train.csv"), "file not found",
+                                fix="point the upload at the folder holding the Kaggle files")  # fmt: skip
+    manifest = storage.read_json(MANIFEST) if storage.exists(MANIFEST) else {"files": {}}
+    uploaded, skipped = [], []
+    for name in present:
+        path = source_dir / name
+        digest = sha256_of_file(path)
+        key = f"{LANDING_PREFIX}/{name}"
+        if manifest["files"].get(name, {}).get("sha256") == digest and storage.exists(key):
+            skipped.append(name)
+            log(f"{name}: unchanged (sha256 {digest[:12]}…), skipped")
+            continue
+        storage.put_file(path, key)
+        manifest["files"][name] = {
+            "sha256": digest, "bytes": path.stat().st_size,
+            "uploaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }  # fmt: skip
+        uploaded.append(name)
+        log(f"{name}: uploaded to {storage.uri(key)} (sha256 {digest[:12]}…, {path.stat().st_size:,} bytes)")
+    if uploaded:
+        manifest["train_last_date"] = last_train_date(source_dir / "train.csv")
+        storage.write_json(MANIFEST, manifest)
+    return {**manifest, "uploaded": uploaded, "skipped": skipped}
+
+
+class UploadConfig(Config):
+    source_dir: str | None = Field(default=None, description="Folder with the Kaggle files; default FAVORITA_DATA_DIR.")
+
+
+@op(description="Upload the changed Kaggle files to landing/ with SHA-256 checksums; unchanged files are skipped.")
+def upload_raw_files(context: OpExecutionContext, config: UploadConfig, storage: Storage, raw_source: RawDataSource):
+    source = Path(config.source_dir or raw_source.data_dir)
+    with data_errors_as_failures():
+        result = upload_landing(storage, source, log=context.log.info)
+    yield Output(
+        result,
+        metadata={
+            "uploaded": ", ".join(result["uploaded"]) or "nothing changed",
+            "skipped": ", ".join(result["skipped"]) or "none",
+            "train_last_date": result.get("train_last_date", ""),
+            "landing": MetadataValue.path(storage.uri(LANDING_PREFIX)),
+        },
+    )
+
+
+@job(description="Upload raw Kaggle files to the landing zone (with checksums, skipping unchanged files). Set "
+     "FAVORITA_RAW_SOURCE=landing for the graph to read them from there.")  # fmt: skip
+def upload_raw_data():
+    upload_raw_files()

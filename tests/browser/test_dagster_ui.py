@@ -1,0 +1,122 @@
+"""The Dagster UI in a real browser: `dagster dev` on 127.0.0.1 (a free port) over a run of the graph on small data,
+driven by headless Chromium (Debian's `chromium`, through Playwright). Screenshots go to tests/browser/screenshots/
+(look at them). Select with `pytest -m browser`."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from favorita_assets.pipeline import run_config, run_pipeline
+from favorita_assets.settings import Settings
+from aws_mode.emulator import free_port
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = Path(__file__).parent / "screenshots"
+ASSETS = ["raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
+          "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "forecast_plots", "kaggle_submission"]  # fmt: skip
+
+
+def chromium_binary() -> str | None:
+    configured = os.environ.get("FAVORITA_CHROMIUM")
+    if configured:
+        return configured
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(small_data_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("ui")
+    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "FAVORITA_DATA_DIR": str(small_data_dir),
+           "FAVORITA_STORAGE_DIR": str(work / "storage"), "FAVORITA_DEPLOYMENT": "local"}  # fmt: skip
+    Path(env["DAGSTER_HOME"]).mkdir()
+    # The run is recorded in this DAGSTER_HOME, so the UI shows its materializations, checks and plots.
+    script = ("from favorita_assets.pipeline import run_config, run_pipeline; from favorita_assets.settings import Settings; "
+              "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); sys.exit(0 if r.success else 1)")  # fmt: skip
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=600, capture_output=True)
+    port = free_port()
+    log = open(work / "dagster_dev.log", "w")
+    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+                              cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(f"{url}/server_info", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"dagster dev did not start:\n{(work / 'dagster_dev.log').read_text()[-3000:]}")
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def page():
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no Chromium (apt-get install chromium, or set FAVORITA_CHROMIUM): the browser check needs one")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        yield page
+        browser.close()
+
+
+def shown(name: str, labels: list[str]) -> bool:
+    """Whether a node label is ``name``; zoomed out, Dagster shortens long names in the middle (raw_holida…_events)."""
+    for label in labels:
+        head, ellipsis, tail = label.partition("…")
+        if label == name or (ellipsis and name.startswith(head) and name.endswith(tail) and len(name) > len(label)):
+            return True
+    return False
+
+
+def dismiss_dialogs(page) -> None:
+    """dagster dev greets a new DAGSTER_HOME with a newsletter dialog."""
+    skip = page.get_by_role("button", name="Skip")
+    if skip.count():
+        skip.first.click()
+
+
+def test_asset_graph_shows_every_asset(dagster_ui, page):
+    page.goto(f"{dagster_ui}/asset-groups", wait_until="networkidle")
+    time.sleep(2)
+    dismiss_dialogs(page)
+    page.mouse.click(900, 250)  # focus the graph, then "Expand all groups" (its shortcut)
+    page.keyboard.press("Alt+e")
+    page.locator("[class*='AssetNode_assetName']").first.wait_for(timeout=60_000)
+    time.sleep(2)  # let the layout settle before the screenshot
+    page.screenshot(path=str(SHOTS / "asset_graph.png"))
+    labels = page.locator("[class*='AssetNode_assetName']").all_inner_texts()
+    missing = [name for name in ASSETS if not shown(name, labels)]
+    assert missing == [], f"asset nodes not on the graph: {missing} (labels: {labels})"
+
+
+def test_plot_asset_shows_its_rendered_image(dagster_ui, page):
+    page.goto(f"{dagster_ui}/assets/forecast_plots", wait_until="networkidle")
+    dismiss_dialogs(page)
+    page.get_by_text("forecast_total").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "forecast_plots.png"))
+    page.get_by_text("[Show Markdown]").first.click()  # the forecast_total row: the plot opens in a dialog
+    image = page.locator("img[src^='data:image/png']").first
+    image.wait_for(timeout=30_000)
+    time.sleep(1)
+    width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
+    assert width > 400, "the plot image did not render"
+    page.screenshot(path=str(SHOTS / "forecast_plot_image.png"))

@@ -1,0 +1,34 @@
+"""What the event queue's messages mean, and that CI runs the README's test command."""
+
+from pathlib import Path
+
+import yaml
+
+from favorita_assets.automation.events import classify, month_before
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_each_eventbridge_message_is_understood():
+    monthly = classify({"source": "favorita.scheduler", "detail-type": "Monthly Retrain", "time": "2017-09-01T03:00:00Z"})
+    assert (monthly.kind, monthly.detail["partition"]) == ("monthly_retrain", "2017-08-01")
+    landed = classify({"source": "aws.s3", "detail-type": "Object Created",
+                       "detail": {"bucket": {"name": "raw"}, "object": {"key": "landing/train.csv"}}})  # fmt: skip
+    assert landed.kind == "raw_landed" and landed.summary == "s3://raw/landing/train.csv landed"
+    manifest = classify({"source": "aws.s3", "detail-type": "Object Created", "detail": {"object": {"key": "landing/_manifest.json"}}})
+    assert manifest.kind == "ignored"
+    failed = classify({"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change",
+                       "detail": {"TrainingJobName": "j", "TrainingJobStatus": "Stopped"}})  # fmt: skip
+    done = classify({"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change",
+                     "detail": {"TrainingJobName": "j", "TrainingJobStatus": "Completed"}})  # fmt: skip
+    assert (failed.kind, done.kind) == ("training_failed", "training_completed")
+    assert classify({"source": "aws.ec2"}).kind == "ignored"
+    assert month_before("2018-01-01T03:00:00+00:00") == "2017-12-01"
+
+
+def test_the_ci_workflow_runs_the_readme_test_command_with_terraform():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    steps = workflow["jobs"]["test"]["steps"]
+    assert any(step.get("run") == "make test" for step in steps)
+    assert any(str(step.get("uses", "")).startswith("hashicorp/setup-terraform") for step in steps)
+    assert "make test" in (REPO / "README.md").read_text() and "make test" in (REPO / ".ci" / "run").read_text()
