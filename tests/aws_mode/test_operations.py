@@ -20,6 +20,7 @@ from favorita_assets.aws.sagemaker import SageMakerDeepAR
 from favorita_assets.aws.serving import DEPLOYMENTS, ServingError, deploy, rollback
 from favorita_assets.aws.sns import SnsAlerts
 from favorita_assets.settings import Settings, build_resources
+from ops_jobs import cleanup_old_versions
 from ops_jobs.upload import upload_landing
 from aws_mode.conftest import BUCKETS, REGION, direct_client
 
@@ -182,3 +183,33 @@ def test_run_failure_and_quality_gate_alerts_reach_sns(ops_stack, moto_url):
     assert message["Subject"] == "Favorita run failed: favorita_demo_job"
     assert f"/runs/{result.run_id}" in message["Message"] and "- broken_step: ValueError: oil.csv could not be read" in message["Message"]
     assert message["MessageAttributes"]["kind"]["Value"] == "run_failure"
+
+
+def test_cleanup_removes_old_versions_sagemaker_resources_but_not_the_serving_endpoint(ops_stack, moto_url):
+    resources = build_resources(Settings.from_env(ops_stack["env"]))
+    storage = resources["storage"]
+    sm = direct_client(moto_url, "sagemaker")
+    role = ops_stack["env"]["FAVORITA_SAGEMAKER_ROLE_ARN"]
+
+    def serve(name: str, model: str) -> None:
+        sm.create_model(ModelName=model, PrimaryContainer={"Image": "deepar", "ModelDataUrl": "s3://x/model.tar.gz"}, ExecutionRoleArn=role)
+        sm.create_endpoint_config(EndpointConfigName=f"{name}-20261125000000", ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.c5.xlarge", "InitialInstanceCount": 1}])  # fmt: skip
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-20261125000000")
+
+    versions = [f"deepar-2017-0{i}-abc{i}" for i in (6, 7, 8)]
+    for day, version in enumerate(versions, start=1):
+        storage.write_json(f"models/{version}/model.json", {"version": version, "trained_at": f"2026-11-0{day}T00:00:00+00:00"})
+        serve(f"favorita-dev-{version}", f"favorita-dev-{version}")
+    serve("favorita-dev-serving", "favorita-dev-pkg-1-20261125000000")
+
+    result = cleanup_old_versions.execute_in_process(
+        resources=resources, run_config={"ops": {"remove_old_versions": {"config": {"keep": 1}}}})
+    assert result.success
+    out = result.output_for_node("remove_old_versions")
+    assert out["removed"] == versions[:2] and out["kept"] == versions[2:]
+    assert sorted(out["sagemaker"]["endpoints"]) == [f"favorita-dev-{v}" for v in versions[:2]]
+    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(["favorita-dev-serving", f"favorita-dev-{versions[2]}"])
+    assert sorted(m["ModelName"] for m in sm.list_models()["Models"]) == sorted(["favorita-dev-pkg-1-20261125000000", f"favorita-dev-{versions[2]}"])
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 2
+    assert storage.list_keys("models") == [f"models/{versions[2]}/model.json"]
