@@ -28,10 +28,10 @@ def plan_cleanup(storage: Storage, keep: int) -> dict[str, list[str]]:
 
 def sagemaker_leftovers(trainer, removed: list[str]) -> dict[str, list[str]]:
     """Per-version endpoints, endpoint configs and models of ``removed`` versions (aws mode)."""
-    from favorita_assets.aws.sagemaker import _name
+    from favorita_assets.aws.sagemaker import resource_name
 
     sm = trainer.sm
-    names = {_name(trainer.name_prefix, v) for v in removed}
+    names = {resource_name(trainer.name_prefix, v) for v in removed}
     endpoints = [e["EndpointName"] for e in sm.list_endpoints(MaxResults=100)["Endpoints"] if e["EndpointName"] in names]
     configs = [c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]
                if any(c["EndpointConfigName"].startswith(n + "-") for n in names)]  # fmt: skip

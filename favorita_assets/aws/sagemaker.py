@@ -52,11 +52,11 @@ def sagemaker_hyperparameters(hyperparameters: Mapping[str, Any], cardinality: l
     return out
 
 
-def _timestamp() -> str:
+def utc_stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
 
 
-def _name(*parts: str) -> str:
+def resource_name(*parts: str) -> str:
     """A SageMaker resource name: at most 63 characters of letters, digits and hyphens."""
     return "-".join(parts).replace("_", "-").replace(".", "-")[:63].rstrip("-")
 
@@ -161,7 +161,7 @@ class SageMakerDeepAR(DeepARTrainer):
 
     def train(self, context, storage, request, on_epoch):
         storage = _s3(storage)
-        job_name = _name(self.name_prefix, request.version, _timestamp())
+        job_name = resource_name(self.name_prefix, request.version, utc_stamp())
         self.sm.create_training_job(**self.training_job_request(storage, request, job_name))
         context.log.info(
             f"SageMaker training job {job_name} started on {self.training_instance_count} x "
@@ -175,7 +175,7 @@ class SageMakerDeepAR(DeepARTrainer):
         metrics = {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
         for name, value in metrics.items():
             context.log.info(f"{job_name} final metric {name} = {value}")
-        model_name = _name(self.name_prefix, request.version)
+        model_name = resource_name(self.name_prefix, request.version)
         self._create_model(model_name, artifact)
         package = self._register(request.version, artifact)
         if package:
@@ -258,7 +258,7 @@ class SageMakerDeepAR(DeepARTrainer):
         digest = hashlib.sha256(body + json.dumps(configuration).encode()).hexdigest()[:12]
         prefix = f"transforms/{model['version']}/{digest}"
         storage.write_bytes(f"{prefix}/input/data.json", body)
-        job_name = _name(self.name_prefix, model["version"], digest[:8], _timestamp())
+        job_name = resource_name(self.name_prefix, model["version"], digest[:8], utc_stamp())
         output = {"S3OutputPath": storage.uri(f"{prefix}/output/"), "Accept": "application/jsonlines",
                   "AssembleWith": "Line"}  # fmt: skip
         if self.kms_key_id:
@@ -286,7 +286,7 @@ class SageMakerDeepAR(DeepARTrainer):
         return list(read_json_lines(storage.read_bytes(f"{prefix}/output/data.json.out")))
 
     def endpoint_name(self, model: Mapping[str, Any]) -> str:
-        return _name(self.name_prefix, model["version"])
+        return resource_name(self.name_prefix, model["version"])
 
     def ensure_endpoint(self, context, model: Mapping[str, Any]) -> str:
         """The model version's endpoint, created (and waited for) when it does not exist yet."""
@@ -298,7 +298,7 @@ class SageMakerDeepAR(DeepARTrainer):
                 raise
             status = None
         if status is None:
-            config_name = _name(name, _timestamp())
+            config_name = resource_name(name, utc_stamp())
             self.sm.create_endpoint_config(
                 EndpointConfigName=config_name,
                 ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model["model_name"],

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from favorita_assets.aws.sagemaker import TAGS, SageMakerDeepAR, _name, _timestamp
+from favorita_assets.aws.sagemaker import TAGS, SageMakerDeepAR, resource_name, utc_stamp
 from favorita_assets.resources.storage import Storage
 
 DEPLOYMENTS = "ops/serving/deployments.json"
@@ -24,7 +24,7 @@ class ServingError(RuntimeError):
 
 
 def serving_endpoint(trainer: SageMakerDeepAR) -> str:
-    return _name(trainer.name_prefix, "serving")
+    return resource_name(trainer.name_prefix, "serving")
 
 
 def read_deployments(storage: Storage) -> dict[str, Any]:
@@ -54,11 +54,11 @@ def deploy(trainer: SageMakerDeepAR, storage: Storage, package_arn: str | None =
         raise ServingError(f"{package_arn} is {package.get('ModelApprovalStatus')}, not Approved: its backtest did not "
                            "beat the baselines; deploy it anyway with force")  # fmt: skip
     endpoint = serving_endpoint(trainer)
-    stamp = _timestamp()
-    model_name = _name(trainer.name_prefix, "pkg", package_arn.rsplit("/", 1)[-1], stamp)
+    stamp = utc_stamp()
+    model_name = resource_name(trainer.name_prefix, "pkg", package_arn.rsplit("/", 1)[-1], stamp)
     sm.create_model(ModelName=model_name, PrimaryContainer={"ModelPackageName": package_arn},
                     ExecutionRoleArn=trainer.role_arn, Tags=TAGS)  # fmt: skip
-    config = _name(endpoint, stamp)
+    config = resource_name(endpoint, stamp)
     sm.create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model_name,
