@@ -9,19 +9,8 @@ from dagster import DagsterEventType, DagsterInstance
 from favorita_assets.automation import PIPELINE_JOB_NAME
 from favorita_assets.errors import step_failure_text
 from favorita_assets.definitions import build_definitions
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, latest_partition, partition_of
+from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, landed_partition, latest_partition
 from favorita_assets.settings import Settings
-
-
-def _latest(settings: Settings, defs) -> str | None:
-    """The partition of the data's last date: from train.csv in the data folder, or from the landing manifest."""
-    if settings.raw_source != "landing":
-        return latest_partition(settings.data_dir)
-    storage = defs.resources["storage"]
-    manifest = "landing/_manifest.json"
-    if not storage.exists(manifest):
-        return None
-    return partition_of(storage.read_json(manifest)["train_last_date"])
 
 
 @dataclass
@@ -69,7 +58,9 @@ def run_pipeline(
     check; never raises for a failed step, the report says what failed."""
     defs = build_definitions(settings, resources)
     job = defs.resolve_job_def(PIPELINE_JOB_NAME)
-    partition_key = partition_key or _latest(settings, defs) or CUTOFF_PARTITIONS.get_last_partition_key()
+    latest = (landed_partition(defs.resources["storage"]) if settings.raw_source == "landing"
+              else latest_partition(settings.data_dir))  # fmt: skip
+    partition_key = partition_key or latest or CUTOFF_PARTITIONS.get_last_partition_key()
     if instance is None:  # with DAGSTER_HOME set, runs are recorded where `dagster dev` shows them
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     result = job.execute_in_process(

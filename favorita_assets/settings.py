@@ -6,7 +6,7 @@ Environment variables of every deployment (all optional on the embedded default)
 - ``FAVORITA_DATA_DIR``: the folder holding the Kaggle files (train.csv, stores.csv, ...); default ``./data/favorita``;
 - ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only);
 - ``FAVORITA_RAW_SOURCE``: ``folder`` (default: read the Kaggle files from FAVORITA_DATA_DIR) or ``landing`` (read
-  them from ``landing/`` in storage, where ``favorita-ops upload`` puts them; in aws mode the raw bucket);
+  them from ``landing/`` in storage, where the ``upload_raw_data`` ops job puts them; in aws mode the raw bucket);
 - ``FAVORITA_DAGSTER_URL``: the Dagster UI's address, for links in alerts; default ``http://127.0.0.1:3000``.
 
 The aws deployment reads ``AWS_SETTINGS`` below; ``favorita aws-settings`` writes them from ``terraform output -json``.

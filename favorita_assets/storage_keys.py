@@ -4,6 +4,22 @@ Per-cut-off folders are Hive style (``cutoff_month=YYYY-MM``) so an Athena/Glue 
 partition per month.
 """
 
+LANDING_PREFIX = "landing"  # uploads of the Kaggle files (ops job upload_raw_data); read when FAVORITA_RAW_SOURCE=landing
+LANDING_MANIFEST = f"{LANDING_PREFIX}/_manifest.json"  # checksums of the uploaded files and train.csv's last date
+
+
+def landing_file(filename: str) -> str:
+    return f"{LANDING_PREFIX}/{filename}"
+
+
+SERVING_DEPLOYMENTS = "ops/serving/deployments.json"  # the serving endpoint's deployment stack and its log
+
+
+def low_stock_prefix(month: str) -> str:
+    """The low-stock table of a cut-off month (YYYY-MM): ``low_stock.csv`` and ``low_stock.parquet``."""
+    return f"alerts/low_stock/cutoff_month={month}"
+
+
 CLEANED_SERIES_PREFIX = "processed/cleaned_series"
 CLEANED_SERIES_POINTER = f"{CLEANED_SERIES_PREFIX}/latest.json"
 

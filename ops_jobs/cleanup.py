@@ -10,20 +10,16 @@ from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 
 
-def model_versions(storage: Storage) -> list[dict]:
-    """Every stored model version's model.json, newest first (by training time, then name)."""
-    infos = [storage.read_json(k) for k in storage.list_keys("models") if k.endswith("/model.json")]
-    return sorted(infos, key=lambda i: (i.get("trained_at", ""), i["version"]), reverse=True)
-
-
 def plan_cleanup(storage: Storage, keep: int) -> dict[str, list[str]]:
-    """What a clean-up keeping the newest ``keep`` versions removes from storage."""
-    versions = model_versions(storage)
+    """What a clean-up keeping the newest ``keep`` versions (by training time, then name) removes from storage."""
+    stored = storage.list_keys("models")
+    infos = [storage.read_json(k) for k in stored if k.endswith("/model.json")]
+    versions = sorted(infos, key=lambda i: (i.get("trained_at", ""), i["version"]), reverse=True)
     doomed = {i["version"] for i in versions[keep:]}
-    keys = [k for v in sorted(doomed) for k in storage.list_keys(f"models/{v}")]
-    pointers = [k for k in storage.list_keys("models") if k.endswith("/latest.json") and "cutoff_month=" in k
+    files = [k for k in stored if k.split("/")[1] in doomed]
+    pointers = [k for k in stored if k.split("/")[1].startswith("cutoff_month=") and k.endswith("/latest.json")
                 and storage.read_json(k).get("version") in doomed]  # fmt: skip
-    return {"kept": [i["version"] for i in versions[:keep]], "removed": sorted(doomed), "keys": keys + pointers}
+    return {"kept": [i["version"] for i in versions[:keep]], "removed": sorted(doomed), "keys": files + pointers}
 
 
 def sagemaker_leftovers(trainer, removed: list[str]) -> dict[str, list[str]]:

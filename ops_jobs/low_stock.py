@@ -28,10 +28,6 @@ def latest_forecast_month(storage: Storage) -> str:
     return months[-1]
 
 
-def low_stock_prefix(month: str) -> str:
-    return f"alerts/low_stock/cutoff_month={month}"
-
-
 class LowStockConfig(Config):
     inventory_csv: str = Field(default=str(EXAMPLE_INVENTORY), description="Inventory snapshot: store_nbr, family, "
                                "on_hand, lead_time_days (one row per store and family).")  # fmt: skip
@@ -49,7 +45,7 @@ def flag_low_stock(context: OpExecutionContext, config: LowStockConfig, storage:
                                     fix="pick a published month, or leave month empty for the latest")  # fmt: skip
         inventory = read_inventory(config.inventory_csv)
         table = low_stock(storage.read_parquet(key), inventory, file=Path(config.inventory_csv).name)
-    prefix = low_stock_prefix(month)
+    prefix = keys.low_stock_prefix(month)
     storage.write_bytes(f"{prefix}/low_stock.csv", table.to_csv(index=False).encode())
     storage.write_parquet(f"{prefix}/low_stock.parquet", table)
     at_risk = int(table["at_risk"].sum())

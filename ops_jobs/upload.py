@@ -10,29 +10,16 @@ mode every upload raises an S3 "Object Created" event under landing/, which Even
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pyarrow.csv as pacsv
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.core.schema import KAGGLE_FILES
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.core.errors import FavoritaDataError
-from favorita_assets.ingest.resources import LANDING_PREFIX, RawDataSource
+from favorita_assets.ingest.resources import RawDataSource
+from favorita_assets.modeling.partitions import last_train_date
 from favorita_assets.resources.storage import Storage, sha256_of_file
-
-MANIFEST = f"{LANDING_PREFIX}/_manifest.json"
-
-
-def last_train_date(path: Path) -> str:
-    try:
-        dates = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(include_columns=["date"])).column("date")
-    except Exception as error:  # noqa: BLE001 - any unreadable file gets the same plain message
-        raise FavoritaDataError(path.name, f"cannot read its date column ({str(error).splitlines()[0]})", column="date",
-                                fix="upload a train.csv in Kaggle's layout (id,date,store_nbr,family,sales,onpromotion)") from None  # fmt: skip
-    if len(dates) == 0:
-        raise FavoritaDataError(path.name, "the file has no rows", fix="upload the full train.csv")
-    return str(max(dates.to_pylist()))[:10]
-
 
 def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
     """Upload the Kaggle files of ``source_dir`` that changed since the last upload; returns the new manifest plus
@@ -42,12 +29,12 @@ def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
     if "train.csv" not in present:
         raise FavoritaDataError(str(source_dir / "train.csv"), "file not found",
                                 fix="point the upload at the folder holding the Kaggle files")  # fmt: skip
-    manifest = storage.read_json(MANIFEST) if storage.exists(MANIFEST) else {"files": {}}
+    manifest = storage.read_json(keys.LANDING_MANIFEST) if storage.exists(keys.LANDING_MANIFEST) else {"files": {}}
     uploaded, skipped = [], []
     for name in present:
         path = source_dir / name
         digest = sha256_of_file(path)
-        key = f"{LANDING_PREFIX}/{name}"
+        key = keys.landing_file(name)
         if manifest["files"].get(name, {}).get("sha256") == digest and storage.exists(key):
             skipped.append(name)
             log(f"{name}: unchanged (sha256 {digest[:12]}…), skipped")
@@ -61,7 +48,7 @@ def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
         log(f"{name}: uploaded to {storage.uri(key)} (sha256 {digest[:12]}…, {path.stat().st_size:,} bytes)")
     if uploaded:
         manifest["train_last_date"] = last_train_date(source_dir / "train.csv")
-        storage.write_json(MANIFEST, manifest)
+        storage.write_json(keys.LANDING_MANIFEST, manifest)
     return {**manifest, "uploaded": uploaded, "skipped": skipped}
 
 
@@ -80,7 +67,7 @@ def upload_raw_files(context: OpExecutionContext, config: UploadConfig, storage:
             "uploaded": ", ".join(result["uploaded"]) or "nothing changed",
             "skipped": ", ".join(result["skipped"]) or "none",
             "train_last_date": result.get("train_last_date", ""),
-            "landing": MetadataValue.path(storage.uri(LANDING_PREFIX)),
+            "landing": MetadataValue.path(storage.uri(keys.LANDING_PREFIX)),
         },
     )
 

@@ -1,6 +1,5 @@
 """Jobs, schedules and sensors that decide when the asset graph is materialized."""
 
-import pandas as pd
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
@@ -12,7 +11,7 @@ from dagster import (
 )
 
 from favorita_assets.automation.sensors import alert_on_run_failure, build_event_sensor
-from favorita_assets.modeling.partitions import partition_of
+from favorita_assets.modeling.partitions import month_before
 from favorita_assets.settings import Settings
 
 PIPELINE_JOB_NAME = "favorita_pipeline"
@@ -35,7 +34,7 @@ def monthly_schedule(status: DefaultScheduleStatus):
         "default when EventBridge drives the runs (aws mode with an event queue).",
     )
     def monthly_retrain(context: ScheduleEvaluationContext) -> RunRequest:
-        month = partition_of(pd.Timestamp(context.scheduled_execution_time) - pd.Timedelta(days=1))
+        month = month_before(context.scheduled_execution_time)
         return RunRequest(run_key=f"monthly-{month}", partition_key=month)
 
     return monthly_retrain

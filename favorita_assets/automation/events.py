@@ -1,4 +1,4 @@
-"""What the EventBridge messages on the event queue mean (pure: json in, a decision out).
+"""What the EventBridge messages on the event queue mean (json in, a decision out; no I/O).
 
 Three kinds arrive (infra/terraform/modules/scheduling): the monthly retrain from EventBridge Scheduler, "Object
 Created" under landing/ in the raw bucket, and SageMaker training jobs that ended.
@@ -10,18 +10,15 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from favorita_assets import storage_keys as keys
+from favorita_assets.modeling.partitions import month_before
+
 
 @dataclass(frozen=True)
 class Event:
     kind: str  # monthly_retrain | raw_landed | training_failed | training_completed | ignored
     detail: dict = field(default_factory=dict)
     summary: str = ""
-
-
-def month_before(timestamp: str) -> str:
-    """The partition key of the month that ended before ``timestamp`` (the schedule fires on the 1st)."""
-    day = pd.Timestamp(timestamp).tz_localize(None) if pd.Timestamp(timestamp).tzinfo else pd.Timestamp(timestamp)
-    return f"{day - pd.Timedelta(days=1):%Y-%m}-01"
 
 
 def classify(body: dict) -> Event:
@@ -32,7 +29,7 @@ def classify(body: dict) -> Event:
     if source == "aws.s3" and kind == "Object Created":
         key = (detail.get("object") or {}).get("key", "")
         bucket = (detail.get("bucket") or {}).get("name", "")
-        if key.endswith("/_manifest.json"):
+        if key == keys.LANDING_MANIFEST:
             return Event("ignored", {"key": key}, "the landing manifest (written after the files)")
         return Event("raw_landed", {"bucket": bucket, "key": key}, f"s3://{bucket}/{key} landed")
     if source == "aws.sagemaker" and kind == "SageMaker Training Job State Change":

@@ -15,14 +15,12 @@ from dagster import (
     sensor,
 )
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.automation.events import classify
 from favorita_assets.errors import step_failure_text
 from favorita_assets.modeling.partitions import partition_of
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.storage import Storage
-
-LANDING_MANIFEST = "landing/_manifest.json"
-
 
 @run_failure_sensor(
     name="alert_on_run_failure",
@@ -83,11 +81,11 @@ def build_event_sensor(queue_url: str, job) -> SensorDefinition:
                 requests.append(RunRequest(run_key=f"monthly-{month}", partition_key=month,
                                            tags={"favorita/trigger": "eventbridge-schedule"}))  # fmt: skip
             elif event.kind == "raw_landed":
-                if not storage.exists(LANDING_MANIFEST):
-                    context.log.warning(f"{event.summary}, but {LANDING_MANIFEST} is missing: upload with the "
+                if not storage.exists(keys.LANDING_MANIFEST):
+                    context.log.warning(f"{event.summary}, but {keys.LANDING_MANIFEST} is missing: upload with the "
                                         "upload_raw_data job so the refresh knows the data's last date")  # fmt: skip
                     continue
-                manifest = storage.read_json(LANDING_MANIFEST)
+                manifest = storage.read_json(keys.LANDING_MANIFEST)
                 digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
                 month = partition_of(manifest["train_last_date"])
                 requests.append(RunRequest(run_key=f"landed-{digest}", partition_key=month,

@@ -13,10 +13,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.aws.sagemaker import TAGS, SageMakerDeepAR, resource_name, utc_stamp
 from favorita_assets.resources.storage import Storage
 
-DEPLOYMENTS = "ops/serving/deployments.json"
+DEPLOYMENTS = keys.SERVING_DEPLOYMENTS
 
 
 class ServingError(RuntimeError):

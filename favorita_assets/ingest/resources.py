@@ -10,6 +10,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import Field
 
+from favorita_assets import storage_keys as keys
+
 
 class RawDataSource(ConfigurableResource):
     """A folder in the Kaggle layout: train.csv, test.csv, stores.csv, oil.csv, holidays_events.csv, transactions.csv."""
@@ -25,7 +27,7 @@ class RawDataSource(ConfigurableResource):
 
     def source_of(self, storage, filename: str) -> str:
         """Where ``filename`` is read from, for messages and metadata."""
-        return storage.uri(f"{LANDING_PREFIX}/{filename}") if self.from_landing else str(self.path_of(filename))
+        return storage.uri(keys.landing_file(filename)) if self.from_landing else str(self.path_of(filename))
 
     @contextmanager
     def local_file(self, storage, filename: str) -> Iterator[Path]:
@@ -33,7 +35,7 @@ class RawDataSource(ConfigurableResource):
         if not self.from_landing:
             yield self.path_of(filename)
             return
-        key = f"{LANDING_PREFIX}/{filename}"
+        key = keys.landing_file(filename)
         if not storage.exists(key):
             yield Path(self.source_of(storage, filename))  # absent: read_kaggle_csv names it
             return
@@ -42,5 +44,3 @@ class RawDataSource(ConfigurableResource):
             shutil.copyfile(path, named)
             yield named
 
-
-LANDING_PREFIX = "landing"

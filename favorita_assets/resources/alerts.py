@@ -3,7 +3,6 @@ topic in aws mode (favorita_assets/aws/sns.py). Every alert names where to look:
 
 from __future__ import annotations
 
-import json
 import logging
 from abc import abstractmethod
 from datetime import datetime, timezone
@@ -53,6 +52,3 @@ class LoggedAlerts(Alerts):
     def describe(self) -> str:
         return "the log (logger favorita.alerts)"
 
-
-def alert_json(alert: dict) -> str:
-    return json.dumps(alert, indent=2, sort_keys=True)

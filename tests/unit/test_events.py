@@ -4,7 +4,8 @@ from pathlib import Path
 
 import yaml
 
-from favorita_assets.automation.events import classify, month_before
+from favorita_assets.automation.events import classify
+from favorita_assets.modeling.partitions import month_before
 
 REPO = Path(__file__).resolve().parents[2]
 
