@@ -16,12 +16,12 @@ Channels for a cut-off date C and horizon H:
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 
 START_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -182,25 +182,30 @@ def build_channels(
 
 
 def to_json_lines(records: Iterable[dict]) -> bytes:
-    """One compact JSON object per line (the format SageMaker's train, test and batch-transform channels read)."""
-    return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records).encode()
+    """One compact JSON object per line (the format SageMaker's train, test and batch-transform channels read).
+
+    orjson writes the same bytes as ``json.dumps(record, separators=(",", ":"))`` for these records (ASCII keys and
+    strings, floats rounded to at most 4 decimals) about 5x faster."""
+    return b"".join(orjson.dumps(r) + b"\n" for r in records)
 
 
 def read_json_lines(data: bytes) -> Iterator[dict]:
-    for number, line in enumerate(data.decode().splitlines(), start=1):
+    """The records of a JSON Lines channel, one at a time (a consumer that turns each into arrays never holds the
+    whole channel as Python lists)."""
+    for number, line in enumerate(data.splitlines(), start=1):
         if line.strip():
             try:
-                yield json.loads(line)
-            except json.JSONDecodeError as error:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError as error:
                 raise DeepARFormatError(f"line {number}: not valid JSON ({error.msg})") from None
 
 
-def target_array(record: dict) -> np.ndarray:
-    """The target as float64 with "NaN" strings (or nulls) as NaN."""
+def target_array(record: dict, dtype: type = np.float64) -> np.ndarray:
+    """The target as floats with "NaN" strings (or nulls) as NaN."""
     try:  # numpy parses the string "NaN" itself; only nulls need the slow path
-        return np.asarray(record["target"], dtype=np.float64)
+        return np.asarray(record["target"], dtype=dtype)
     except TypeError:
-        return np.array([np.nan if v is None else v for v in record["target"]], dtype=np.float64)
+        return np.array([np.nan if v is None else v for v in record["target"]], dtype=dtype)
 
 
 def validate_lines(records: list[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> None:

@@ -26,7 +26,7 @@ import shutil
 import tarfile
 import tempfile
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,13 +70,16 @@ def _no_distribution_validation():
         torch.distributions.Distribution.set_default_validate_args(before)
 
 
-def _dataset(records: list[dict], cut: int = 0):
-    """GluonTS ListDataset from DeepAR records; ``cut`` drops that many days from the end of every target."""
+def _dataset(records: Iterable[dict], cut: int = 0):
+    """GluonTS ListDataset from DeepAR records; ``cut`` drops that many days from the end of every target.
+
+    Each record becomes float32 arrays (what GluonTS trains on) as it arrives, so a generator over a JSON Lines
+    file is never held as Python lists all at once."""
     from gluonts.dataset.common import ListDataset
 
     entries = []
     for record in records:
-        target = target_array(record)
+        target = target_array(record, np.float32)
         if cut:
             target = target[:-cut]
         entry = {"start": record["start"][:10], "target": target, "feat_static_cat": record.get("cat", [])}
@@ -93,13 +96,14 @@ def _seed(seed: int) -> None:
 
 
 def train(
-    records: list[dict],
+    records: Iterable[dict],
     hyperparameters: Mapping[str, Any],
     cardinality: list[int],
     seed: int = 0,
     on_epoch: Callable[[int, int, float], None] | None = None,
 ):
-    """Train DeepAR on the train channel's records; returns a GluonTS PyTorchPredictor.
+    """Train DeepAR on the train channel's records (a list, or a generator such as ``read_json_lines``); returns a
+    GluonTS PyTorchPredictor.
 
     ``on_epoch(epoch, epochs, loss)`` is called after every epoch (progress and loss for the logs).
     """
@@ -107,7 +111,10 @@ def train(
     from gluonts.torch.model.deepar import DeepAREstimator
 
     hp = dict(hyperparameters)
-    n_dynamic = len(records[0].get("dynamic_feat", []))
+    dataset = _dataset(records)
+    if not dataset:
+        raise ValueError("the train channel has no series")
+    n_dynamic = len(dataset[0].get("feat_dynamic_real", []))
     epochs = int(hp["epochs"])
     batch_size = int(hp["mini_batch_size"])
 
@@ -136,7 +143,7 @@ def train(
         embedding_dimension=[int(hp["embedding_dimension"])] * len(cardinality),
         distr_output=_distribution(str(hp["likelihood"])),
         batch_size=batch_size,
-        num_batches_per_epoch=max(MIN_BATCHES_PER_EPOCH, math.ceil(len(records) / batch_size)),
+        num_batches_per_epoch=max(MIN_BATCHES_PER_EPOCH, math.ceil(len(dataset) / batch_size)),
         num_parallel_samples=int(hp.get("num_eval_samples", 100)),
         trainer_kwargs={
             "max_epochs": epochs,
@@ -155,7 +162,7 @@ def train(
         logger.setLevel(logging.WARNING)
     try:
         with _no_distribution_validation():
-            return estimator.train(_dataset(records), cache_data=True)
+            return estimator.train(dataset, cache_data=True)
     finally:
         for logger, level in zip(quiet, levels):
             logger.setLevel(level)

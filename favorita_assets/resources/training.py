@@ -61,13 +61,13 @@ class LocalDeepAR(DeepARTrainer):
     """GluonTS DeepAR on torch, CPU, in this process."""
 
     def train(self, context, storage, request, on_epoch):
-        records = list(read_json_lines(storage.read_bytes(f"{request.channels_prefix}/train/data.json")))
+        lines = storage.read_bytes(f"{request.channels_prefix}/train/data.json")
         predictor = deepar_gluonts.train(
-            records, request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
+            read_json_lines(lines), request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
         )
         model_key = f"{request.model_prefix}/model.tar.gz"
         storage.write_bytes(model_key, deepar_gluonts.to_bytes(predictor))
-        return {"backend": "gluonts-local", "model_key": model_key, "train_series": len(records)}
+        return {"backend": "gluonts-local", "model_key": model_key, "train_series": sum(1 for line in lines.splitlines() if line.strip())}
 
     def predict(self, context, storage, model, records, quantiles, cut=0):
         predictor = deepar_gluonts.from_bytes(storage.read_bytes(model["model_key"]))

@@ -93,6 +93,17 @@ def test_json_lines_roundtrip(channels):
     data = to_json_lines(channels.test)
     assert data.count(b"\n") == len(channels.test)
     assert list(read_json_lines(data)) == json.loads(json.dumps(channels.test))
+    # orjson writes what the json module would, byte for byte (so data fingerprints do not depend on the writer)
+    assert data == "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in channels.test).encode()
+
+
+def test_a_broken_line_is_named(channels):
+    lines = to_json_lines(channels.test[:2]).splitlines()
+    data = b"\n".join([lines[0], b"", lines[1][:-5], b""])
+    records = read_json_lines(data)
+    assert next(records)["cat"] == channels.test[0]["cat"]  # records come one at a time, before the bad line
+    with pytest.raises(DeepARFormatError, match="line 3: not valid JSON"):
+        next(records)
 
 
 @pytest.mark.parametrize(

@@ -53,6 +53,23 @@ def test_saved_model_predicts_the_same(trained):
     assert np.allclose(a[0]["mean"], b[0]["mean"])
 
 
+def test_a_generator_of_records_trains_the_same_model(trained):
+    """LocalDeepAR streams records from the JSON Lines file; a generator must give the same weights as a list."""
+    predictor, recs, _ = trained
+    train = [{**r, "dynamic_feat": [r["dynamic_feat"][0][:120]]} for r in recs]
+    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(7)
+    again = deepar_gluonts.train((r for r in train), hp, [4, 2], seed=3)
+    a = deepar_gluonts.predict(predictor, recs, (0.5,), seed=1)
+    b = deepar_gluonts.predict(again, recs, (0.5,), seed=1)
+    assert np.allclose(a[0]["mean"], b[0]["mean"])
+
+
+def test_an_empty_train_channel_is_refused():
+    hp = DeepARConfig(epochs=1).hyperparameters(7)
+    with pytest.raises(ValueError, match="train channel has no series"):
+        deepar_gluonts.train(iter([]), hp, [1, 1])
+
+
 def test_unsupported_likelihood_is_named():
     hp = {**DeepARConfig(epochs=1).hyperparameters(7), "likelihood": "beta"}
     with pytest.raises(deepar_gluonts.UnsupportedHyperparameter, match="likelihood='beta'"):
