@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import shutil
@@ -27,7 +28,7 @@ import pandas as pd
 
 from favorita_assets.core import deepar_gluonts, metrics
 from favorita_assets.core.cleaning import clean_tables
-from favorita_assets.core.deepar_format import build_channels, read_json_lines, to_json_lines
+from favorita_assets.core.deepar_format import build_channels, read_json_lines, suggest_likelihood, to_json_lines
 from favorita_assets.core.evaluation import QUANTILES, run_backtest
 from favorita_assets.core.features import horizon_features, known_promotions
 from favorita_assets.core.sample_data import transactions_as_train, write_sample_data
@@ -38,6 +39,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _measure import measured  # noqa: E402
 
 H = 16
+SHOWN = ("likelihood", "epochs", "early_stopping_patience", "num_cells", "num_layers", "context_length", "mini_batch_size", "learning_rate")
+HYPERPARAMETERS: dict[str, dict] = {}  # per data set, as resolved
 
 
 def load_tables(data: Path) -> dict[str, pd.DataFrame]:
@@ -59,7 +62,6 @@ def direct_gluonts_train(cleaned: pd.DataFrame, channels, hp: dict, seed: int):
     """GluonTS DeepAR called directly: ListDataset built from the cleaned frame in memory, no JSON involved."""
     import lightning
     from gluonts.dataset.common import ListDataset
-    from gluonts.torch.distributions import NegativeBinomialOutput
     from gluonts.torch.model.deepar import DeepAREstimator
 
     cutoff = cleaned["date"].max() - pd.Timedelta(days=H)
@@ -75,15 +77,18 @@ def direct_gluonts_train(cleaned: pd.DataFrame, channels, hp: dict, seed: int):
                            g["store_closed"].to_numpy(float)]).astype(np.float32)  # fmt: skip
         cat = channels.encoding.codes(store, family, g["store_type"].iloc[0], g["cluster"].iloc[0])
         entries.append({"start": g["date"].iloc[0], "target": target, "feat_static_cat": cat, "feat_dynamic_real": feats})
+    callbacks = []
+    if hp["early_stopping_patience"]:  # the same callback the project adds
+        callbacks.append(lightning.pytorch.callbacks.EarlyStopping(monitor="train_loss", patience=hp["early_stopping_patience"]))
     estimator = DeepAREstimator(
         freq="D", prediction_length=H, context_length=hp["context_length"], num_layers=hp["num_layers"],
         hidden_size=hp["num_cells"], lr=hp["learning_rate"], dropout_rate=hp["dropout_rate"], num_feat_dynamic_real=5,
         num_feat_static_cat=4, cardinality=channels.encoding.cardinality,
-        embedding_dimension=[hp["embedding_dimension"]] * 4, distr_output=NegativeBinomialOutput(),
+        embedding_dimension=[hp["embedding_dimension"]] * 4, distr_output=deepar_gluonts._distribution(hp["likelihood"]),
         batch_size=hp["mini_batch_size"],
         num_batches_per_epoch=max(deepar_gluonts.MIN_BATCHES_PER_EPOCH, -(-len(entries) // hp["mini_batch_size"])),
         trainer_kwargs={"max_epochs": hp["epochs"], "enable_progress_bar": False, "enable_model_summary": False,
-                        "logger": False, "deterministic": True, "default_root_dir": tempfile.mkdtemp()},
+                        "logger": False, "deterministic": True, "default_root_dir": tempfile.mkdtemp(), "callbacks": callbacks},
     )  # fmt: skip
     lightning.seed_everything(seed, workers=True, verbose=False)
     with deepar_gluonts._no_distribution_validation():
@@ -137,7 +142,7 @@ def _matrix(frame: pd.DataFrame, column: str, series: pd.DataFrame) -> np.ndarra
 
 
 def accuracy_and_timings(
-    name: str, data: Path, work: Path, hp: dict, seed: int, timings: list, training_only: bool = False
+    name: str, data: Path, work: Path, config: DeepARConfig, timings: list, training_only: bool = False
 ) -> list:
     with measured(timings, f"{name}: read + clean") as box:
         tables = load_tables(data)
@@ -148,6 +153,10 @@ def accuracy_and_timings(
         train_bytes = to_json_lines(channels.train)
         (work / f"{name}_train.json").write_bytes(train_bytes)
         box["rows"] = len(channels.test)
+    likelihood, small_share = suggest_likelihood(channels.train)
+    hp = config.hyperparameters(H, auto_likelihood=likelihood)
+    seed = config.seed
+    HYPERPARAMETERS[name] = {**{k: hp[k] for k in SHOWN}, "small_count_share": round(small_share, 3)}
     if name == "generated":
         # Fair timing: warm torch up first, then ABBA order, best of two each; ours includes reading the JSON Lines.
         deepar_gluonts.train(channels.train[:64], {**hp, "epochs": 1}, channels.encoding.cardinality, seed=seed)
@@ -189,18 +198,19 @@ def accuracy_and_timings(
     return rows
 
 
-def run_cli(data: Path, out: Path, epochs: int) -> tuple[float, float]:
+def run_cli(data: Path, out: Path, epochs: int | None) -> tuple[float, float]:
     started = time.perf_counter()
     command = Path(sys.executable).with_name("favorita")  # the console script of this environment
+    extra = ["--epochs", str(epochs)] if epochs else []
     subprocess.run([str(command if command.exists() else shutil.which("favorita")), "run", "--data", str(data), "--out", str(out),
-                    "--epochs", str(epochs)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                    *extra], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     return time.perf_counter() - started, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "favorita")
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=None, help="default: DeepARConfig's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-full", action="store_true", help="skip the full-size generated data")
@@ -209,10 +219,13 @@ def main() -> None:
                         help="only the training-time comparison on the generated data (reuses WORKDIR/generated)")  # fmt: skip
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
+    for name in ("lightning.pytorch", "lightning.fabric"):  # the direct path's checkpoint chatter, as the project hushes it
+        logging.getLogger(name).setLevel(logging.WARNING)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="favorita_forecast_bench_"))
     work.mkdir(parents=True, exist_ok=True)
-    # Fixed epochs (no early stopping) so both training paths do exactly the same work.
-    hp = {**DeepARConfig(epochs=args.epochs, early_stopping_patience=None).hyperparameters(H)}
+    # The product's defaults (likelihood "auto" is resolved per data set); both training paths get the same early
+    # stopping callback, so, deterministic on the same data, they stop at the same epoch.
+    config = DeepARConfig(seed=args.seed, **({"epochs": args.epochs} if args.epochs else {}))
     timings: list = []
     accuracy: list = []
 
@@ -222,7 +235,7 @@ def main() -> None:
             with measured(timings, "generated: write sample data (54 x 33)") as box:
                 write_sample_data(data)
                 box["rows"] = 3_000_888
-        accuracy += accuracy_and_timings("generated", data, work, hp, args.seed, timings, args.training_only)
+        accuracy += accuracy_and_timings("generated", data, work, config, timings, args.training_only)
         if not (args.skip_run or args.training_only):
             seconds, peak = run_cli(data, work / "run_out", args.epochs)
             timings.append(("generated: `favorita run` end to end (subprocess)", 3_000_888, seconds, peak))
@@ -235,11 +248,14 @@ def main() -> None:
             shutil.copy(args.real_dir / f"{name}.csv", real / f"{name}.csv")
         train = transactions_as_train(read_kaggle_csv(args.real_dir / "transactions.csv", "transactions"))
         train.assign(date=train["date"].dt.strftime("%Y-%m-%d")).to_csv(real / "train.csv", index=False)
-        accuracy += accuracy_and_timings("real transactions", real, work, hp, args.seed, timings)
+        accuracy += accuracy_and_timings("real transactions", real, work, config, timings)
     else:
         print(f"(real transactions skipped: no transactions.csv in {args.real_dir})")
 
-    print(f"\nForecast benchmark, {os.cpu_count()} cores, DeepAR {json.dumps({k: hp[k] for k in ('epochs', 'num_cells', 'num_layers', 'context_length', 'mini_batch_size')})}\n")
+    print(f"\nForecast benchmark, {os.cpu_count()} cores; DeepAR hyperparameters as resolved per data set:")
+    for data_name, shown in HYPERPARAMETERS.items():
+        print(f"  {data_name}: {json.dumps(shown)}")
+    print()
     print(f"| {'stage':<58} | {'rows/series':>11} | {'wall s':>8} | {'peak +RSS MB':>12} |")
     print(f"|{'-' * 60}|{'-' * 13}|{'-' * 10}|{'-' * 14}|")
     for stage, rows, seconds, peak in timings:

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prediction-length", type=int, default=16,
                         help="days to forecast: 16 is Kaggle's horizon; 1, 7, 28 = tomorrow, next week, next month")
-    parser.add_argument("--epochs", type=int, default=None, help="DeepAR training epochs (default 60)")
+    parser.add_argument("--epochs", type=int, default=None, help="most DeepAR training epochs (default 100; early stopping usually ends sooner)")
     parser.add_argument("--month", default=None,
                         help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)")  # fmt: skip
 

@@ -208,6 +208,30 @@ def target_array(record: dict, dtype: type = np.float64) -> np.ndarray:
         return np.array([np.nan if v is None else v for v in record["target"]], dtype=dtype)
 
 
+SMALL_COUNT = 10  # daily values below this are "small counts"
+SMALL_COUNT_SHARE = 0.05  # ... and this share of them makes the data count-like
+
+
+def suggest_likelihood(records: Iterable[dict]) -> tuple[str, float]:
+    """What DeepAR's ``likelihood="auto"`` resolves to for these (train channel) records, and the share of observed
+    target values below ``SMALL_COUNT`` that decided it.
+
+    negative-binomial when at least ``SMALL_COUNT_SHARE`` of the observed days are small counts: zeros and the
+    discreteness of small numbers matter there, and RMSLE weighs them most (store × family sales). student-T when the
+    values sit far from zero (store transactions, in the thousands), where a continuous, heavy-tailed noise model
+    fits the day-to-day swings better: on three 16-day windows of the real transactions it scored RMSLE 0.048,
+    0.054 and 0.060 against negative-binomial's 0.052, 0.063 and 0.061 (README, "Benchmarks").
+    """
+    small = observed = 0
+    for record in records:
+        target = target_array(record)
+        seen = target[np.isfinite(target)]
+        small += int((seen < SMALL_COUNT).sum())
+        observed += seen.size
+    share = small / observed if observed else 1.0
+    return ("negative-binomial" if share >= SMALL_COUNT_SHARE else "student-T"), share
+
+
 def validate_lines(records: list[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> None:
     """Raise DeepARFormatError for the first record SageMaker DeepAR would reject (rules in the module docstring).
 

@@ -23,6 +23,7 @@ from favorita_assets.core.deepar_format import (
     DYNAMIC_FEATURES,
     build_channels,
     read_json_lines,
+    suggest_likelihood,
     to_json_lines,
 )
 from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
@@ -68,6 +69,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     prefix = keys.training_prefix(context.partition_key)
     blobs = {name: to_json_lines(getattr(channels, name)) for name in ("train", "test", "inference")}
     fingerprint = hashlib.sha256(blobs["train"] + blobs["test"]).hexdigest()
+    likelihood, small_share = suggest_likelihood(channels.train)
     for name, blob in blobs.items():
         storage.write_bytes(f"{prefix}/{name}/data.json", blob)
     manifest = {
@@ -81,6 +83,8 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
         "series": channels.series.to_dict(orient="list"),
         "fingerprint": fingerprint,
         "promotions_source": promo_source,
+        "small_count_share": round(small_share, 4),
+        "likelihood_auto": likelihood,
     }
     storage.write_json(keys.training_manifest(context.partition_key), manifest)
     context.log.info(
@@ -97,6 +101,8 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
             "train_bytes": MetadataValue.int(len(blobs["train"])),
             "fingerprint": fingerprint,
             "promotions_source": promo_source,
+            "small_count_share": round(small_share, 4),
+            "likelihood_auto": likelihood,
             "cardinality": MetadataValue.json(dict(zip(("store", "family", "store_type", "cluster"), channels.encoding.cardinality))),
             "path": MetadataValue.path(storage.uri(prefix)),
         }
@@ -121,7 +127,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             f"deepar_model prediction_length={config.prediction_length} differs from the training data's {h}: "
             "set prediction_length on deepar_training_data (the model takes it from there)"
         )
-    hp = config.hyperparameters(h)
+    hp = config.hyperparameters(h, auto_likelihood=manifest.get("likelihood_auto"))
     digest = hashlib.sha256(
         (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
     ).hexdigest()

@@ -23,27 +23,41 @@ class DeepARConfig(Config):
     context_length: int | None = Field(
         default=None, ge=1, description="Days the network sees before predicting; empty means max(28, prediction_length)."
     )
-    epochs: int = Field(default=60, ge=1, description="Maximum passes over the training data.")
+    epochs: int = Field(default=100, ge=1, description="Maximum passes over the training data (early stopping usually ends sooner).")
     num_cells: int = Field(default=40, ge=1, description="Cells in each hidden layer of the RNN.")
     num_layers: int = Field(default=2, ge=1, description="Hidden layers in the RNN.")
-    likelihood: Literal["negative-binomial", "student-T", "gaussian"] = Field(
-        default="negative-binomial", description="Noise model; negative-binomial suits sales counts."
+    likelihood: Literal["auto", "negative-binomial", "student-T", "gaussian"] = Field(
+        default="auto",
+        description="Noise model. auto picks from the train channel: negative-binomial when at least 5% of the "
+        "observed days are small counts (under 10), as in store x family sales; student-T when the values sit far "
+        "from zero, as in store transactions. SageMaker is sent the resolved name.",
     )
     mini_batch_size: int = Field(default=64, ge=1, description="Series windows per training batch.")
     learning_rate: float = Field(default=3e-3, gt=0, description="Adam learning rate.")
     dropout_rate: float = Field(default=0.1, ge=0, lt=1, description="Dropout rate during training.")
     embedding_dimension: int = Field(default=10, ge=1, description="Embedding size of each categorical feature.")
     early_stopping_patience: int | None = Field(
-        default=10, ge=1, description="Stop when the loss has not improved for this many epochs; the best epoch is kept."
-    )
+        default=20, ge=1,
+        description="Stop when the loss has not improved for this many epochs; the best epoch is kept. Twice the 10 "
+        "epochs after which GluonTS halves the learning rate, so the lower rate gets its chance before training stops.",
+    )  # fmt: skip
     num_eval_samples: int = Field(default=100, ge=1, description="Sample paths drawn to compute means and quantiles.")
     seed: int = Field(default=0, description="Random seed of the local trainer (SageMaker has no such setting).")
     force_retrain: bool = Field(
         default=False, description="Retrain even when a model for the same data and hyperparameters is stored."
     )
 
-    def hyperparameters(self, prediction_length: int) -> dict[str, object]:
-        """The SageMaker DeepAR hyperparameters, resolved (prediction_length from the training data)."""
+    def hyperparameters(self, prediction_length: int, auto_likelihood: str | None = None) -> dict[str, object]:
+        """The SageMaker DeepAR hyperparameters, resolved: prediction_length from the training data, and
+        ``likelihood="auto"`` to ``auto_likelihood`` (what ``deepar_format.suggest_likelihood`` says of the data)."""
+        likelihood = self.likelihood
+        if likelihood == "auto":
+            if auto_likelihood is None:
+                raise ValueError(
+                    'likelihood="auto" is resolved from the training data, whose manifest does not say: materialize '
+                    "deepar_training_data again, or name a likelihood"
+                )
+            likelihood = auto_likelihood
         return {
             "time_freq": "D",
             "prediction_length": prediction_length,
@@ -51,7 +65,7 @@ class DeepARConfig(Config):
             "epochs": self.epochs,
             "num_cells": self.num_cells,
             "num_layers": self.num_layers,
-            "likelihood": self.likelihood,
+            "likelihood": likelihood,
             "mini_batch_size": self.mini_batch_size,
             "learning_rate": self.learning_rate,
             "dropout_rate": self.dropout_rate,

@@ -48,6 +48,14 @@ def test_real_tables_go_through_etl(real_run):
     assert not hard_failures
 
 
+def test_transactions_train_with_the_student_t_likelihood(real_run):
+    """likelihood "auto": the real transactions sit far from zero, so DeepAR models them with student-T."""
+    report, _ = real_run
+    assert report.materialized["deepar_training_data"]["likelihood_auto"] == "student-T"
+    assert report.materialized["deepar_training_data"]["small_count_share"] == 0.0
+    assert report.materialized["deepar_model"]["hyperparameters"]["likelihood"] == "student-T"
+
+
 def test_real_holidays_are_resolved_per_store(real_run):
     _, cleaned = real_run
 

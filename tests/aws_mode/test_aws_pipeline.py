@@ -79,11 +79,13 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert job["HyperParameters"] == {
         "time_freq": "D", "prediction_length": "16", "context_length": "28", "epochs": "2", "num_cells": "8",
         "num_layers": "2", "likelihood": "negative-binomial", "mini_batch_size": "64", "learning_rate": "0.003",
-        "dropout_rate": "0.1", "embedding_dimension": "10", "early_stopping_patience": "10", "num_eval_samples": "100",
+        "dropout_rate": "0.1", "embedding_dimension": "10", "early_stopping_patience": "20", "num_eval_samples": "100",
         "cardinality": json.dumps(model["hyperparameters"] and json.loads(job["HyperParameters"]["cardinality"])),
     }  # fmt: skip
-    assert json.loads(job["HyperParameters"]["cardinality"]) == json.loads(
-        read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))["cardinality"]
+    manifest = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
+    assert json.loads(job["HyperParameters"]["cardinality"]) == manifest["cardinality"]
+    # likelihood "auto" reaches SageMaker as the name the training data resolved it to (sales: small counts)
+    assert manifest["likelihood_auto"] == "negative-binomial" and manifest["small_count_share"] >= 0.05
     assert [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in job["InputDataConfig"]] == [
         ("train", f"{training}/train/"), ("test", f"{training}/test/")]
     assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKETS['artifacts']}/models/{model['version']}/"

@@ -11,6 +11,7 @@ from favorita_assets.core.deepar_format import (
     DeepARFormatError,
     build_channels,
     read_json_lines,
+    suggest_likelihood,
     target_array,
     to_json_lines,
     validate_lines,
@@ -128,3 +129,18 @@ def test_violations_are_named(channels, mutate, message):
 def test_inference_features_must_cover_the_horizon(channels):
     with pytest.raises(DeepARFormatError, match=r"len\(target\) \+ prediction_length"):
         validate_lines(channels.test, "inference", H)
+
+
+def test_likelihood_suggestion_follows_the_share_of_small_counts():
+    def record(values):
+        return {"start": "2017-01-01 00:00:00", "target": values, "cat": [0], "dynamic_feat": []}
+
+    large = [record([1200.0, 1500.0, "NaN", 1320.5] * 25)]  # transactions-like: far from zero
+    assert suggest_likelihood(large) == ("student-T", 0.0)
+    # 5 small counts among 100 observed days (closed days do not count): the count model
+    mixed = large + [record([3.0, 0.0, 9.9, 1.0, 2.0] + [40.0] * 20)]
+    likelihood, share = suggest_likelihood(mixed)
+    assert likelihood == "negative-binomial" and share == pytest.approx(5 / 100)
+    # 4 of 99: still far from zero
+    assert suggest_likelihood(large + [record([3.0, 0.0, 9.9, 1.0] + [40.0] * 20)])[0] == "student-T"
+    assert suggest_likelihood([]) == ("negative-binomial", 1.0)

@@ -25,7 +25,7 @@ def trained():
     h = 7
     recs = records(h=h)
     train = [{**r, "dynamic_feat": [r["dynamic_feat"][0][:120]]} for r in recs]
-    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(h)
+    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(h, auto_likelihood="negative-binomial")
     losses = []
     predictor = deepar_gluonts.train(train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss)))
     return predictor, recs, losses
@@ -57,7 +57,7 @@ def test_a_generator_of_records_trains_the_same_model(trained):
     """LocalDeepAR streams records from the JSON Lines file; a generator must give the same weights as a list."""
     predictor, recs, _ = trained
     train = [{**r, "dynamic_feat": [r["dynamic_feat"][0][:120]]} for r in recs]
-    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(7)
+    hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(7, auto_likelihood="negative-binomial")
     again = deepar_gluonts.train((r for r in train), hp, [4, 2], seed=3)
     a = deepar_gluonts.predict(predictor, recs, (0.5,), seed=1)
     b = deepar_gluonts.predict(again, recs, (0.5,), seed=1)
@@ -65,21 +65,29 @@ def test_a_generator_of_records_trains_the_same_model(trained):
 
 
 def test_an_empty_train_channel_is_refused():
-    hp = DeepARConfig(epochs=1).hyperparameters(7)
+    hp = DeepARConfig(epochs=1).hyperparameters(7, auto_likelihood="negative-binomial")
     with pytest.raises(ValueError, match="train channel has no series"):
         deepar_gluonts.train(iter([]), hp, [1, 1])
 
 
 def test_unsupported_likelihood_is_named():
-    hp = {**DeepARConfig(epochs=1).hyperparameters(7), "likelihood": "beta"}
+    hp = {**DeepARConfig(epochs=1).hyperparameters(7, auto_likelihood="negative-binomial"), "likelihood": "beta"}
     with pytest.raises(deepar_gluonts.UnsupportedHyperparameter, match="likelihood='beta'"):
         deepar_gluonts.train(records(n=1), hp, [1, 1])
 
 
 def test_config_uses_sagemaker_names_and_defaults():
-    hp = DeepARConfig().hyperparameters(16)
+    hp = DeepARConfig().hyperparameters(16, auto_likelihood="negative-binomial")
     assert {"context_length", "prediction_length", "epochs", "num_cells", "num_layers", "likelihood",
             "mini_batch_size", "learning_rate", "dropout_rate", "embedding_dimension",
             "early_stopping_patience"} <= set(hp)  # fmt: skip
     assert hp["prediction_length"] == 16 and hp["context_length"] == 28 and hp["time_freq"] == "D"
-    assert DeepARConfig().hyperparameters(56)["context_length"] == 56
+    assert DeepARConfig().hyperparameters(56, auto_likelihood="negative-binomial")["context_length"] == 56
+
+
+def test_auto_likelihood_is_resolved_from_the_data():
+    assert DeepARConfig().hyperparameters(16, auto_likelihood="student-T")["likelihood"] == "student-T"
+    named = DeepARConfig(likelihood="gaussian").hyperparameters(16, auto_likelihood="student-T")
+    assert named["likelihood"] == "gaussian"  # a named likelihood wins over the suggestion
+    with pytest.raises(ValueError, match="materialize deepar_training_data again"):
+        DeepARConfig().hyperparameters(16)
