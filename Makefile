@@ -53,6 +53,7 @@ benchmark: setup
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/etl_benchmark.py
 	$(BIN)/python benchmarks/forecast_benchmark.py
+	$(BIN)/python benchmarks/deepar_windows.py
 
 clean:
 	rm -rf favorita_out var dist
