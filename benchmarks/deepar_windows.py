@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import sys
 import tempfile
 import time
@@ -30,24 +29,15 @@ from favorita_assets.core import deepar_gluonts, metrics
 from favorita_assets.core.cleaning import clean_tables
 from favorita_assets.core.deepar_format import suggest_likelihood
 from favorita_assets.core.evaluation import run_backtest
-from favorita_assets.core.sample_data import transactions_as_train
-from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.modeling.config import DeepARConfig
 
 sys.path.insert(0, str(Path(__file__).parent))
-from forecast_benchmark import H, channels_for, load_tables  # noqa: E402
+from forecast_benchmark import H, channels_for, load_tables, write_transactions_data  # noqa: E402
 
 
 def window_channels(real_dir: Path, work: Path, window: int):
     """Channels of the transactions with the last 16·window days dropped."""
-    folder = work / f"window_{window}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("stores", "oil", "holidays_events"):
-        shutil.copy(real_dir / f"{name}.csv", folder / f"{name}.csv")
-    train = transactions_as_train(read_kaggle_csv(real_dir / "transactions.csv", "transactions"))
-    train = train[train["date"] <= train["date"].max() - pd.Timedelta(days=H * window)]
-    train.assign(date=train["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "train.csv", index=False)
-    tables = load_tables(folder)
+    tables = load_tables(write_transactions_data(real_dir, work / f"window_{window}", drop_days=H * window))
     return channels_for(tables, clean_tables(tables))
 
 

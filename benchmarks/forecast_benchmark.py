@@ -49,6 +49,18 @@ def load_tables(data: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def write_transactions_data(real_dir: Path, folder: Path, drop_days: int = 0) -> Path:
+    """The real transactions as a Kaggle data folder: transactions.csv shaped as a one-family train.csv (sales =
+    transactions), with its last ``drop_days`` days left out, beside the real stores, oil and holidays."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("stores", "oil", "holidays_events"):
+        shutil.copy(real_dir / f"{name}.csv", folder / f"{name}.csv")
+    train = transactions_as_train(read_kaggle_csv(real_dir / "transactions.csv", "transactions"))
+    train = train[train["date"] <= train["date"].max() - pd.Timedelta(days=drop_days)]
+    train.assign(date=train["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "train.csv", index=False)
+    return folder
+
+
 def channels_for(tables: dict, cleaned: pd.DataFrame):
     """Exactly what the deepar_training_data asset builds for the latest cut-off."""
     cutoff = cleaned["date"].max()
@@ -242,12 +254,7 @@ def main() -> None:
     if args.training_only:
         pass
     elif (args.real_dir / "transactions.csv").exists():
-        real = work / "real"
-        real.mkdir(exist_ok=True)
-        for name in ("stores", "oil", "holidays_events"):
-            shutil.copy(args.real_dir / f"{name}.csv", real / f"{name}.csv")
-        train = transactions_as_train(read_kaggle_csv(args.real_dir / "transactions.csv", "transactions"))
-        train.assign(date=train["date"].dt.strftime("%Y-%m-%d")).to_csv(real / "train.csv", index=False)
+        real = write_transactions_data(args.real_dir, work / "real")
         accuracy += accuracy_and_timings("real transactions", real, work, config, timings)
     else:
         print(f"(real transactions skipped: no transactions.csv in {args.real_dir})")
