@@ -14,10 +14,12 @@ def rows_check(
     offending: pd.DataFrame,
     what: str,
     severity: AssetCheckSeverity = AssetCheckSeverity.ERROR,
+    metadata: dict[str, object] | None = None,
 ) -> AssetCheckResult:
-    """Passes when ``offending`` is empty; otherwise its metadata shows the first offending rows and their count."""
+    """Passes when ``offending`` is empty; otherwise its metadata shows the first offending rows and their count.
+    ``metadata`` is added either way."""
     passed = offending.empty
-    metadata: dict[str, object] = {"offending_rows": MetadataValue.int(len(offending))}
+    metadata = {"offending_rows": MetadataValue.int(len(offending)), **(metadata or {})}
     if not passed:
         shown = offending.head(MAX_ROWS_SHOWN).copy()
         for column in shown.columns:

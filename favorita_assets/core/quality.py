@@ -49,3 +49,26 @@ def nan_feature_rows(cleaned: pd.DataFrame) -> pd.DataFrame:
 def negative_sales_rows(cleaned: pd.DataFrame) -> pd.DataFrame:
     """Rows with sales below zero."""
     return cleaned.loc[cleaned["sales"] < 0, KEY + ["sales"]]
+
+
+# Days with no row at all that Kaggle's files are known to have, and why; anything else is worth a warning.
+_EXPECTED_MISSING = {
+    "train": "25 December: every store is closed, so Kaggle's files have no rows; the cleaning fills them as closed days",
+    "transactions": "25 December and 1 January: stores closed, so Kaggle's file has no rows then",
+    "oil": "weekends: the oil market does not trade; the cleaning carries the last quote forward",
+}
+
+
+def explain_missing_days(table: str, missing: list[pd.Timestamp]) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """Split the days a raw table has no row for into the expected ones (25 December in train.csv, also 1 January
+    in transactions.csv, weekends in oil.csv) and the rest. Returns (expected, unexpected, why the expected ones
+    are expected); each frame has one ``missing_date`` column."""
+    days = pd.DatetimeIndex(missing)
+    christmas = (days.month == 12) & (days.day == 25)
+    expected = {
+        "train": christmas,
+        "transactions": christmas | ((days.month == 1) & (days.day == 1)),
+        "oil": days.dayofweek >= 5,
+    }.get(table, np.zeros(len(days), dtype=bool))
+    frame = pd.DataFrame({"missing_date": days})
+    return frame[expected], frame[~expected], _EXPECTED_MISSING.get(table, "")

@@ -107,20 +107,22 @@ def read_kaggle_csv(path: str | Path, name: str) -> pd.DataFrame:
             fix=f"put the Kaggle file {spec.filename} in {path.parent} (or point FAVORITA_DATA_DIR at the folder "
             "that holds it); `favorita sample-data --out DIR` writes a complete generated set",
         )
-    header = _read_header(path, spec)
+    encoding = detect_encoding(path)
+    header = _read_header(path, spec, encoding)
     _check_columns(header, spec)
     try:
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: _ARROW_TYPES[k] for c, k in spec.columns.items()},
-                include_columns=list(spec.columns),
-                strings_can_be_null=False,
-            ),
-        )
+        table = _read_typed(path, spec, encoding)
     except pa.ArrowInvalid as exc:
-        _raise_bad_value(path, spec, exc)
-        raise  # _raise_bad_value always raises; this keeps type checkers calm
+        if encoding == UTF8 and "UTF8" in str(exc):  # not UTF-8 after all: Excel's Windows code page
+            encoding = _single_byte_encoding(path)
+            try:
+                table = _read_typed(path, spec, encoding)
+            except pa.ArrowInvalid as again:
+                _raise_bad_value(path, spec, again, encoding)
+                raise
+        else:
+            _raise_bad_value(path, spec, exc, encoding)
+            raise  # _raise_bad_value always raises; this keeps type checkers calm
     if table.num_rows == 0:
         raise FavoritaDataError(
             spec.filename,
@@ -132,11 +134,63 @@ def read_kaggle_csv(path: str | Path, name: str) -> pd.DataFrame:
         if kind == DATE:
             frame[column] = frame[column].astype("datetime64[ns]")
     _check_nulls(frame, spec)
+    frame.attrs["encoding"] = encoding
     return frame
 
 
-def _read_header(path: Path, spec: FileSpec) -> list[str]:
-    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+# pyarrow reads UTF-8 natively; any other name makes it decode through Python's codec of that name.
+UTF8 = "utf8"
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def detect_encoding(path: Path) -> str:
+    """The encoding to read ``path`` with: from its byte-order mark (Excel's "CSV UTF-8" starts with one; "Unicode
+    text" is UTF-16), else UTF-8. A file that turns out not to be UTF-8 is re-read as Windows-1252 / Latin-1 by
+    :func:`read_kaggle_csv`."""
+    with open(path, "rb") as handle:
+        start = handle.read(3)
+    return next((name for bom, name in _BOMS if start.startswith(bom)), UTF8)
+
+
+def _single_byte_encoding(path: Path) -> str:
+    """Windows-1252 (what Excel writes on Spanish and English Windows) when every byte is defined there, else
+    Latin-1 (which defines every byte)."""
+    try:
+        path.read_bytes().decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"
+    return "cp1252"
+
+
+def read_dates(path: str | Path) -> pd.Series:
+    """Only the ``date`` column of a Kaggle file, as datetimes (fast: the other columns are not parsed)."""
+    path = Path(path)
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=detect_encoding(path)),
+                               convert_options=pacsv.ConvertOptions(include_columns=["date"],
+                                                                    column_types={"date": pa.date32()}))  # fmt: skip
+    except (pa.ArrowInvalid, KeyError) as error:
+        raise FavoritaDataError(path.name, f"cannot read its date column ({str(error).splitlines()[0]})",
+                                column="date", fix="write dates as YYYY-MM-DD under a 'date' header, as Kaggle's "
+                                "files do") from None  # fmt: skip
+    return table.column("date").to_pandas(date_as_object=False).astype("datetime64[ns]")
+
+
+def _read_typed(path: Path, spec: FileSpec, encoding: str, types: dict | None = None) -> pa.Table:
+    return pacsv.read_csv(
+        path,
+        read_options=pacsv.ReadOptions(encoding=encoding),
+        convert_options=pacsv.ConvertOptions(
+            column_types=types or {c: _ARROW_TYPES[k] for c, k in spec.columns.items()},
+            include_columns=list(spec.columns),
+            strings_can_be_null=False,
+        ),
+    )
+
+
+def _read_header(path: Path, spec: FileSpec, encoding: str = UTF8) -> list[str]:
+    codec = "utf-8" if encoding == UTF8 else encoding
+    with path.open(newline="", encoding=codec, errors="replace") as handle:
         first = handle.readline()
     if not first.strip():
         raise FavoritaDataError(
@@ -164,16 +218,9 @@ def _check_columns(header: list[str], spec: FileSpec) -> None:
         )
 
 
-def _raise_bad_value(path: Path, spec: FileSpec, exc: Exception) -> None:
+def _raise_bad_value(path: Path, spec: FileSpec, exc: Exception, encoding: str = UTF8) -> None:
     """Re-read the typed columns as text and name the first value that does not parse."""
-    text = pacsv.read_csv(
-        path,
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in spec.columns},
-            include_columns=list(spec.columns),
-            strings_can_be_null=False,
-        ),
-    ).to_pandas()
+    text = _read_typed(path, spec, encoding, types={c: pa.string() for c in spec.columns}).to_pandas()
     for column, kind in spec.columns.items():
         if kind not in _KIND_WORDS:
             continue
@@ -203,7 +250,7 @@ def _raise_bad_value(path: Path, spec: FileSpec, exc: Exception) -> None:
     raise FavoritaDataError(
         spec.filename,
         f"the file could not be parsed as CSV: {exc}",
-        fix="check that the file is comma-separated UTF-8 text with one header line, as Kaggle ships it",
+        fix="check that the file is comma-separated text (UTF-8, as Kaggle ships it) with one header line",
     )
 
 

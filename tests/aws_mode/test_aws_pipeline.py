@@ -20,15 +20,22 @@ FAST = dict(epochs=2, num_cells=8)
 H = 16
 
 
-def canned_predictions(n_series: int, h: int, scale: float) -> dict:
-    """A DeepAR endpoint answer: series i forecasts scale*(i+1) every day, P10/P50/P90 at 0.5x/1x/2x."""
+def canned_predictions(means: np.ndarray) -> dict:
+    """A DeepAR endpoint answer: series i forecasts means[i] (one value a day), P10/P50/P90 at 0.5x/1x/2x."""
     return {
         "predictions": [
-            {"mean": [scale * (i + 1)] * h,
-             "quantiles": {"0.1": [0.5 * scale * (i + 1)] * h, "0.5": [scale * (i + 1)] * h, "0.9": [2 * scale * (i + 1)] * h}}
-            for i in range(n_series)
+            {"mean": list(map(float, m)),
+             "quantiles": {"0.1": [0.5 * v for v in m], "0.5": list(map(float, m)), "0.9": [2.0 * v for v in m]}}
+            for m in means
         ]
     }  # fmt: skip
+
+
+def backtest_actuals(data_dir, h: int) -> np.ndarray:
+    """What every series (in the channels' order: store, then family) really sold in the last ``h`` days."""
+    train = pd.read_csv(data_dir / "train.csv", parse_dates=["date"])
+    grid = train.pivot_table(index=["store_nbr", "family"], columns="date", values="sales", aggfunc="sum")
+    return grid.iloc[:, -h:].fillna(0.0).to_numpy()
 
 
 def queue_endpoint_results(moto_url: str, bodies: list[dict]) -> None:
@@ -43,7 +50,10 @@ def read_s3(moto_url, bucket, key) -> bytes:
 
 def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, small_data_dir):
     n_series = 12
-    queue_endpoint_results(moto_url, [canned_predictions(n_series, H, 1.0), canned_predictions(n_series, H, 3.0)])
+    # The backtest answer is what really happened, so DeepAR wins and its forecasts (the second answer) are published.
+    actual = backtest_actuals(small_data_dir, H)
+    ahead = np.repeat(3.0 * np.arange(1, n_series + 1)[:, None], H, axis=1)
+    queue_endpoint_results(moto_url, [canned_predictions(actual), canned_predictions(ahead)])
     # Throttling on the training job's creation and a 503 on a write to S3: both must be retried and survived.
     throttled = proxy.add(Fault(operation("SageMaker.CreateTrainingJob"), status=400, times=2,
                                 body=b'{"__type":"ThrottlingException","message":"Rate exceeded"}',
@@ -95,8 +105,8 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
 
     # The canned endpoint answers, parsed: the backtest holds the first, in series order.
     backtest = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key))))
-    per_series = backtest.groupby(["store_nbr", "family"], sort=False, observed=True)
-    assert np.allclose(per_series["deepar_mean"].first().to_numpy(), np.arange(1, n_series + 1))
+    assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(n_series, H), actual)  # in series order
+    assert np.allclose(backtest["actual"].to_numpy().reshape(n_series, H), actual)
     assert np.allclose(backtest["deepar_p90"], 2 * backtest["deepar_mean"])
     assert np.allclose(backtest["deepar_p10"], 0.5 * backtest["deepar_mean"])
 
@@ -104,9 +114,9 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     forecasts = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key))))
     assert list(forecasts.columns) == ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
     assert len(forecasts) == n_series * H
-    if report.materialized["forecast_evaluation"]["champion"] == "deepar":
-        assert np.allclose(sorted(forecasts.groupby(["store_nbr", "family"], observed=True)["mean"].first()),
-                           3.0 * np.arange(1, n_series + 1))  # fmt: skip
+    assert report.materialized["forecast_evaluation"]["champion"] == "deepar"
+    assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), ahead)  # in series order
+    assert np.allclose(forecasts["p90"], 2 * forecasts["mean"]) and forecasts["model_version"].str.startswith("deepar-").all()
     listing = direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=keys.plots_prefix(report.partition_key))
     assert {o["Key"].rsplit("/", 1)[1] for o in listing["Contents"]} == set(keys.PLOT_FILES)
 

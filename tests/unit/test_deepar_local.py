@@ -1,5 +1,7 @@
 """The local GluonTS DeepAR trainer: trains on a few series in seconds, forecasts, saves and loads."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -21,13 +23,20 @@ def records(n=4, days=120, h=7, seed=0):
 
 
 @pytest.fixture(scope="module")
-def trained():
+def trained(tmp_path_factory):
     h = 7
+    cwd = tmp_path_factory.mktemp("cwd")  # training must leave nothing (checkpoints, logs) where it was started
+    before = os.getcwd()
+    os.chdir(cwd)
     recs = records(h=h)
     train = [{**r, "dynamic_feat": [r["dynamic_feat"][0][:120]]} for r in recs]
     hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(h, auto_likelihood="negative-binomial")
     losses = []
-    predictor = deepar_gluonts.train(train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss)))
+    try:
+        predictor = deepar_gluonts.train(train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss)))
+    finally:
+        os.chdir(before)
+    assert list(cwd.iterdir()) == [], "training wrote into the working directory"
     return predictor, recs, losses
 
 

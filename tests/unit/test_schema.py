@@ -110,3 +110,44 @@ def test_unknown_store_named():
 def test_missing_calendar_dates():
     dates = pd.Series(pd.to_datetime(["2016-12-23", "2016-12-24", "2016-12-26"]))
     assert missing_calendar_dates(dates) == [pd.Timestamp("2016-12-25")]
+
+
+STORES_TEXT = "store_nbr,city,state,type,cluster\r\n1,Quito,Pichincha,D,13\r\n2,Cañar,Cañar,C,3\r\n"
+
+
+@pytest.mark.parametrize(
+    "raw, encoding",
+    [
+        (b"\xef\xbb\xbf" + STORES_TEXT.encode(), "utf-8-sig"),  # Excel's "CSV UTF-8": a byte-order mark, CRLF lines
+        (STORES_TEXT.encode(), "utf8"),
+        (STORES_TEXT.encode("utf-16"), "utf-16"),  # Excel's "Unicode text"
+        (STORES_TEXT.encode("cp1252"), "cp1252"),  # Excel's "CSV" on Spanish Windows
+        (STORES_TEXT.encode("latin-1").replace(b"Quito", b"Quito\x81"), "latin-1"),  # a byte Windows-1252 lacks
+    ],
+)
+def test_any_encoding_excel_writes_is_read_correctly(tmp_path, raw, encoding):
+    (tmp_path / "stores.csv").write_bytes(raw)
+    frame = read_kaggle_csv(tmp_path / "stores.csv", "stores")
+    assert frame["city"].tolist()[1] == "Cañar" and frame["state"].tolist() == ["Pichincha", "Cañar"]
+    assert frame["cluster"].tolist() == [13, 3] and list(frame.columns) == ["store_nbr", "city", "state", "type", "cluster"]
+    assert frame.attrs["encoding"] == encoding
+
+
+def test_a_bad_value_in_a_bom_file_still_names_its_line(tmp_path):
+    (tmp_path / "stores.csv").write_bytes(b"\xef\xbb\xbf" + STORES_TEXT.replace(",13", ",x13").encode())
+    with pytest.raises(FavoritaDataError) as err:
+        read_kaggle_csv(tmp_path / "stores.csv", "stores")
+    assert err.value.column == "cluster" and err.value.value == "x13" and err.value.rows == [2]
+
+
+def test_days_kaggle_always_lacks_are_explained_and_others_are_not():
+    from favorita_assets.core.quality import explain_missing_days
+
+    days = pd.to_datetime(["2016-12-25", "2017-01-01", "2017-03-04", "2017-03-08"])  # Sun, Sun, Sat, Wed
+    expected, unexpected, why = explain_missing_days("train", list(days))
+    assert list(expected["missing_date"]) == [days[0]] and "25 December" in why
+    assert list(unexpected["missing_date"]) == list(days[1:])
+    expected, unexpected, why = explain_missing_days("transactions", list(days))
+    assert list(expected["missing_date"]) == list(days[:2]) and "1 January" in why
+    expected, unexpected, why = explain_missing_days("oil", list(days))
+    assert list(unexpected["missing_date"]) == [days[3]] and "weekends" in why  # a Wednesday without a quote
