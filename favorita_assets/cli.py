@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from favorita_assets.core.sample_data import KAGGLE_END, KAGGLE_START
+from favorita_assets.partitions import DEFAULT_PREDICTION_LENGTH, MAX_PREDICTION_LENGTH
 
 
 def _sample_data_args(parser: argparse.ArgumentParser) -> None:
@@ -48,11 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prediction-length", type=int, default=16,
-                        help="days to forecast: 16 is Kaggle's horizon; 1, 7, 28 = tomorrow, next week, next month")
-    parser.add_argument("--epochs", type=int, default=None, help="most DeepAR training epochs (default 100; early stopping usually ends sooner)")
+    parser.add_argument("--prediction-length", type=int, default=DEFAULT_PREDICTION_LENGTH,
+                        help=f"days to forecast, 1-{MAX_PREDICTION_LENGTH} (default {DEFAULT_PREDICTION_LENGTH}, "
+                        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=None, help="most DeepAR training epochs, at least 1 (default 100; early stopping usually ends sooner)")
     parser.add_argument("--month", default=None,
                         help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)")  # fmt: skip
+    parser.add_argument("--verbose", action="store_true",
+                        help="show Dagster's log of the run (and the stack trace of any failure) instead of the progress")  # fmt: skip
 
 
 def _sample_data(out: Path, args: argparse.Namespace) -> None:
@@ -72,8 +76,49 @@ def _storage_place(settings) -> str:
     return str(settings.storage_dir)
 
 
+def _argument_problem(args: argparse.Namespace, settings) -> str | None:
+    """What is wrong with the run's arguments, in one line, before any work is done (None: nothing)."""
+    from favorita_assets.core.errors import FavoritaDataError
+    from favorita_assets.partitions import check_month, data_date_range, partition_of
+    from favorita_assets.settings import build_resources
+
+    h = args.prediction_length
+    if not 1 <= h <= MAX_PREDICTION_LENGTH:
+        return (f"--prediction-length {h}: a horizon must be 1 to {MAX_PREDICTION_LENGTH} days (default "
+                f"{DEFAULT_PREDICTION_LENGTH}; 1, 7, 28 = tomorrow, next week, next month)")  # fmt: skip
+    if args.epochs is not None and args.epochs < 1:
+        return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default 100)"
+    if settings.raw_source != "landing" and not Path(settings.data_dir).is_dir():
+        return (f"the data folder {settings.data_dir} does not exist: give --data DIR (a folder with Kaggle's CSV "
+                "files), or make one with `favorita sample-data --out DIR`")  # fmt: skip
+    span = data_date_range(settings, build_resources(settings)["storage"])
+    if span is None:  # the data cannot be read yet: the run names the file's problem
+        return None
+    month = args.month or partition_of(span[1])
+    try:
+        check_month(month, span[0], span[1], h)
+    except FavoritaDataError as error:
+        what = f"--month {args.month}" if args.month else f"the data's last month ({month})"
+        return f"{what}: {error.problem}; {error.fix}"
+    return None
+
+
+def _dagster_home(out: Path) -> tuple[object, str]:
+    """The Dagster instance the run is recorded in: $DAGSTER_HOME's, else a persistent one under OUT/dagster_home
+    (so `dagster dev` can show the runs); and a sentence saying where that is."""
+    from dagster import DagsterInstance
+
+    if os.environ.get("DAGSTER_HOME"):
+        return DagsterInstance.get(), f"runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}"
+    home = (out / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return DagsterInstance.from_config(str(home)), (
+        f"runs recorded in {home}; to browse them: DAGSTER_HOME={home} dagster dev")
+
+
 def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     from favorita_assets.pipeline import export_outputs, run_config, run_pipeline
+    from favorita_assets.progress import Display, show_on
     from favorita_assets.settings import Settings, SettingsError
 
     env = dict(os.environ)
@@ -85,12 +130,24 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     except SettingsError as error:
         print(f"[favorita] {error}", file=sys.stderr)
         return 2
-    partition = f"{args.month}-01" if args.month else None
+    problem = _argument_problem(args, settings)
+    if problem:
+        print(f"[favorita] {problem}", file=sys.stderr)
+        return 2
     print(f"[favorita] data: {settings.data_dir}  storage: {_storage_place(settings)}", flush=True)
-    print("[favorita] running the pipeline: land, clean, DeepAR channels, train, backtest, forecast, plot ...", flush=True)
     started = time.perf_counter()
     config = run_config(prediction_length=args.prediction_length, epochs=args.epochs)
-    report = run_pipeline(settings, partition_key=partition, config=config, log_level="INFO")
+    instance, where_runs = _dagster_home(out)
+    display = None if args.verbose else Display()
+    show_on(display)
+    try:
+        with instance:
+            report = run_pipeline(settings, partition_key=args.month, config=config, instance=instance,
+                                  loggers=None if args.verbose else {"favorita_progress": {}})  # fmt: skip
+    finally:
+        show_on(None)
+        if display is not None:
+            display.close()
     print()
     for asset, meta in report.materialized.items():
         rows = meta.get("rows")
@@ -102,13 +159,17 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     for c in warned + errors:
         print(f"    {c.severity:<5} {c.asset}.{c.check}: {c.description}")
     if not report.success:
+        first = report.failures[0].split("\n")[0] if report.failures else "a step failed"
+        print(f"\n[favorita] the run failed: {first}\n[favorita] earlier outputs are untouched; {where_runs}")
         print("\n[favorita] the run failed; earlier outputs are untouched.", file=sys.stderr)
         for failure in report.failures:
             print(f"\n{failure}", file=sys.stderr)
+        for trace in report.tracebacks:  # an unexpected error (a bug): its trace helps whoever fixes it
+            print(f"\nunexpected error in {trace}", file=sys.stderr)
         return 1
     evaluation = report.materialized.get("forecast_evaluation", {})
     if evaluation:
-        print(f"\n  backtest ({report.partition_key[:7]} cut-off), lower is better:")
+        print(f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length} days), lower is better:")
         print(f"    {'method':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9}")
         for method in ("deepar", "last_week", "mean_last_4_weekdays"):
             if f"{method}_rmsle" in evaluation:
@@ -120,6 +181,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     for name, path in written.items():
         print(f"  {name:<28} {path}")
     print(f"  {'storage (all assets)':<28} {_storage_place(settings)}")
+    print(f"  {where_runs}")
     return 0
 
 

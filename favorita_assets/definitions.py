@@ -1,10 +1,11 @@
 """The code location: gathers the domains' definitions and the deployment's resources; nothing else."""
 
-from dagster import Definitions
+from dagster import Definitions, colored_console_logger
 
 import ops_jobs
 
 from favorita_assets import automation, ingest, modeling, publishing, series
+from favorita_assets.progress import favorita_progress
 from favorita_assets.settings import Settings, build_resources
 
 
@@ -19,7 +20,10 @@ def build_definitions(settings: Settings | None = None, resources: dict | None =
         publishing.defs,
         automation.build_defs(settings),
         ops_jobs.defs,
-        Definitions(resources={**build_resources(settings), **(resources or {})}),
+        Definitions(
+            resources={**build_resources(settings), **(resources or {})},
+            loggers={"console": colored_console_logger, "favorita_progress": favorita_progress},
+        ),
     )
 
 

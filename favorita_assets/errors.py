@@ -33,3 +33,15 @@ def step_failure_text(event) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     return error.message.strip() if error else "failed"
+
+
+def is_data_error(event) -> bool:
+    """A STEP_FAILURE raised on purpose (a dagster Failure: bad input, a refused request, a failed AWS job), whose
+    description says all a user needs; anything else is an unexpected error, whose trace matters."""
+    return event.step_failure_data.user_failure_data is not None
+
+
+def step_failure_trace(event) -> str:
+    """The whole error of a STEP_FAILURE event, with its stack trace and causes (for a bug report)."""
+    error = event.step_failure_data.error
+    return error.to_string() if error else "failed (no error recorded)"

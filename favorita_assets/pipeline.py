@@ -6,10 +6,15 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
-from favorita_assets.automation import PIPELINE_JOB_NAME
-from favorita_assets.errors import step_failure_text
+from favorita_assets.automation import PIPELINE_JOB_NAME, REFRESH_JOB_NAME
+from favorita_assets.errors import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.definitions import build_definitions
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, landed_partition, latest_partition
+from favorita_assets.partitions import (
+    CUTOFF_PARTITIONS,
+    DEFAULT_PREDICTION_LENGTH,
+    check_month,
+    partition_of,
+)
 from favorita_assets.settings import Settings
 
 
@@ -29,6 +34,8 @@ class PipelineReport:
     materialized: dict[str, dict[str, object]] = field(default_factory=dict)
     checks: list[CheckOutcome] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # steps that failed on something other than bad data
+    run_ids: list[str] = field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -53,23 +60,51 @@ def run_pipeline(
     instance: DagsterInstance | None = None,
     log_level: str = "INFO",
     resources: dict | None = None,
+    loggers: dict | None = None,
 ) -> PipelineReport:
-    """Materialize every asset for one monthly cut-off (default: the month of the data's last date) and run every
-    check; never raises for a failed step, the report says what failed."""
+    """Refresh the data (land and clean), then materialize every per-cut-off asset for one monthly cut-off (default:
+    the month of the data's last date), with every check; two runs, as the schedule does them. Never raises for a
+    failed step: the report says what failed. ``loggers`` replaces Dagster's console logger (run config)."""
+    from favorita_assets.core.errors import FavoritaDataError
+
     defs = build_definitions(settings, resources)
-    job = defs.resolve_job_def(PIPELINE_JOB_NAME)
-    latest = (landed_partition(defs.resources["storage"]) if settings.raw_source == "landing"
-              else latest_partition(settings.data_dir))  # fmt: skip
-    partition_key = partition_key or latest or CUTOFF_PARTITIONS.get_last_partition_key()
     if instance is None:  # with DAGSTER_HOME set, runs are recorded where `dagster dev` shows them
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        partition_key=partition_key,
-        run_config={**(config or {}), "loggers": {"console": {"config": {"log_level": log_level}}}},
+    logging_config = {"loggers": loggers or {"console": {"config": {"log_level": log_level}}}}
+    refresh = defs.resolve_job_def(REFRESH_JOB_NAME).execute_in_process(
+        instance=instance, raise_on_error=False, run_config=logging_config
     )
-    report = PipelineReport(success=result.success, partition_key=partition_key)
+    report = PipelineReport(success=refresh.success, partition_key=partition_key or "")
+    _collect(report, refresh)
+    if not refresh.success:
+        return report
+    sales = report.materialized["raw_sales"]
+    report.partition_key = partition_key = partition_key or partition_of(sales["last_date"])
+    if partition_key not in instance.get_dynamic_partitions(CUTOFF_PARTITIONS.name):
+        try:
+            check_month(partition_key, sales["first_date"], sales["last_date"], _horizon(config))
+            problem = f"month {partition_key} is not a monthly cut-off of this data (too little history before it)"
+        except FavoritaDataError as error:
+            problem = str(error)
+        report.success = False
+        report.failures.append(f"deepar_training_data: {problem}")
+        return report
+    forecast = defs.resolve_job_def(PIPELINE_JOB_NAME).execute_in_process(
+        instance=instance, raise_on_error=False, partition_key=partition_key,
+        run_config={**(config or {}), **logging_config},
+    )  # fmt: skip
+    report.success = forecast.success
+    _collect(report, forecast)
+    return report
+
+
+def _horizon(config: dict | None) -> int:
+    ops = (config or {}).get("ops", {})
+    return ops.get("deepar_training_data", {}).get("config", {}).get("prediction_length", DEFAULT_PREDICTION_LENGTH)
+
+
+def _collect(report: PipelineReport, result) -> None:
+    report.run_ids.append(result.run_id)
     for event in result.all_events:
         if event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             mat = event.event_specific_data.materialization
@@ -87,7 +122,8 @@ def run_pipeline(
             )
         elif event.event_type == DagsterEventType.STEP_FAILURE:
             report.failures.append(f"{event.step_key}: {step_failure_text(event)}")
-    return report
+            if not is_data_error(event):
+                report.tracebacks.append(f"{event.step_key}: {step_failure_trace(event)}")
 
 
 def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) -> dict[str, Path]:

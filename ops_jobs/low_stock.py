@@ -39,7 +39,7 @@ class LowStockConfig(Config):
 def flag_low_stock(context: OpExecutionContext, config: LowStockConfig, storage: Storage, alerts: Alerts):
     with data_errors_as_failures():
         month = config.month or latest_forecast_month(storage)
-        key = keys.forecasts(f"{month}-01")
+        key = keys.forecasts(month)
         if not storage.exists(key):
             raise FavoritaDataError(storage.uri(key), f"no forecasts for cut-off {month}",
                                     fix="pick a published month, or leave month empty for the latest")  # fmt: skip

@@ -18,7 +18,7 @@ from favorita_assets.core.schema import KAGGLE_FILES
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.ingest.resources import RawDataSource
-from favorita_assets.modeling.partitions import last_train_date
+from favorita_assets.partitions import train_date_range
 from favorita_assets.resources.storage import Storage, sha256_of_file
 
 def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
@@ -47,7 +47,8 @@ def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
         uploaded.append(name)
         log(f"{name}: uploaded to {storage.uri(key)} (sha256 {digest[:12]}…, {path.stat().st_size:,} bytes)")
     if uploaded:
-        manifest["train_last_date"] = last_train_date(source_dir / "train.csv")
+        first, last = train_date_range(source_dir / "train.csv")
+        manifest["train_first_date"], manifest["train_last_date"] = f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"
         storage.write_json(keys.LANDING_MANIFEST, manifest)
     return {**manifest, "uploaded": uploaded, "skipped": skipped}
 

@@ -1,49 +1,100 @@
-"""Jobs, schedules and sensors that decide when the asset graph is materialized."""
+"""Jobs, schedules and sensors that decide when the asset graph is materialized.
+
+Two jobs: ``refresh_data`` lands and cleans the raw files (not partitioned: the latest snapshot), and
+``favorita_pipeline`` does the per-cut-off work (channels, model, backtest, forecasts, plots) on the latest cleaned
+series, so a backfill of N months lands and cleans nothing. A new cleaned version starts the forecast of the newest
+month (``forecast_new_data``); the monthly schedule refreshes the data, and skips, saying why, when the month that
+ended has no data.
+"""
 
 from dagster import (
+    AssetKey,
     AssetSelection,
     DefaultScheduleStatus,
+    DefaultSensorStatus,
     Definitions,
+    EventLogEntry,
     RunRequest,
     ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SkipReason,
+    asset_sensor,
     define_asset_job,
     schedule,
 )
 
 from favorita_assets.automation.sensors import alert_on_run_failure, build_event_sensor
-from favorita_assets.modeling.partitions import month_before
+from favorita_assets.partitions import CUTOFF_PARTITIONS, data_date_range, month_before, partition_of
+from favorita_assets.resources.storage import Storage
 from favorita_assets.settings import Settings
 
 PIPELINE_JOB_NAME = "favorita_pipeline"
+REFRESH_JOB_NAME = "refresh_data"
+
+refresh_data = define_asset_job(
+    REFRESH_JOB_NAME,
+    selection=AssetSelection.groups("ingest", "series"),
+    description="Land the raw files and clean the series, with their checks. Adds a monthly cut-off partition for "
+    "every month the sales data supports; a new cleaned version then starts the newest month's forecast.",
+)
 
 favorita_pipeline = define_asset_job(
     PIPELINE_JOB_NAME,
-    selection=AssetSelection.all(),
-    description="The whole graph for one monthly cut-off: land the raw files, clean the series, build the DeepAR "
-    "channels, train, backtest, publish forecasts, the submission and the plots, with every check.",
+    selection=AssetSelection.groups("modeling", "publishing"),
+    partitions_def=CUTOFF_PARTITIONS,
+    description="One monthly cut-off on the latest cleaned series: DeepAR channels, training, backtest, forecasts, "
+    "the submission and the plots, with every check. Backfill it over months for a rolling-origin backtest; it "
+    "never lands or cleans the raw files again (refresh_data does).",
 )
 
 
-def monthly_schedule(status: DefaultScheduleStatus):
+def monthly_schedule(status: DefaultScheduleStatus, settings: Settings):
     @schedule(
-        job=favorita_pipeline,
+        job=refresh_data,
         cron_schedule="0 3 1 * *",
         execution_timezone="UTC",
         default_status=status,
-        description="Monthly retraining: at 03:00 UTC on the 1st, materialize the month that just ended. Stopped by "
-        "default when EventBridge drives the runs (aws mode with an event queue).",
+        description="Monthly retraining: at 03:00 UTC on the 1st, refresh the data; the new cleaned series then start "
+        "the forecast of the month that just ended. Skips when the data does not reach that month. Stopped by default "
+        "when EventBridge drives the runs (aws mode with an event queue).",
     )
-    def monthly_retrain(context: ScheduleEvaluationContext) -> RunRequest:
+    def monthly_retrain(context: ScheduleEvaluationContext, storage: Storage):
         month = month_before(context.scheduled_execution_time)
-        return RunRequest(run_key=f"monthly-{month}", partition_key=month)
+        span = data_date_range(settings, storage)
+        if span is not None and partition_of(span[1]) < month:
+            return SkipReason(f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; land newer data "
+                              "(the upload_raw_data job, or a new train.csv in the data folder) and the next tick "
+                              "runs")  # fmt: skip
+        return RunRequest(run_key=f"monthly-{month}", tags={"favorita/month": month})
 
     return monthly_retrain
 
 
+@asset_sensor(
+    asset_key=AssetKey("cleaned_series"),
+    job=favorita_pipeline,
+    name="forecast_new_data",
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="When a new version of cleaned_series is materialized, forecast the newest monthly cut-off the data "
+    "supports (once per cleaned version).",
+)
+def forecast_new_data(context: SensorEvaluationContext, asset_event: EventLogEntry):
+    materialization = asset_event.asset_materialization
+    version = materialization.metadata["version"].value if "version" in materialization.metadata else "unknown"
+    months = context.instance.get_dynamic_partitions(CUTOFF_PARTITIONS.name)
+    if not months:
+        return SkipReason("the sales data supports no monthly cut-off yet (too little history)")
+    month = max(months)
+    return RunRequest(run_key=f"forecast-{month}-{version}", partition_key=month,
+                      tags={"favorita/trigger": "new-cleaned-series", "favorita/cleaned_version": str(version)})  # fmt: skip
+
+
 def build_defs(settings: Settings) -> Definitions:
-    """The job, the monthly schedule, the run-failure alert, and in aws mode with an event queue the EventBridge
-    sensor (which then replaces the schedule: EventBridge Scheduler sends the monthly message)."""
+    """The two jobs, the monthly schedule, the new-data sensor, the run-failure alert, and in aws mode with an event
+    queue the EventBridge sensor (which then replaces the schedule: EventBridge Scheduler sends the monthly message)."""
     queue = settings.aws.get("FAVORITA_EVENT_QUEUE_URL", "") if settings.deployment == "aws" else ""
-    sensors = [alert_on_run_failure] + ([build_event_sensor(queue, favorita_pipeline)] if queue else [])
+    sensors = [alert_on_run_failure, forecast_new_data] + ([build_event_sensor(queue, refresh_data, settings)] if queue else [])
     status = DefaultScheduleStatus.STOPPED if queue else DefaultScheduleStatus.RUNNING
-    return Definitions(jobs=[favorita_pipeline], schedules=[monthly_schedule(status)], sensors=sensors)
+    return Definitions(jobs=[refresh_data, favorita_pipeline], schedules=[monthly_schedule(status, settings)],
+                       sensors=sensors)  # fmt: skip

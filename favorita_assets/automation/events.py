@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.modeling.partitions import month_before
+from favorita_assets.partitions import month_before
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dagster import (
 from favorita_assets import storage_keys as keys
 from favorita_assets.automation.events import classify
 from favorita_assets.errors import step_failure_text
-from favorita_assets.modeling.partitions import partition_of
+from favorita_assets.partitions import data_date_range, partition_of
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.storage import Storage
 
@@ -44,8 +44,9 @@ def alert_on_run_failure(context: RunFailureSensorContext, alerts: Alerts):
     )
 
 
-def build_event_sensor(queue_url: str, job) -> SensorDefinition:
-    """Read the EventBridge queue and start the right run. A message is deleted on the tick after the one that
+def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:
+    """Read the EventBridge queue and start the right run: the monthly retrain and landed files start ``job`` (the
+    data refresh; the new cleaned series then start the forecast). A message is deleted on the tick after the one that
     received it: Dagster stores a tick's run requests and cursor together, so a handle in the cursor means its run
     request is recorded. A redelivered message yields the same run key, which Dagster does not start twice."""
     from favorita_assets.aws.clients import FavoritaAws
@@ -78,8 +79,12 @@ def build_event_sensor(queue_url: str, job) -> SensorDefinition:
             context.log.info(f"message {message['MessageId']}: {event.summary}")
             if event.kind == "monthly_retrain":
                 month = event.detail["partition"]
-                requests.append(RunRequest(run_key=f"monthly-{month}", partition_key=month,
-                                           tags={"favorita/trigger": "eventbridge-schedule"}))  # fmt: skip
+                span = data_date_range(settings, storage)
+                if span is not None and partition_of(span[1]) < month:
+                    context.log.info(f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; nothing to retrain")
+                    continue
+                requests.append(RunRequest(run_key=f"monthly-{month}", tags={"favorita/trigger": "eventbridge-schedule",
+                                                                              "favorita/month": month}))  # fmt: skip
             elif event.kind == "raw_landed":
                 if not storage.exists(keys.LANDING_MANIFEST):
                     context.log.warning(f"{event.summary}, but {keys.LANDING_MANIFEST} is missing: upload with the "
@@ -87,9 +92,7 @@ def build_event_sensor(queue_url: str, job) -> SensorDefinition:
                     continue
                 manifest = storage.read_json(keys.LANDING_MANIFEST)
                 digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
-                month = partition_of(manifest["train_last_date"])
-                requests.append(RunRequest(run_key=f"landed-{digest}", partition_key=month,
-                                           tags={"favorita/trigger": "raw-data-landed"}))  # fmt: skip
+                requests.append(RunRequest(run_key=f"landed-{digest}", tags={"favorita/trigger": "raw-data-landed"}))
             elif event.kind == "training_failed":
                 detail = event.detail
                 alerts.publish("training_failed", f"Favorita: SageMaker {event.summary}",

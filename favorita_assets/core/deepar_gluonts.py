@@ -170,21 +170,31 @@ def train(
 
 
 def predict(
-    predictor, records: list[dict], quantiles: tuple[float, ...], cut: int = 0, seed: int = 0
+    predictor,
+    records: list[dict],
+    quantiles: tuple[float, ...],
+    cut: int = 0,
+    seed: int = 0,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Forecast the ``prediction_length`` days after each record's target (after dropping ``cut`` days from it).
 
     Each record's dynamic features must run ``prediction_length`` days past the (cut) target. Returns, per record,
-    ``{"mean": array, q: array, ...}``, clipped at 0 (sales cannot be negative).
+    ``{"mean": array, q: array, ...}``, clipped at 0 (sales cannot be negative). ``on_progress(done, total)`` is
+    called about twenty times along the way, and at the end.
     """
     _seed(seed)
     out = []
+    total = len(records)
+    every = max(1, total // 20)
     with _no_distribution_validation():
         for forecast in predictor.predict(_dataset(records, cut=cut)):
             row = {"mean": np.clip(forecast.mean, 0, None)}
             for q in quantiles:
                 row[q] = np.clip(forecast.quantile(q), 0, None)
             out.append(row)
+            if on_progress is not None and (len(out) % every == 0 or len(out) == total):
+                on_progress(len(out), total)
     return out
 
 

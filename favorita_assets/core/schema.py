@@ -165,6 +165,8 @@ def _single_byte_encoding(path: Path) -> str:
 def read_dates(path: str | Path) -> pd.Series:
     """Only the ``date`` column of a Kaggle file, as datetimes (fast: the other columns are not parsed)."""
     path = Path(path)
+    if not path.is_file():
+        raise FavoritaDataError(path.name, f"file not found at {path}", fix=f"put {path.name} in {path.parent}")
     try:
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=detect_encoding(path)),
                                convert_options=pacsv.ConvertOptions(include_columns=["date"],

@@ -9,6 +9,7 @@ from favorita_assets import storage_keys as keys
 from favorita_assets.core.schema import KAGGLE_FILES, ensure_valid, read_kaggle_csv
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
+from favorita_assets.partitions import CUTOFF_PARTITIONS, cutoff_months
 from favorita_assets.resources.storage import Storage
 
 # Asset name per Kaggle table: train.csv holds the sales history.
@@ -46,6 +47,8 @@ def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, sou
         frame = read_kaggle_csv(path, table)
         ensure_valid(table, frame)
     record = storage.land_file(path, prefix, source)
+    if table == "train":
+        _register_cutoffs(context, frame)
     context.log.info(
         f"{spec.filename}: {len(frame):,} rows, sha256 {record['sha256'][:12]}…, "
         f"{'landed' if record['copied'] else 'already landed'} at {storage.uri(record['key'])}"
@@ -61,6 +64,18 @@ def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, sou
         },
         data_version=DataVersion(record["sha256"]),
     )
+
+
+def _register_cutoffs(context: AssetExecutionContext, train) -> None:
+    """Add a monthly cut-off partition for every month of the sales history that has enough history before it
+    (from the first day with a sale), so the UI and the schedule offer only months that can succeed."""
+    sold = train.loc[train["sales"] > 0, "date"]
+    months = cutoff_months(sold.min() if len(sold) else train["date"].min(), train["date"].max())
+    known = set(context.instance.get_dynamic_partitions(CUTOFF_PARTITIONS.name))
+    new = [m for m in months if m not in known]
+    if new:
+        context.instance.add_dynamic_partitions(CUTOFF_PARTITIONS.name, new)
+        context.log.info(f"monthly cut-offs {new[0]}..{new[-1]} added ({len(new)} new, {len(months)} in the data)")
 
 
 def _raw_asset(table: str) -> AssetsDefinition:

@@ -32,7 +32,8 @@ from favorita_assets.core.features import horizon_features, known_promotions
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS, cutoff_for
+from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
+from favorita_assets.progress import report_epoch
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
 
@@ -58,8 +59,10 @@ def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dic
 def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage) -> MaterializeResult:
     h = config.prediction_length
     cleaned = read_cleaned_series(storage)
+    first, last = cleaned["date"].min(), cleaned["date"].max()
     with data_errors_as_failures():
-        cutoff = cutoff_for(context.partition_key, cleaned["date"].max())
+        check_month(context.partition_key, first, last, h, source="cleaned_series")
+    cutoff = cutoff_of(context.partition_key, last)
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
     stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
     promotions, promo_source = known_promotions(read_landed(storage, "test"), cleaned, horizon)
@@ -141,7 +144,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
 
         def on_epoch(epoch: int, epochs: int, loss: float) -> None:
             losses.append(loss)
-            context.log.info(f"epoch {epoch}/{epochs}: training loss {loss:.4f}")
+            report_epoch(context.log, epoch, epochs, loss)
 
         context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
         started = time.perf_counter()

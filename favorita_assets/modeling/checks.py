@@ -7,7 +7,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, PreviewWarning
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.deepar_format import DeepARFormatError, validate_lines
 from favorita_assets.modeling.assets import deepar_training_data, read_channel
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
+from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 
 

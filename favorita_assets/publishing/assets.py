@@ -12,7 +12,7 @@ from favorita_assets.core import baselines, plotting
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, forecast_frame, history_matrix
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
-from favorita_assets.modeling.partitions import CUTOFF_PARTITIONS
+from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 

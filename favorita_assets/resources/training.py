@@ -16,6 +16,7 @@ from dagster import AssetExecutionContext, ConfigurableResource
 
 from favorita_assets.core import deepar_gluonts
 from favorita_assets.core.deepar_format import inference_instances, read_json_lines
+from favorita_assets.progress import report_predicted
 from favorita_assets.resources.storage import Storage
 
 EpochCallback = Callable[[int, int, float], None]
@@ -71,4 +72,6 @@ class LocalDeepAR(DeepARTrainer):
 
     def predict(self, context, storage, model, records, quantiles, cut=0):
         predictor = deepar_gluonts.from_bytes(storage.read_bytes(model["model_key"]))
-        return deepar_gluonts.predict(predictor, inference_instances(records, cut), quantiles)
+        what = "backtest forecasts" if cut else "forecasts"
+        return deepar_gluonts.predict(predictor, inference_instances(records, cut), quantiles,
+                                      on_progress=lambda done, total: report_predicted(context.log, done, total, what))  # fmt: skip

@@ -5,13 +5,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from dagster import build_schedule_context
+from dagster import AssetKey, DagsterInstance, build_schedule_context, partition_loading_context
 
-from dagster import DefaultScheduleStatus
-
-from favorita_assets.automation import monthly_schedule
-
-monthly_retrain = monthly_schedule(DefaultScheduleStatus.RUNNING)
 from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.resources.training import LocalDeepAR
@@ -34,7 +29,7 @@ def forecast_run(small_data_dir, tmp_path_factory):
 def test_every_asset_materializes_for_the_latest_cutoff(forecast_run):
     _, report = forecast_run
     assert report.success, report.failures
-    assert report.partition_key == "2017-08-01"
+    assert report.partition_key == "2017-08"
     assert {"deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "kaggle_submission",
             "forecast_plots"} <= set(report.materialized)  # fmt: skip
     failed = {(c.asset, c.check) for c in report.failed_checks if c.severity != "WARN"}
@@ -78,7 +73,7 @@ def test_model_artifact_is_versioned_with_its_data_fingerprint(forecast_run):
     settings, report = forecast_run
     version = report.materialized["deepar_model"]["model_version"]
     info = json.loads((settings.storage_dir / f"models/{version}/model.json").read_text())
-    manifest = json.loads((settings.storage_dir / training_prefix("2017-08-01") / "manifest.json").read_text())
+    manifest = json.loads((settings.storage_dir / training_prefix("2017-08") / "manifest.json").read_text())
     assert info["training_data_fingerprint"] == manifest["fingerprint"]
     assert info["hyperparameters"]["epochs"] == 2 and len(info["epoch_losses"]) == 2
     assert (settings.storage_dir / f"models/{version}/model.tar.gz").stat().st_size > 0
@@ -113,17 +108,22 @@ def test_tomorrow_next_week_next_month(horizon, settings_for, small_data_dir):
 
 
 def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir):
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-05-01", config=run_config(**FAST))
+    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-05", config=run_config(**FAST))
     assert report.success, report.failures
     assert report.materialized["deepar_training_data"]["cutoff"] == "2017-05-31"
     assert report.materialized["forecasts"]["horizon"] == "2017-06-01 .. 2017-06-16"
     assert report.materialized["deepar_training_data"]["promotions_source"] == "cleaned_series"
 
 
-def test_a_month_after_the_data_is_refused(settings_for, small_data_dir):
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-10-01", config=run_config(**FAST))
-    assert not report.success
-    assert any("partition 2017-10 starts after the data ends (2017-08-15)" in f for f in report.failures)
+def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, small_data_dir):
+    instance = DagsterInstance.ephemeral()
+    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-10", config=run_config(**FAST),
+                          instance=instance)  # fmt: skip
+    assert not report.success and "deepar_model" not in report.materialized
+    assert any("month 2017-10 is after the data, which runs from 2016-06-01 to 2017-08-15" in f for f in report.failures)
+    # The cut-offs follow the data: from the first month with 60 days of history (16-day horizon) to the last.
+    months = instance.get_dynamic_partitions("cutoff_month")
+    assert months[0] == "2016-07" and months[-1] == "2017-08" and len(months) == 14
 
 
 class DeliberatelyBadDeepAR(LocalDeepAR):
@@ -158,21 +158,50 @@ def test_single_family_data_set_forecasts(settings_for, data_dir):
     assert report.materialized["kaggle_submission"]["rows"] == 3 * 16
 
 
-def test_monthly_schedule_runs_the_month_that_just_ended(settings_for, small_data_dir):
-    assert monthly_retrain.cron_schedule == "0 3 1 * *"
-    defs = build_definitions(settings_for(small_data_dir))
+def schedule_tick(defs, when: str, instance=None):
     context = build_schedule_context(
-        scheduled_execution_time=pd.Timestamp("2017-09-01 03:00", tz="UTC").to_pydatetime(),
-        repository_def=defs.get_repository_def(),
-    )
-    request = monthly_retrain.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == "2017-08-01" and request.run_key == "monthly-2017-08-01"
+        scheduled_execution_time=pd.Timestamp(when, tz="UTC").to_pydatetime(),
+        repository_def=defs.get_repository_def(), instance=instance,
+        resources={"storage": defs.resources["storage"]},
+    )  # fmt: skip
+    return defs.get_schedule_def("monthly_retrain").evaluate_tick(context)
+
+
+def test_monthly_schedule_refreshes_when_the_data_reaches_the_month_and_skips_after(settings_for, small_data_dir):
+    defs = build_definitions(settings_for(small_data_dir))
+    assert defs.get_schedule_def("monthly_retrain").cron_schedule == "0 3 1 * *"
+    (request,) = schedule_tick(defs, "2017-09-01 03:00").run_requests
+    assert request.run_key == "monthly-2017-08" and defs.get_schedule_def("monthly_retrain").job_name == "refresh_data"
+    later = schedule_tick(defs, "2026-12-01 03:00")
+    assert later.run_requests == [] and "no data for 2026-11: train.csv ends 2017-08-15" in later.skip_message
+
+
+def test_a_backfill_of_three_months_lands_and_cleans_once_and_new_data_starts_one_forecast(settings_for, small_data_dir):
+    from dagster import build_sensor_context
+
+    settings = settings_for(small_data_dir)
+    instance = DagsterInstance.ephemeral()
+    defs = build_definitions(settings)
+    pipeline = defs.resolve_job_def("favorita_pipeline")
+    assert not {"raw_sales", "cleaned_series"} & {k.to_user_string() for k in pipeline.asset_layer.selected_asset_keys}
+    assert defs.resolve_job_def("refresh_data").execute_in_process(instance=instance).success
+    sensor = defs.get_sensor_def("forecast_new_data")
+    # The daemon evaluates sensors with the instance as the store of dynamic partitions; so does this test.
+    with partition_loading_context(dynamic_partitions_store=instance), \
+            build_sensor_context(instance=instance, definitions=defs) as context:
+        (request,) = sensor.evaluate_tick(context).run_requests
+    assert request.partition_key == "2017-08" and request.run_key.startswith("forecast-2017-08-")
+    for month in ("2017-05", "2017-06", "2017-07"):  # what a backfill of three months runs
+        assert pipeline.execute_in_process(instance=instance, partition_key=month, run_config=run_config(**FAST)).success
+    count = lambda asset: len(instance.fetch_materializations(AssetKey(asset), limit=100).records)  # noqa: E731
+    assert (count("raw_sales"), count("cleaned_series"), count("deepar_model"), count("forecasts")) == (1, 1, 3, 3)
 
 
 def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small_data_dir):
     settings = settings_for(small_data_dir)
-    assert run_pipeline(settings, config=run_config(**FAST)).success
-    path = settings.storage_dir / training_prefix("2017-08-01") / "inference" / "data.json"
+    instance = DagsterInstance.ephemeral()
+    assert run_pipeline(settings, config=run_config(**FAST), instance=instance).success
+    path = settings.storage_dir / training_prefix("2017-08") / "inference" / "data.json"
     records = [json.loads(line) for line in path.read_text().splitlines()]
     records[3]["dynamic_feat"][0] = records[3]["dynamic_feat"][0][:-1]  # one future day short
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -180,7 +209,7 @@ def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small
     defs = build_definitions(settings)
     check_keys = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "sagemaker_format"}
     job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection=check_keys, asset_selection=set())
-    result = job.execute_in_process(partition_key="2017-08-01", raise_on_error=False)
+    result = job.execute_in_process(partition_key="2017-08", raise_on_error=False, instance=instance)
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert "inference record 4" in evaluation.description and "len(target) + prediction_length" in evaluation.description

@@ -145,8 +145,9 @@ def test_event_sensor_starts_each_run_once_and_deletes_messages_after_recording(
         first = sensor.evaluate_tick(context)
     keys = sorted((r.run_key, r.partition_key) for r in first.run_requests)
     landed = [k for k in keys if k[0].startswith("landed-")]
-    assert ("monthly-2017-08-01", "2017-08-01") in keys and len(landed) == 2 and landed[0] == landed[1]  # one refresh key
-    assert landed[0][1] == "2017-08-01"  # the landed train.csv ends 2017-08-15
+    # Both start refresh_data (not partitioned); its new cleaned series then start the forecast (forecast_new_data).
+    assert ("monthly-2017-08", None) in keys and len(landed) == 2 and landed[0] == landed[1]  # one refresh key
+    assert landed[0][1] is None and {r.job_name for r in first.run_requests} <= {None, "refresh_data"}
     (alert,) = inbox_messages(moto_url, ops_stack["inbox"])
     assert "favorita-dev-deepar-x" in alert["Subject"] and "ClientError: bad channel" in alert["Message"]
     # Not deleted yet: the tick that received them has not been recorded. Made visible again, they would come back.

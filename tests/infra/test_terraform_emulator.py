@@ -260,7 +260,7 @@ def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
         cursor = tick.cursor
     files = len(list(small_data_dir.glob("*.csv")))
     assert len(requests_seen) == files and len(set(requests_seen)) == 1  # one run key for the whole upload
-    assert requests_seen[0][0].startswith("landed-") and requests_seen[0][1] == "2017-08-01"
+    assert requests_seen[0][0].startswith("landed-") and requests_seen[0][1] is None  # refresh_data: not partitioned
     alerts = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert [json.loads(m["Body"])["Subject"] for m in alerts] == ["Favorita: SageMaker training job favorita-dev-deepar-2017-08-x failed"]
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])

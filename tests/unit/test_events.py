@@ -5,14 +5,14 @@ from pathlib import Path
 import yaml
 
 from favorita_assets.automation.events import classify
-from favorita_assets.modeling.partitions import month_before
+from favorita_assets.partitions import month_before
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_each_eventbridge_message_is_understood():
     monthly = classify({"source": "favorita.scheduler", "detail-type": "Monthly Retrain", "time": "2017-09-01T03:00:00Z"})
-    assert (monthly.kind, monthly.detail["partition"]) == ("monthly_retrain", "2017-08-01")
+    assert (monthly.kind, monthly.detail["partition"]) == ("monthly_retrain", "2017-08")
     landed = classify({"source": "aws.s3", "detail-type": "Object Created",
                        "detail": {"bucket": {"name": "raw"}, "object": {"key": "landing/train.csv"}}})  # fmt: skip
     assert landed.kind == "raw_landed" and landed.summary == "s3://raw/landing/train.csv landed"
@@ -24,7 +24,7 @@ def test_each_eventbridge_message_is_understood():
                      "detail": {"TrainingJobName": "j", "TrainingJobStatus": "Completed"}})  # fmt: skip
     assert (failed.kind, done.kind) == ("training_failed", "training_completed")
     assert classify({"source": "aws.ec2"}).kind == "ignored"
-    assert month_before("2018-01-01T03:00:00+00:00") == "2017-12-01"
+    assert month_before("2018-01-01T03:00:00+00:00") == "2017-12"
 
 
 def test_the_ci_workflow_runs_the_readme_test_command_with_terraform():
