@@ -103,6 +103,16 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
     return None
 
 
+def _what(meta: dict) -> str:
+    """A few words on what a materialization holds, for the run's summary."""
+    parts = [f"{meta['rows']:,} rows" if "rows" in meta else None, meta.get("horizon"), meta.get("model_version"),
+             f"published: {meta['champion']}" if "champion" in meta and "model_version" not in meta else None,
+             f"{len(meta['files'])} PNG files" if isinstance(meta.get("files"), dict) else None]  # fmt: skip
+    if meta.get("present") is False:
+        parts = ["absent (optional)"]
+    return ", ".join(p for p in parts if p)
+
+
 def _dagster_home(out: Path) -> tuple[object, str]:
     """The Dagster instance the run is recorded in: $DAGSTER_HOME's, else a persistent one under OUT/dagster_home
     (so `dagster dev` can show the runs); and a sentence saying where that is."""
@@ -150,8 +160,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
             display.close()
     print()
     for asset, meta in report.materialized.items():
-        rows = meta.get("rows")
-        print(f"  materialized {asset:<22} {'' if rows is None else f'{rows:,} rows'}")
+        print(f"  materialized {asset:<22} {_what(meta)}")
     warned = [c for c in report.failed_checks if c.severity == "WARN"]
     errors = [c for c in report.failed_checks if c.severity != "WARN"]
     passed = sum(c.passed for c in report.checks)

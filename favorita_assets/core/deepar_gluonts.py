@@ -65,6 +65,10 @@ def _no_distribution_validation():
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Using a non-tuple sequence for multidimensional indexing")
+            # Lightning's notes on GluonTS's own set-up: no validation set is passed on purpose (early stopping
+            # watches the training loss), and its tree-spec deprecation is internal to Lightning.
+            warnings.filterwarnings("ignore", message=".*validation_step.* but have no .val_dataloader.")
+            warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).* is deprecated")
             yield
     finally:
         torch.distributions.Distribution.set_default_validate_args(before)

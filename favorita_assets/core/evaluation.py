@@ -101,13 +101,15 @@ def choose_champion(scores: dict[str, dict[str, float]]) -> Champion:
 def forecast_frame(
     series: pd.DataFrame, horizon: pd.DatetimeIndex, mean: np.ndarray, quantiles: dict[float, np.ndarray], version: str
 ) -> pd.DataFrame:
-    """The published table: date, store_nbr, family, mean, p10, p50, p90, model_version (one row per series-day)."""
+    """The published table: date, store_nbr, family, days_ahead (1 = the day after the cut-off), mean, p10, p50,
+    p90, model_version (one row per series-day)."""
     n, h = mean.shape
     return pd.DataFrame(
         {
             "date": np.tile(horizon.values, n),
             "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
             "family": np.repeat(series["family"].astype(str).to_numpy(), h),
+            "days_ahead": np.tile(np.arange(1, h + 1, dtype=np.int64), n),
             "mean": np.clip(mean, 0, None).ravel(),
             "p10": quantiles[0.1].ravel(),
             "p50": quantiles[0.5].ravel(),

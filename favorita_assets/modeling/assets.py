@@ -228,6 +228,8 @@ def forecast_evaluation(
     summary = {
         "partition": context.partition_key,
         "cutoff": manifest["cutoff"],
+        "prediction_length": h,
+        "horizon": [manifest["horizon"][0], manifest["horizon"][-1]],
         "window": [f"{window[0]:%Y-%m-%d}", f"{window[-1]:%Y-%m-%d}"],
         "model_version": model["version"],
         "scores": scores,

@@ -16,7 +16,7 @@ from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 
-FORECAST_COLUMNS = ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
 
 
 def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
@@ -92,6 +92,9 @@ def kaggle_submission(context: AssetExecutionContext, storage: Storage):
     horizon = set(pd.to_datetime(frame["date"]))
     if test is None or not set(test["date"]).issubset(horizon):
         reason = "test.csv is absent" if test is None else "this cut-off's horizon does not cover test.csv's dates"
+        if storage.exists(keys.submission(partition)):  # an earlier run's, for another horizon: no longer true
+            storage.delete(keys.submission(partition))
+            reason += "; the earlier run's submission for this cut-off was removed"
         context.log.info(f"no submission for {partition[:7]}: {reason}")
         return
     frame = frame.assign(date=pd.to_datetime(frame["date"]), family=frame["family"].astype(str))

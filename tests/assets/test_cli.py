@@ -1,9 +1,11 @@
 """The `favorita` command as a user runs it."""
 
+import json
 import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from favorita_assets.cli import main
 
@@ -24,7 +26,7 @@ def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
     assert code == 0
     assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
     forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
-    assert list(forecasts.columns) == ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
     assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
     for name in ("metrics.json", "plots/forecast_total.png", "plots/backtest.png", "plots/forecast_largest_series.png"):
         assert (tmp_path / "out" / name).is_file(), name
@@ -55,5 +57,64 @@ def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp
     # A 7-day horizon does not cover test.csv: this run makes no submission, so the 16-day one must not linger.
     assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2", "--prediction-length", "7"]) == 0
     assert not (out / "submission.csv").exists()
-    assert pd.read_csv(out / "forecasts.csv")["date"].nunique() == 7
+    assert not list((out / "storage" / "submissions").rglob("submission.csv"))  # not left in storage either
+    forecasts = pd.read_csv(out / "forecasts.csv")
+    assert forecasts["date"].nunique() == 7 and sorted(forecasts["days_ahead"].unique()) == list(range(1, 8))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["prediction_length"] == 7 and metrics["horizon"] == ["2017-08-16", "2017-08-22"]
     assert "submission" not in capsys.readouterr().out.split("Outputs:")[-1]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "favorita_assets.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--month", "2030-01"], "--month 2030-01: month 2030-01 is after the data, which runs from 2016-06-01 to "
+                                 "2017-08-15; land newer data, or choose a month from 2016-07 to 2017-08"),
+        (["--month", "2017-8"], "--month 2017-8: month '2017-8' is not a month written YYYY-MM"),
+        (["--month", "2016-06"], "--month 2016-06: month 2016-06 has too little history before it"),
+        (["--prediction-length", "0"], "--prediction-length 0: a horizon must be 1 to 365 days (default 16"),
+        (["--prediction-length", "400"], "--prediction-length 400: a horizon must be 1 to 365 days"),
+        (["--epochs", "0"], "--epochs 0: DeepAR needs at least 1 training epoch"),
+        (["--prediction-length", "300"], "the data's last month (2017-08): the data (2016-06-01 to 2017-08-15) is "
+                                         "shorter than the 900 days of history a 300-day forecast needs"),
+    ],
+)  # fmt: skip
+def test_bad_arguments_are_refused_in_one_line_before_any_work(small_data_dir, tmp_path, args, expected):
+    out = tmp_path / "out"
+    result = run_cli("run", "--data", small_data_dir, "--out", out, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("[favorita] ") and expected in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not out.exists()  # nothing was landed or cleaned
+
+
+def test_a_data_error_is_its_message_alone_on_stdout_and_stderr(data_dir, tmp_path):
+    (data_dir / "stores.csv").write_text("store_nbr,city,state,type\n1,Quito,Pichincha,D\n")
+    result = run_cli("run", "--data", data_dir, "--out", tmp_path / "out")
+    assert result.returncode == 1
+    summary = result.stdout.strip().splitlines()
+    assert any("[favorita] the run failed: raw_stores: stores.csv: required column 'cluster' is missing" in line
+               for line in summary), result.stdout  # fmt: skip
+    for stream in (result.stdout, result.stderr):
+        assert "Stack Trace" not in stream and "Traceback" not in stream and "dagster._core" not in stream
+
+
+def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(small_data_dir, tmp_path):
+    from dagster import DagsterInstance
+
+    out = tmp_path / "out"
+    result = run_cli("run", "--data", small_data_dir, "--out", out, "--epochs", "2", "--prediction-length", "7")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    stages = [line.split("]")[0] + "]" for line in lines if line.startswith("[") and "/8]" in line]
+    assert stages == [f"[{i}/8]" for i in range(1, 9)]
+    assert any("training: epoch 2/2 loss" in line for line in lines)  # plain lines: stdout is not a terminal
+    assert any("forecasts: series 12/12" in line for line in lines)
+    assert " - dagster - " not in result.stdout and result.stderr == "", result.stderr  # no log, no warnings
+    with DagsterInstance.from_config(str(out / "dagster_home")) as instance:  # `dagster dev` can show these runs
+        assert {r.job_name for r in instance.get_runs()} == {"refresh_data", "favorita_pipeline"}

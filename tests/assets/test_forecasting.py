@@ -40,7 +40,7 @@ def test_every_asset_materializes_for_the_latest_cutoff(forecast_run):
 def test_forecasts_table(forecast_run, small_data_dir):
     settings, report = forecast_run
     frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
-    assert list(frame.columns) == ["date", "store_nbr", "family", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(frame.columns) == ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
     assert len(frame) == 12 * 16
     test = pd.read_csv(small_data_dir / "test.csv", parse_dates=["date"])
     assert set(pd.to_datetime(frame["date"])) == set(test["date"])

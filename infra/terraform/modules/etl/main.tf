@@ -155,6 +155,11 @@ resource "aws_glue_catalog_table" "forecasts" {
       comment = "Product family"
     }
     columns {
+      name    = "days_ahead"
+      type    = "bigint"
+      comment = "Days after the cut-off: 1 is the day after"
+    }
+    columns {
       name    = "mean"
       type    = "float"
       comment = "Mean forecast of unit sales"
