@@ -24,6 +24,8 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from favorita_assets.core.features import known_closed, recurring_closures
+
 START_FORMAT = "%Y-%m-%d %H:%M:%S"
 # (name, how it is made from a cleaned_series-like frame). Oil is left out: its future is unknown at forecast time.
 DYNAMIC_FEATURES = ("log1p_onpromotion", "is_holiday", "is_event", "is_payday", "store_closed")
@@ -135,6 +137,7 @@ def build_channels(
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=prediction_length, freq="D")
     encoding = CategoryEncoding.from_frame(history)
     future = horizon_features.set_index(["store_nbr", "family", "date"]).sort_index()
+    window_closures = recurring_closures(history, before=cutoff - pd.Timedelta(days=prediction_length - 1))
 
     target_all = history["sales"].to_numpy(dtype=np.float64).copy()
     target_all[history["store_closed"].to_numpy()] = np.nan
@@ -160,11 +163,12 @@ def build_channels(
             missing = ahead.index[ahead.isna().any(axis=1)][0].date()
             raise ValueError(f"horizon features for store {store}, family {family} miss {missing}")
         future_feats = feature_rows(ahead)
-        # The held-out days may carry only what is known at forecast time: closures there come from the
-        # calendar (25 December), not from the sales that were later observed.
+        # The held-out days may carry only what is known at forecast time: closures there are the ones known
+        # ahead (25 December, and the store's yearly closures before the window), not the sales later observed.
         test_feats = feats.copy()
         held_out = pd.DatetimeIndex(dates[max(a, b - prediction_length) : b])
-        test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = (held_out.month == 12) & (held_out.day == 25)
+        test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = known_closed(
+            np.full(len(held_out), store), held_out, window_closures)
         test.append(_record(start, target, cat, test_feats))
         inference.append(_record(start, target, cat, np.hstack([feats, future_feats])))
         series.append((store, family))

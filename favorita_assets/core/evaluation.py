@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core import baselines, metrics
-from favorita_assets.core.deepar_format import target_array
+from favorita_assets.core.deepar_format import CLOSED_ROW, target_array
 
 QUANTILES = (0.1, 0.5, 0.9)
 DEEPAR = "deepar"
@@ -33,6 +33,19 @@ def history_matrix(records: list[dict], days: int, cut: int = 0) -> np.ndarray:
 
 def full_histories(records: list[dict], cut: int = 0) -> list[np.ndarray]:
     return [target_array(r)[:-cut] if cut else target_array(r) for r in records]
+
+
+def closed_ahead(records: list[dict], days: int) -> np.ndarray:
+    """(n_records, days): the last ``days`` of each record's store_closed feature, i.e. the closures known ahead
+    for the days being forecast (the horizon of an inference record, the held-out window of a test record)."""
+    if not records or not records[0].get("dynamic_feat"):
+        return np.zeros((len(records), days), dtype=bool)
+    return np.array([np.asarray(r["dynamic_feat"][CLOSED_ROW][-days:], dtype=float) > 0.5 for r in records])
+
+
+def close_days(forecast: dict, closed: np.ndarray) -> dict:
+    """``forecast`` ({"mean": (n, H), q: (n, H)}) with a forecast of 0 and a zero-width band on known closed days."""
+    return {k: np.where(closed, 0.0, np.asarray(v, dtype=float)) for k, v in forecast.items()}
 
 
 @dataclass
@@ -67,6 +80,8 @@ def run_backtest(test_records: list[dict], prediction_length: int, deepar: list[
         forecasts[DEEPAR].update({q: np.vstack([d[q] for d in deepar]) for q in QUANTILES})
     for name, point in baseline_forecasts(before, h).items():
         forecasts[name] = {"mean": point, **baselines.residual_quantiles(point, actual, point, QUANTILES)}
+    closed = closed_ahead(test_records, h)  # every candidate forecasts a known closed day as closed
+    forecasts = {name: close_days(f, closed) for name, f in forecasts.items()}
     return Backtest(actual=actual, forecasts=forecasts, histories=full_histories(test_records, cut=h))
 
 
@@ -99,10 +114,15 @@ def choose_champion(scores: dict[str, dict[str, float]]) -> Champion:
 
 
 def forecast_frame(
-    series: pd.DataFrame, horizon: pd.DatetimeIndex, mean: np.ndarray, quantiles: dict[float, np.ndarray], version: str
+    series: pd.DataFrame,
+    horizon: pd.DatetimeIndex,
+    mean: np.ndarray,
+    quantiles: dict[float, np.ndarray],
+    version: str,
+    closed: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The published table: date, store_nbr, family, days_ahead (1 = the day after the cut-off), mean, p10, p50,
-    p90, model_version (one row per series-day)."""
+    """The published table: date, store_nbr, family, days_ahead (1 = the day after the cut-off), store_closed (a
+    closure known ahead: the forecast is 0), mean, p10, p50, p90, model_version (one row per series-day)."""
     n, h = mean.shape
     return pd.DataFrame(
         {
@@ -110,6 +130,7 @@ def forecast_frame(
             "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
             "family": np.repeat(series["family"].astype(str).to_numpy(), h),
             "days_ahead": np.tile(np.arange(1, h + 1, dtype=np.int64), n),
+            "store_closed": (np.zeros((n, h), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)).ravel(),
             "mean": np.clip(mean, 0, None).ravel(),
             "p10": quantiles[0.1].ravel(),
             "p50": quantiles[0.5].ravel(),

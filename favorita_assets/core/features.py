@@ -1,7 +1,9 @@
 """Features for days after the data: the horizon a forecast covers.
 
-Holidays, paydays and store closures for future days come from the calendar; promotions come from test.csv when it
-covers the horizon (Kaggle's planned promotions), else from the cleaned history when the horizon lies inside it
+Holidays and paydays for future days come from the calendar; closures known ahead are 25 December (every store) and
+the days of the year a store has been closed on every year of its history (:func:`recurring_closures`; in Kaggle's
+data 1 January at most stores); any other closure (a refurbishment, a disaster) cannot be known ahead. Promotions promotions come from test.csv when it
+come from test.csv when it covers the horizon (Kaggle's planned promotions), else from the cleaned history when the horizon lies inside it
 (a backtest or a past cut-off: promotions are planned ahead, so they are known at forecast time), else zero.
 """
 
@@ -19,12 +21,13 @@ def horizon_features(
     stores: pd.DataFrame,
     holidays: pd.DataFrame,
     promotions: pd.DataFrame | None = None,
+    closures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per (store_nbr, family) in ``series`` and date in ``horizon``, with the dynamic-feature columns
     onpromotion, is_holiday, is_event, is_payday, store_closed.
 
     ``promotions`` (store_nbr, family, date, onpromotion) supplies known promotions; missing ones are 0.
-    25 December is a closed day, as every store in the data is closed then.
+    store_closed marks the closures known ahead: 25 December, and ``closures`` (from :func:`recurring_closures`).
     """
     keys = series[["store_nbr", "family"]].drop_duplicates().astype({"family": str}).reset_index(drop=True)
     n_keys, n_days = len(keys), len(horizon)
@@ -43,7 +46,7 @@ def horizon_features(
     grid["is_holiday"] = (flags["holiday_national"] | flags["holiday_regional"] | flags["holiday_local"])[pos, day]
     grid["is_event"] = flags["is_event"][pos, day]
     grid["is_payday"] = np.tile(((horizon.day == 15) | horizon.is_month_end), n_keys)
-    grid["store_closed"] = np.tile((horizon.month == 12) & (horizon.day == 25), n_keys)
+    grid["store_closed"] = known_closed(grid["store_nbr"].to_numpy(), pd.DatetimeIndex(grid["date"]), closures)
     grid["onpromotion"] = 0
     if promotions is not None and len(promotions):
         known = promotions[["store_nbr", "family", "date", "onpromotion"]].astype({"family": str})
@@ -65,3 +68,30 @@ def known_promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: 
     source = next(iter(used)) if len(used) == 1 else ", ".join(f"{name}: {n} days" for name, n in used.items())
     known = [frame.astype({"family": str}) for frame in (planned, history) if len(frame)]
     return (pd.concat(known, ignore_index=True) if known else planned), source
+
+
+def recurring_closures(cleaned: pd.DataFrame, before=None, min_years: int = 2) -> pd.DataFrame:
+    """The days of the year (store_nbr, month, day) on which a store was closed in every year of its history that
+    covers that day, and in at least ``min_years`` of them: closures known ahead (in Kaggle's data, 1 January at most
+    stores). Only days before ``before`` count, so a backtest learns only from what preceded it. 25 December is left
+    out: the calendar closes every store then."""
+    days = cleaned[["store_nbr", "date", "store_closed"]]
+    if before is not None:
+        days = days[days["date"] < pd.Timestamp(before)]
+    per_day = days.drop_duplicates(["store_nbr", "date"])  # a closure is the same for every family of a store
+    stats = per_day.groupby([per_day["store_nbr"], per_day["date"].dt.month.rename("month"),
+                             per_day["date"].dt.day.rename("day")])["store_closed"].agg(["sum", "size"]).reset_index()  # fmt: skip
+    keep = (stats["sum"] == stats["size"]) & (stats["size"] >= min_years) & ~((stats["month"] == 12) & (stats["day"] == 25))
+    return stats.loc[keep, ["store_nbr", "month", "day"]].reset_index(drop=True)
+
+
+def known_closed(store_nbr: np.ndarray, dates: pd.DatetimeIndex, closures: pd.DataFrame | None = None) -> np.ndarray:
+    """For each (store_nbr[i], dates[i]): is the store known to be closed? 25 December always; the days of the year
+    in ``closures`` (store_nbr, month, day) for their store."""
+    dates = pd.DatetimeIndex(dates)
+    closed = (dates.month == 12) & (dates.day == 25)
+    if closures is not None and len(closures):
+        days = pd.DataFrame({"store_nbr": np.asarray(store_nbr), "month": dates.month, "day": dates.day})
+        hits = days.merge(closures.assign(hit=True), on=["store_nbr", "month", "day"], how="left")["hit"]
+        closed = closed | hits.fillna(False).to_numpy(dtype=bool)
+    return np.asarray(closed, dtype=bool)

@@ -37,6 +37,7 @@ class Panel:
     actual: np.ndarray | None = None  # what really happened over ``dates`` (backtests)
     baseline: np.ndarray | None = None
     baseline_label: str = ""
+    closed: pd.DatetimeIndex | None = None  # days known to be closed: forecast 0, shaded
 
 
 def _units(value: float, _pos: int) -> str:
@@ -56,6 +57,9 @@ def _draw(ax, panel: Panel) -> None:
     ax.plot(panel.dates, panel.mean, color=FORECAST, lw=2, label=panel.forecast_label)
     if panel.baseline is not None:
         ax.plot(panel.dates, panel.baseline, color=BASELINE, lw=1.6, ls="--", label=panel.baseline_label)
+    for day in panel.closed if panel.closed is not None else []:
+        ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="#9ca3af", alpha=0.3, lw=0,
+                   label="closed: forecast 0")  # fmt: skip
     ax.axvline(panel.dates[0] - pd.Timedelta(hours=12), color="#9ca3af", lw=1, ls=":")
     ax.set_title(panel.title, fontsize=11, loc="left", fontweight="bold")
     ax.yaxis.set_major_formatter(FuncFormatter(_units))

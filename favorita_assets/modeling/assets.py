@@ -28,7 +28,7 @@ from favorita_assets.core.deepar_format import (
 )
 from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
 from favorita_assets.resources.alerts import Alerts
-from favorita_assets.core.features import horizon_features, known_promotions
+from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
@@ -44,6 +44,14 @@ BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifac
 
 def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dict]:
     return list(read_json_lines(storage.read_bytes(f"{keys.training_prefix(partition_key)}/{channel}/data.json")))
+
+
+def _by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
+    """{"01-01": [stores closed every 1 January], ...}"""
+    out: dict[str, list[int]] = {}
+    for store, month, day in closures[["store_nbr", "month", "day"]].itertuples(index=False):
+        out.setdefault(f"{month:02d}-{day:02d}", []).append(int(store))
+    return out
 
 
 @asset(
@@ -67,7 +75,8 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
     promotions, promo_source = known_promotions(read_landed(storage, "test"), cleaned, horizon)
     at_cutoff = cleaned[cleaned["date"] <= cutoff]
-    future = horizon_features(at_cutoff[["store_nbr", "family"]], horizon, stores, holidays, promotions)
+    closures = recurring_closures(at_cutoff)  # the stores' yearly closures, known ahead of the horizon
+    future = horizon_features(at_cutoff[["store_nbr", "family"]], horizon, stores, holidays, promotions, closures)
     channels = build_channels(at_cutoff, cutoff, h, future)
     prefix = keys.training_prefix(context.partition_key)
     blobs = {name: to_json_lines(getattr(channels, name)) for name in ("train", "test", "inference")}
@@ -88,6 +97,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
         "promotions_source": promo_source,
         "small_count_share": round(small_share, 4),
         "likelihood_auto": likelihood,
+        "yearly_closures": _by_day_of_year(closures),
     }
     storage.write_json(keys.training_manifest(context.partition_key), manifest)
     context.log.info(

@@ -9,14 +9,15 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core import baselines, plotting
-from favorita_assets.core.evaluation import DEEPAR, QUANTILES, forecast_frame, history_matrix
+from favorita_assets.core.evaluation import DEEPAR, QUANTILES, close_days, closed_ahead, forecast_frame, history_matrix
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 
-FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
+FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90",
+                    "model_version"]
 
 
 def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
@@ -40,9 +41,11 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     h, champion = manifest["prediction_length"], summary["champion"]
     horizon = pd.DatetimeIndex(manifest["horizon"])
     series = pd.DataFrame(manifest["series"])
+    inference = read_channel(storage, partition, "inference")
+    closed = closed_ahead(inference, h)
     if champion == DEEPAR:
         model = storage.read_json(keys.model_pointer(partition))
-        predictions = trainer.predict(context, storage, model, read_channel(storage, partition, "inference"), QUANTILES)
+        predictions = trainer.predict(context, storage, model, inference, QUANTILES)
         mean = np.vstack([p["mean"] for p in predictions])
         quantiles = {q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}
         version = model["version"]
@@ -56,7 +59,9 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
         )
         version = f"baseline-{champion}-{partition[:7]}"
         context.log.warning(f"DeepAR lost the backtest: publishing the {champion} baseline ({version})")
-    frame = forecast_frame(series, horizon, mean, quantiles, version)
+    published = close_days({"mean": mean, **quantiles}, closed)  # known closures: 0, with a zero-width band
+    mean, quantiles = published["mean"], {q: published[q] for q in QUANTILES}
+    frame = forecast_frame(series, horizon, mean, quantiles, version, closed)
     frame["date"] = frame["date"].dt.date  # a DATE column for Athena
     storage.write_parquet(keys.forecasts(partition), frame)
     totals = frame.groupby("date")["mean"].sum()
@@ -67,6 +72,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
             "champion": champion,
             "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
             "total_units_forecast": round(float(frame["mean"].sum()), 1),
+            "known_closed_series_days": MetadataValue.int(int(closed.sum())),
             "daily_totals": MetadataValue.md(
                 "| date | all stores, mean |\n|---|---|\n"
                 + "\n".join(f"| {d} | {v:,.0f} |" for d, v in totals.items())
@@ -144,8 +150,10 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     def panel(title, hist, sub, label):
         daily = sub.groupby("date")[["mean", "p10", "p90"]].sum()
         past = hist.groupby("date")["sales"].sum()
+        shut = sub.groupby("date")["store_closed"].all()
         return plotting.Panel(title, past.index, past.to_numpy(), daily.index, daily["mean"].to_numpy(),
-                              daily["p10"].to_numpy(), daily["p90"].to_numpy(), label)  # fmt: skip
+                              daily["p10"].to_numpy(), daily["p90"].to_numpy(), label,
+                              closed=pd.DatetimeIndex(shut.index[shut.to_numpy()]))  # fmt: skip
 
     top = (recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist())
     label = f"forecast ({version})"

@@ -26,7 +26,7 @@ def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
     assert code == 0
     assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
     forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
-    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
     for name in ("metrics.json", "plots/forecast_total.png", "plots/backtest.png", "plots/forecast_largest_series.png"):
         assert (tmp_path / "out" / name).is_file(), name

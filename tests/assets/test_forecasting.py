@@ -40,7 +40,7 @@ def test_every_asset_materializes_for_the_latest_cutoff(forecast_run):
 def test_forecasts_table(forecast_run, small_data_dir):
     settings, report = forecast_run
     frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
-    assert list(frame.columns) == ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(frame.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(frame) == 12 * 16
     test = pd.read_csv(small_data_dir / "test.csv", parse_dates=["date"])
     assert set(pd.to_datetime(frame["date"])) == set(test["date"])
@@ -213,3 +213,16 @@ def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert "inference record 4" in evaluation.description and "len(target) + prediction_length" in evaluation.description
+
+
+def test_christmas_is_forecast_closed_with_a_zero_width_band(settings_for, small_data_dir):
+    settings = settings_for(small_data_dir)
+    report = run_pipeline(settings, partition_key="2016-11", config=run_config(prediction_length=28, **FAST))
+    assert report.success, report.failures
+    frame = pd.read_parquet(settings.storage_dir / forecasts_key("2016-11")).assign(date=lambda f: pd.to_datetime(f["date"]))
+    christmas = frame[frame["date"] == "2016-12-25"]
+    assert len(christmas) == 12 and christmas["store_closed"].all()
+    assert (christmas[["mean", "p10", "p50", "p90"]] == 0).all().all()
+    others = frame[frame["date"] != "2016-12-25"]
+    assert not others["store_closed"].any() and others["mean"].sum() > 0
+    assert report.materialized["forecasts"]["known_closed_series_days"] == 12

@@ -112,7 +112,7 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
 
     # Everything a planner reads is in the artifacts bucket, in the local layout.
     forecasts = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key))))
-    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(forecasts) == n_series * H
     assert report.materialized["forecast_evaluation"]["champion"] == "deepar"
     assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), ahead)  # in series order

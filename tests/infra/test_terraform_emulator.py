@@ -180,6 +180,7 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     table = glue.get_table(DatabaseName=out(dev_stack, "glue_database_name"), Name=out(dev_stack, "forecasts_table_name"))["Table"]
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     assert columns == [("date", "date"), ("store_nbr", "bigint"), ("family", "string"), ("days_ahead", "bigint"),
+                       ("store_closed", "boolean"),
                        ("mean", "float"),
                        ("p10", "float"), ("p50", "float"), ("p90", "float"), ("model_version", "string")]  # fmt: skip
     assert [k["Name"] for k in table["PartitionKeys"]] == ["cutoff_month"]

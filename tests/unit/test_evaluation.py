@@ -48,3 +48,18 @@ def test_history_matrix_pads_short_series_with_nan():
     m = history_matrix([{"target": [1, 2, 3]}, {"target": [1, 2, 3, 4, 5, "NaN"]}], days=4, cut=1)
     assert np.isnan(m[0, :2]).all() and m[0, 2:].tolist() == [1, 2]
     assert m[1].tolist() == [2, 3, 4, 5]
+
+
+def test_a_known_closed_day_is_forecast_closed_by_every_candidate():
+    from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
+
+    recs = records(days=70)
+    for r in recs:  # day 65 of 70 (inside the last 7) is a known closure, as 25 December would be
+        feats = [[0.0] * 70 for _ in DYNAMIC_FEATURES]
+        feats[CLOSED_ROW][65] = 1.0
+        r["dynamic_feat"] = feats
+    bt = run_backtest(recs, 7, deepar_like(recs, 7, 1.3))
+    for method, forecast in bt.forecasts.items():
+        for key, values in forecast.items():
+            assert (values[:, 2] == 0).all(), (method, key)  # window day 2 = series day 65
+            assert (values[:, [0, 1, 3]] > 0).all(), (method, key)

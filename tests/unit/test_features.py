@@ -41,3 +41,21 @@ def test_known_promotions_say_where_they_come_from():
     assert known_promotions(None, history.iloc[:0], HORIZON)[1] == "none (assumed 0)"
     full = pd.DataFrame({"store_nbr": 1, "family": "EGGS", "date": HORIZON, "onpromotion": 1})
     assert known_promotions(full, history, HORIZON)[1] == "test.csv"
+
+
+def test_yearly_closures_are_learned_from_every_year_and_known_ahead():
+    from favorita_assets.core.features import known_closed, recurring_closures
+
+    days = pd.date_range("2014-12-20", "2017-01-10", freq="D")
+    cleaned = pd.DataFrame({"store_nbr": 1, "date": days}).assign(
+        store_closed=lambda f: (f["date"].dt.strftime("%m-%d").isin(["01-01", "12-25"]))
+        | (f["date"] == "2016-03-07"))  # fmt: skip
+    cleaned = pd.concat([cleaned, cleaned.assign(store_nbr=2, store_closed=cleaned["date"].dt.strftime("%m-%d") == "12-25")])
+    closures = recurring_closures(cleaned)
+    # Store 1 closed on 1 January in 2015, 2016 and 2017: known ahead. 7 March 2016 happened once: not known.
+    assert closures.values.tolist() == [[1, 1, 1]]
+    assert recurring_closures(cleaned, before="2016-01-01").values.tolist() == []  # one 1 January seen: not enough
+    dates = pd.to_datetime(["2018-01-01", "2018-01-01", "2017-12-25", "2017-03-07"])
+    assert known_closed([1, 2, 2, 1], dates, closures).tolist() == [True, False, True, False]
+    grid = horizon_features(SERIES, pd.date_range("2017-12-31", periods=2), STORES, HOLIDAYS, closures=closures)
+    assert grid.set_index(["store_nbr", "date"])["store_closed"].tolist() == [False, True, False, False]

@@ -160,6 +160,11 @@ resource "aws_glue_catalog_table" "forecasts" {
       comment = "Days after the cut-off: 1 is the day after"
     }
     columns {
+      name    = "store_closed"
+      type    = "boolean"
+      comment = "A closure known ahead (25 December, the store's yearly closures): forecast 0"
+    }
+    columns {
       name    = "mean"
       type    = "float"
       comment = "Mean forecast of unit sales"
