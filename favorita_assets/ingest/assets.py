@@ -11,6 +11,7 @@ from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.partitions import CUTOFF_PARTITIONS, cutoff_months
 from favorita_assets.resources.storage import Storage
+from favorita_assets.versions import CODE_VERSIONS
 
 # Asset name per Kaggle table: train.csv holds the sales history.
 RAW_ASSET_NAMES = {
@@ -42,7 +43,7 @@ def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, sou
     if not spec.required and not path.exists():
         storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": source})
         context.log.info(f"{spec.filename} is absent ({source}); recorded as absent")
-        return MaterializeResult(metadata={"present": False, "source": source})
+        return MaterializeResult(metadata={"present": False, "source": source}, data_version=DataVersion("absent"))
     with data_errors_as_failures():
         frame = read_kaggle_csv(path, table)
         ensure_valid(table, frame)
@@ -56,6 +57,7 @@ def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, sou
     return MaterializeResult(
         metadata={
             "present": True,
+            "encoding": frame.attrs.get("encoding", "utf8"),
             "sha256": record["sha256"],
             "bytes": MetadataValue.int(record["bytes"]),
             "landed_at": MetadataValue.path(storage.uri(record["key"])),
@@ -86,6 +88,7 @@ def _raw_asset(table: str) -> AssetsDefinition:
         name=RAW_ASSET_NAMES[table],
         group_name="ingest",
         kinds={"csv", "pandas"},
+        code_version=CODE_VERSIONS["raw"],
         description=f"Kaggle's {spec.filename}, validated (schema, types, unique keys, no negative values) and kept "
         f"as an immutable sha256-addressed copy under {keys.raw_prefix(table)}/ in storage.{optional}",
     )

@@ -12,6 +12,7 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    DataVersion,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -36,6 +37,7 @@ from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
+from favorita_assets.versions import CODE_VERSIONS, content_version
 
 # What a backend reports about its model that a user looks for on the materialization.
 BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifact", "training_instance_type",
@@ -58,6 +60,7 @@ def _by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
     partitions_def=CUTOFF_PARTITIONS,
     group_name="modeling",
     kinds={"json"},
+    code_version=CODE_VERSIONS["deepar_training_data"],
     deps=["cleaned_series", RAW_ASSET_NAMES["test"], RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["holidays_events"]],
     description="The cleaned series in SageMaker DeepAR's JSON Lines format, per monthly cut-off: train (history up "
     "to cut-off minus prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
@@ -118,7 +121,8 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
             "likelihood_auto": likelihood,
             "cardinality": MetadataValue.json(dict(zip(("store", "family", "store_type", "cluster"), channels.encoding.cardinality))),
             "path": MetadataValue.path(storage.uri(prefix)),
-        }
+        },
+        data_version=content_version(*blobs.values()),
     )  # fmt: skip
 
 
@@ -126,6 +130,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     partitions_def=CUTOFF_PARTITIONS,
     group_name="modeling",
     kinds={"pytorch"},
+    code_version=CODE_VERSIONS["deepar_model"],
     deps=[deepar_training_data],
     description="DeepAR trained on the train channel of this cut-off (GluonTS on torch, CPU, locally; SageMaker's "
     "built-in algorithm in AWS mode), saved as a versioned model.tar.gz with its hyperparameters and the fingerprint "
@@ -190,7 +195,8 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             "training_data_fingerprint": info["training_data_fingerprint"],
             "artifact": MetadataValue.path(storage.uri(info["model_key"])),
             **{k: str(info[k]) for k in BACKEND_METADATA if k in info},
-        }
+        },
+        data_version=DataVersion(version),
     )
 
 
@@ -198,6 +204,7 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     partitions_def=CUTOFF_PARTITIONS,
     group_name="modeling",
     kinds={"pandas"},
+    code_version=CODE_VERSIONS["forecast_evaluation"],
     deps=[deepar_model],
     check_specs=[AssetCheckSpec("deepar_beats_baselines", asset="forecast_evaluation",
                                 description="Warns when DeepAR's backtest RMSLE does not beat the best baseline.")],
@@ -289,4 +296,5 @@ def forecast_evaluation(
             "path": MetadataValue.path(storage.uri(prefix)),
         },
         check_results=[check],
+        data_version=content_version(json.dumps(summary, sort_keys=True)),
     )

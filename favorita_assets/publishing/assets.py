@@ -15,6 +15,7 @@ from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
+from favorita_assets.versions import CODE_VERSIONS, content_version
 
 FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90",
                     "model_version"]
@@ -28,6 +29,7 @@ def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
     partitions_def=CUTOFF_PARTITIONS,
     group_name="publishing",
     kinds={"parquet"},
+    code_version=CODE_VERSIONS["forecasts"],
     deps=[forecast_evaluation],
     description="For every store x family, the prediction_length days after the cut-off (the test.csv dates when "
     "present): mean and P10/P50/P90, non-negative, with the model version, from the backtest's champion (DeepAR, "
@@ -78,7 +80,8 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
                 + "\n".join(f"| {d} | {v:,.0f} |" for d, v in totals.items())
             ),
             "path": MetadataValue.path(storage.uri(keys.forecasts(partition))),
-        }
+        },
+        data_version=content_version(frame.to_csv(index=False)),
     )
 
 
@@ -86,6 +89,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     partitions_def=CUTOFF_PARTITIONS,
     group_name="publishing",
     kinds={"csv"},
+    code_version=CODE_VERSIONS["kaggle_submission"],
     deps=[forecasts, RAW_ASSET_NAMES["test"]],
     output_required=False,
     description="Kaggle's submission.csv (id, sales), row for row with test.csv, for the cut-off whose horizon is "
@@ -111,13 +115,15 @@ def kaggle_submission(context: AssetExecutionContext, storage: Storage):
     if unmatched:
         context.log.warning(f"{unmatched} test.csv rows have no series in the training data: submitted as 0")
     submission = pd.DataFrame({"id": merged["id"], "sales": merged["mean"].fillna(0.0).round(4)})
-    storage.write_bytes(keys.submission(partition), submission.to_csv(index=False).encode())
+    body = submission.to_csv(index=False).encode()
+    storage.write_bytes(keys.submission(partition), body)
     yield MaterializeResult(
         metadata={
             "rows": MetadataValue.int(len(submission)),
             "rows_without_series": unmatched,
             "path": MetadataValue.path(storage.uri(keys.submission(partition))),
-        }
+        },
+        data_version=content_version(body),
     )
 
 
@@ -129,6 +135,7 @@ def _embedded(png: bytes, title: str) -> str:
     partitions_def=CUTOFF_PARTITIONS,
     group_name="publishing",
     kinds={"matplotlib"},
+    code_version=CODE_VERSIONS["forecast_plots"],
     deps=[forecasts],
     description="PNG plots of actual vs forecast with the P10-P90 band, for the all-stores total and the largest "
     "series, and the backtest overlay (forecast vs what really happened). Kept in storage under plots/ and shown "
@@ -206,5 +213,6 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
             "forecast_largest_series": MetadataValue.md(_embedded(top_series, "Largest series: forecast")),
             "backtest": MetadataValue.md(_embedded(backtest_png, "Backtest: forecast vs actual")),
             "files": MetadataValue.json({name: storage.uri(f"{prefix}/{name}") for name in files}),
-        }
+        },
+        data_version=content_version(*files.values()),
     )

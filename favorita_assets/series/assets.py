@@ -9,6 +9,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
+    Failure,
     MaterializeResult,
     MetadataValue,
     asset,
@@ -21,8 +22,9 @@ from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.resources.etl import CleaningRunner
 from favorita_assets.resources.storage import Storage
 from favorita_assets.series.dataset import commit_cleaned_series
+from favorita_assets.versions import CODE_VERSIONS
 
-CLEANING_CODE_VERSION = "2"
+CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
 
 
 @asset(
@@ -58,17 +60,21 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
         f"cleaned {stats['series']:,} series into {stats['rows']:,} rows in {seconds:.1f}s with {outcome.engine} "
         f"({stats['missing_rows_filled']:,} missing rows and {stats['store_closed_rows']:,} closed store-days filled)"
     )
-    check = AssetCheckResult(
-        check_name="sales_reconcile",
-        passed=bool(reconciliation["passed"]),
-        metadata={k: v for k, v in reconciliation.items() if k != "passed"},
-        description=None if reconciliation["passed"] else (
-            f"total sales changed in cleaning: {reconciliation['input_total_sales']:,.3f} in, "
-            f"{reconciliation['output_total_sales']:,.3f} out"
-        ),
-    )  # fmt: skip
-    if reconciliation["passed"]:  # a cleaned table that lost sales is never committed
-        commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats)
+    reconcile = {k: v for k, v in reconciliation.items() if k != "passed"}
+    if not reconciliation["passed"]:
+        # A cleaned table that lost sales is never committed, and nothing is materialized for it: the asset's
+        # latest materialization, and the checks shown with it, stay those of the version readers are served.
+        served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
+        raise Failure(
+            description=f"cleaned_series: total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
+            f"in, {reconciliation['output_total_sales']:,.3f} out), so version {version} was not committed; readers "
+            f"keep {'version ' + served if served else 'no cleaned series (none was committed before)'}\n"
+            "  what to do: this is a fault of the cleaning engine, not of the data; report it with the run's log",
+            metadata={"rejected_version": version, "served_version": served or "none", **reconcile},
+            allow_retries=False,
+        )  # fmt: skip
+    check = AssetCheckResult(check_name="sales_reconcile", passed=True, metadata=reconcile)
+    commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats)
     return MaterializeResult(
         metadata={
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in stats.items()},

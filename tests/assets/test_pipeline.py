@@ -1,6 +1,7 @@
 """The asset graph materialized on generated data into a temporary folder, and every bad input through it."""
 
 import hashlib
+import json
 
 import pandas as pd
 import pytest
@@ -42,6 +43,7 @@ def test_definitions_load_with_every_asset_and_check(settings_for, small_data_di
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name in {"ingest", "series", "modeling", "publishing"} and node.description
+        assert node.code_version, f"{key.to_user_string()} has no code version: the UI could not mark it stale"
 
 
 def test_module_level_definitions_load():
@@ -170,3 +172,52 @@ def test_check_names_offending_rows_of_a_tampered_landed_copy(settings_for, smal
     assert not intact.passed and intact.metadata["expected_sha256"].value == pointer["sha256"]
     assert intact.metadata["actual_sha256"].value != pointer["sha256"]
     assert set(evaluations) == {"landed_copy_intact", "contiguous_dates"}
+
+
+def test_a_failed_reconciliation_commits_nothing_and_materializes_nothing(settings_for, data_dir):
+    from favorita_assets.resources.etl import CleaningOutcome, InProcessCleaning
+    from favorita_assets.storage_keys import CLEANED_SERIES_POINTER
+
+    class LosingCleaning(InProcessCleaning):
+        """The real cleaning, but it reports a lost row's sales (as a faulty engine would)."""
+
+        def run(self, context, storage, inputs, output_prefix):
+            out = super().run(context, storage, inputs, output_prefix)
+            lost = {**out.reconciliation, "passed": False, "output_total_sales": out.reconciliation["output_total_sales"] - 5}
+            return CleaningOutcome(out.parts, out.stats, lost, out.engine, out.metadata)
+
+    settings = settings_for(data_dir)
+    assert run_pipeline(settings, config=FAST).success
+    served = (settings.storage_dir / CLEANED_SERIES_POINTER).read_text()
+    train = pd.read_csv(data_dir / "train.csv")
+    train.loc[10, "sales"] += 1.0  # new data, so a new version
+    train.to_csv(data_dir / "train.csv", index=False)
+    report = run_pipeline(settings, config=FAST, resources={"cleaning": LosingCleaning()})
+    assert not report.success and "cleaned_series" not in report.materialized
+    (failure,) = [f for f in report.failures if f.startswith("cleaned_series:")]
+    version = json.loads(served)["version"]
+    assert "total sales changed in cleaning" in failure and f"readers keep version {version}" in failure
+    assert (settings.storage_dir / CLEANED_SERIES_POINTER).read_text() == served and report.tracebacks == []
+
+
+def test_the_monthly_assets_go_stale_when_their_inputs_change(settings_for, data_dir):
+    from dagster import DagsterInstance
+    from dagster._core.definitions.data_version import StaleStatus
+    from dagster._utils.test.data_versions import get_stale_status_resolver
+
+    settings = settings_for(data_dir)
+    instance = DagsterInstance.ephemeral()
+    assert run_pipeline(settings, config=FAST, instance=instance).success
+    defs = build_definitions(settings)
+    assets = list(defs.resolve_asset_graph().assets_defs)
+    monthly = ["deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "forecast_plots"]
+
+    def status(name):
+        return get_stale_status_resolver(instance, assets).get_status(AssetKey(name), "2017-08")
+
+    assert {name: status(name) for name in monthly} == dict.fromkeys(monthly, StaleStatus.FRESH)
+    train = pd.read_csv(data_dir / "train.csv")
+    train.loc[10, "sales"] += 1.0
+    train.to_csv(data_dir / "train.csv", index=False)
+    assert defs.resolve_job_def("refresh_data").execute_in_process(instance=instance).success
+    assert status("deepar_training_data") == StaleStatus.STALE  # its cleaned_series input has a new version
