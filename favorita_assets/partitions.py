@@ -89,6 +89,15 @@ def train_date_range(path: Path) -> tuple[pd.Timestamp, pd.Timestamp]:
     return dates.min(), dates.max()
 
 
+def no_data_for(month: str, settings, storage) -> str | None:
+    """Why a retrain of ``month`` has nothing to work on (the data does not reach it), or None when it has."""
+    span = data_date_range(settings, storage)
+    if span is not None and partition_of(span[1]) < month:
+        return (f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; land newer data (the upload_raw_data job, "
+                "or a new train.csv in the data folder) and the next monthly retrain runs")  # fmt: skip
+    return None
+
+
 def data_date_range(settings, storage) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last train date of the data the graph will read (the data folder, or the landing manifest), or
     None when it cannot be told without reading the data in full (the run then reports on the file itself)."""

@@ -24,7 +24,7 @@ from dagster import (
 )
 
 from favorita_assets.automation.sensors import alert_on_run_failure, build_event_sensor
-from favorita_assets.partitions import CUTOFF_PARTITIONS, data_date_range, month_before, partition_of
+from favorita_assets.partitions import CUTOFF_PARTITIONS, month_before, no_data_for
 from favorita_assets.resources.storage import Storage
 from favorita_assets.settings import Settings
 
@@ -60,11 +60,9 @@ def monthly_schedule(status: DefaultScheduleStatus, settings: Settings):
     )
     def monthly_retrain(context: ScheduleEvaluationContext, storage: Storage):
         month = month_before(context.scheduled_execution_time)
-        span = data_date_range(settings, storage)
-        if span is not None and partition_of(span[1]) < month:
-            return SkipReason(f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; land newer data "
-                              "(the upload_raw_data job, or a new train.csv in the data folder) and the next tick "
-                              "runs")  # fmt: skip
+        nothing_new = no_data_for(month, settings, storage)
+        if nothing_new:
+            return SkipReason(nothing_new)
         return RunRequest(run_key=f"monthly-{month}", tags={"favorita/month": month})
 
     return monthly_retrain

@@ -18,7 +18,7 @@ from dagster import (
 from favorita_assets import storage_keys as keys
 from favorita_assets.automation.events import classify
 from favorita_assets.errors import step_failure_text
-from favorita_assets.partitions import data_date_range, partition_of
+from favorita_assets.partitions import no_data_for
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.storage import Storage
 
@@ -79,9 +79,9 @@ def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:
             context.log.info(f"message {message['MessageId']}: {event.summary}")
             if event.kind == "monthly_retrain":
                 month = event.detail["partition"]
-                span = data_date_range(settings, storage)
-                if span is not None and partition_of(span[1]) < month:
-                    context.log.info(f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; nothing to retrain")
+                nothing_new = no_data_for(month, settings, storage)
+                if nothing_new:
+                    context.log.info(nothing_new)
                     continue
                 requests.append(RunRequest(run_key=f"monthly-{month}", tags={"favorita/trigger": "eventbridge-schedule",
                                                                               "favorita/month": month}))  # fmt: skip
