@@ -62,6 +62,7 @@ def check_month(month: str, first_date, last_date, prediction_length: int = DEFA
     allowed = cutoff_months(first_date, last_date, prediction_length, context_length)
     span = f"{pd.Timestamp(first_date):%Y-%m-%d} to {pd.Timestamp(last_date):%Y-%m-%d}"
     need = minimum_history_days(prediction_length, context_length)
+    why = f"a {context_length or max(28, prediction_length)}-day context plus twice the horizon"
     if not _MONTH.match(str(month)):
         raise FavoritaDataError(source, f"month {month!r} is not a month written YYYY-MM", column="date",
                                 value=month, fix=f"give a month such as {allowed[-1] if allowed else '2017-08'}")  # fmt: skip
@@ -69,14 +70,14 @@ def check_month(month: str, first_date, last_date, prediction_length: int = DEFA
         return month
     if not allowed:
         problem = (f"the data ({span}) is shorter than the {need} days of history a {prediction_length}-day "
-                   "forecast needs (context plus twice the horizon)")  # fmt: skip
+                   f"forecast needs ({why})")  # fmt: skip
         fix = "use a longer train.csv, or a shorter --prediction-length"
     elif month > allowed[-1]:
         problem = f"month {month} is after the data, which runs from {span}"
         fix = f"land newer data, or choose a month from {allowed[0]} to {allowed[-1]}"
     else:
         problem = (f"month {month} has too little history before it: the data starts {pd.Timestamp(first_date):%Y-%m-%d} "
-                   f"and a {prediction_length}-day forecast needs {need} days (context plus twice the horizon)")  # fmt: skip
+                   f"and a {prediction_length}-day forecast needs {need} days ({why})")  # fmt: skip
         fix = f"choose a month from {allowed[0]} to {allowed[-1]}, or a shorter --prediction-length"
     raise FavoritaDataError(source, problem, column="date", value=month, fix=fix)
 

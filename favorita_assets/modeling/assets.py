@@ -90,6 +90,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     manifest = {
         "partition": context.partition_key,
         "cutoff": f"{cutoff:%Y-%m-%d}",
+        "data_dates": [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"],
         "prediction_length": h,
         "horizon": [f"{d:%Y-%m-%d}" for d in horizon],
         "dynamic_feat": list(DYNAMIC_FEATURES),
@@ -146,6 +147,10 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
             "set prediction_length on deepar_training_data (the model takes it from there)"
         )
     hp = config.hyperparameters(h, auto_likelihood=manifest.get("likelihood_auto"))
+    if "data_dates" in manifest:  # a context_length set in the run config may need more history than the month has
+        with data_errors_as_failures():
+            check_month(context.partition_key, *manifest["data_dates"], h,
+                        context_length=int(hp["context_length"]), source="cleaned_series")  # fmt: skip
     digest = hashlib.sha256(
         (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
     ).hexdigest()

@@ -226,3 +226,12 @@ def test_christmas_is_forecast_closed_with_a_zero_width_band(settings_for, small
     others = frame[frame["date"] != "2016-12-25"]
     assert not others["store_closed"].any() and others["mean"].sum() > 0
     assert report.materialized["forecasts"]["known_closed_series_days"] == 12
+
+
+def test_a_context_longer_than_the_history_is_refused_before_training(settings_for, small_data_dir):
+    report = run_pipeline(settings_for(small_data_dir), partition_key="2016-08",
+                          config=run_config(context_length=120, **FAST))  # fmt: skip
+    assert not report.success and "deepar_model" not in report.materialized and report.tracebacks == []
+    (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
+    assert "month 2016-08 has too little history before it" in failure and "needs 152 days" in failure
+    assert "choose a month from 2016-10 to 2017-08" in failure
