@@ -31,7 +31,8 @@ def sagemaker_leftovers(trainer, removed: list[str]) -> dict[str, list[str]]:
     endpoints = [e["EndpointName"] for e in sm.list_endpoints(MaxResults=100)["Endpoints"] if e["EndpointName"] in names]
     configs = [c["EndpointConfigName"] for c in sm.list_endpoint_configs(MaxResults=100)["EndpointConfigs"]
                if any(c["EndpointConfigName"].startswith(n + "-") for n in names)]  # fmt: skip
-    models = [m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"] if m["ModelName"] in names]
+    models = [m["ModelName"] for m in sm.list_models(MaxResults=100)["Models"]  # one model per training of a version
+              if m["ModelName"] in names or any(m["ModelName"].startswith(n + "-") for n in names)]  # fmt: skip
     return {"endpoints": endpoints, "endpoint_configs": configs, "models": models}
 
 

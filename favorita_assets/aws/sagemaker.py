@@ -16,11 +16,13 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
+from dagster import DagsterExecutionInterruptedError
 from pydantic import Field
 
 from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.deepar_format import (
+    endpoint_requests,
     inference_configuration,
     inference_instances,
     parse_predictions,
@@ -83,7 +85,8 @@ class SageMakerDeepAR(DeepARTrainer):
         "endpoint per model version, kept for interactive use (billed while it runs)."
     )  # fmt: skip
     inference_instance_type: str = Field(default="ml.c5.xlarge")
-    endpoint_batch_size: int = Field(default=200, ge=1, description="Series per endpoint request.")
+    endpoint_batch_size: int = Field(default=200, ge=1, description="Most series per endpoint request; fewer when "
+                                     "their JSON would exceed the endpoint's 6 MB request limit (5 MB is used).")
     kms_key_id: str | None = Field(default=None, description="KMS key for the model artifacts and transform output.")
     poll_min_seconds: float = Field(default=15.0, gt=0, description="First wait between status polls.")
     poll_max_seconds: float = Field(default=120.0, gt=0, description="Longest wait between status polls.")
@@ -103,9 +106,19 @@ class SageMakerDeepAR(DeepARTrainer):
         return self.image_uri or deepar_image(self.sm.meta.region_name)
 
     def wait(self, what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
-              deadline_seconds: float, log: Callable[[str], None]) -> dict:  # fmt: skip
+              deadline_seconds: float, log: Callable[[str], None], stop: Callable[[], object] | None = None) -> dict:  # fmt: skip
         """Poll ``describe`` until its status is in ``done`` (returned) or ``failed`` (raised), backing off from
-        poll_min_seconds to poll_max_seconds."""
+        poll_min_seconds to poll_max_seconds. When the run is terminated meanwhile, ``stop`` stops the job first, so
+        nothing is left running and billing."""
+        try:
+            return self._poll(what, describe, status_key, done, failed, deadline_seconds, log)
+        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+            if stop is not None:
+                log(f"the run was terminated: stopping {what}")
+                stop()
+            raise
+
+    def _poll(self, what, describe, status_key, done, failed, deadline_seconds, log) -> dict:
         delay, started, last = self.poll_min_seconds, time.monotonic(), None
         while True:
             response = describe()
@@ -170,12 +183,15 @@ class SageMakerDeepAR(DeepARTrainer):
         job = self.wait(
             f"training job {job_name}", lambda: self.sm.describe_training_job(TrainingJobName=job_name),
             "TrainingJobStatus", {"Completed"}, {"Failed", "Stopped"}, self.max_runtime_seconds + 3600, context.log.info,
+            stop=lambda: self.sm.stop_training_job(TrainingJobName=job_name),
         )  # fmt: skip
         artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
         metrics = {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
         for name, value in metrics.items():
             context.log.info(f"{job_name} final metric {name} = {value}")
-        model_name = resource_name(self.name_prefix, request.version)
+        # One SageMaker Model per training (AWS refuses a second CreateModel of a name), so a retrain of the same
+        # version is served by its own artifact, never by the model an earlier training left under that name.
+        model_name = job_name
         self._create_model(model_name, artifact)
         package = self._register(request.version, artifact)
         if package:
@@ -230,9 +246,16 @@ class SageMakerDeepAR(DeepARTrainer):
                 ExecutionRoleArn=self.role_arn,
                 Tags=TAGS,
             )
-        except ClientError as error:  # the same version trained again: the model (same artifact name) exists
+        except ClientError as error:
             if "already exist" not in str(error):
                 raise
+            # A retried call after a lost answer finds its own model: fine. Any other model under this name is not.
+            existing = self.sm.describe_model(ModelName=model_name)["PrimaryContainer"].get("ModelDataUrl")
+            if existing != artifact:
+                raise SageMakerJobFailed(
+                    f"a SageMaker model named {model_name} already exists and serves {existing}, not this training's "
+                    f"{artifact}: delete that model (or the whole version with cleanup_old_versions) and retrain"
+                ) from None
 
     # --- inference ------------------------------------------------------------------------------------------------
 
@@ -282,6 +305,7 @@ class SageMakerDeepAR(DeepARTrainer):
         self.wait(
             f"transform job {job_name}", lambda: self.sm.describe_transform_job(TransformJobName=job_name),
             "TransformJobStatus", {"Completed"}, {"Failed", "Stopped"}, 3 * 3600, context.log.info,
+            stop=lambda: self.sm.stop_transform_job(TransformJobName=job_name),
         )  # fmt: skip
         return list(read_json_lines(storage.read_bytes(f"{prefix}/output/data.json.out")))
 
@@ -297,7 +321,11 @@ class SageMakerDeepAR(DeepARTrainer):
             if "Could not find" not in str(error) and "ValidationException" not in str(error):
                 raise
             status = None
-        if status is None:
+        serving = None
+        if status is not None:
+            config = self.sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+            serving = self.sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
+        if serving != model["model_name"]:
             config_name = resource_name(name, utc_stamp())
             self.sm.create_endpoint_config(
                 EndpointConfigName=config_name,
@@ -305,8 +333,12 @@ class SageMakerDeepAR(DeepARTrainer):
                                      "InstanceType": self.inference_instance_type, "InitialInstanceCount": 1}],
                 Tags=TAGS,
             )  # fmt: skip
-            self.sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=TAGS)
-            context.log.info(f"creating SageMaker endpoint {name} ({self.inference_instance_type})")
+            if status is None:
+                self.sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=TAGS)
+                context.log.info(f"creating SageMaker endpoint {name} ({self.inference_instance_type})")
+            else:  # a retrain of this version: the endpoint moves to the new model (the old one serves meanwhile)
+                self.sm.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
+                context.log.info(f"endpoint {name} now serves {model['model_name']} (was {serving})")
         self.wait(
             f"endpoint {name}", lambda: self.sm.describe_endpoint(EndpointName=name), "EndpointStatus",
             {"InService"}, {"Failed", "OutOfService"}, 3600, context.log.info,
@@ -316,15 +348,14 @@ class SageMakerDeepAR(DeepARTrainer):
     def _predict_endpoint(self, context, model, instances, configuration) -> list[dict]:
         name = self.ensure_endpoint(context, model)
         out: list[dict] = []
-        for start in range(0, len(instances), self.endpoint_batch_size):
-            batch = instances[start : start + self.endpoint_batch_size]
+        for body, count in endpoint_requests(instances, configuration, max_series=self.endpoint_batch_size):
             response = self.runtime.invoke_endpoint(
-                EndpointName=name,
-                ContentType="application/json",
-                Accept="application/json",
-                Body=json.dumps({"instances": batch, "configuration": configuration}),
+                EndpointName=name, ContentType="application/json", Accept="application/json", Body=body
             )
-            out.extend(json.loads(response["Body"].read())["predictions"])
+            answers = json.loads(response["Body"].read())["predictions"]
+            if len(answers) != count:
+                raise SageMakerJobFailed(f"endpoint {name} answered {len(answers)} forecasts for {count} series")
+            out.extend(answers)
         context.log.info(f"endpoint {name} forecast {len(out):,} series")
         return out
 

@@ -302,6 +302,32 @@ def inference_configuration(quantiles: Iterable[float], num_samples: int) -> dic
     }
 
 
+# InvokeEndpoint refuses request bodies over 6 MB; batches stay a margin below it.
+ENDPOINT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def endpoint_requests(instances: list[dict], configuration: dict, max_bytes: int = ENDPOINT_MAX_BYTES,
+                      max_series: int = 1000) -> Iterator[tuple[bytes, int]]:  # fmt: skip
+    """The bodies of the endpoint requests for ``instances``, in order: ``{"instances": [...], "configuration":
+    {...}}``, each at most ``max_bytes`` and ``max_series`` series. Yields (body, number of series in it). Raises
+    ValueError when one series alone is too large to send."""
+    head, tail = b'{"instances":[', b'],"configuration":' + orjson.dumps(configuration) + b"}"
+    batch: list[bytes] = []
+    size = len(head) + len(tail)
+    for i, instance in enumerate(instances):
+        encoded = orjson.dumps(instance)
+        if len(head) + len(tail) + len(encoded) > max_bytes:
+            raise ValueError(f"series {i} alone is {len(encoded):,} bytes as JSON, over the endpoint's request limit "
+                             f"of {max_bytes:,}: use batch inference (FAVORITA_SAGEMAKER_INFERENCE=batch)")  # fmt: skip
+        if batch and (size + len(encoded) + 1 > max_bytes or len(batch) >= max_series):
+            yield head + b",".join(batch) + tail, len(batch)
+            batch, size = [], len(head) + len(tail)
+        batch.append(encoded)
+        size += len(encoded) + 1
+    if batch:
+        yield head + b",".join(batch) + tail, len(batch)
+
+
 def parse_predictions(predictions: list[dict], quantiles: Iterable[float], prediction_length: int) -> list[dict]:
     """DeepAR's answers (an endpoint's ``predictions`` list, or a batch transform's output lines, in input order) as
     ``{"mean": array, q: array, ...}`` per series, clipped at 0 like the local backend's. Raises ValueError when an

@@ -8,7 +8,10 @@ moto records Glue and SageMaker jobs but executes nothing, so:
 - ``EmulatedSageMakerClient`` forwards every call to moto and, on CreateTransformJob, writes the transform's output
   file from canned predictions, as the DeepAR container would;
 - ``FaultProxy`` relays HTTP to moto and can answer chosen operations with throttling errors, 5xx responses, or a
-  rewritten body (a training job that Failed, which moto cannot produce).
+  rewritten body (a training job that Failed, which moto cannot produce). It also holds moto to two rules of AWS that
+  moto does not enforce: a SageMaker resource name is refused while one of that name exists (moto overwrites it),
+  and an endpoint request body over 6 MB is refused (moto takes any size);
+- ``MotoSageMaker`` adds what moto 5.2's SageMaker lacks: UpdateEndpoint, StopTrainingJob, StopTransformJob.
 """
 
 from __future__ import annotations
@@ -55,6 +58,17 @@ class Fault:
     seen: int = 0
 
 
+# SageMaker's Create calls whose name AWS refuses while a resource of that name exists, and the Delete that frees it.
+_UNIQUE_NAMES = {
+    "CreateModel": ("ModelName", "DeleteModel"),
+    "CreateEndpointConfig": ("EndpointConfigName", "DeleteEndpointConfig"),
+    "CreateEndpoint": ("EndpointName", "DeleteEndpoint"),
+    "CreateTrainingJob": ("TrainingJobName", None),
+    "CreateTransformJob": ("TransformJobName", None),
+}
+ENDPOINT_PAYLOAD_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's documented maximum request body
+
+
 def operation(target: str) -> Callable[[str, str, dict], bool]:
     """Match a JSON-protocol operation by its X-Amz-Target, e.g. 'SageMaker.DescribeTrainingJob'."""
     return lambda method, path, headers: headers.get("x-amz-target", "") == target
@@ -69,6 +83,7 @@ class FaultProxy:
         self.upstream = urlparse(upstream)
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, str, int]] = []  # method, path, target, status answered
+        self.names: set[tuple[str, str]] = set()  # (Create operation, name) of SageMaker resources created through here
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,6 +97,11 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else b""
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 target = headers.get("x-amz-target", "")
+                refusal = proxy.refusal(self.command, self.path, target, body)
+                if refusal is not None:
+                    proxy.log.append((self.command, self.path, target, refusal[0]))
+                    self._answer(*refusal)
+                    return
                 for fault in proxy.faults:
                     if fault.seen < fault.times and fault.matches(self.command, self.path, headers):
                         fault.seen += 1
@@ -96,6 +116,7 @@ class FaultProxy:
                         return
                 status, out_headers, data = proxy.forward(self.command, self.path, headers, body)
                 proxy.log.append((self.command, self.path, target, status))
+                proxy.remember(target, body, status)
                 self._answer(status, data, out_headers)
 
             def _answer(self, status, data, headers):
@@ -125,6 +146,31 @@ class FaultProxy:
         finally:
             conn.close()
 
+    def refusal(self, method: str, path: str, target: str, body: bytes) -> tuple[int, bytes, dict] | None:
+        """AWS's answer to a request moto would wrongly accept, or None."""
+        if method == "POST" and "/invocations" in path and len(body) > ENDPOINT_PAYLOAD_LIMIT:
+            message = f"Request body of {len(body):,} bytes exceeds the limit of {ENDPOINT_PAYLOAD_LIMIT:,}"
+            return 413, json.dumps({"message": message}).encode(), {"Content-Type": "application/json",
+                                                                    "x-amzn-ErrorType": "ValidationError"}  # fmt: skip
+        operation = target.removeprefix("SageMaker.")
+        if operation in _UNIQUE_NAMES and target.startswith("SageMaker."):
+            name = json.loads(body or b"{}").get(_UNIQUE_NAMES[operation][0])
+            if (operation, name) in self.names:
+                message = f"Cannot create already existing {operation.removeprefix('Create')} \"{name}\"."
+                return 400, json.dumps({"__type": "ValidationException", "message": message}).encode(), {
+                    "Content-Type": "application/x-amz-json-1.1"}
+        return None
+
+    def remember(self, target: str, body: bytes, status: int) -> None:
+        if status >= 300 or not target.startswith("SageMaker."):
+            return
+        operation = target.removeprefix("SageMaker.")
+        for create, (field_name, delete) in _UNIQUE_NAMES.items():
+            if operation == create:
+                self.names.add((create, json.loads(body or b"{}").get(field_name)))
+            elif operation == delete:
+                self.names.discard((create, json.loads(body or b"{}").get(field_name)))
+
     def add(self, fault: Fault) -> Fault:
         self.faults.append(fault)
         return fault
@@ -132,6 +178,7 @@ class FaultProxy:
     def clear(self) -> None:
         self.faults.clear()
         self.log.clear()
+        self.names.clear()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -214,3 +261,35 @@ class EmulatedSageMakerClient(Delegating):
             out_bucket, _, out_prefix = params["TransformOutput"]["S3OutputPath"][len("s3://") :].partition("/")
             self._s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{name}.out", Body="\n".join(lines).encode())
         return response
+
+
+class MotoSageMaker(Delegating):
+    """moto 5.2's SageMaker plus what it lacks. UpdateEndpoint gives the endpoint its new configuration as SageMaker
+    would once the update finished (recreating it in moto). StopTrainingJob and StopTransformJob are recorded, and
+    the job then describes as Stopped, as SageMaker's would after stopping."""
+
+    def __init__(self, client) -> None:
+        super().__init__(client)
+        self.updates: list[tuple[str, str]] = []
+        self.stopped: list[str] = []
+
+    def update_endpoint(self, EndpointName, EndpointConfigName):
+        self.updates.append((EndpointName, EndpointConfigName))
+        self._client.delete_endpoint(EndpointName=EndpointName)
+        return self._client.create_endpoint(EndpointName=EndpointName, EndpointConfigName=EndpointConfigName)
+
+    def stop_training_job(self, TrainingJobName):
+        self.stopped.append(TrainingJobName)
+        return {}
+
+    def stop_transform_job(self, TransformJobName):
+        self.stopped.append(TransformJobName)
+        return {}
+
+    def describe_training_job(self, TrainingJobName):
+        job = self._client.describe_training_job(TrainingJobName=TrainingJobName)
+        return {**job, "TrainingJobStatus": "Stopped"} if TrainingJobName in self.stopped else job
+
+    def describe_transform_job(self, TransformJobName):
+        job = self._client.describe_transform_job(TransformJobName=TransformJobName)
+        return {**job, "TransformJobStatus": "Stopped"} if TransformJobName in self.stopped else job

@@ -23,23 +23,7 @@ from favorita_assets.settings import Settings, build_resources
 from ops_jobs import cleanup_old_versions
 from ops_jobs.upload import upload_landing
 from aws_mode.conftest import BUCKETS, REGION, direct_client
-
-
-class MotoSageMaker:
-    """moto 5.2 lacks UpdateEndpoint: this stand-in gives the endpoint its new configuration as SageMaker would
-    once the update finished (recreating it in moto), and forwards everything else."""
-
-    def __init__(self, client):
-        self._client = client
-        self.updates = []
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)
-
-    def update_endpoint(self, EndpointName, EndpointConfigName):
-        self.updates.append((EndpointName, EndpointConfigName))
-        self._client.delete_endpoint(EndpointName=EndpointName)
-        return self._client.create_endpoint(EndpointName=EndpointName, EndpointConfigName=EndpointConfigName)
+from aws_mode.emulator import MotoSageMaker
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from aws_mode.conftest import BUCKETS
-from aws_mode.emulator import EmulatedSageMakerClient
+from aws_mode.emulator import EmulatedSageMakerClient, MotoSageMaker
 from favorita_assets.aws.sagemaker import SageMakerDeepAR
 from favorita_assets.cli import main
 from favorita_assets.core.deepar_format import parse_predictions
@@ -119,3 +119,74 @@ def test_both_deployments_have_the_same_asset_graph(aws_stack, small_data_dir, t
     assert graphs[0].asset_check_keys == graphs[1].asset_check_keys
     for key in graphs[0].get_all_asset_keys():
         assert graphs[0].get(key).parent_keys == graphs[1].get(key).parent_keys
+
+
+def moto_trainer(aws_stack, **fields):
+    """The aws deployment's SageMakerDeepAR, on moto plus the calls moto lacks (MotoSageMaker)."""
+    trainer = build_resources(Settings.from_env(aws_stack))["trainer"]
+
+    class OnMoto(SageMakerDeepAR):
+        @property
+        def sm(self):
+            if not hasattr(OnMoto, "client"):
+                OnMoto.client = MotoSageMaker(self.aws.client("sagemaker"))
+            return OnMoto.client
+
+    return OnMoto(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **fields})
+
+
+def training_request(version="deepar-2017-08-abc"):
+    from favorita_assets.resources.training import TrainingRequest
+
+    hp = {"prediction_length": 16, "context_length": 28, "epochs": 2, "likelihood": "negative-binomial"}
+    return TrainingRequest(version=version, channels_prefix="training/cutoff_month=2017-08", hyperparameters=hp,
+                           cardinality=[3, 4], model_prefix=f"models/{version}")  # fmt: skip
+
+
+def test_a_terminated_run_stops_its_training_job(aws_stack, proxy, monkeypatch):
+    from dagster import DagsterExecutionInterruptedError
+
+    from aws_mode.emulator import Fault, operation
+
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack)
+    proxy.add(Fault(operation("SageMaker.DescribeTrainingJob"), times=1000,
+                    rewrite=lambda body: {**body, "TrainingJobStatus": "InProgress"}))  # fmt: skip
+
+    def terminated(_seconds):  # Dagster interrupts the step while it waits
+        raise DagsterExecutionInterruptedError()
+
+    monkeypatch.setattr("favorita_assets.aws.sagemaker.time.sleep", terminated)
+    with pytest.raises(DagsterExecutionInterruptedError):
+        trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    (job,) = trainer.sm.list_training_jobs()["TrainingJobSummaries"]
+    assert trainer.sm.stopped == [job["TrainingJobName"]]
+
+
+def test_a_retrain_of_the_same_version_gets_a_model_of_its_own_and_the_endpoint_follows(aws_stack, proxy, monkeypatch):
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack, inference_mode="endpoint")
+    stamps = iter(["20261201000000", "20261202000000"])
+    monkeypatch.setattr("favorita_assets.aws.sagemaker.utc_stamp", lambda: next(stamps, "20261203000000"))
+    first = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    endpoint = trainer.ensure_endpoint(CONTEXT, {"version": "deepar-2017-08-abc", **first})
+    second = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)  # force_retrain of the same version
+    assert first["model_name"] != second["model_name"]
+    sm = trainer.sm
+    assert sm.describe_model(ModelName=second["model_name"])["PrimaryContainer"]["ModelDataUrl"] == second["model_artifact"]
+    assert trainer.ensure_endpoint(CONTEXT, {"version": "deepar-2017-08-abc", **second}) == endpoint
+    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    assert sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"] == second["model_name"]
+    assert [name for name, _ in sm.updates] == [endpoint]
+
+
+def test_the_emulator_refuses_a_second_model_of_a_name_as_aws_does(aws_stack):
+    from botocore.exceptions import ClientError
+
+    trainer = moto_trainer(aws_stack)
+    trainer._create_model("favorita-m", "s3://favorita-dev-artifacts/models/a/model.tar.gz")
+    trainer._create_model("favorita-m", "s3://favorita-dev-artifacts/models/a/model.tar.gz")  # a retried call: fine
+    with pytest.raises(Exception, match="already exists and serves s3://favorita-dev-artifacts/models/a/model.tar.gz"):
+        trainer._create_model("favorita-m", "s3://favorita-dev-artifacts/models/b/model.tar.gz")
+    with pytest.raises(ClientError, match="Cannot create already existing Model"):
+        trainer.sm.create_model(ModelName="favorita-m", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=trainer.role_arn)

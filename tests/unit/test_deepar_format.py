@@ -144,3 +144,23 @@ def test_likelihood_suggestion_follows_the_share_of_small_counts():
     # 4 of 99: still far from zero
     assert suggest_likelihood(large + [record([3.0, 0.0, 9.9, 1.0] + [40.0] * 20)])[0] == "student-T"
     assert suggest_likelihood([]) == ("negative-binomial", 1.0)
+
+
+def test_endpoint_requests_stay_under_the_6_mb_limit_on_full_length_series():
+    import json
+
+    from favorita_assets.core.deepar_format import endpoint_requests, to_json_lines
+
+    rng = np.random.default_rng(0)
+    days, h = 1688, 16  # Kaggle's history (2013-01-01 .. 2017-08-15) and horizon
+    instances = [{"start": "2013-01-01 00:00:00", "target": np.round(rng.gamma(2, 800, days), 3).tolist(),
+                  "cat": [i % 54, i % 33, 1, 2], "dynamic_feat": np.round(rng.random((5, days + h)), 4).tolist()}
+                 for i in range(200)]  # fmt: skip
+    assert len(json.dumps({"instances": instances})) > 6 * 1024 * 1024  # what one request of 200 used to send
+    bodies = list(endpoint_requests(instances, {"num_samples": 100}, max_series=200))
+    assert len(bodies) >= 2 and all(len(body) <= 5 * 1024 * 1024 for body, _ in bodies)
+    decoded = [inst for body, n in bodies for inst in json.loads(body)["instances"]]
+    assert sum(n for _, n in bodies) == 200 and to_json_lines(decoded) == to_json_lines(instances)  # all, in order
+    assert all(json.loads(body)["configuration"] == {"num_samples": 100} for body, _ in bodies)
+    with pytest.raises(ValueError, match="series 0 alone is .* over the endpoint's request limit"):
+        list(endpoint_requests(instances[:1], {}, max_bytes=10_000))
