@@ -122,19 +122,21 @@ def forecast_frame(
     closed: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The published table: date, store_nbr, family, days_ahead (1 = the day after the cut-off), store_closed (a
-    closure known ahead: the forecast is 0), mean, p10, p50, p90, model_version (one row per series-day)."""
+    closure known ahead: the forecast is 0), mean, p10, p50, p90, model_version (one row per series-day). ``date``
+    holds dates (not timestamps), so Parquet stores a DATE column, as the Athena table declares."""
     n, h = mean.shape
     return pd.DataFrame(
         {
-            "date": np.tile(horizon.values, n),
+            "date": pd.DatetimeIndex(np.tile(horizon.values, n)).date,
             "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
             "family": np.repeat(series["family"].astype(str).to_numpy(), h),
             "days_ahead": np.tile(np.arange(1, h + 1, dtype=np.int64), n),
             "store_closed": (np.zeros((n, h), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)).ravel(),
-            "mean": np.clip(mean, 0, None).ravel(),
-            "p10": quantiles[0.1].ravel(),
-            "p50": quantiles[0.5].ravel(),
-            "p90": quantiles[0.9].ravel(),
+            # doubles on every path (GluonTS forecasts float32, SageMaker's JSON parses to float64): one Athena type
+            "mean": np.clip(mean, 0, None).astype(np.float64).ravel(),
+            "p10": np.asarray(quantiles[0.1], dtype=np.float64).ravel(),
+            "p50": np.asarray(quantiles[0.5], dtype=np.float64).ravel(),
+            "p90": np.asarray(quantiles[0.9], dtype=np.float64).ravel(),
             "model_version": version,
         }
     )

@@ -64,7 +64,6 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     published = close_days({"mean": mean, **quantiles}, closed)  # known closures: 0, with a zero-width band
     mean, quantiles = published["mean"], {q: published[q] for q in QUANTILES}
     frame = forecast_frame(series, horizon, mean, quantiles, version, closed)
-    frame["date"] = frame["date"].dt.date  # a DATE column for Athena
     storage.write_parquet(keys.forecasts(partition), frame)
     totals = frame.groupby("date")["mean"].sum()
     return MaterializeResult(

@@ -181,8 +181,8 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     assert columns == [("date", "date"), ("store_nbr", "bigint"), ("family", "string"), ("days_ahead", "bigint"),
                        ("store_closed", "boolean"),
-                       ("mean", "float"),
-                       ("p10", "float"), ("p50", "float"), ("p90", "float"), ("model_version", "string")]  # fmt: skip
+                       ("mean", "double"),
+                       ("p10", "double"), ("p50", "double"), ("p90", "double"), ("model_version", "string")]  # fmt: skip
     assert [k["Name"] for k in table["PartitionKeys"]] == ["cutoff_month"]
     assert table["Parameters"]["projection.enabled"] == "true"
     assert table["Parameters"]["storage.location.template"] == f"s3://{artifacts}/forecasts/cutoff_month=${{cutoff_month}}/"

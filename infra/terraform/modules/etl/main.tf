@@ -166,22 +166,22 @@ resource "aws_glue_catalog_table" "forecasts" {
     }
     columns {
       name    = "mean"
-      type    = "float"
+      type    = "double"
       comment = "Mean forecast of unit sales"
     }
     columns {
       name    = "p10"
-      type    = "float"
+      type    = "double"
       comment = "10% quantile"
     }
     columns {
       name    = "p50"
-      type    = "float"
+      type    = "double"
       comment = "Median"
     }
     columns {
       name    = "p90"
-      type    = "float"
+      type    = "double"
       comment = "90% quantile"
     }
     columns {

@@ -1,0 +1,40 @@
+"""The forecasts table Athena reads (infra/terraform/modules/etl) declares exactly the columns and types that every
+forecasting path writes to Parquet. No terraform needed: the table is read from the module's source."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from favorita_assets.core.evaluation import forecast_frame
+from infra.terraform import INFRA
+
+GLUE_TYPES = {pa.date32(): "date", pa.int64(): "bigint", pa.string(): "string", pa.bool_(): "boolean",
+              pa.float64(): "double", pa.float32(): "float"}  # fmt: skip
+
+
+def table_columns() -> list[tuple[str, str]]:
+    text = (INFRA / "modules" / "etl" / "main.tf").read_text()
+    table = text[text.index('resource "aws_glue_catalog_table" "forecasts"') :]
+    table = table[: table.index('\nresource "')]
+    return re.findall(r'columns \{\s*name\s*=\s*"(\w+)"\s*type\s*=\s*"(\w+)"', table)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["gluonts float32", "sagemaker and baselines float64"])
+def test_every_path_writes_the_columns_and_types_the_athena_table_declares(dtype):
+    series = pd.DataFrame({"store_nbr": [1, 2], "family": ["EGGS", "BREAD/BAKERY"]})
+    horizon = pd.date_range("2017-08-16", periods=3)
+    mean = np.ones((2, 3), dtype=dtype)
+    frame = forecast_frame(series, horizon, mean, {q: mean * q for q in (0.1, 0.5, 0.9)}, "deepar-x",
+                           closed=np.zeros((2, 3), dtype=bool))  # fmt: skip
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)  # what Storage.write_parquet writes
+    schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
+    written = [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in schema]
+    assert written == table_columns()
