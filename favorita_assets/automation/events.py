@@ -29,9 +29,11 @@ def classify(body: dict) -> Event:
     if source == "aws.s3" and kind == "Object Created":
         key = (detail.get("object") or {}).get("key", "")
         bucket = (detail.get("bucket") or {}).get("name", "")
+        # The upload writes the manifest last: its event, not a data file's, says the upload is complete (a data
+        # file's event can arrive before the manifest that lists it is rewritten).
         if key == keys.LANDING_MANIFEST:
-            return Event("ignored", {"key": key}, "the landing manifest (written after the files)")
-        return Event("raw_landed", {"bucket": bucket, "key": key}, f"s3://{bucket}/{key} landed")
+            return Event("raw_landed", {"bucket": bucket, "key": key}, f"s3://{bucket}/{key} written: an upload is complete")
+        return Event("ignored", {"key": key}, f"s3://{bucket}/{key} landed (the refresh waits for {keys.LANDING_MANIFEST})")
     if source == "aws.sagemaker" and kind == "SageMaker Training Job State Change":
         status = detail.get("TrainingJobStatus")
         name = detail.get("TrainingJobName", "")

@@ -61,44 +61,56 @@ def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:
     )
     def eventbridge_events(context: SensorEvaluationContext, aws: FavoritaAws, storage: Storage, alerts: Alerts):
         sqs = aws.client("sqs")
-        pending = json.loads(context.cursor)["delete"] if context.cursor else []
+        cursor = json.loads(context.cursor) if context.cursor else {}
+        pending, alerted = cursor.get("delete", []), cursor.get("alerted", [])
         for handle in pending:
             try:
                 sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=handle)
             except ClientError as error:  # an expired handle: the message comes back, and its run key is known
                 context.log.warning(f"could not delete a handled message ({error}); its redelivery starts nothing new")
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        requests, handles = [], []
-        for message in messages:
-            handles.append(message["ReceiptHandle"])
+
+        def handle_message(message: dict) -> RunRequest | None:
             try:
                 event = classify(json.loads(message["Body"]))
             except (ValueError, TypeError):
                 context.log.warning(f"message {message['MessageId']} is not JSON; dropped")
-                continue
+                return None
             context.log.info(f"message {message['MessageId']}: {event.summary}")
             if event.kind == "monthly_retrain":
                 month = event.detail["partition"]
                 nothing_new = no_data_for(month, settings, storage)
                 if nothing_new:
                     context.log.info(nothing_new)
-                    continue
-                requests.append(RunRequest(run_key=f"monthly-{month}", tags={"favorita/trigger": "eventbridge-schedule",
-                                                                              "favorita/month": month}))  # fmt: skip
-            elif event.kind == "raw_landed":
-                if not storage.exists(keys.LANDING_MANIFEST):
-                    context.log.warning(f"{event.summary}, but {keys.LANDING_MANIFEST} is missing: upload with the "
-                                        "upload_raw_data job so the refresh knows the data's last date")  # fmt: skip
-                    continue
+                    return None
+                return RunRequest(run_key=f"monthly-{month}", tags={"favorita/trigger": "eventbridge-schedule",
+                                                                     "favorita/month": month})  # fmt: skip
+            if event.kind == "raw_landed":
                 manifest = storage.read_json(keys.LANDING_MANIFEST)
                 digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
-                requests.append(RunRequest(run_key=f"landed-{digest}", tags={"favorita/trigger": "raw-data-landed"}))
-            elif event.kind == "training_failed":
+                return RunRequest(run_key=f"landed-{digest}", tags={"favorita/trigger": "raw-data-landed"})
+            if event.kind == "training_failed" and message["MessageId"] not in alerted:  # once, across redeliveries
                 detail = event.detail
                 alerts.publish("training_failed", f"Favorita: SageMaker {event.summary}",
                                f"SageMaker training job {detail['job']} ended {detail['status']}: "
                                f"{detail['reason'] or 'no reason given'}.\nThe run that started it fails too; see "
                                f"{alerts.dagster_url}/runs", detail)  # fmt: skip
-        return SensorResult(run_requests=requests, cursor=json.dumps({"delete": handles}))
+                alerted.append(message["MessageId"])
+            return None
+
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        requests, handles = [], []
+        for message in messages:
+            # Each message on its own: one that cannot be handled is left on the queue (it comes back, and after
+            # the queue's maxReceiveCount goes to the dead-letter queue, whose alarm says so); the others go on.
+            try:
+                request = handle_message(message)
+            except Exception as error:  # noqa: BLE001 - logged with the message; never the whole tick
+                context.log.error(f"message {message['MessageId']} could not be handled and stays on the queue "
+                                  f"({type(error).__name__}: {error})")  # fmt: skip
+                continue
+            handles.append(message["ReceiptHandle"])
+            if request is not None:
+                requests.append(request)
+        return SensorResult(run_requests=requests, cursor=json.dumps({"delete": handles, "alerted": alerted[-200:]}))
 
     return eventbridge_events

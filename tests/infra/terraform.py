@@ -102,7 +102,7 @@ class Terraform:
 
 def emulator_override(endpoint: str) -> str:
     """A test-only ``*_override.tf``: local state, and every AWS service of the stack sent to ``endpoint``."""
-    services = ["athena", "cloudwatchlogs", "eventbridge", "glue", "iam", "kms", "s3", "sagemaker", "scheduler",
+    services = ["athena", "cloudwatch", "cloudwatchlogs", "eventbridge", "glue", "iam", "kms", "s3", "sagemaker", "scheduler",
                 "sns", "sqs", "sts"]  # fmt: skip
     lines = "\n".join(f'    {s} = "{endpoint}"' for s in services)
     return f"""terraform {{

@@ -216,6 +216,10 @@ def test_schedule_rules_queues_topic_and_registry(dev_stack):
     landed = json.loads(events.describe_rule(Name=rules["raw-data-landed"])["EventPattern"])
     assert landed["detail"]["object"]["key"] == [{"prefix": "landing/"}]
 
+    (alarm,) = client(dev_stack, "cloudwatch").describe_alarms(AlarmNamePrefix="favorita-dev-events-dead")["MetricAlarms"]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 0)
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "favorita-dev-events-dlq"}]
+    assert alarm["AlarmActions"] == [out(dev_stack, "alerts_topic_arn")]
     topic = client(dev_stack, "sns").get_topic_attributes(TopicArn=out(dev_stack, "alerts_topic_arn"))["Attributes"]
     assert topic["KmsMasterKeyId"] == out(dev_stack, "kms_key_arn")
     group = client(dev_stack, "sagemaker").describe_model_package_group(ModelPackageGroupName=out(dev_stack, "model_package_group_name"))
@@ -260,8 +264,8 @@ def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
             tick = sensor.evaluate_tick(context)
         requests_seen += [(r.run_key, r.partition_key) for r in tick.run_requests]
         cursor = tick.cursor
-    files = len(list(small_data_dir.glob("*.csv")))
-    assert len(requests_seen) == files and len(set(requests_seen)) == 1  # one run key for the whole upload
+    # Six files and the manifest landed; only the manifest's event (written last) starts the refresh.
+    assert len(requests_seen) == 1
     assert requests_seen[0][0].startswith("landed-") and requests_seen[0][1] is None  # refresh_data: not partitioned
     alerts = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert [json.loads(m["Body"])["Subject"] for m in alerts] == ["Favorita: SageMaker training job favorita-dev-deepar-2017-08-x failed"]

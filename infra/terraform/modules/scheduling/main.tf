@@ -176,6 +176,23 @@ resource "aws_sns_topic" "alerts" {
   tags              = var.tags
 }
 
+# A message in the dead-letter queue is a retrain, a landing or a failure alert that never reached Dagster: say so.
+resource "aws_cloudwatch_metric_alarm" "dead_letters" {
+  alarm_name          = "${var.name}-events-dead-letters"
+  alarm_description   = "Favorita events reached the dead-letter queue ${aws_sqs_queue.dead_letter.name}: Dagster could not handle them (see the eventbridge_events sensor's ticks); redrive them once fixed"
+  namespace           = "AWS/SQS"
+  metric_name         = "ApproximateNumberOfMessagesVisible"
+  dimensions          = { QueueName = aws_sqs_queue.dead_letter.name }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alerts.arn]
+  tags                = var.tags
+}
+
 resource "aws_sns_topic_subscription" "email" {
   for_each = toset(var.alert_emails)
 
