@@ -242,16 +242,21 @@ def test_cleanup_removes_old_versions_sagemaker_resources_but_not_the_serving_en
     versions = [f"deepar-2017-0{i}-abc{i}" for i in (6, 7, 8)]
     for day, version in enumerate(versions, start=1):
         storage.write_json(f"models/{version}/model.json", {"version": version, "trained_at": f"2026-11-0{day}T00:00:00+00:00"})
-        serve(f"favorita-dev-{version}", f"favorita-dev-{version}")
+        storage.write_json(f"models/cutoff_month={version[7:14]}/latest.json", {"version": version})
+        serve(f"favorita-dev-{version}", f"favorita-dev-{version}-2026110{day}000000")  # one model per training
     serve("favorita-dev-serving", "favorita-dev-pkg-1-20261125000000")
+    register(sm, versions[0], approved=True)  # June's model is Approved in the registry: a deploy may need it
 
     result = cleanup_old_versions.execute_in_process(
-        resources=resources, run_config={"ops": {"remove_old_versions": {"config": {"keep": 1}}}})
+        resources=resources, run_config={"ops": {"remove_old_versions": {"config": {"keep": 1, "remove_old_months": True}}}})
     assert result.success
     out = result.output_for_node("remove_old_versions")
-    assert out["removed"] == versions[:2] and out["kept"] == versions[2:]
-    assert sorted(out["sagemaker"]["endpoints"]) == [f"favorita-dev-{v}" for v in versions[:2]]
-    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(["favorita-dev-serving", f"favorita-dev-{versions[2]}"])
-    assert sorted(m["ModelName"] for m in sm.list_models()["Models"]) == sorted(["favorita-dev-pkg-1-20261125000000", f"favorita-dev-{versions[2]}"])
-    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 2
-    assert storage.list_keys("models") == [f"models/{versions[2]}/model.json"]
+    assert out["removed"] == [versions[1]] and out["kept"] == [versions[0], versions[2]] and out["in_use"] == [versions[0]]
+    assert out["dropped_months"] == ["2017-06", "2017-07"]
+    assert out["sagemaker"]["endpoints"] == [f"favorita-dev-{versions[1]}"]
+    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
+        ["favorita-dev-serving", f"favorita-dev-{versions[0]}", f"favorita-dev-{versions[2]}"])
+    assert f"favorita-dev-{versions[1]}-20261102000000" not in {m["ModelName"] for m in sm.list_models()["Models"]}
+    assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 3
+    assert storage.list_keys("models") == sorted([f"models/{versions[0]}/model.json", f"models/{versions[2]}/model.json",
+                                                  "models/cutoff_month=2017-08/latest.json"])  # fmt: skip

@@ -87,7 +87,7 @@ def test_low_stock_alerts_write_the_table_and_alert(published, caplog, tmp_path)
     assert "inventory.csv: a value is negative" in error and "column: on_hand" in error, error
 
 
-def test_cleanup_keeps_the_newest_versions(tmp_path):
+def test_cleanup_removes_what_nothing_uses_and_old_months_only_when_told(tmp_path):
     settings = Settings(deployment="local", data_dir=tmp_path, storage_dir=tmp_path / "storage")
     storage = build_resources(settings)["storage"]
     for i in range(4):
@@ -95,10 +95,17 @@ def test_cleanup_keeps_the_newest_versions(tmp_path):
         storage.write_json(f"models/{version}/model.json", {"version": version, "trained_at": f"2026-11-0{i + 1}T00:00:00+00:00"})
         storage.write_bytes(f"models/{version}/model.tar.gz", b"weights")
         storage.write_json(f"models/cutoff_month=2017-0{i + 1}/latest.json", {"version": version})
-    dry = op_output(run(cleanup_old_versions, settings, {"ops": {"remove_old_versions": {"config": {"keep": 2, "dry_run": True}}}}), "remove_old_versions")
+    # A backfill of an old month trained last: by training time it is the newest; its pointer keeps it all the same.
+    storage.write_json("models/deepar-2017-04-old/model.json", {"version": "deepar-2017-04-old", "trained_at": "2026-10-01T00:00:00+00:00"})
+    cleanup = {"ops": {"remove_old_versions": {"config": {"keep": 2}}}}
+    superseded = op_output(run(cleanup_old_versions, settings, cleanup), "remove_old_versions")
+    assert superseded["removed"] == ["deepar-2017-04-old"] and len(superseded["kept"]) == 4  # every pointed one stays
+    told = {"ops": {"remove_old_versions": {"config": {"keep": 2, "remove_old_months": True}}}}
+    dry = op_output(run(cleanup_old_versions, settings, {"ops": {"remove_old_versions": {"config": {
+        "keep": 2, "remove_old_months": True, "dry_run": True}}}}), "remove_old_versions")  # fmt: skip
     assert dry["removed"] == ["deepar-2017-01-abc0", "deepar-2017-02-abc1"] and len(storage.list_keys("models")) == 12
-    done = op_output(run(cleanup_old_versions, settings, {"ops": {"remove_old_versions": {"config": {"keep": 2}}}}), "remove_old_versions")
-    assert done["kept"] == ["deepar-2017-04-abc3", "deepar-2017-03-abc2"]
+    done = op_output(run(cleanup_old_versions, settings, told), "remove_old_versions")
+    assert done["kept"] == ["deepar-2017-03-abc2", "deepar-2017-04-abc3"] and done["dropped_months"] == ["2017-01", "2017-02"]
     assert storage.list_keys("models") == sorted([
         "models/cutoff_month=2017-03/latest.json", "models/cutoff_month=2017-04/latest.json",
         "models/deepar-2017-03-abc2/model.json", "models/deepar-2017-03-abc2/model.tar.gz",
