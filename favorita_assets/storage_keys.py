@@ -31,6 +31,12 @@ def cleaned_series_version(version: str) -> str:
     return f"{CLEANED_SERIES_PREFIX}/version={version}"
 
 
+def cleaned_series_attempt(version: str, attempt: str) -> str:
+    """Where one attempt at a version writes its parts: a folder of its own, never one a pointer already names, so a
+    retry, a second engine or a concurrent run cannot overwrite or delete committed parts."""
+    return f"{cleaned_series_version(version)}/attempt={attempt}"
+
+
 def month_tag(partition_key: str) -> str:
     """Folder name for a monthly partition: ``cutoff_month=2017-07``."""
     return f"cutoff_month={partition_key[:7]}"

@@ -3,6 +3,7 @@
 
 import hashlib
 import time
+from datetime import datetime, timezone
 
 from dagster import (
     AssetCheckResult,
@@ -21,7 +22,9 @@ from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.resources.etl import CleaningRunner
 from favorita_assets.resources.storage import Storage
-from favorita_assets.series.dataset import commit_cleaned_series
+from favorita_assets.resources.etl import CleaningOutcome
+from favorita_assets.series.checks import broken_rules
+from favorita_assets.series.dataset import commit_cleaned_series, committed_version, read_parts
 from favorita_assets.versions import CODE_VERSIONS
 
 CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
@@ -52,8 +55,15 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
     ).hexdigest()
     version = fingerprint[:16]
     started = time.perf_counter()
-    with data_errors_as_failures():
-        outcome = cleaning.run(context, storage, inputs, keys.cleaned_series_version(version))
+    committed = committed_version(storage, version)
+    if committed is not None:  # unchanged inputs: nothing to clean (no Glue job run, no second engine's parts)
+        context.log.info(f"the inputs are unchanged: version {version} is committed; the cleaning is not run again")
+        outcome = CleaningOutcome(parts=committed["parts"], stats=committed["stats"], engine=committed["engine"],
+                                  reconciliation=committed["reconciliation"], metadata={"reused": True})  # fmt: skip
+    else:
+        attempt = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+        with data_errors_as_failures():
+            outcome = cleaning.run(context, storage, inputs, keys.cleaned_series_attempt(version, attempt))
     seconds = time.perf_counter() - started
     stats, reconciliation = outcome.stats, outcome.reconciliation
     context.log.info(
@@ -73,8 +83,19 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
             metadata={"rejected_version": version, "served_version": served or "none", **reconcile},
             allow_retries=False,
         )  # fmt: skip
+    if committed is None:  # the blocking rules gate the commit: the pointer moves only for a version that meets them
+        broken = broken_rules(read_parts(storage, outcome.parts, outcome.engine))
+        if broken:
+            served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
+            raise Failure(
+                description=f"cleaned_series: version {version} breaks {', '.join(f'{k} ({v})' for k, v in broken.items())}, "
+                f"so it was not committed; readers keep {'version ' + served if served else 'no cleaned series'}\n"
+                "  what to do: this is a fault of the cleaning engine, not of the data; report it with the run's log",
+                metadata={"rejected_version": version, "parts": ", ".join(outcome.parts), **broken},
+                allow_retries=False,
+            )  # fmt: skip
+        commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats, reconciliation)
     check = AssetCheckResult(check_name="sales_reconcile", passed=True, metadata=reconcile)
-    commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats)
     return MaterializeResult(
         metadata={
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in stats.items()},
@@ -82,7 +103,7 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
             "seconds": round(seconds, 2),
             "version": version,
             "parts": MetadataValue.int(len(outcome.parts)),
-            "path": MetadataValue.path(storage.uri(keys.cleaned_series_version(version))),
+            "path": MetadataValue.path(storage.uri(outcome.parts[0].rsplit("/", 1)[0])),
             "input_sha256": MetadataValue.json({t: p["sha256"] for t, p in pointers.items()}),
             **outcome.metadata,
         },

@@ -8,22 +8,27 @@ from favorita_assets.checks import rows_check
 from favorita_assets.core import quality
 from favorita_assets.resources.storage import Storage
 
-_SPECS = {
-    "unique_keys": "No (store_nbr, family, date) appears twice.",
-    "complete_grid": "Every series reaches the last train date.",
-    "contiguous_dates": "No series skips a day between its first and last date.",
-    "no_nan_features": "No missing value in sales or any feature column.",
-    "non_negative_sales": "No negative sales.",
-}
+# name: (description, rule returning the offending rows, what those rows do). cleaned_series applies them to a new
+# version before committing it; these checks show them on the committed one.
+RULES = {
+    "unique_keys": ("No (store_nbr, family, date) appears twice.", quality.duplicate_rows, "repeat a key"),
+    "complete_grid": ("Every series reaches the last train date.", quality.short_series, "series end early"),
+    "contiguous_dates": ("No series skips a day between its first and last date.", quality.gap_series, "series skip days"),
+    "no_nan_features": ("No missing value in sales or any feature column.", quality.nan_feature_rows, "empty feature values"),
+    "non_negative_sales": ("No negative sales.", quality.negative_sales_rows, "negative sales"),
+}  # fmt: skip
+
+
+def broken_rules(cleaned) -> dict[str, str]:
+    """The rules ``cleaned`` breaks: {name: "N row(s): what they do"}."""
+    found = {name: (len(rule(cleaned)), what) for name, (_, rule, what) in RULES.items()}
+    return {name: f"{n:,} row(s): {what}" for name, (n, what) in found.items() if n}
 
 
 @multi_asset_check(
-    specs=[AssetCheckSpec(name, asset="cleaned_series", description=text, blocking=True) for name, text in _SPECS.items()]
+    specs=[AssetCheckSpec(name, asset="cleaned_series", description=text, blocking=True) for name, (text, _, _) in RULES.items()]
 )
 def cleaned_series_checks(context: AssetCheckExecutionContext, storage: Storage):
     cleaned = read_cleaned_series(storage)
-    yield rows_check("unique_keys", "cleaned_series", quality.duplicate_rows(cleaned), "repeat a key")
-    yield rows_check("complete_grid", "cleaned_series", quality.short_series(cleaned), "series end early")
-    yield rows_check("contiguous_dates", "cleaned_series", quality.gap_series(cleaned), "series skip days")
-    yield rows_check("no_nan_features", "cleaned_series", quality.nan_feature_rows(cleaned), "empty feature values")
-    yield rows_check("non_negative_sales", "cleaned_series", quality.negative_sales_rows(cleaned), "negative sales")
+    for name, (_, rule, what) in RULES.items():
+        yield rows_check(name, "cleaned_series", rule(cleaned), what)

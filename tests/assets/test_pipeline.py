@@ -221,3 +221,60 @@ def test_the_monthly_assets_go_stale_when_their_inputs_change(settings_for, data
     train.to_csv(data_dir / "train.csv", index=False)
     assert defs.resolve_job_def("refresh_data").execute_in_process(instance=instance).success
     assert status("deepar_training_data") == StaleStatus.STALE  # its cleaned_series input has a new version
+
+
+def changed(data_dir):
+    train = pd.read_csv(data_dir / "train.csv")
+    train.loc[10, "sales"] += 1.0  # new data, so a new version
+    train.to_csv(data_dir / "train.csv", index=False)
+
+
+def test_each_attempt_writes_its_own_folder_and_unchanged_inputs_are_not_cleaned_again(settings_for, data_dir):
+    from favorita_assets.resources.etl import InProcessCleaning
+    from favorita_assets.storage_keys import CLEANED_SERIES_POINTER
+
+    class DiesAfterWriting(InProcessCleaning):
+        """Writes its parts, then fails (a Glue job terminated, a lost worker)."""
+
+        def run(self, context, storage, inputs, output_prefix):
+            super().run(context, storage, inputs, output_prefix)
+            raise RuntimeError("the job was terminated")
+
+    settings = settings_for(data_dir)
+    first = run_pipeline(settings, config=FAST)
+    assert first.success
+    again = run_pipeline(settings, config=FAST)
+    assert again.materialized["cleaned_series"]["reused"] is True  # no cleaning job for the same inputs
+    attempts = sorted((settings.storage_dir / CLEANED_SERIES_PREFIX).glob("version=*/attempt=*"))
+    assert len(attempts) == 1
+    served = (settings.storage_dir / CLEANED_SERIES_POINTER).read_text()
+    committed = {p: p.read_bytes() for p in attempts[0].rglob("*.parquet")}
+    changed(data_dir)
+    report = run_pipeline(settings, config=FAST, resources={"cleaning": DiesAfterWriting()})
+    assert not report.success and "the job was terminated" in "\n".join(report.failures)
+    assert (settings.storage_dir / CLEANED_SERIES_POINTER).read_text() == served
+    assert {p: p.read_bytes() for p in committed} == committed  # the live parts were never touched
+    assert len(list((settings.storage_dir / CLEANED_SERIES_PREFIX).glob("version=*/attempt=*"))) == 2
+
+
+def test_a_version_that_breaks_a_blocking_rule_is_never_committed(settings_for, data_dir):
+    from favorita_assets.resources.etl import InProcessCleaning
+    from favorita_assets.storage_keys import CLEANED_SERIES_POINTER
+
+    class Duplicating(InProcessCleaning):
+        """The real cleaning, but its part holds one row twice (as a second engine's part beside the first would)."""
+
+        def run(self, context, storage, inputs, output_prefix):
+            out = super().run(context, storage, inputs, output_prefix)
+            frame = storage.read_parquet(out.parts[0])
+            storage.write_parquet(out.parts[0], pd.concat([frame, frame.iloc[:1]], ignore_index=True))
+            return out
+
+    settings = settings_for(data_dir)
+    assert run_pipeline(settings, config=FAST).success
+    served = (settings.storage_dir / CLEANED_SERIES_POINTER).read_text()
+    changed(data_dir)
+    report = run_pipeline(settings, config=FAST, resources={"cleaning": Duplicating()})
+    (failure,) = [f for f in report.failures if f.startswith("cleaned_series:")]
+    assert "breaks unique_keys (2 row(s): repeat a key)" in failure and "was not committed" in failure
+    assert (settings.storage_dir / CLEANED_SERIES_POINTER).read_text() == served
