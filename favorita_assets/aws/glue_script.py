@@ -147,6 +147,10 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
     ensure_valid("oil", oil)
     ensure_valid("holidays_events", holidays)
     train = spark.read.csv(train_uri, header=True, schema=TRAIN_SCHEMA, mode="FAILFAST")
+    # Each row's position in the file (zipWithIndex follows the file's order), so an error inside one series names
+    # the same line as the local engine: the row's index is set back from it before cleaning.
+    train = spark.createDataFrame(train.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1])),
+                                  schema=f"{TRAIN_SCHEMA}, row LONG")  # fmt: skip
     totals = train.groupBy("store_nbr", "date").agg(F.sum("sales").alias("sales")).toPandas()
     if totals.empty:
         raise FavoritaDataError("train.csv", "no sales rows to clean", fix="supply train.csv with at least one row per series")
@@ -165,6 +169,7 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
     def clean_one_series(rows: pd.DataFrame) -> pd.DataFrame:
         stores_b, oil_b, holidays_b, closures_b, last_b = shared.value
         rows = rows.assign(date=pd.to_datetime(rows["date"]))
+        rows.index = rows.pop("row").to_numpy()
         store = rows["store_nbr"].iat[0]
         out = clean_series(rows, stores_b, oil_b, holidays_b, last_date=last_b,
                            closures=closures_b[closures_b["store_nbr"] == store])  # fmt: skip

@@ -189,7 +189,7 @@ def clean_series(
     sales_values = sales["sales"].to_numpy(dtype=np.float64)
     store_nbrs, store_idx = _dense_index(store_values)
     if (sales_values < 0).any() or not np.isin(store_nbrs, stores["store_nbr"].to_numpy()).all():
-        ensure_valid("train", sales.reset_index(drop=True), stores)
+        ensure_valid("train", sales, stores)  # the index is the file's row: the error names its line
 
     family = _sorted_family(sales["family"])
     n_families = len(family.categories)
@@ -200,7 +200,7 @@ def clean_series(
     cell = series_idx * n_days + day
     counts = np.bincount(cell, minlength=n_series * n_days)
     if counts.max() > 1:
-        ensure_valid("train", sales.reset_index(drop=True))
+        ensure_valid("train", sales)
     present = counts.astype(bool).reshape(n_series, n_days)
     sales_dense = np.zeros(n_series * n_days)
     sales_dense[cell] = sales_values

@@ -276,8 +276,13 @@ def _check_nulls(frame: pd.DataFrame, spec: FileSpec) -> None:
 
 
 def _with_lines(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The rows under ``mask`` with their line in the file: index + 2 (the header is line 1). A frame read by
+    :func:`read_kaggle_csv` has a RangeIndex; a subset of it (one series, rows before a cut-off) keeps the index of
+    the rows it holds, so the line named is the file's either way."""
+    mask = np.asarray(mask, dtype=bool)
     offending = frame.loc[mask].copy()
-    offending.insert(0, "line", np.flatnonzero(mask) + 2)
+    positions = frame.index.to_numpy() if pd.api.types.is_integer_dtype(frame.index) else np.arange(len(frame))
+    offending.insert(0, "line", positions[mask] + 2)
     return offending
 
 

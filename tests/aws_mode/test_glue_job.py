@@ -10,12 +10,14 @@ import sys
 import zipfile
 
 import pandas as pd
+import pytest
 
 from aws_mode.conftest import BUCKETS, direct_client
 from favorita_assets.aws.glue import GlueCleaning
 from favorita_assets.aws.glue_package import build_glue_package, sha256
 from favorita_assets.aws.glue_script import ERROR_FILE
 from favorita_assets.core.cleaning import clean_tables, normalize_cleaned
+from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.settings import Settings, build_resources
 
@@ -26,13 +28,24 @@ def test_spark_engine_matches_the_local_cleaning(small_data_dir, tmp_path):
     from favorita_assets.aws import glue_script
 
     frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in TABLES}
+    bad = tmp_path / "bad_train.csv"  # line 7 sold -3: both engines must name line 7
+    lines = (small_data_dir / "train.csv").read_text().splitlines()
+    cells = lines[6].split(",")
+    cells[4] = "-3.0"
+    bad.write_text("\n".join(lines[:6] + [",".join(cells)] + lines[7:]) + "\n")
     spark = glue_script.spark_session()
     try:
         result = glue_script.clean_with_spark(
             spark.newSession(), str(small_data_dir / "train.csv"), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "out")
         )
+        with pytest.raises(Exception) as spark_error:
+            glue_script.clean_with_spark(spark.newSession(), str(bad), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "bad"))
     finally:
         spark.stop()
+    with pytest.raises(FavoritaDataError) as local_error:
+        clean_tables({**frames, "train": read_kaggle_csv(bad, "train")})
+    from_spark = glue_script._data_error(spark_error.value)
+    assert from_spark is not None and from_spark.rows == local_error.value.rows == [7]
     parts = sorted((tmp_path / "out").glob("*.parquet"))
     got = normalize_cleaned(pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True))
     expected = clean_tables(frames)
