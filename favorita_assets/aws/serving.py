@@ -59,7 +59,8 @@ def deploy(trainer: SageMakerDeepAR, storage: Storage, package_arn: str | None =
     model_name = resource_name(trainer.name_prefix, "pkg", package_arn.rsplit("/", 1)[-1], stamp)
     sm.create_model(ModelName=model_name, PrimaryContainer={"ModelPackageName": package_arn},
                     ExecutionRoleArn=trainer.role_arn, Tags=TAGS)  # fmt: skip
-    config = resource_name(endpoint, stamp)
+    # AWS refuses a second configuration of a name: the package's number keeps two deploys in one second apart.
+    config = resource_name(endpoint, stamp, package_arn.rsplit("/", 1)[-1])
     sm.create_endpoint_config(
         EndpointConfigName=config,
         ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model_name,
