@@ -30,6 +30,18 @@ from favorita_assets.versions import CODE_VERSIONS
 CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
 
 
+def _not_committed(storage: Storage, version: str, problem: str, metadata: dict) -> Failure:
+    """The failure of a cleaned version that is not committed, naming the version readers keep."""
+    served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
+    return Failure(
+        description=f"cleaned_series: {problem}, so version {version} was not committed; readers keep "
+        f"{'version ' + served if served else 'no cleaned series (none was committed before)'}\n"
+        "  what to do: this is a fault of the cleaning engine, not of the data; report it with the run's log",
+        metadata={"rejected_version": version, "served_version": served or "none", **metadata},
+        allow_retries=False,
+    )
+
+
 @asset(
     group_name="series",
     kinds={"pandas", "parquet"},
@@ -71,29 +83,17 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
         f"({stats['missing_rows_filled']:,} missing rows and {stats['store_closed_rows']:,} closed store-days filled)"
     )
     reconcile = {k: v for k, v in reconciliation.items() if k != "passed"}
+    # A version that lost sales, or breaks a blocking rule, is never committed, and nothing is materialized for it:
+    # the asset's latest materialization, and the checks shown with it, stay those of the version readers are served.
     if not reconciliation["passed"]:
-        # A cleaned table that lost sales is never committed, and nothing is materialized for it: the asset's
-        # latest materialization, and the checks shown with it, stay those of the version readers are served.
-        served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
-        raise Failure(
-            description=f"cleaned_series: total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
-            f"in, {reconciliation['output_total_sales']:,.3f} out), so version {version} was not committed; readers "
-            f"keep {'version ' + served if served else 'no cleaned series (none was committed before)'}\n"
-            "  what to do: this is a fault of the cleaning engine, not of the data; report it with the run's log",
-            metadata={"rejected_version": version, "served_version": served or "none", **reconcile},
-            allow_retries=False,
-        )  # fmt: skip
+        raise _not_committed(storage, version, f"total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
+                             f"in, {reconciliation['output_total_sales']:,.3f} out)", reconcile)  # fmt: skip
     if committed is None:  # the blocking rules gate the commit: the pointer moves only for a version that meets them
         broken = broken_rules(read_parts(storage, outcome.parts, outcome.engine))
         if broken:
-            served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
-            raise Failure(
-                description=f"cleaned_series: version {version} breaks {', '.join(f'{k} ({v})' for k, v in broken.items())}, "
-                f"so it was not committed; readers keep {'version ' + served if served else 'no cleaned series'}\n"
-                "  what to do: this is a fault of the cleaning engine, not of the data; report it with the run's log",
-                metadata={"rejected_version": version, "parts": ", ".join(outcome.parts), **broken},
-                allow_retries=False,
-            )  # fmt: skip
+            raise _not_committed(storage, version, f"version {version} breaks "
+                                 + ", ".join(f"{k} ({v})" for k, v in broken.items()),
+                                 {"parts": ", ".join(outcome.parts), **broken})  # fmt: skip
         commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats, reconciliation)
     check = AssetCheckResult(check_name="sales_reconcile", passed=True, metadata=reconcile)
     return MaterializeResult(
