@@ -8,6 +8,8 @@ materialization metadata and the ``sales_reconcile`` check come back through S3.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
@@ -19,9 +21,23 @@ from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 
-PIPES_PREFIX = "pipes/"
+PIPES_PREFIX = "pipes/"  # the only artifacts prefix besides glue-temp/ the Glue role may write (infra/terraform iam)
 STAT_KEYS = ("rows", "series", "stores", "families", "first_date", "last_date", "missing_rows_filled",
              "store_closed_rows", "total_sales")  # fmt: skip
+
+
+class PipesPrefixedS3MessageReader(PipesS3MessageReader):
+    """dagster-aws's S3 message reader, with the job's messages under ``prefix`` instead of a random prefix at the top of
+    the bucket (where the Glue role may not write, so a real job could never report back)."""
+
+    def __init__(self, *, prefix: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.prefix = prefix.rstrip("/") + "/"
+
+    @contextmanager
+    def get_params(self) -> Iterator[Mapping[str, Any]]:
+        with super().get_params() as params:
+            yield {**params, "key_prefix": f"{self.prefix}{params['key_prefix']}"}
 
 
 class GlueJobFailed(AwsJobFailed):
@@ -49,8 +65,9 @@ class GlueCleaning(CleaningRunner):
         client = PipesGlueClient(
             client=self.glue_client(),
             context_injector=PipesS3ContextInjector(bucket=storage.artifacts_bucket, client=s3, key_prefix=PIPES_PREFIX),
-            message_reader=PipesS3MessageReader(
-                bucket=storage.artifacts_bucket, client=s3, interval=self.pipes_poll_seconds
+            message_reader=PipesPrefixedS3MessageReader(
+                prefix=f"{PIPES_PREFIX}messages", bucket=storage.artifacts_bucket, client=s3,
+                interval=self.pipes_poll_seconds,
             ),
             forward_termination=True,
         )

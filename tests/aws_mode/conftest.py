@@ -100,21 +100,27 @@ def aws_stack(moto_url, proxy, glue_package):
 
 
 class EmulatedGlueCleaning(GlueCleaning):
-    """GlueCleaning whose Glue client also plays Glue's job runner (see emulator.py)."""
+    """GlueCleaning whose Glue client also plays Glue's job runner (see emulator.py); the job's script runs with
+    ``job_env`` on top of this process's environment (the Glue role's access key, in the least-privilege test)."""
+
+    job_env: dict[str, str] = {}
 
     def glue_client(self):
-        client = EmulatedGlueClient(super().glue_client(), self.aws.client("s3"), {"AWS_ENDPOINT_URL": self.aws.endpoint_url or ""})
+        env = {"AWS_ENDPOINT_URL": self.aws.endpoint_url or "", **self.job_env}
+        client = EmulatedGlueClient(super().glue_client(), self.aws.client("s3"), env)
         EmulatedGlueCleaning.last_client = client
         return client
 
 
-def aws_resources(env: dict[str, str], data_dir: Path, **trainer_overrides) -> tuple[Settings, dict]:
-    """The aws deployment's resources for ``env``, with Glue's runner emulated and trainer fields overridden."""
+def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, str] | None = None,
+                  **trainer_overrides) -> tuple[Settings, dict]:
+    """The aws deployment's resources for ``env``, with Glue's runner emulated (its script run with
+    ``glue_job_env``) and trainer fields overridden."""
     settings = Settings.from_env({**env, "FAVORITA_DATA_DIR": str(data_dir)})
     resources = build_resources(settings)
     glue = resources["cleaning"]
     resources["cleaning"] = EmulatedGlueCleaning(
-        job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws
+        job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws, job_env=glue_job_env or {}
     )
     if trainer_overrides:
         trainer = resources["trainer"]

@@ -139,7 +139,9 @@ class FaultProxy:
     def forward(self, method, path, headers, body):
         conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
         try:
-            conn.request(method, path, body=body, headers={k: v for k, v in headers.items() if k != "host"} | {"host": self.upstream.netloc})
+            # The client's Host header stays: it is part of what the request's signature covers, which moto checks
+            # when it authorizes requests (tests/aws_mode/iam.py).
+            conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data

@@ -19,7 +19,13 @@ from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.settings import Settings, build_resources, settings_from_terraform
 from ops_jobs.upload import upload_landing
 from aws_mode.conftest import aws_resources
-from aws_mode.emulator import FAKE_CREDENTIALS, FaultProxy
+from aws_mode.emulator import FAKE_CREDENTIALS, FaultProxy, MotoSageMaker
+from aws_mode.iam import ADMINISTRATOR, as_principal, authorization, principal
+from botocore.exceptions import ClientError
+from favorita_assets.aws.serving import deploy, rollback
+from ops_jobs.cleanup import cleanup_old_versions
+from ops_jobs.low_stock import low_stock_alerts
+from ops_jobs.upload import upload_raw_data
 from infra.conftest import NOT_DELETABLE_IN_MOTO, destroy
 
 pytestmark = pytest.mark.terraform
@@ -145,7 +151,7 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
     assert sorted(pass_role["Resource"]) == sorted([sagemaker_role, f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-glue"])
     assert pass_role["Action"] == ["iam:PassRole"]
     unscoped = {a for s in statements(policy) if "*" in s["Resource"] for a in s["Action"]}
-    assert unscoped == {"sagemaker:ListEndpoints", "sagemaker:ListModels", "sagemaker:ListTrainingJobs"}
+    assert unscoped == {f"sagemaker:List{kind}" for kind in ("EndpointConfigs", "Endpoints", "ModelPackages", "Models")}
     assert allowed(policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/favorita-dev-x")
     assert not allowed(policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/other-x")
     assert not allowed(policy, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/another-job")
@@ -273,49 +279,102 @@ def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
     assert attributes["Attributes"] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
-def test_outputs_drive_the_asset_graph_on_the_stack(dev_stack, small_data_dir):
+def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraform_policies(dev_stack, small_data_dir):
     """`terraform output -json` -> settings -> the whole graph, on the stack Terraform made (Glue running the script
-    Terraform uploaded); every Glue and SageMaker call the run made is one the Dagster policy allows."""
+    Terraform uploaded), then the event sensor and every ops job; moto authorizes every request against IAM: Dagster
+    signs as a user holding only Terraform's Dagster policy, the Glue job's script as one holding only the Glue role's
+    policy, so any call outside them fails here (tests/aws_mode/iam.py says what moto cannot check)."""
+    iam = client(dev_stack, "iam")
+    dagster = principal(dev_stack.url, "dagster-runs", managed=[out(dev_stack, "dagster_policy_arn")])
+    glue = principal(dev_stack.url, "glue-job", inline={"clean-series": role_policy(iam, "favorita-dev-glue")})
+    admin = principal(dev_stack.url, "inspector", inline={"everything": ADMINISTRATOR})
+    inspect = lambda service: boto3.client(service, endpoint_url=dev_stack.url, region_name=REGION,  # noqa: E731
+                                           aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+                                           aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+    n_series = 12
+    canned = {"predictions": [{"mean": [1.0] * 16, "quantiles": {"0.1": [0.5] * 16, "0.5": [1.0] * 16, "0.9": [2.0] * 16}}] * n_series}
+    results = {"region": REGION, "results": [{"Body": json.dumps(canned), "ContentType": "application/json"}] * 2}
+    assert requests.post(f"{dev_stack.url}/moto-api/static/sagemaker/endpoint-results", json=results, timeout=10).status_code == 201
     proxy = FaultProxy(dev_stack.url)
     try:
-        env = settings_from_terraform(dev_stack.outputs) | {
-            "AWS_ENDPOINT_URL": proxy.url, "FAVORITA_GLUE_ENGINE": "pandas", "FAVORITA_POLL_SECONDS": "0.2",
-        }  # fmt: skip
-        assert env["FAVORITA_KMS_KEY_ARN"] == out(dev_stack, "kms_key_arn")
-        n_series = 12
-        canned = {"predictions": [{"mean": [1.0] * 16, "quantiles": {"0.1": [0.5] * 16, "0.5": [1.0] * 16, "0.9": [2.0] * 16}}] * n_series}
-        results = {"region": REGION, "results": [{"Body": json.dumps(canned), "ContentType": "application/json"}] * 2}
-        assert requests.post(f"{dev_stack.url}/moto-api/static/sagemaker/endpoint-results", json=results, timeout=10).status_code == 201
-        settings, resources = aws_resources(env, small_data_dir, inference_mode="endpoint")
-        report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8), resources=resources)
-        glue = resources["cleaning"].last_client
-        assert report.success, (report.failures, [r.stderr[-3000:] for r in glue.runs.values()])
-        (_, argv), = glue.argv.items()
-        assert argv[1].endswith("clean_series_job.py")
-
-        s3 = client(dev_stack, "s3")
-        artifacts = out(dev_stack, "artifacts_bucket")
-        (forecast,) = [o["Key"] for o in s3.list_objects_v2(Bucket=artifacts, Prefix="forecasts/")["Contents"]]
-        assert re.fullmatch(r"forecasts/cutoff_month=\d{4}-\d{2}/forecasts\.parquet", forecast)  # the table's layout
-        head = s3.head_object(Bucket=artifacts, Key=forecast)
-        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == out(dev_stack, "kms_key_arn")
-        sm = client(dev_stack, "sagemaker")
-        (job,) = sm.list_training_jobs()["TrainingJobSummaries"]
-        assert job["TrainingJobName"].startswith("favorita-dev-")
-
-        policy = dagster_policy(dev_stack)
-        assert allowed(policy, "sagemaker:CreateTrainingJob", job["TrainingJobArn"])
-        for model in sm.list_models()["Models"]:
-            assert allowed(policy, "sagemaker:CreateModel", model["ModelArn"])
-        for endpoint in sm.list_endpoints()["Endpoints"]:
-            assert allowed(policy, "sagemaker:CreateEndpoint", endpoint["EndpointArn"])
-        prefixes = {"SageMaker": "sagemaker", "AWSGlue": "glue"}
-        calls = {f"{prefixes[t.split('.')[0]]}:{t.split('.')[1]}" for _, _, t, _ in proxy.log if t.split(".")[0] in prefixes}
-        calls |= {"sagemaker:InvokeEndpoint" for _, path, _, _ in proxy.log if path.endswith("/invocations")}
-        assert {"glue:StartJobRun", "sagemaker:CreateTrainingJob", "sagemaker:InvokeEndpoint"} <= calls
-        assert [c for c in sorted(calls) if not allowed(policy, c)] == []
+        with pytest.MonkeyPatch.context() as patch, authorization(dev_stack.url):
+            as_principal(dagster, patch)
+            with pytest.raises(ClientError, match="AccessDenied|not authorized"):  # the enforcement is on
+                boto3.session.Session().client("iam", endpoint_url=dev_stack.url, region_name=REGION).list_users()
+            env = settings_from_terraform(dev_stack.outputs) | {
+                "AWS_ENDPOINT_URL": proxy.url, "FAVORITA_GLUE_ENGINE": "pandas", "FAVORITA_POLL_SECONDS": "0.2",
+            }  # fmt: skip
+            assert env["FAVORITA_KMS_KEY_ARN"] == out(dev_stack, "kms_key_arn")
+            settings, resources = aws_resources(env, small_data_dir, glue_job_env=glue, inference_mode="endpoint")
+            report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8), resources=resources)
+            glue_runs = resources["cleaning"].last_client
+            assert report.success, (report.failures, [r.stderr[-3000:] for r in glue_runs.runs.values()])
+            (_, argv), = glue_runs.argv.items()
+            assert argv[1].endswith("clean_series_job.py")
+            run_every_ops_job(dev_stack, settings, resources, inspect)
+            denied = [entry for entry in proxy.log if entry[3] == 403]
+            assert denied == []
+        check_what_the_run_wrote(dev_stack, inspect)
     finally:
         proxy.stop()
+
+
+def run_every_ops_job(dev_stack, settings, resources, inspect) -> None:
+    """The event sensor, deploy and rollback, low-stock alerts, clean-up and upload, as the Dagster principal."""
+    storage, trainer = resources["storage"], resources["trainer"]
+    defs = build_definitions(settings)
+    with build_sensor_context(instance=DagsterInstance.ephemeral(), definitions=defs,
+                              resources={k: resources[k] for k in ("aws", "storage", "alerts")}) as context:  # fmt: skip
+        defs.get_sensor_def("eventbridge_events").evaluate_tick(context)  # receives, deletes, may alert
+
+    version = storage.read_json(f"models/cutoff_month={report_month(storage)}/latest.json")["version"]
+    package = inspect("sagemaker").create_model_package(
+        ModelPackageGroupName=out(dev_stack, "model_package_group_name"), ModelPackageDescription=version,
+        InferenceSpecification={"Containers": [{"Image": "deepar", "ModelDataUrl": storage.uri(f"models/{version}/model.tar.gz")}],
+                                "SupportedContentTypes": ["application/jsonlines"], "SupportedResponseMIMETypes": ["application/jsonlines"]},
+        ModelApprovalStatus="Approved",
+    )["ModelPackageArn"]  # fmt: skip
+    moto_sm = MotoSageMaker(trainer.aws.client("sagemaker"))  # UpdateEndpoint, which moto lacks, as delete + create
+
+    class Serving(type(trainer)):
+        @property
+        def sm(self):
+            return moto_sm
+
+    serving = Serving(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws})
+    first = deploy(serving, storage, package, log=lambda _: None)
+    registered = package.rsplit("/", 1)[0] + "/1"  # the run's own package (Rejected: DeepAR lost on canned answers)
+    deploy(serving, storage, registered, force=True, log=lambda _: None)  # a second deployment updates the endpoint
+    assert rollback(serving, storage, log=lambda _: None)["endpoint_config"] == first["endpoint_config"]
+
+    month = report_month(storage)
+    pairs = storage.read_parquet(f"forecasts/cutoff_month={month}/forecasts.parquet")[["store_nbr", "family"]].drop_duplicates()
+    inventory = settings.data_dir.parent / "inventory.csv"
+    pairs.assign(on_hand=0, lead_time_days=3).to_csv(inventory, index=False)  # every pair at risk: the alert is sent
+    for job, config in ((low_stock_alerts, {"flag_low_stock": {"config": {"inventory_csv": str(inventory)}}}), (cleanup_old_versions, {"remove_old_versions": {"config": {"keep": 1}}}),
+                        (upload_raw_data, {"upload_raw_files": {"config": {"source_dir": str(settings.data_dir)}}})):  # fmt: skip
+        job_resources = {k: resources[k] for k in ("storage", "trainer", "alerts", "raw_source") if k in resources}
+        result = job.execute_in_process(resources=job_resources, run_config={"ops": config}, raise_on_error=False)
+        assert result.success, [e.message for e in result.all_events if e.is_failure]
+
+
+def report_month(storage) -> str:
+    (month,) = {k.split("cutoff_month=")[1][:7] for k in storage.list_keys("models") if k.endswith("latest.json")}
+    return month
+
+
+def check_what_the_run_wrote(dev_stack, inspect) -> None:
+    s3 = inspect("s3")
+    artifacts = out(dev_stack, "artifacts_bucket")
+    (forecast,) = [o["Key"] for o in s3.list_objects_v2(Bucket=artifacts, Prefix="forecasts/")["Contents"]]
+    assert re.fullmatch(r"forecasts/cutoff_month=\d{4}-\d{2}/forecasts\.parquet", forecast)  # the table's layout
+    head = s3.head_object(Bucket=artifacts, Key=forecast)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == out(dev_stack, "kms_key_arn")
+    top = {o["Key"].split("/")[0] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=artifacts)
+           for o in page.get("Contents", [])}  # fmt: skip
+    assert "pipes" in top and all(len(t) < 30 for t in top), top  # no message folder at a random top-level prefix
+    (job,) = inspect("sagemaker").list_training_jobs()["TrainingJobSummaries"]
+    assert job["TrainingJobName"].startswith("favorita-dev-")
 
 
 def test_a_second_plan_changes_nothing(dev_stack, tmp_path):

@@ -294,7 +294,6 @@ data "aws_iam_policy_document" "dagster" {
       "sagemaker:CreateModelPackage",
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",
-      "sagemaker:ListModelPackages",
       "sagemaker:UpdateModelPackage",
     ]
     resources = [
@@ -304,9 +303,15 @@ data "aws_iam_policy_document" "dagster" {
   }
 
   statement {
-    # List calls have no resource type; the ops clean-up job lists endpoints and models to find old versions.
-    sid       = "ListSageMakerResources"
-    actions   = ["sagemaker:ListEndpoints", "sagemaker:ListModels", "sagemaker:ListTrainingJobs"]
+    # List calls have no resource type, so AWS judges them only against "*": scoped to an ARN they are refused.
+    # Deploy reads the registry's packages; the clean-up job lists endpoints, their configurations and models.
+    sid = "ListSageMakerResources"
+    actions = [
+      "sagemaker:ListEndpointConfigs",
+      "sagemaker:ListEndpoints",
+      "sagemaker:ListModelPackages",
+      "sagemaker:ListModels",
+    ]
     resources = ["*"]
   }
 
