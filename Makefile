@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo run test dev benchmark clean glue-package terraform-check
+.PHONY: setup demo run test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
 
 # `make demo` and `make dev` share these, so the UI shows the demo's runs, checks and plots.
 export DAGSTER_HOME         ?= $(CURDIR)/var/dagster_home
@@ -35,6 +35,19 @@ demo: setup
 
 test: setup
 	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q
+
+# Production Dagster on this machine against the real processes (needs Debian's postgresql), and the container image
+# built with buildah and checked inside (needs buildah and debootstrap, as root). .ci/run runs it after `make test`.
+test-production: setup
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m "production or image" -s
+
+# Production Dagster on this machine: PostgreSQL, the code server, the daemon and the webserver, each its own process,
+# on generated demo data; the UI on http://127.0.0.1:3000. Logs in var/prod/logs; `make prod-local-stop` stops it all.
+prod-local: setup
+	$(BIN)/favorita prod-local start --root var/prod
+
+prod-local-stop:
+	$(BIN)/favorita prod-local stop --root var/prod
 
 # The Terraform checks alone: fmt, validate (offline provider mirror: FAVORITA_TF_PLUGIN_DIR), checkov, and
 # apply/destroy of envs/dev against moto on 127.0.0.1.

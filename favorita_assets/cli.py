@@ -1,4 +1,4 @@
-"""The `favorita` command: sample-data | run | demo."""
+"""The `favorita` command: sample-data | run | demo | prod-local | aws-settings | glue-package."""
 
 from __future__ import annotations
 
@@ -45,7 +45,58 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
     _sample_data_args(demo)
     _model_args(demo)
+    prod = sub.add_parser("prod-local", help="production Dagster on this machine: PostgreSQL, the code server, the "
+                          "daemon and the webserver as their own processes (start, stop, status)")  # fmt: skip
+    prod.add_argument("action", choices=("start", "stop", "status"))
+    prod.add_argument("--root", type=Path, default=Path("var/prod"), help="folder for the database, logs and state "
+                      "(default var/prod)")  # fmt: skip
+    prod.add_argument("--port", type=int, default=3000, help="the UI's port on 127.0.0.1 (default 3000)")
+    prod.add_argument("--data", type=Path, help="folder with the Kaggle files (default: generated demo data in ROOT/data)")
     return parser
+
+
+def _prod_local(args) -> int:
+    from favorita_assets import topology
+
+    root = args.root.resolve()
+    if args.action == "stop":
+        stopped = topology.stop_from_state(root)
+        print(f"[favorita] stopped {', '.join(stopped)}" if stopped else f"[favorita] nothing was running under {root}")
+        return 0
+    if args.action == "status":
+        state = topology.running(root)
+        if not state:
+            print(f"[favorita] not running (no {root / 'state.json'})")
+            return 1
+        for name, alive in state.items():
+            print(f"{name:<12} {'running' if alive else 'NOT RUNNING'}  log {root / 'logs' / (name + '.log')}")
+        return 0 if all(state.values()) else 1
+    if topology.running(root):
+        print(f"[favorita] already running under {root}: `favorita prod-local stop --root {args.root}` first", file=sys.stderr)
+        return 2
+    data = args.data
+    if data is None:
+        data = root / "data"
+        if not (data / "train.csv").exists():
+            print(f"[favorita] generating demo data in {data}")
+            from favorita_assets.core.sample_data import write_sample_data
+
+            write_sample_data(data, 5, 6, "2016-01-01", KAGGLE_END, 0)
+    elif not data.is_dir():
+        print(f"[favorita] --data {data}: no such folder", file=sys.stderr)
+        return 2
+    env = {"FAVORITA_DATA_DIR": str(data.resolve()), "FAVORITA_STORAGE_DIR": str(root / "storage")}
+    env.update({k: v for k, v in os.environ.items()
+                if k.startswith("FAVORITA_") and k not in ("FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")})
+    top = topology.Topology(root, env=env, web_port=args.port)
+    print(f"[favorita] starting PostgreSQL, the code server, the daemon and the webserver under {root} ...")
+    try:
+        top.start()
+    except topology.TopologyError as error:
+        print(f"[favorita] {error}", file=sys.stderr)
+        return 1
+    print(f"[favorita] Dagster UI: {top.url}   logs: {root / 'logs'}   stop: favorita prod-local stop --root {args.root}")
+    return 0
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
@@ -221,6 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             _sample_data(args.out / "data", args)
             return _run(args.out / "data", args.out, args)
+        if args.command == "prod-local":
+            return _prod_local(args)
         if args.command == "aws-settings":
             return _aws_settings(args.terraform_output)
         if args.command == "glue-package":

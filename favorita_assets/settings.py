@@ -74,6 +74,7 @@ class Settings:
     aws: Mapping[str, str] = field(default_factory=dict)  # AWS_SETTINGS env name -> value, in aws mode
     dagster_url: str = "http://127.0.0.1:3000"  # FAVORITA_DAGSTER_URL: where alerts link runs to
     raw_source: str = "folder"  # FAVORITA_RAW_SOURCE: read the Kaggle files from data_dir, or from storage landing/
+    retrain_cron: str = "0 3 1 * *"  # FAVORITA_RETRAIN_CRON: when the monthly schedule refreshes the data (UTC)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -109,7 +110,17 @@ class Settings:
             aws=aws,
             dagster_url=env.get("FAVORITA_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/"),
             raw_source=raw_source,
+            retrain_cron=_cron(env.get("FAVORITA_RETRAIN_CRON", "0 3 1 * *")),
         )
+
+
+def _cron(value: str) -> str:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    value = value.strip()
+    if not is_valid_cron_string(value):
+        raise SettingsError(f"FAVORITA_RETRAIN_CRON={value!r} is not a cron expression; e.g. '0 3 1 * *' (03:00 UTC on the 1st)")
+    return value
 
 
 def settings_from_terraform(outputs: Mapping[str, object]) -> dict[str, str]:

@@ -29,6 +29,9 @@ from favorita_assets.resources.storage import Storage
 from favorita_assets.settings import Settings
 
 PIPELINE_JOB_NAME = "favorita_pipeline"
+# Every run of the pipeline job trains DeepAR; the production instance (infra/dagster/dagster.yaml) runs at most one
+# run with this tag at a time, so a backfill of many months queues instead of exhausting the machine.
+TRAINING_TAG = {"favorita/training": "deepar"}
 REFRESH_JOB_NAME = "refresh_data"
 
 refresh_data = define_asset_job(
@@ -42,6 +45,7 @@ favorita_pipeline = define_asset_job(
     PIPELINE_JOB_NAME,
     selection=AssetSelection.groups("modeling", "publishing"),
     partitions_def=CUTOFF_PARTITIONS,
+    tags=TRAINING_TAG,
     description="One monthly cut-off on the latest cleaned series: DeepAR channels, training, backtest, forecasts, "
     "the submission and the plots, with every check. Backfill it over months for a rolling-origin backtest; it "
     "never lands or cleans the raw files again (refresh_data does).",
@@ -51,10 +55,10 @@ favorita_pipeline = define_asset_job(
 def monthly_schedule(status: DefaultScheduleStatus, settings: Settings):
     @schedule(
         job=refresh_data,
-        cron_schedule="0 3 1 * *",
+        cron_schedule=settings.retrain_cron,
         execution_timezone="UTC",
         default_status=status,
-        description="Monthly retraining: at 03:00 UTC on the 1st, refresh the data; the new cleaned series then start "
+        description="Monthly retraining: at 03:00 UTC on the 1st (FAVORITA_RETRAIN_CRON), refresh the data; the new cleaned series then start "
         "the forecast of the month that just ended. Skips when the data does not reach that month. Stopped by default "
         "when EventBridge drives the runs (aws mode with an event queue).",
     )

@@ -32,7 +32,7 @@ def alert_on_run_failure(context: RunFailureSensorContext, alerts: Alerts):
     run = context.dagster_run
     failures = context.get_step_failure_events()
     steps = [f"- {e.step_key}: {step_failure_text(e)[:600]}" for e in failures] or [
-        f"- (run level) {context.failure_event.message}"
+        f"- (run level) {_run_level_reason(context)}"
     ]
     partition = run.tags.get("dagster/partition", "")
     alerts.publish(
@@ -42,6 +42,21 @@ def alert_on_run_failure(context: RunFailureSensorContext, alerts: Alerts):
         f"Run: {alerts.run_url(run.run_id)}\nFailing step(s):\n" + "\n".join(steps),
         {"job": run.job_name, "run_id": run.run_id, "steps": ",".join(e.step_key or "" for e in failures)},
     )
+
+
+def _run_level_reason(context: RunFailureSensorContext) -> str:
+    """Why a run with no failed step failed: the engine's explanation when its process died (killed, out of
+    memory) or run monitoring gave up on it, else the failure event's own message."""
+    from dagster import DagsterEventType
+
+    records = context.instance.get_records_for_run(context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT,
+                                                   ascending=False, limit=20).records  # fmt: skip
+    for record in records:
+        entry = record.event_log_entry
+        message = (entry.dagster_event.message if entry.dagster_event else None) or entry.message or ""
+        if "Run execution process" in message or "timed out" in message or "Detected run worker" in message:
+            return message[:600]
+    return context.failure_event.message or "failed outside any step"
 
 
 def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:

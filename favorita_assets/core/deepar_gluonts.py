@@ -219,5 +219,19 @@ def from_bytes(data: bytes):
 
     with tempfile.TemporaryDirectory() as folder:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            tar.extractall(folder, filter="data")
+            _extract_plain_files(tar, folder)
         return PyTorchPredictor.deserialize(Path(folder))
+
+
+def _extract_plain_files(tar: tarfile.TarFile, folder: str) -> None:
+    """Extract only plain files and folders that stay inside ``folder``: tarfile's "data" filter where this Python
+    has it (3.11.4 and later), the same rule by hand on earlier ones (Debian 12's 3.11.2)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(folder, filter="data")
+        return
+    root = Path(folder).resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or (target != root and root not in target.parents):
+            raise ValueError(f"model archive member {member.name!r} is not a plain file inside the archive")
+    tar.extractall(folder)  # noqa: S202 - every member checked above

@@ -118,3 +118,20 @@ def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(sma
     assert " - dagster - " not in result.stdout and result.stderr == "", result.stderr  # no log, no warnings
     with DagsterInstance.from_config(str(out / "dagster_home")) as instance:  # `dagster dev` can show these runs
         assert {r.job_name for r in instance.get_runs()} == {"refresh_data", "favorita_pipeline"}
+
+
+def test_prod_local_status_and_stop_say_when_nothing_runs(tmp_path, capsys):
+    assert main(["prod-local", "status", "--root", str(tmp_path)]) == 1
+    assert "not running" in capsys.readouterr().out
+    assert main(["prod-local", "stop", "--root", str(tmp_path)]) == 0
+    assert "nothing was running" in capsys.readouterr().out
+
+
+def test_the_retrain_schedule_time_is_a_setting_and_a_bad_one_is_named():
+    from favorita_assets.definitions import build_definitions
+    from favorita_assets.settings import Settings, SettingsError
+
+    settings = Settings.from_env({"FAVORITA_RETRAIN_CRON": "30 4 2 * *"})
+    assert build_definitions(settings).get_schedule_def("monthly_retrain").cron_schedule == "30 4 2 * *"
+    with pytest.raises(SettingsError, match="FAVORITA_RETRAIN_CRON='monthly' is not a cron expression"):
+        Settings.from_env({"FAVORITA_RETRAIN_CRON": "monthly"})

@@ -118,3 +118,28 @@ def test_deploy_says_it_needs_aws(tmp_path):
     assert not result.success
     (failure,) = [e for e in result.all_node_events if e.is_step_failure]
     assert "need FAVORITA_DEPLOYMENT=aws" in failure.step_failure_data.error.message
+
+
+def test_a_run_that_died_outside_any_step_is_alerted_with_the_engines_reason():
+    """A worker killed mid-run (or out of memory) fails no step: the alert carries the code server's explanation."""
+    from types import SimpleNamespace
+
+    from dagster import DagsterInstance, job, op
+
+    from favorita_assets.automation.sensors import _run_level_reason
+
+    @op
+    def step():
+        pass
+
+    @job
+    def work():
+        step()
+
+    with DagsterInstance.ephemeral() as instance:
+        run = instance.get_run_by_id(work.execute_in_process(instance=instance).run_id)
+        context = SimpleNamespace(instance=instance, dagster_run=run, failure_event=SimpleNamespace(message="failed"))
+        assert _run_level_reason(context) == "failed"  # nothing better recorded
+        instance.report_engine_event("Run execution process for x was terminated by signal 9 (SIGKILL).", run,
+                                     cls=DagsterInstance)  # fmt: skip
+        assert "terminated by signal 9 (SIGKILL)" in _run_level_reason(context)

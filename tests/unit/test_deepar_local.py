@@ -100,3 +100,29 @@ def test_auto_likelihood_is_resolved_from_the_data():
     assert named["likelihood"] == "gaussian"  # a named likelihood wins over the suggestion
     with pytest.raises(ValueError, match="materialize deepar_training_data again"):
         DeepARConfig().hyperparameters(16)
+
+
+@pytest.mark.parametrize("has_data_filter", [True, False])
+def test_a_model_archive_only_unpacks_plain_files_inside_its_folder(tmp_path, monkeypatch, has_data_filter):
+    """On Pythons before 3.11.4 (Debian 12's 3.11.2) tarfile has no "data" filter: the same rule is applied by hand."""
+    import io
+    import tarfile
+
+    from favorita_assets.core.deepar_gluonts import _extract_plain_files
+
+    if not has_data_filter:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+
+    def archive(name: str) -> tarfile.TarFile:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = 2
+            tar.addfile(info, io.BytesIO(b"{}"))
+        return tarfile.open(fileobj=io.BytesIO(buffer.getvalue()), mode="r:gz")
+
+    _extract_plain_files(archive("model.json"), str(tmp_path / "ok"))
+    assert (tmp_path / "ok" / "model.json").read_text() == "{}"
+    with pytest.raises(Exception, match="outside|not a plain file|Refusing|is not"):
+        _extract_plain_files(archive("../escape.json"), str(tmp_path / "bad"))
+    assert not (tmp_path / "escape.json").exists()
