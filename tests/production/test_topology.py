@@ -161,9 +161,12 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     month = last_month_end(date.today())
     newest, before = month.strftime("%Y-%m"), (month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     first = launch(topology, before, epochs=1, num_cells=8)
+    wait("the first training to start", lambda: run_of(topology, first)["status"] in ("STARTED", "SUCCESS", "FAILURE"), 120)
     second = launch(topology, newest, epochs=500, num_cells=8, early_stopping_patience=500)  # long: killed below
+    if run_of(topology, first)["status"] == "STARTED":  # while the first trains, the second waits in the queue
+        assert run_of(topology, second)["status"] == "QUEUED"
     wait("the first training to finish", lambda: run_of(topology, first)["status"] in ("SUCCESS", "FAILURE"), 600)
-    assert run_of(topology, first)["status"] == "SUCCESS"
+    assert run_of(topology, first)["status"] == "SUCCESS", [(r["jobName"], r["status"]) for r in runs(topology)]
     pid = wait("the second run's worker", lambda: _worker_pid(topology, second), 120, every=0.5)
     one, two = run_of(topology, first), run_of(topology, second)
     assert two["startTime"] >= one["endTime"]  # the tag limit (favorita/training: 1) held the second in the queue
