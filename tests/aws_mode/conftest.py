@@ -13,7 +13,8 @@ from botocore.config import Config
 from favorita_assets.aws.glue import GlueCleaning
 from favorita_assets.aws.glue_package import build_glue_package
 from favorita_assets.settings import Settings, build_resources
-from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy, free_port
+from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy
+from favorita_assets.topology import free_port
 
 import logging
 

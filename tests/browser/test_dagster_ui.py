@@ -14,7 +14,7 @@ import requests
 
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.settings import Settings
-from aws_mode.emulator import free_port
+from favorita_assets.topology import free_port
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,8 @@ import pytest
 import requests
 
 from favorita_assets.aws.glue_package import build_glue_package
-from aws_mode.emulator import FAKE_CREDENTIALS, free_port
+from aws_mode.emulator import FAKE_CREDENTIALS
+from favorita_assets.topology import free_port
 from infra.terraform import Terraform, emulator_override, terraform_binary
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -192,18 +192,18 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     topology.start_process("daemon")
     # The restarted daemon picks up from the state it keeps in Postgres: the schedule's tick is recorded, so it is not
     # run again; the run-failure sensor's cursor is past the failure, so no second alert.
-    wait("a run-failure sensor tick", lambda: _tick_after(topology, "sensor", "alert_on_run_failure", restarted), 90)
+    wait("a run-failure sensor tick", lambda: _sensor_tick_after(topology, "alert_on_run_failure", restarted), 90)
     assert len(runs(topology)) == count
     assert len([r for r in runs(topology) if r["jobName"] == "refresh_data"]) == 1
     assert len(_alerts_naming(alerts_log, alert, second)) == 1
 
 
-def _tick_after(top: Topology, kind: str, name: str, since: float) -> dict | None:
-    field, selector = ("scheduleOrError", "ScheduleSelector") if kind == "schedule" else ("sensorOrError", "SensorSelector")
-    data = top.graphql(f"""query($s: {selector}!) {{ {field}({kind}Selector: $s) {{ ... on {kind.title()} {{
-        {kind}State {{ ticks(limit: 5) {{ status timestamp runIds skipReason }} }} }} }} }}""",
-                       {"s": {**SELECTOR, f"{kind}Name": name}})  # fmt: skip
-    ticks = [t for t in data[field][f"{kind}State"]["ticks"] if t["timestamp"] > since and t["status"] != "STARTED"]
+def _sensor_tick_after(top: Topology, name: str, since: float) -> dict | None:
+    """The newest finished tick of sensor ``name`` after ``since`` (epoch seconds), through GraphQL."""
+    data = top.graphql("""query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor {
+        sensorState { ticks(limit: 5) { status timestamp runIds skipReason } } } } }""",
+                       {"s": {**SELECTOR, "sensorName": name}})  # fmt: skip
+    ticks = [t for t in data["sensorOrError"]["sensorState"]["ticks"] if t["timestamp"] > since and t["status"] != "STARTED"]
     return ticks[0] if ticks else None
 
 
