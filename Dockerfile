@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # One image for every Dagster process of the platform: the code server (the default command), the webserver, the
-# daemon and each run. It holds the production instance (infra/dagster/dagster.yaml) and no credential: PostgreSQL's
-# and AWS's come from the environment of the container.
+# daemon and each run. It holds the production instance (infra/dagster/dagster.yaml; on ECS, DAGSTER_HOME=/opt/dagster/ecs
+# selects infra/dagster/dagster-ecs.yaml) and no credential: PostgreSQL's and AWS's come from the container's environment.
 #
 #   docker build -t favorita-dagster .
 #   behind a TLS-intercepting proxy:  --secret id=ca,src=/etc/ssl/certs/ca-certificates.crt
@@ -45,10 +45,12 @@ ENV PATH=/opt/venv/bin:${PATH} \
     FAVORITA_DATA_DIR=/opt/dagster/data \
     FAVORITA_STORAGE_DIR=/opt/dagster/storage
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin dagster \
-    && mkdir -p /opt/dagster/home /opt/dagster/compute_logs /opt/dagster/data /opt/dagster/storage \
+    && mkdir -p /opt/dagster/home /opt/dagster/ecs /opt/dagster/var /opt/dagster/compute_logs /opt/dagster/data \
+       /opt/dagster/storage \
     && chown -R 10001:10001 /opt/dagster
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=10001:10001 infra/dagster/dagster.yaml /opt/dagster/home/dagster.yaml
+COPY --chown=10001:10001 infra/dagster/dagster-ecs.yaml /opt/dagster/ecs/dagster.yaml
 COPY --chown=10001:10001 infra/dagster/workspace.yaml /opt/dagster/workspace.yaml
 USER 10001
 WORKDIR /opt/dagster

@@ -4,6 +4,7 @@ applied to a private moto server on 127.0.0.1 for the tests of one module."""
 from __future__ import annotations
 
 import logging
+import time
 from types import SimpleNamespace
 
 import boto3
@@ -47,20 +48,29 @@ def moto_server():
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def dev_stack(terraform_bin, moto_server, tmp_path_factory):
-    """infra/terraform/envs/dev applied to moto, with the deny-insecure-transport statements off (moto does not fill
-    aws:SecureTransport, so with them it refuses every later request to the buckets). Destroyed at the end unless a
-    test already did."""
-    work = tmp_path_factory.mktemp("terraform")
+def apply_dev(terraform_bin: str, url: str, work, hosting: bool) -> SimpleNamespace:
+    """infra/terraform/envs/dev applied to the moto server at ``url``, with the deny-insecure-transport statements off
+    (moto does not fill aws:SecureTransport, so with them it refuses every later request to the buckets); with
+    ``hosting``, Dagster's own ECS services, RDS and load balancer too."""
     glue_dir = work / "glue"
     build_glue_package(glue_dir)
     tf = Terraform(terraform_bin, work, env=FAKE_CREDENTIALS)
-    (tf.root("dev") / "emulator_override.tf").write_text(emulator_override(moto_server))
+    (tf.root("dev") / "emulator_override.tf").write_text(emulator_override(url))
     tf.init("dev")
-    tf_vars = ["-var", f"glue_package_dir={glue_dir}", "-var", "enforce_secure_transport=false"]
-    tf.run("dev", "apply", "-auto-approve", "-no-color", *tf_vars)
-    stack = SimpleNamespace(tf=tf, vars=tf_vars, glue_dir=glue_dir, url=moto_server, outputs=tf.output("dev"), destroyed=False)
+    tf_vars = ["-var", f"glue_package_dir={glue_dir}", "-var", f"dagster_hosting={str(hosting).lower()}"]
+    secure = ["-var", "enforce_secure_transport=false"]
+    started = time.monotonic()
+    tf.run("dev", "apply", "-auto-approve", "-no-color", *tf_vars, *secure, timeout=900)
+    applied_in = time.monotonic() - started
+    return SimpleNamespace(tf=tf, vars=tf_vars + secure, vars_secure_default=tf_vars, glue_dir=glue_dir, url=url,
+                           outputs=tf.output("dev"), destroyed=False, applied_in=applied_in)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def dev_stack(terraform_bin, moto_server, tmp_path_factory):
+    """The platform (envs/dev without Dagster's own hosting) applied to moto. Destroyed at the end unless a test
+    already did."""
+    stack = apply_dev(terraform_bin, moto_server, tmp_path_factory.mktemp("terraform"), hosting=False)
     yield stack
     if not stack.destroyed:
         destroy(stack)
@@ -85,5 +95,5 @@ def destroy(stack) -> None:
         if address in in_state:
             stack.tf.run("dev", "state", "rm", address)
     empty_buckets(stack.url)
-    stack.tf.run("dev", "destroy", "-auto-approve", "-no-color", *stack.vars, timeout=300)
+    stack.tf.run("dev", "destroy", "-auto-approve", "-no-color", *stack.vars, timeout=600)
     stack.destroyed = True

@@ -27,6 +27,7 @@ from ops_jobs.cleanup import cleanup_old_versions
 from ops_jobs.low_stock import low_stock_alerts
 from ops_jobs.upload import upload_raw_data
 from infra.conftest import NOT_DELETABLE_IN_MOTO, destroy
+from infra.terraform import plan_json, planned_changes
 
 pytestmark = pytest.mark.terraform
 
@@ -62,42 +63,6 @@ def allowed(document: dict, action: str, resource: str | None = None) -> bool:
     )
 
 
-# What moto 5.2 answers differently from AWS, so that a plan right after apply is not empty on the emulator.
-def emulator_quirk(change: dict, attribute: str) -> bool:
-    before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
-    if change["type"] == "aws_s3_bucket_notification" and attribute == "eventbridge":
-        return True  # moto delivers the events (test_events_reach_the_queue) but never returns EventBridgeConfiguration
-    if change["type"] == "aws_sqs_queue" and attribute == "redrive_policy":
-        return json.loads(before[attribute]) == json.loads(after[attribute])  # moto adds spaces to the JSON
-    if change["type"] == "aws_sqs_queue_policy" and attribute == "policy":
-        return change["change"]["after_unknown"].get("policy") is True  # re-read because its queue is "updated"
-    return False
-
-
-def planned_changes(plan: dict) -> list[tuple[str, str]]:
-    """(resource address, attribute) of every change in a ``terraform show -json`` plan, less the emulator's quirks."""
-    found = []
-    for change in plan["resource_changes"]:
-        actions = change["change"]["actions"]
-        if actions in (["no-op"], ["read"]):
-            continue
-        if actions != ["update"]:
-            found.append((change["address"], "/".join(actions)))
-            continue
-        before, after = change["change"]["before"], change["change"]["after"]
-        unknown = change["change"]["after_unknown"]
-        for attribute in sorted(set(before) | set(after)):
-            if (before.get(attribute) != after.get(attribute) or unknown.get(attribute) is True) and not emulator_quirk(change, attribute):
-                found.append((change["address"], attribute))
-    return found
-
-
-def plan_json(stack, tmp_path, *args: str) -> dict:
-    plan = tmp_path / "plan.bin"
-    stack.tf.run("dev", "plan", "-no-color", "-input=false", f"-out={plan}", *args)
-    return json.loads(stack.tf.run("dev", "show", "-json", str(plan)).stdout)
-
-
 def dagster_policy(stack) -> dict:
     iam = client(stack, "iam")
     arn = out(stack, "dagster_policy_arn")
@@ -130,7 +95,13 @@ def test_buckets_are_encrypted_versioned_private_logged_and_expire_scratch(dev_s
     (rule,) = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # all S3 access logging accepts
     delivery = json.loads(s3.get_bucket_policy(Bucket=logs)["Policy"])["Statement"]
-    assert [s["Principal"] for s in delivery] == [{"Service": "logging.s3.amazonaws.com"}]  # Deny-TLS is off here
+    by_sid = {s["Sid"]: s for s in delivery}
+    assert set(by_sid) == {"S3ServerAccessLogDelivery", "LoadBalancerAccessLogDelivery"}  # Deny-TLS is off here
+    assert by_sid["S3ServerAccessLogDelivery"]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    # The Dagster UI's load balancer: eu-west-1 predates August 2022, so its logs come from the region's ELB account.
+    alb = by_sid["LoadBalancerAccessLogDelivery"]
+    assert alb["Principal"] == {"AWS": "arn:aws:iam::156460612806:root", "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert alb["Action"] == "s3:PutObject" and alb["Resource"] == f"arn:aws:s3:::{logs}/alb/AWSLogs/{ACCOUNT}/*"
     kms = client(dev_stack, "kms")
     assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["Enabled"]
     assert kms.get_key_rotation_status(KeyId=key_arn)["KeyRotationEnabled"]
@@ -384,7 +355,7 @@ def test_a_second_plan_changes_nothing(dev_stack, tmp_path):
 def test_the_default_configuration_denies_insecure_transport(dev_stack, tmp_path):
     """Planned with the variable at its default: every bucket policy gains the Deny on aws:SecureTransport=false,
     and nothing else changes."""
-    plan = plan_json(dev_stack, tmp_path, *dev_stack.vars[:2])  # glue_package_dir only
+    plan = plan_json(dev_stack, tmp_path, *dev_stack.vars_secure_default)  # enforce_secure_transport at its default
     changed = sorted({address for address, _ in planned_changes(plan)})
     assert changed == sorted([f'module.platform.module.storage.aws_s3_bucket_policy.this["{b}"]' for b in ("artifacts", "processed", "raw")]
                              + ["module.platform.module.storage.aws_s3_bucket_policy.logs"])  # fmt: skip

@@ -85,3 +85,37 @@ def test_bucket_policies_deny_insecure_transport_unless_turned_off():
     for root in ROOTS:
         variables = blocks("variable", (INFRA / "envs" / root / "variables.tf").read_text())
         assert re.search(r"^  default\s+= true$", variables["enforce_secure_transport"], re.M)
+
+
+MODULES_WITH_TESTS = sorted(p.parent.parent.name for p in (INFRA / "modules").glob("*/tests/*.tftest.hcl"))
+
+
+@pytest.mark.parametrize("module", MODULES_WITH_TESTS)
+def test_terraform_test_holds_the_modules_promises_against_a_mocked_provider(terraform_bin, tmp_path, module):
+    """`terraform test` with `mock_provider "aws"`: no account, no emulator (modules/<module>/tests/*.tftest.hcl)."""
+    from infra.terraform import plugin_dir
+
+    tf = Terraform(terraform_bin, tmp_path)
+    folder = tf.tree / "modules" / module
+    mirror = plugin_dir()
+    tf.run(folder, "init", "-input=false", "-no-color", *([f"-plugin-dir={mirror}"] if mirror else []))
+    result = tf.run(folder, "test", "-no-color")
+    runs = re.findall(r'run "(\w+)"\.\.\. (\w+)', result.stdout)
+    assert len(runs) >= 8 and all(status == "pass" for _, status in runs), result.stdout
+    assert re.search(r"Success! \d+ passed, 0 failed", result.stdout)
+
+
+def test_the_dagster_tasks_get_every_setting_the_aws_deployment_reads_from_terraform():
+    """envs/dev hands the code server and the runs the same settings `favorita aws-settings` writes from its outputs."""
+    main = (INFRA / "envs" / "dev" / "main.tf").read_text()
+    (environment,) = re.findall(r"platform_environment = \{\n(.*?)\n  \}", main, flags=re.S)
+    given = set(re.findall(r"^\s+(FAVORITA_\w+)\s+=", environment, flags=re.M))
+    wanted = {s.env for s in AWS_SETTINGS if s.terraform_output}
+    assert wanted <= given, f"the Dagster tasks lack {sorted(wanted - given)}"
+
+
+def test_every_module_has_a_readme_with_an_example():
+    for folder in (p for p in (INFRA / "modules").iterdir() if p.is_dir()):
+        readme = folder / "README.md"
+        assert readme.is_file(), f"{folder.name} has no README.md"
+        assert f'source = "../../modules/{folder.name}"' in readme.read_text() or 'source = "../' in readme.read_text(), folder.name

@@ -138,6 +138,11 @@ def test_the_image_runs_as_a_user_and_holds_the_production_instance(image):
     assert "DAGSTER_HOME=/opt/dagster/home" in env and not [e for e in env if "PASSWORD" in e or "SECRET" in e]
     assert "QueuedRunCoordinator" in in_image(container, "cat $DAGSTER_HOME/dagster.yaml")
     assert in_image(container, "test ! -e /run/secrets/ca && id -u && ls /opt/venv/lib/python3*/site-packages | grep -c '^torch-2.13.0'").split() == ["10001", "1"]
+    # The ECS instance (DAGSTER_HOME=/opt/dagster/ecs in Terraform's task definitions): its launcher imports, its
+    # scratch folder is writable by the user (the root filesystem is read-only on ECS).
+    ecs = in_image(container, "grep -c FavoritaEcsRunLauncher /opt/dagster/ecs/dagster.yaml && touch /opt/dagster/var/probe && "
+                              "python -c 'from favorita_assets.aws.ecs import FavoritaEcsRunLauncher; print(FavoritaEcsRunLauncher.__name__)'")  # fmt: skip
+    assert ecs.split() == ["1", "FavoritaEcsRunLauncher"]
 
 
 @pytest.mark.image

@@ -52,14 +52,15 @@ def last_month_end(today: date) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def wait(what: str, check, timeout: float, every: float = 1.0):
+def wait(what: str, check, timeout: float, every: float = 1.0, state=None):
+    """Poll ``check`` until it is truthy; on timeout say what was awaited and, with ``state``, what there was."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f"; {state()}" if state else ""))
         time.sleep(every)
 
 
@@ -95,11 +96,22 @@ def topology():
 
 def _stop_new_data_sensor(top: Topology) -> None:
     """The new-data sensor would start a full-length training (100 epochs) after the refresh; this module launches
-    its own short ones instead, so it stops that sensor through the UI's API, as an operator would."""
-    state = top.graphql("""query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
-        ... on Sensor { sensorState { id } } } }""", {"s": {**SELECTOR, "sensorName": "forecast_new_data"}})
-    top.graphql("mutation($id: String) { stopSensor(id: $id) { __typename } }",
-                {"id": state["sensorOrError"]["sensorState"]["id"]})  # fmt: skip
+    its own short ones instead, so it stops that sensor through the UI's API, as an operator would, and reads the
+    stopped state back (a training it started would hold the queue's one training slot)."""
+    query = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+        ... on Sensor { sensorState { id status } } } }"""
+    selector = {"s": {**SELECTOR, "sensorName": "forecast_new_data"}}
+
+    def stopped() -> bool:
+        state = top.graphql(query, selector)["sensorOrError"]["sensorState"]
+        if state["status"] == "STOPPED":
+            return True
+        answer = top.graphql("mutation($id: String) { stopSensor(id: $id) { __typename ... on PythonError { message } } }",
+                             {"id": state["id"]})  # fmt: skip
+        assert answer["stopSensor"]["__typename"] != "PythonError", answer
+        return False
+
+    wait("the new-data sensor to be stopped", stopped, 60, every=2.0)
 
 
 def runs(top: Topology) -> list[dict]:
@@ -135,6 +147,12 @@ def run_of(top: Topology, run_id: str) -> dict:
     return run
 
 
+def every_run(top: Topology) -> list[tuple[str, str, str]]:
+    """(job, status, partition) of every run: what a failed wait names."""
+    return [(r["jobName"], r["status"], {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition", ""))
+            for r in runs(top)]  # fmt: skip
+
+
 def test_every_required_daemon_is_healthy_on_the_postgres_instance(topology):
     health = wait("the daemons' heartbeats", lambda: (h := topology.daemon_health()) and all(h.values()) and h, 90)
     assert {"SCHEDULER", "SENSOR", "QUEUED_RUN_COORDINATOR", "MONITORING", "BACKFILL"} <= set(health)
@@ -161,11 +179,14 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     month = last_month_end(date.today())
     newest, before = month.strftime("%Y-%m"), (month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     first = launch(topology, before, epochs=1, num_cells=8)
-    wait("the first training to start", lambda: run_of(topology, first)["status"] in ("STARTED", "SUCCESS", "FAILURE"), 120)
+    assert [r for r in every_run(topology) if r[0] == "favorita_pipeline" and r[2] != before] == []  # nothing else trains
+    wait("the first training to start", lambda: run_of(topology, first)["status"] in ("STARTED", "SUCCESS", "FAILURE"), 240,
+         state=lambda: f"runs: {every_run(topology)}; the daemon's log ends: {topology.log('daemon').read_text()[-2000:]}")  # fmt: skip
     second = launch(topology, newest, epochs=500, num_cells=8, early_stopping_patience=500)  # long: killed below
     if run_of(topology, first)["status"] == "STARTED":  # while the first trains, the second waits in the queue
         assert run_of(topology, second)["status"] == "QUEUED"
-    wait("the first training to finish", lambda: run_of(topology, first)["status"] in ("SUCCESS", "FAILURE"), 600)
+    wait("the first training to finish", lambda: run_of(topology, first)["status"] in ("SUCCESS", "FAILURE"), 600,
+         state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
     assert run_of(topology, first)["status"] == "SUCCESS", [(r["jobName"], r["status"]) for r in runs(topology)]
     pid = wait("the second run's worker", lambda: _worker_pid(topology, second), 120, every=0.5)
     one, two = run_of(topology, first), run_of(topology, second)

@@ -32,3 +32,42 @@ module "platform" {
   dagster_role_names       = var.dagster_role_names
   tags                     = local.tags
 }
+
+# Dagster itself: webserver, daemon and code server on ECS Fargate, runs as Fargate tasks, the instance on RDS.
+module "dagster" {
+  source = "../../modules/dagster"
+  count  = var.dagster_hosting ? 1 : 0
+
+  name                              = "${var.name_prefix}-${local.environment}"
+  kms_key_arn                       = module.platform.kms_key_arn
+  dagster_policy_arn                = module.platform.dagster_policy_arn
+  compute_log_bucket                = module.platform.artifacts_bucket
+  access_log_bucket                 = module.platform.access_log_bucket
+  image_tag                         = var.dagster_image_tag
+  ui_allowed_cidrs                  = var.dagster_ui_allowed_cidrs
+  certificate_arn                   = var.dagster_certificate_arn
+  vpc_id                            = var.dagster_vpc_id
+  private_subnet_ids                = var.dagster_private_subnet_ids
+  public_subnet_ids                 = var.dagster_public_subnet_ids
+  egress                            = var.dagster_egress
+  db_deletion_protection            = !var.force_destroy
+  load_balancer_deletion_protection = !var.force_destroy
+  force_destroy                     = var.force_destroy
+  tags                              = local.tags
+
+  # The aws deployment's settings, as `favorita aws-settings` writes them from this root's outputs.
+  platform_environment = {
+    FAVORITA_AWS_REGION            = var.region
+    FAVORITA_RAW_BUCKET            = module.platform.raw_bucket
+    FAVORITA_PROCESSED_BUCKET      = module.platform.processed_bucket
+    FAVORITA_ARTIFACTS_BUCKET      = module.platform.artifacts_bucket
+    FAVORITA_KMS_KEY_ARN           = module.platform.kms_key_arn
+    FAVORITA_GLUE_JOB_NAME         = module.platform.glue_job_name
+    FAVORITA_SAGEMAKER_ROLE_ARN    = module.platform.sagemaker_execution_role_arn
+    FAVORITA_SAGEMAKER_NAME_PREFIX = module.platform.sagemaker_name_prefix
+    FAVORITA_MODEL_PACKAGE_GROUP   = module.platform.model_package_group_name
+    FAVORITA_EVENT_QUEUE_URL       = module.platform.event_queue_url
+    FAVORITA_ALERTS_TOPIC_ARN      = module.platform.alerts_topic_arn
+    FAVORITA_RAW_SOURCE            = "landing"
+  }
+}

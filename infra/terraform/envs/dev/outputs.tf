@@ -94,3 +94,41 @@ output "dagster_policy_arn" {
   description = "IAM policy to attach to whatever runs Dagster."
   value       = module.platform.dagster_policy_arn
 }
+
+output "dagster_ui_url" {
+  description = "URL of the Dagster UI (FAVORITA_DAGSTER_URL); null without dagster_hosting."
+  value       = one(module.dagster[*].ui_url)
+}
+
+output "dagster_ecr_repository_url" {
+  description = "ECR repository the deploy pushes the code-location image to."
+  value       = one(module.dagster[*].ecr_repository_url)
+}
+
+output "dagster_cluster_name" {
+  description = "ECS cluster of the Dagster services and runs."
+  value       = one(module.dagster[*].cluster_name)
+}
+
+output "dagster_service_names" {
+  description = "ECS services of the webserver, daemon and code server."
+  value       = one(module.dagster[*].service_names)
+}
+
+output "dagster_run_launcher" {
+  description = "What the run launcher starts each run with: cluster, task definition family, subnets, security group, roles."
+  value = var.dagster_hosting ? {
+    cluster            = module.dagster[0].cluster_name
+    task_definition    = module.dagster[0].run_task_definition_family
+    subnets            = module.dagster[0].run_subnet_ids
+    security_group     = module.dagster[0].run_security_group_id
+    task_role_arn      = module.dagster[0].task_role_arns["run"]
+    execution_role_arn = module.dagster[0].execution_role_arn
+    log_group          = module.dagster[0].log_group_name
+  } : null
+}
+
+output "dagster_database_secret_arn" {
+  description = "Secrets Manager secret with the Dagster database's master password (RDS-managed; rotate it there)."
+  value       = one(module.dagster[*].database_secret_arn)
+}

@@ -78,3 +78,51 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "dagster_hosting" {
+  description = "Run Dagster itself in this account (ECS Fargate services, RDS, a load balancer). Off: run Dagster elsewhere with the platform's outputs."
+  type        = bool
+  default     = true
+}
+
+variable "dagster_image_tag" {
+  description = "Tag of the code-location image in the ECR repository (the git SHA the deploy pushed)."
+  type        = string
+  default     = "bootstrap"
+}
+
+variable "dagster_ui_allowed_cidrs" {
+  description = "CIDR blocks that may reach the Dagster UI (default: private networks, e.g. over a VPN)."
+  type        = list(string)
+  default     = ["10.0.0.0/8"]
+}
+
+variable "dagster_certificate_arn" {
+  description = "ACM certificate for HTTPS on the Dagster UI; null serves HTTP to the allowed CIDRs only."
+  type        = string
+  default     = null
+}
+
+variable "dagster_vpc_id" {
+  description = "Existing VPC for Dagster; null makes a minimal one."
+  type        = string
+  default     = null
+}
+
+variable "dagster_private_subnet_ids" {
+  description = "Private subnets of dagster_vpc_id (tasks and database)."
+  type        = list(string)
+  default     = []
+}
+
+variable "dagster_public_subnet_ids" {
+  description = "Public subnets of dagster_vpc_id (the UI's load balancer)."
+  type        = list(string)
+  default     = []
+}
+
+variable "dagster_egress" {
+  description = "How the Dagster tasks reach AWS APIs in the VPC the module makes: nat or endpoints."
+  type        = string
+  default     = "nat"
+}

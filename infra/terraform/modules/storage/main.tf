@@ -159,6 +159,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "logs" {
   depends_on = [aws_s3_bucket_versioning.logs]
 }
 
+data "aws_elb_service_account" "this" {}
+
 data "aws_iam_policy_document" "logs" {
   statement {
     sid       = "S3ServerAccessLogDelivery"
@@ -180,6 +182,24 @@ data "aws_iam_policy_document" "logs" {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # The Dagster UI's load balancer writes its access logs under alb/ (regions older than August 2022 deliver them as
+  # the region's ELB account, newer ones as the log-delivery service).
+  statement {
+    sid       = "LoadBalancerAccessLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.logs.arn}/alb/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.this.arn]
+    }
+
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
     }
   }
 
