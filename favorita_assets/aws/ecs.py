@@ -67,10 +67,17 @@ class FavoritaEcsRunLauncher(EcsRunLauncher):
             run_task_kwargs["networkConfiguration"] = {"awsvpcConfiguration": {
                 "subnets": _split(subnets), "securityGroups": _split(security_groups), "assignPublicIp": "DISABLED"}}  # fmt: skip
         super().__init__(inst_data=inst_data, run_task_kwargs=run_task_kwargs, **config)
-        self._default_size: Mapping[str, str] = {}
-        if self.task_definition:
-            definition = self.ecs.describe_task_definition(taskDefinition=self.task_definition)["taskDefinition"]
-            self._default_size = {"cpu": definition.get("cpu", ""), "memory": definition.get("memory", "")}
+        self._default_size: Mapping[str, str] | None = None
+
+    def _task_definition_size(self) -> Mapping[str, str]:
+        """The run task definition's own cpu and memory, read once, and only when a run is resized by its tags (every
+        process that opens the instance builds the launcher; most never launch a run)."""
+        if self._default_size is None:
+            self._default_size = {}
+            if self.task_definition:
+                definition = self.ecs.describe_task_definition(taskDefinition=self.task_definition)["taskDefinition"]
+                self._default_size = {"cpu": definition.get("cpu", ""), "memory": definition.get("memory", "")}
+        return self._default_size
 
     @classmethod
     def config_type(cls):
@@ -85,8 +92,8 @@ class FavoritaEcsRunLauncher(EcsRunLauncher):
     def launch_run(self, context: LaunchRunContext) -> None:
         tags = context.dagster_run.tags
         if "ecs/cpu" in tags or "ecs/memory" in tags:
-            cpu = tags.get("ecs/cpu", self._default_size.get("cpu"))
-            memory = tags.get("ecs/memory", self._default_size.get("memory"))
+            cpu = tags["ecs/cpu"] if "ecs/cpu" in tags else self._task_definition_size().get("cpu")
+            memory = tags["ecs/memory"] if "ecs/memory" in tags else self._task_definition_size().get("memory")
             problem = fargate_size_problem(cpu, memory)
             if problem:
                 raise ValueError(

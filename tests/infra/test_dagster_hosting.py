@@ -164,7 +164,7 @@ def test_the_database_is_encrypted_private_backed_up_and_its_password_is_not_in_
     subnets = {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]}
     assert subnets == set(out(stack, "dagster_run_launcher")["subnets"])  # the private subnets
     state_text = stack.tf.run("dev", "state", "pull").stdout
-    instance = state_attributes(stack, "aws_db_instance", "this")
+    instance = state_attributes(stack, "aws_db_instance", "this", json.loads(state_text))
     assert instance["manage_master_user_password"] is True and not instance["password"]  # Terraform never had one
     secrets = client(stack, "secretsmanager")
     try:
@@ -176,9 +176,9 @@ def test_the_database_is_encrypted_private_backed_up_and_its_password_is_not_in_
     assert "master_user_password" not in json.dumps(stack.outputs)
 
 
-def state_attributes(stack, kind: str, name: str) -> dict:
-    """The attributes Terraform holds for module.dagster's resource ``kind.name``."""
-    state = json.loads(stack.tf.run("dev", "state", "pull").stdout)
+def state_attributes(stack, kind: str, name: str, state: dict | None = None) -> dict:
+    """The attributes Terraform holds for module.dagster's resource ``kind.name`` (in ``state``, else pulled)."""
+    state = state or json.loads(stack.tf.run("dev", "state", "pull").stdout)
     (found,) = [r["instances"][0]["attributes"] for r in state["resources"]
                 if r["type"] == kind and r["name"] == name and r.get("module") == "module.dagster[0]"]  # fmt: skip
     return found
