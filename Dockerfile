@@ -44,6 +44,10 @@ ENV PATH=/opt/venv/bin:${PATH} \
     DAGSTER_COMPUTE_LOG_DIR=/opt/dagster/compute_logs \
     FAVORITA_DATA_DIR=/opt/dagster/data \
     FAVORITA_STORAGE_DIR=/opt/dagster/storage
+# LightGBM's wheel links the system's OpenMP runtime (libgomp1), which slim and minbase Debian images leave out.
+# DL3008 (pin apt versions): the base image's own release pins it; a pinned version would break on its next update.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin dagster \
     && mkdir -p /opt/dagster/home /opt/dagster/ecs /opt/dagster/var /opt/dagster/compute_logs /opt/dagster/data \
        /opt/dagster/storage \

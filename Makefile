@@ -64,7 +64,7 @@ dev: setup
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 benchmark: setup
-	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/pip install --quiet -e ".[dev]"
 	$(BIN)/python benchmarks/etl_benchmark.py
 	$(BIN)/python benchmarks/forecast_benchmark.py
 	$(BIN)/python benchmarks/deepar_windows.py

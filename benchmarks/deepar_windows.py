@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 import tempfile
 import time
@@ -25,14 +26,43 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from favorita_assets.core import deepar_gluonts, metrics
+from favorita_assets.core import baselines, deepar_gluonts, metrics
 from favorita_assets.core.cleaning import clean_tables
-from favorita_assets.core.deepar_format import suggest_likelihood
-from favorita_assets.core.evaluation import run_backtest
+from favorita_assets.core.deepar_format import build_channels, suggest_likelihood
+from favorita_assets.core.evaluation import history_matrix
+from favorita_assets.core.features import horizon_features, known_promotions
+from favorita_assets.core.sample_data import transactions_as_train
+from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.modeling.config import DeepARConfig
 
-sys.path.insert(0, str(Path(__file__).parent))
-from forecast_benchmark import H, channels_for, load_tables, write_transactions_data  # noqa: E402
+H = 16
+
+
+def load_tables(data: Path) -> dict[str, pd.DataFrame]:
+    tables = {t: read_kaggle_csv(data / f"{t}.csv", t) for t in ("train", "stores", "oil", "holidays_events")}
+    tables["test"] = None
+    return tables
+
+
+def write_transactions_data(real_dir: Path, folder: Path, drop_days: int = 0) -> Path:
+    """The real transactions as a Kaggle data folder: transactions.csv shaped as a one-family train.csv (sales =
+    transactions), with its last ``drop_days`` days left out, beside the real stores, oil and holidays."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("stores", "oil", "holidays_events"):
+        shutil.copy(real_dir / f"{name}.csv", folder / f"{name}.csv")
+    train = transactions_as_train(read_kaggle_csv(real_dir / "transactions.csv", "transactions"))
+    train = train[train["date"] <= train["date"].max() - pd.Timedelta(days=drop_days)]
+    train.assign(date=train["date"].dt.strftime("%Y-%m-%d")).to_csv(folder / "train.csv", index=False)
+    return folder
+
+
+def channels_for(tables: dict, cleaned: pd.DataFrame):
+    """The channels for the latest cut-off with one 16-day backtest window (how these defaults were chosen)."""
+    cutoff = cleaned["date"].max()
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=H, freq="D")
+    promotions, _ = known_promotions(tables["test"], cleaned, horizon)
+    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, tables["stores"], tables["holidays_events"], promotions)
+    return build_channels(cleaned, cutoff, H, future)
 
 
 def window_channels(real_dir: Path, work: Path, window: int):
@@ -56,9 +86,9 @@ def main() -> None:
     rows = []
     for window in (int(w) for w in args.windows.split(",")):
         channels = window_channels(args.real_dir, work, window)
-        backtest = run_backtest(channels.test, H, None)
-        actual = backtest.actual.ravel()
-        naive = {m: metrics.rmsle(actual, f["mean"].ravel()) for m, f in backtest.forecasts.items()}
+        actual = np.nan_to_num(history_matrix(channels.test, H)).ravel()
+        before = history_matrix(channels.test, 28, cut=H)
+        naive = {m: metrics.rmsle(actual, baselines.forecast(m, before, H).ravel()) for m in baselines.BASELINES}
         best = min(naive, key=naive.get)
         days = channels.horizon - pd.Timedelta(days=H)
         span = f"{days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}"

@@ -154,6 +154,9 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
     return None
 
 
+from favorita_assets.core.candidates import CANDIDATES  # noqa: E402  (pure: numpy and pandas only)
+
+
 def _what(meta: dict) -> str:
     """A few words on what a materialization holds, for the run's summary."""
     parts = [f"{meta['rows']:,} rows" if "rows" in meta else None, meta.get("horizon"), meta.get("model_version"),
@@ -229,12 +232,17 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         return 1
     evaluation = report.materialized.get("forecast_evaluation", {})
     if evaluation:
-        print(f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length} days), lower is better:")
-        print(f"    {'method':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9}")
-        for method in ("deepar", "last_week", "mean_last_4_weekdays"):
+        print(f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
+              "windows, lower is better:")  # fmt: skip
+        print(f"    {'candidate':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9} {'P10-P90':>8}")
+        for method in (*CANDIDATES, "published"):
             if f"{method}_rmsle" in evaluation:
-                print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation[f'{method}_wape']:>7.4f} "
-                      f"{evaluation[f'{method}_mase']:>7.3f} {evaluation[f'{method}_mean_wql']:>9.4f}")  # fmt: skip
+                print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
+                      f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} {evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "
+                      f"{evaluation.get(f'{method}_coverage', float('nan')):>8.2f}")  # fmt: skip
+        if evaluation.get("published_nested_rmsle") is not None:
+            print(f"    the rule's own accuracy (each window scored with champions chosen on the other windows): "
+                  f"RMSLE {evaluation['published_nested_rmsle']:.4f}")  # fmt: skip
         print(f"    published: {evaluation['champion']}")
     written = export_outputs(settings, report, out)
     print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")

@@ -19,16 +19,18 @@ from favorita_assets.core.schema import read_dates
 
 CUTOFF_PARTITIONS = DynamicPartitionsDefinition(name="cutoff_month")
 DEFAULT_PREDICTION_LENGTH = 16
+DEFAULT_BACKTEST_WINDOWS = 3
 MAX_PREDICTION_LENGTH = 365
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def minimum_history_days(prediction_length: int, context_length: int | None = None) -> int:
-    """Days of history a cut-off needs: the train channel (everything before the backtest window of
+def minimum_history_days(prediction_length: int, context_length: int | None = None,
+                         backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> int:  # fmt: skip
+    """Days of history a cut-off needs: the train channel (everything before the ``backtest_windows`` windows of
     ``prediction_length`` days) must hold at least one whole training window, context_length + prediction_length
     days (context_length defaults to DeepAR's max(28, prediction_length))."""
     context = context_length or max(28, prediction_length)
-    return context + 2 * prediction_length
+    return context + (backtest_windows + 1) * prediction_length
 
 
 def partition_of(day) -> str:
@@ -47,22 +49,24 @@ def cutoff_of(month: str, last_date) -> pd.Timestamp:
 
 
 def cutoff_months(first_date, last_date, prediction_length: int = DEFAULT_PREDICTION_LENGTH,
-                  context_length: int | None = None) -> list[str]:  # fmt: skip
+                  context_length: int | None = None, backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> list[str]:  # fmt: skip
     """Every month (YYYY-MM) whose cut-off has enough history for ``prediction_length``, up to the month of
     ``last_date``."""
     first, last = pd.Timestamp(first_date), pd.Timestamp(last_date)
-    earliest = first + pd.Timedelta(days=minimum_history_days(prediction_length, context_length) - 1)
+    earliest = first + pd.Timedelta(days=minimum_history_days(prediction_length, context_length, backtest_windows) - 1)
     months = pd.period_range(earliest, last, freq="M").strftime("%Y-%m").tolist() if earliest <= last else []
     return [m for m in months if cutoff_of(m, last) >= earliest]
 
 
 def check_month(month: str, first_date, last_date, prediction_length: int = DEFAULT_PREDICTION_LENGTH,
-                context_length: int | None = None, source: str = "train.csv") -> str:  # fmt: skip
+                context_length: int | None = None, source: str = "train.csv",
+                backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> str:  # fmt: skip
     """``month`` if it is a cut-off the data supports, else FavoritaDataError saying what is allowed."""
-    allowed = cutoff_months(first_date, last_date, prediction_length, context_length)
+    allowed = cutoff_months(first_date, last_date, prediction_length, context_length, backtest_windows)
     span = f"{pd.Timestamp(first_date):%Y-%m-%d} to {pd.Timestamp(last_date):%Y-%m-%d}"
-    need = minimum_history_days(prediction_length, context_length)
-    why = f"a {context_length or max(28, prediction_length)}-day context plus twice the horizon"
+    need = minimum_history_days(prediction_length, context_length, backtest_windows)
+    why = (f"a {context_length or max(28, prediction_length)}-day context, one horizon to train on and "
+           f"{backtest_windows} backtest windows of one horizon each")
     if not _MONTH.match(str(month)):
         raise FavoritaDataError(source, f"month {month!r} is not a month written YYYY-MM", column="date",
                                 value=month, fix=f"give a month such as {allowed[-1] if allowed else '2017-08'}")  # fmt: skip

@@ -78,12 +78,22 @@ def evaluation_metrics(partition_key: str) -> str:
 
 
 def evaluation_backtest(partition_key: str) -> str:
-    """Every method's forecasts for the held-out window, with the actuals."""
+    """Every candidate's forecasts for the backtest windows, with the actuals and the published mix."""
     return f"{evaluation_prefix(partition_key)}/backtest.parquet"
+
+
+def evaluation_horizon(partition_key: str) -> str:
+    """Every challenger's point forecast for the days after the cut-off (what forecasts publishes from)."""
+    return f"{evaluation_prefix(partition_key)}/horizon_candidates.parquet"
 
 
 def forecasts(partition_key: str) -> str:
     return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
+
+
+def forecast_totals(partition_key: str) -> str:
+    """The all-stores, store and family totals, beside the bottom level (its own prefix, its own Athena table)."""
+    return f"forecast_totals/{month_tag(partition_key)}/totals.parquet"
 
 
 def submission(partition_key: str) -> str:
@@ -94,4 +104,4 @@ def plots_prefix(partition_key: str) -> str:
     return f"plots/{month_tag(partition_key)}"
 
 
-PLOT_FILES = ("forecast_total.png", "forecast_largest_series.png", "backtest.png")
+PLOT_FILES = ("forecast_total.png", "forecast_largest_series.png", "backtest.png", "backtest_windows.png")

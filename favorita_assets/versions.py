@@ -13,12 +13,12 @@ from dagster import DataVersion
 CODE_VERSIONS = {
     "raw": "2",  # any encoding; partitions registered from the sales history
     "cleaned_series": "2",
-    "deepar_training_data": "2",  # closures known ahead: yearly ones learned from the history
+    "deepar_training_data": "3",  # K backtest windows held out of the train channel
     "deepar_model": "1",
-    "forecast_evaluation": "2",  # every candidate forecasts known closures as 0; horizon in metrics.json
-    "forecasts": "2",  # days_ahead, store_closed
+    "forecast_evaluation": "3",  # K windows, challengers, cross-conformal bands, champions per family, totals
+    "forecasts": "3",  # per-family champions, calibrated bands, model_version per row, forecast_totals
     "kaggle_submission": "2",  # removes an earlier horizon's file
-    "forecast_plots": "2",  # closed days shaded
+    "forecast_plots": "3",  # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
 }
 
 

@@ -9,7 +9,7 @@ SageMaker's rules (https://docs.aws.amazon.com/sagemaker/latest/dg/deepar.html),
   channels, and ``len(target) + prediction_length`` in the inference channel (the future part covers the horizon).
 
 Channels for a cut-off date C and horizon H:
-- train: every series up to C - H (the last H days are held out for the backtest);
+- train: every series up to C - K x H (the last K windows of H days are held out for the backtest);
 - test: every series up to C (SageMaker scores its last H points);
 - inference: every series up to C, with features running to C + H (future promotions from test.csv or the plan).
 """
@@ -122,6 +122,7 @@ def build_channels(
     cutoff: pd.Timestamp,
     prediction_length: int,
     horizon_features: pd.DataFrame,
+    backtest_windows: int = 1,
 ) -> Channels:
     """Render ``cleaned`` (up to ``cutoff``) into the train, test and inference channels.
 
@@ -137,7 +138,8 @@ def build_channels(
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=prediction_length, freq="D")
     encoding = CategoryEncoding.from_frame(history)
     future = horizon_features.set_index(["store_nbr", "family", "date"]).sort_index()
-    window_closures = recurring_closures(history, before=cutoff - pd.Timedelta(days=prediction_length - 1))
+    held = prediction_length * backtest_windows  # the backtest's days
+    window_closures = recurring_closures(history, before=cutoff - pd.Timedelta(days=held - 1))
 
     target_all = history["sales"].to_numpy(dtype=np.float64).copy()
     target_all[history["store_closed"].to_numpy()] = np.nan
@@ -166,13 +168,13 @@ def build_channels(
         # The held-out days may carry only what is known at forecast time: closures there are the ones known
         # ahead (25 December, and the store's yearly closures before the window), not the sales later observed.
         test_feats = feats.copy()
-        held_out = pd.DatetimeIndex(dates[max(a, b - prediction_length) : b])
+        held_out = pd.DatetimeIndex(dates[max(a, b - held) : b])
         test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = known_closed(
             np.full(len(held_out), store), held_out, window_closures)
         test.append(_record(start, target, cat, test_feats))
         inference.append(_record(start, target, cat, np.hstack([feats, future_feats])))
         series.append((store, family))
-        n_train = len(target) - prediction_length
+        n_train = len(target) - held
         if n_train > 0 and np.isfinite(target[:n_train]).any():
             train.append(_record(start, target[:n_train], cat, feats[:, :n_train]))
     return Channels(
@@ -285,12 +287,26 @@ def quantile_name(q: float) -> str:
     return f"{q:g}"
 
 
-def inference_instances(records: list[dict], cut: int = 0) -> list[dict]:
+def inference_instances(records: list[dict], cut: int = 0, prediction_length: int | None = None) -> list[dict]:
     """Records as DeepAR inference instances, with ``cut`` days dropped from each target (a backtest forecasts the
-    days it holds out). The dynamic features keep their length, which is then len(target) + prediction_length."""
+    days it holds out). With ``prediction_length``, the dynamic features are cut to len(target) + prediction_length
+    (a window further back than one horizon); without it they keep their length."""
     if not cut:
         return records
-    return [{**record, "target": record["target"][:-cut]} for record in records]
+    out = []
+    for record in records:
+        instance = {**record, "target": record["target"][:-cut]}
+        if prediction_length is not None and record.get("dynamic_feat"):
+            end = len(instance["target"]) + prediction_length
+            instance["dynamic_feat"] = [row[:end] for row in record["dynamic_feat"]]
+        out.append(instance)
+    return out
+
+
+def window_instances(test: list[dict], h: int, windows: int) -> list[dict]:
+    """DeepAR instances for every backtest window, oldest first: the test records cut at each window's origin,
+    features to the window's end. One prediction job (one batch transform) then covers every window."""
+    return [i for w in range(windows) for i in inference_instances(test, (windows - w) * h, h)]
 
 
 def inference_configuration(quantiles: Iterable[float], num_samples: int) -> dict:

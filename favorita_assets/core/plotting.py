@@ -6,6 +6,7 @@ Pure matplotlib (Agg backend); every function returns PNG bytes.
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib
@@ -38,6 +39,8 @@ class Panel:
     baseline: np.ndarray | None = None
     baseline_label: str = ""
     closed: pd.DatetimeIndex | None = None  # days known to be closed: forecast 0, shaded
+    actual_label: str = "actual sales"
+    window_starts: pd.DatetimeIndex | None = None  # backtest windows: a line where each begins
 
 
 def _units(value: float, _pos: int) -> str:
@@ -50,13 +53,24 @@ def _units(value: float, _pos: int) -> str:
 
 def _draw(ax, panel: Panel) -> None:
     ax.plot(panel.history_dates, panel.history, color=ACTUAL, lw=1.4, label="actual sales")
-    if panel.actual is not None:
-        ax.plot(panel.dates, panel.actual, color=ACTUAL, lw=1.4, marker="o", ms=3)
+    one_day = len(panel.dates) == 1  # "tomorrow": a point with its interval, not a line
+    if panel.actual is not None and np.isfinite(np.asarray(panel.actual, dtype=float)).any():
+        ax.plot(panel.dates, panel.actual, color=ACTUAL, lw=1.4, marker="o", ms=4 if one_day else 3,
+                label=panel.actual_label)  # fmt: skip
     if panel.p10 is not None and panel.p90 is not None:
-        ax.fill_between(panel.dates, panel.p10, panel.p90, color=FORECAST, alpha=0.18, lw=0, label="P10-P90 band")
-    ax.plot(panel.dates, panel.mean, color=FORECAST, lw=2, label=panel.forecast_label)
+        if one_day:
+            low, high = np.asarray(panel.mean) - np.asarray(panel.p10), np.asarray(panel.p90) - np.asarray(panel.mean)
+            ax.errorbar(panel.dates, panel.mean, yerr=[np.clip(low, 0, None), np.clip(high, 0, None)], fmt="none",
+                        ecolor=FORECAST, alpha=0.5, elinewidth=8, capsize=0, label="P10-P90 band")  # fmt: skip
+        else:
+            ax.fill_between(panel.dates, panel.p10, panel.p90, color=FORECAST, alpha=0.18, lw=0, label="P10-P90 band")
+    ax.plot(panel.dates, panel.mean, color=FORECAST, lw=2, marker="D" if one_day else None, ms=7,
+            label=panel.forecast_label)  # fmt: skip
     if panel.baseline is not None:
-        ax.plot(panel.dates, panel.baseline, color=BASELINE, lw=1.6, ls="--", label=panel.baseline_label)
+        ax.plot(panel.dates, panel.baseline, color=BASELINE, lw=1.6, ls="--", marker="s" if one_day else None,
+                label=panel.baseline_label)  # fmt: skip
+    for start in panel.window_starts if panel.window_starts is not None else []:
+        ax.axvline(start - pd.Timedelta(hours=12), color="#d1d5db", lw=1, ls="--")
     for day in panel.closed if panel.closed is not None else []:
         ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="#9ca3af", alpha=0.3, lw=0,
                    label="closed: forecast 0")  # fmt: skip
@@ -66,18 +80,31 @@ def _draw(ax, panel: Panel) -> None:
     ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=2))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     ax.set_ylim(bottom=0)
+    ax.set_ylabel("units sold per day", fontsize=9)
     ax.grid(axis="y", color="#e5e7eb", lw=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(labelsize=9)
 
 
-def total_band(point: np.ndarray, backtest_actual: np.ndarray, backtest_point: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """P10 and P90 of an aggregate (e.g. all stores) from the method's own relative errors on that aggregate in the
-    backtest. Summing the series' quantiles would assume every series misses in the same direction on the same day,
-    which makes the band far too wide; summing independent samples would make it too narrow."""
-    relative = (backtest_actual - backtest_point) / np.maximum(backtest_point, 1e-9)
-    low, high = np.quantile(relative, [0.1, 0.9])
-    return np.clip(point * (1 + low), 0, None), point * (1 + high)
+def window_scores(series: dict[str, list[float]], windows: list[str], title: str) -> bytes:
+    """A grouped bar chart: for every window, one bar per candidate (``series``: label -> one value per window)."""
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    width = 0.8 / max(1, len(series))
+    for i, (label, values) in enumerate(series.items()):
+        x = np.arange(len(windows)) + (i - (len(series) - 1) / 2) * width
+        ax.bar(x, [np.nan if v is None else v for v in values], width, label=label,
+               color="#111827" if label == "published mix" else None)  # fmt: skip
+    ax.set_xticks(np.arange(len(windows)), [f"window {i + 1}\n{w}" for i, w in enumerate(windows)], fontsize=9)
+    ax.set_ylabel("RMSLE (log units)", fontsize=9)
+    ax.set_title(title, fontsize=12, loc="left", fontweight="bold")
+    ax.grid(axis="y", color="#e5e7eb", lw=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(fontsize=8, frameon=False, ncol=min(4, len(series)), loc="upper left", bbox_to_anchor=(0, -0.18))
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
 
 
 def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:
@@ -95,13 +122,16 @@ def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             seen.setdefault(label, handle)
     height = fig.get_size_inches()[1]
-    title_room = 0.75 / height  # inches kept free at the top for the title and the legend line
+    ncol = min(len(seen), 3 * cols)
+    legend_rows = int(np.ceil(len(seen) / max(ncol, 1)))
+    title_room = (0.53 + 0.22 * legend_rows) / height  # inches kept free at the top for the title and the legend
     fig.suptitle(suptitle, x=0.01, y=1 - 0.12 / height, ha="left", va="top", fontsize=13, fontweight="bold")
     fig.legend(seen.values(), seen.keys(), loc="upper left", bbox_to_anchor=(0.005, 1 - 0.42 / height),
-               ncol=len(seen), fontsize=9, frameon=False)  # fmt: skip
+               ncol=max(ncol, 1), fontsize=9, frameon=False)  # fmt: skip
+    note = textwrap.fill(note, width=118 * cols) if note else ""
     if note:
         fig.text(0.01, 0.008, note, fontsize=8, color="#6b7280", ha="left", va="bottom")
-    fig.tight_layout(rect=(0, 0.3 / height if note else 0, 1, 1 - title_room))
+    fig.tight_layout(rect=(0, (0.15 + 0.15 * note.count("\n") + 0.15) / height if note else 0, 1, 1 - title_room))
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)

@@ -23,16 +23,20 @@ from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core.deepar_format import (
     DYNAMIC_FEATURES,
     build_channels,
+    window_instances,
     read_json_lines,
     suggest_likelihood,
     to_json_lines,
 )
-from favorita_assets.core.evaluation import QUANTILES, choose_champion, run_backtest
+from favorita_assets.core import hierarchy
+from favorita_assets.core.baselines import BASELINES
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challenger
+from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
-from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
+from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
 from favorita_assets.resources.storage import Storage
@@ -63,7 +67,7 @@ def _by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
     code_version=CODE_VERSIONS["deepar_training_data"],
     deps=["cleaned_series", RAW_ASSET_NAMES["test"], RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["holidays_events"]],
     description="The cleaned series in SageMaker DeepAR's JSON Lines format, per monthly cut-off: train (history up "
-    "to cut-off minus prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
+    "to the cut-off minus backtest_windows x prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
     f"running prediction_length days further). cat = store, family, store type, cluster; dynamic_feat = "
     f"{', '.join(DYNAMIC_FEATURES)}. Closed days are \"NaN\" targets.",
 )  # fmt: skip
@@ -72,7 +76,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     cleaned = read_cleaned_series(storage)
     first, last = cleaned["date"].min(), cleaned["date"].max()
     with data_errors_as_failures():
-        check_month(context.partition_key, first, last, h, source="cleaned_series")
+        check_month(context.partition_key, first, last, h, source="cleaned_series", backtest_windows=config.backtest_windows)
     cutoff = cutoff_of(context.partition_key, last)
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
     stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
@@ -80,7 +84,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     at_cutoff = cleaned[cleaned["date"] <= cutoff]
     closures = recurring_closures(at_cutoff)  # the stores' yearly closures, known ahead of the horizon
     future = horizon_features(at_cutoff[["store_nbr", "family"]], horizon, stores, holidays, promotions, closures)
-    channels = build_channels(at_cutoff, cutoff, h, future)
+    channels = build_channels(at_cutoff, cutoff, h, future, backtest_windows=config.backtest_windows)
     prefix = keys.training_prefix(context.partition_key)
     blobs = {name: to_json_lines(getattr(channels, name)) for name in ("train", "test", "inference")}
     fingerprint = hashlib.sha256(blobs["train"] + blobs["test"]).hexdigest()
@@ -92,6 +96,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
         "cutoff": f"{cutoff:%Y-%m-%d}",
         "data_dates": [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"],
         "prediction_length": h,
+        "backtest_windows": config.backtest_windows,
         "horizon": [f"{d:%Y-%m-%d}" for d in horizon],
         "dynamic_feat": list(DYNAMIC_FEATURES),
         "encoding": channels.encoding.to_dict(),
@@ -149,8 +154,8 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     hp = config.hyperparameters(h, auto_likelihood=manifest.get("likelihood_auto"))
     if "data_dates" in manifest:  # a context_length set in the run config may need more history than the month has
         with data_errors_as_failures():
-            check_month(context.partition_key, *manifest["data_dates"], h,
-                        context_length=int(hp["context_length"]), source="cleaned_series")  # fmt: skip
+            check_month(context.partition_key, *manifest["data_dates"], h, context_length=int(hp["context_length"]),
+                        source="cleaned_series", backtest_windows=int(manifest.get("backtest_windows", 1)))  # fmt: skip
     digest = hashlib.sha256(
         (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
     ).hexdigest()
@@ -205,101 +210,229 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
     )
 
 
+def challenger_version(name: str, partition: str, fingerprint: str) -> str:
+    """What ``forecasts.model_version`` calls a challenger's forecast."""
+    if name in BASELINES:
+        return f"baseline-{name}-{partition[:7]}"
+    return f"{name}-{partition[:7]}-{fingerprint[:10]}"
+
+
+def _table(rows: dict[str, dict], title: str) -> str:
+    lines = [f"| {title} | RMSLE | WAPE | MASE | mean wQL | P10-P90 coverage |", "|---|---|---|---|---|---|"]
+    for name, s in rows.items():
+        lines.append(f"| {name} | {s['rmsle']:.4f} | {s['wape']:.4f} | {s['mase']:.3f} | {s['mean_wql']:.4f} | "
+                     f"{s['coverage']:.2f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if not np.isfinite(value) else round(float(value), 6)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+COVERAGE_RANGE = (0.70, 0.90)
+
+
 @asset(
     partitions_def=CUTOFF_PARTITIONS,
     group_name="modeling",
     kinds={"pandas"},
     code_version=CODE_VERSIONS["forecast_evaluation"],
     deps=[deepar_model],
-    check_specs=[AssetCheckSpec("deepar_beats_baselines", asset="forecast_evaluation",
-                                description="Warns when DeepAR's backtest RMSLE does not beat the best baseline.")],
-    description="Backtest on the last prediction_length days before the cut-off: DeepAR (trained without those days) "
-    "against two baselines computed in the same run (last week repeated; mean of the last 4 same weekdays), scored "
-    "by RMSLE (Kaggle's pooled formula), WAPE, MASE and mean weighted quantile loss. The champion rule picks what "
-    "is published: DeepAR when its RMSLE beats the best baseline's, otherwise that baseline.",
+    check_specs=[
+        AssetCheckSpec("deepar_beats_baselines", asset="forecast_evaluation",
+                       description="Warns when DeepAR's mean backtest RMSLE does not beat the best seasonal naive "
+                       "baseline's (the SageMaker model is then not approved)."),
+        AssetCheckSpec("published_coverage", asset="forecast_evaluation",
+                       description="Warns when the published P10-P90 band holds less than 70 % or more than 90 % of "
+                       "the backtest days (80 % nominal)."),
+    ],  # fmt: skip
+    description="Rolling-origin backtest: backtest_windows windows of prediction_length days ending at the cut-off. "
+    "DeepAR (trained once, before the first window, and fed the later history as context), the two seasonal naive "
+    "baselines, statsforecast CrostonOptimized (intermittent demand) and an mlforecast LightGBM global model (and, "
+    "when named in the config, statsforecast MSTL and MFLES: weekly and yearly seasonality) are scored on every "
+    "window by RMSLE, WAPE, "
+    "MASE, mean wQL and P10-P90 coverage, with bands calibrated on the other windows (cross-conformal). Each "
+    "family publishes its champion: the lowest mean RMSLE over the windows. Totals are calibrated the same way.",
 )  # fmt: skip
 def forecast_evaluation(
-    context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
+    context: AssetExecutionContext, config: EvaluationConfig, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
 ) -> MaterializeResult:
-    manifest = storage.read_json(keys.training_manifest(context.partition_key))
-    model = storage.read_json(keys.model_pointer(context.partition_key))
-    h = manifest["prediction_length"]
-    test = read_channel(storage, context.partition_key, "test")
-    context.log.info(f"backtest of {model['version']} on {len(test):,} series, {h} days before {manifest['cutoff']}")
-    deepar = trainer.predict(context, storage, model, test, QUANTILES, cut=h)
-    backtest = run_backtest(test, h, deepar)
-    scores = backtest.scores()
-    champion = choose_champion(scores)
-
-    window = pd.date_range(end=pd.Timestamp(manifest["cutoff"]), periods=h, freq="D")
+    partition = context.partition_key
+    manifest = storage.read_json(keys.training_manifest(partition))
+    model = storage.read_json(keys.model_pointer(partition))
+    h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
+    cutoff = pd.Timestamp(manifest["cutoff"])
+    unknown = sorted(set(config.candidates) - set(CANDIDATES))
+    if unknown:
+        raise ValueError(f"unknown candidates {unknown}: choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
+    test = read_channel(storage, partition, "test")
+    inference = read_channel(storage, partition, "inference")
     series = pd.DataFrame(manifest["series"])
-    table = pd.DataFrame(
-        {
-            "date": np.tile(window.values, len(series)),
-            "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
-            "family": np.repeat(series["family"].to_numpy(), h),
-            "actual": backtest.actual.ravel(),
-        }
-    )
-    for method, f in backtest.forecasts.items():
-        table[f"{method}_mean"] = f["mean"].ravel()
+    n = len(series)
+    context.log.info(f"backtest of {model['version']} and {len(config.candidates)} challengers on {n:,} series, "
+                     f"{k} windows of {h} days before {manifest['cutoff']}")  # fmt: skip
+    forecasts, future, failed, seconds = {}, {}, {}, {}
+    started = time.perf_counter()
+    try:
+        predictions = trainer.predict(context, storage, model, window_instances(test, h, k), QUANTILES)
+        forecasts[DEEPAR] = {key: [np.vstack([p[key] for p in predictions[w * n : (w + 1) * n]]) for w in range(k)]
+                             for key in ("mean", *QUANTILES)}  # fmt: skip
+    except Exception as error:  # noqa: BLE001 - a failed candidate is left out, the others still compete
+        failed[DEEPAR] = f"{type(error).__name__}: {error}"
+        context.log.warning(f"DeepAR produced no backtest forecasts and is left out: {failed[DEEPAR]}")
+    seconds[DEEPAR] = round(time.perf_counter() - started, 1)
+    problems = problems_from_records(test, inference, h, k, cutoff)
+    for name in config.candidates:
+        started = time.perf_counter()
+        try:
+            out = challenger(name, seed=config.seed).forecast_all(problems)
+        except Exception as error:  # noqa: BLE001 - as above
+            failed[name] = f"{type(error).__name__}: {error}"
+            context.log.warning(f"challenger {name} failed and is left out: {failed[name]}")
+            continue
+        seconds[name] = round(time.perf_counter() - started, 1)
+        forecasts[name], future[name] = out[:k], out[k]
+        context.log.info(f"{name}: {seconds[name]} s")
+    if not forecasts:
+        raise RuntimeError(f"every candidate failed: {failed}")
+    evaluation = evaluate(test, h, k, cutoff, series["family"].to_numpy(), forecasts)
+    bt = evaluation.backtest
+    mix_mean, mix_bands = evaluation.mix()
+    totals = hierarchy.backtest_totals(bt.actual, mix_mean, series["store_nbr"].to_numpy(), series["family"].to_numpy())
+
+    dates = np.concatenate([pd.date_range(a, b, freq="D").values for a, b in bt.windows])
+    table = pd.DataFrame({
+        "window": np.repeat(np.arange(1, k + 1), n * h),
+        "date": np.concatenate([np.tile(pd.date_range(a, b, freq="D").values, n) for a, b in bt.windows]),
+        "store_nbr": np.tile(np.repeat(series["store_nbr"].to_numpy(), h), k),
+        "family": np.tile(np.repeat(series["family"].to_numpy(), h), k),
+        "actual": bt.actual.ravel(),
+        "store_closed": bt.closed.ravel(),
+    })  # fmt: skip
+    for name, f in bt.forecasts.items():
+        table[f"{name}_mean"] = f["mean"].ravel()
         for q in QUANTILES:
-            table[f"{method}_p{int(q * 100)}"] = f[q].ravel()
-    prefix = keys.evaluation_prefix(context.partition_key)
-    storage.write_parquet(keys.evaluation_backtest(context.partition_key), table)
-    summary = {
-        "partition": context.partition_key,
+            table[f"{name}_p{int(q * 100)}"] = evaluation.bands[name][q].ravel()
+    table["published_mean"] = mix_mean.ravel()
+    for q in QUANTILES:
+        table[f"published_p{int(q * 100)}"] = mix_bands[q].ravel()
+    table["published_model"] = table["family"].astype(str).map(evaluation.champions)
+    storage.write_parquet(keys.evaluation_backtest(partition), table)
+    horizon_table = pd.DataFrame({
+        "date": np.tile(pd.DatetimeIndex(manifest["horizon"]).values, n),
+        "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
+        "family": np.repeat(series["family"].to_numpy(), h),
+        **{f"{name}_mean": values.ravel() for name, values in future.items()},
+    })  # fmt: skip
+    storage.write_parquet(keys.evaluation_horizon(partition), horizon_table)
+
+    scores = {name: s["overall"] for name, s in evaluation.scores.items()}
+    naive = {name: scores[name] for name in BASELINES if name in scores}
+    best = min(naive, key=lambda m: naive[m]["rmsle"]) if naive else None
+    deepar_won = DEEPAR in scores and best is not None and scores[DEEPAR]["rmsle"] < naive[best]["rmsle"]
+    margin = (1 - scores[DEEPAR]["rmsle"] / naive[best]["rmsle"]) if DEEPAR in scores and best else None
+    counts = pd.Series(evaluation.champions).value_counts()
+    champion = ", ".join(f"{name} ({count} families)" for name, count in counts.items())
+    published = evaluation.published
+    coverage = published["overall"]["coverage"]
+    summary = _jsonable({
+        "partition": partition,
         "cutoff": manifest["cutoff"],
         "prediction_length": h,
+        "backtest_windows": k,
         "horizon": [manifest["horizon"][0], manifest["horizon"][-1]],
-        "window": [f"{window[0]:%Y-%m-%d}", f"{window[-1]:%Y-%m-%d}"],
+        "windows": [[f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}"] for a, b in bt.windows],
+        "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
         "model_version": model["version"],
+        "candidates": {name: {"label": LABELS[name], "overall": s["overall"], "windows": s["windows"],
+                              "families": s["families"], "seconds": seconds.get(name)}
+                       for name, s in evaluation.scores.items()},
         "scores": scores,
-        "champion": champion.method,
-        "best_baseline": champion.best_baseline,
-        "deepar_margin": champion.margin,
-    }
-    storage.write_json(keys.evaluation_metrics(context.partition_key), summary)
+        "failed": failed,
+        "champions": evaluation.champions,
+        "champion": champion,
+        "best_baseline": best,
+        "deepar_margin": margin,
+        "published": {"overall": published["overall"], "windows": published["windows"],
+                      "families": published["families"], "nested": published["nested"]},
+        "offsets": evaluation.offsets,
+        "totals": totals,
+        "versions": {name: (model["version"] if name == DEEPAR else challenger_version(name, partition, manifest["fingerprint"]))
+                     for name in evaluation.scores},
+    })  # fmt: skip
+    storage.write_json(keys.evaluation_metrics(partition), summary)
 
-    rows = "\n".join(
-        f"| {m} | {s['rmsle']:.4f} | {s['wape']:.4f} | {s['mase']:.3f} | {s['mean_wql']:.4f} |" for m, s in scores.items()
-    )
-    margin = champion.margin or 0.0
-    context.log.info(f"champion: {champion.method} (DeepAR RMSLE {champion.deepar_rmsle:.4f} vs "
-                     f"{champion.best_baseline} {champion.baseline_rmsle:.4f}, margin {margin:+.1%})")  # fmt: skip
-    verdict = (f"DeepAR RMSLE {champion.deepar_rmsle:.4f} vs {champion.best_baseline} {champion.baseline_rmsle:.4f} "
-               f"({margin:+.1%}) in the backtest {window[0]:%Y-%m-%d}..{window[-1]:%Y-%m-%d}")  # fmt: skip
-    trainer.review(context, model, approved=champion.deepar_won, reason=verdict)
-    if not champion.deepar_won:  # the model quality gate
-        alerts.publish(
-            "quality_gate",
-            f"Favorita {context.partition_key[:7]}: DeepAR lost its backtest",
-            f"{verdict}.\nPublished forecasts come from {champion.best_baseline}; model {model['version']} was not "
-            f"approved.\nRun: {alerts.run_url(context.run_id)}\nStep: forecast_evaluation",
-            {"partition": context.partition_key, "model_version": model["version"]},
-        )
-    check = AssetCheckResult(
-        check_name="deepar_beats_baselines",
-        passed=champion.deepar_won,
-        severity=AssetCheckSeverity.WARN,
-        description=None if champion.deepar_won else (
-            f"DeepAR lost the backtest: RMSLE {champion.deepar_rmsle:.4f} vs {champion.best_baseline} "
-            f"{champion.baseline_rmsle:.4f} ({-margin:.1%} worse); the published forecasts come from {champion.best_baseline}"
+    context.log.info(f"published: {champion}; backtest RMSLE {published['overall']['rmsle']:.4f} "
+                     f"(champions chosen without the window scored: {(published['nested'] or published)['overall']['rmsle']:.4f}), "
+                     f"P10-P90 coverage {coverage:.2f}")  # fmt: skip
+    if DEEPAR in scores and best is not None:
+        verdict = (f"DeepAR mean RMSLE {scores[DEEPAR]['rmsle']:.4f} vs {best} {naive[best]['rmsle']:.4f} "
+                   f"({margin:+.1%}) over {k} backtest windows {summary['window'][0]}..{summary['window'][1]}")  # fmt: skip
+        trainer.review(context, model, approved=deepar_won, reason=verdict)
+        if not deepar_won:  # the model quality gate
+            alerts.publish(
+                "quality_gate",
+                f"Favorita {partition[:7]}: DeepAR lost its backtest",
+                f"{verdict}.\nModel {model['version']} was not approved; each family is published from its own "
+                f"champion ({champion}).\nRun: {alerts.run_url(context.run_id)}\nStep: forecast_evaluation",
+                {"partition": partition, "model_version": model["version"]},
+            )
+    low, high = COVERAGE_RANGE
+    checks = [
+        AssetCheckResult(
+            check_name="deepar_beats_baselines",
+            passed=bool(deepar_won),
+            severity=AssetCheckSeverity.WARN,
+            description=None if deepar_won else (
+                f"DeepAR failed: {failed[DEEPAR]}" if DEEPAR in failed else
+                f"DeepAR lost the backtest: mean RMSLE {scores[DEEPAR]['rmsle']:.4f} vs {best} "
+                f"{naive[best]['rmsle']:.4f} ({-(margin or 0):.1%} worse)"),
+            metadata={"deepar_rmsle": scores.get(DEEPAR, {}).get("rmsle"),
+                      "best_baseline_rmsle": naive[best]["rmsle"] if best else None, "margin": margin},
         ),
-        metadata={"deepar_rmsle": champion.deepar_rmsle, "best_baseline_rmsle": champion.baseline_rmsle,
-                  "margin": round(margin, 4)},
-    )  # fmt: skip
+        AssetCheckResult(
+            check_name="published_coverage",
+            passed=bool(low <= coverage <= high),
+            severity=AssetCheckSeverity.WARN,
+            description=f"the published P10-P90 band held {coverage:.0%} of the backtest days (per window: "
+            + ", ".join(f"{w['coverage']:.0%}" for w in published["windows"]) + f"); expected {low:.0%}-{high:.0%}",
+            metadata={"coverage": round(coverage, 4),
+                      **{f"window_{i + 1}_coverage": round(w["coverage"], 4) for i, w in enumerate(published["windows"])}},
+        ),
+    ]  # fmt: skip
+    window_rows = "\n".join(
+        f"| {i + 1} | {a} .. {b} | " + " | ".join(f"{evaluation.scores[m]['windows'][i]['rmsle']:.4f}" for m in evaluation.scores)
+        + f" | {published['windows'][i]['rmsle']:.4f} | {published['windows'][i]['coverage']:.2f} |"
+        for i, (a, b) in enumerate(summary["windows"]))  # fmt: skip
+    families_md = "| family | published | RMSLE |\n|---|---|---|\n" + "\n".join(
+        f"| {f} | {c} | {published['families'][f]['rmsle']:.4f} |" for f, c in evaluation.champions.items())
     return MaterializeResult(
         metadata={
-            "champion": champion.method,
-            **{f"{m}_{k}": round(v, 4) for m, s in scores.items() for k, v in s.items()},
-            "deepar_margin_vs_best_baseline": round(margin, 4),
+            "champion": champion,
+            **{f"{m}_{key}": round(v, 4) for m, s in scores.items() for key, v in s.items() if np.isfinite(v)},
+            **{f"published_{key}": round(v, 4) for key, v in published["overall"].items() if np.isfinite(v)},
+            "published_nested_rmsle": round(published["nested"]["overall"]["rmsle"], 4) if published["nested"] else None,
+            "deepar_margin_vs_best_baseline": round(margin, 4) if margin is not None else None,
+            "failed_candidates": MetadataValue.json(failed),
             "scores": MetadataValue.md(
-                f"Backtest {window[0]:%Y-%m-%d} .. {window[-1]:%Y-%m-%d}\n\n"
-                "| method | RMSLE | WAPE | MASE | mean wQL |\n|---|---|---|---|---|\n" + rows
+                f"Mean over {k} backtest windows, {summary['window'][0]} .. {summary['window'][1]}\n\n"
+                + _table({**{LABELS[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]}, "candidate")
             ),
-            "path": MetadataValue.path(storage.uri(prefix)),
+            "windows": MetadataValue.md(
+                "| window | days | " + " | ".join(evaluation.scores) + " | published | coverage |\n|"
+                + "---|" * (len(evaluation.scores) + 4) + "\n" + window_rows
+            ),
+            "champions_by_family": MetadataValue.md(families_md),
+            "path": MetadataValue.path(storage.uri(keys.evaluation_prefix(partition))),
         },
-        check_results=[check],
+        check_results=checks,
         data_version=content_version(json.dumps(summary, sort_keys=True)),
     )

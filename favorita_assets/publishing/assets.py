@@ -8,8 +8,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
-from favorita_assets.core import baselines, plotting
-from favorita_assets.core.evaluation import DEEPAR, QUANTILES, close_days, closed_ahead, forecast_frame, history_matrix
+from favorita_assets.core import calibration, hierarchy, plotting
+from favorita_assets.core.candidates import DEEPAR, LABELS
+from favorita_assets.core.evaluation import QUANTILES, close_days, closed_ahead, forecast_frame
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
@@ -21,10 +22,6 @@ FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "store_closed",
                     "model_version"]
 
 
-def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
-    return table[column].to_numpy().reshape(n, -1)
-
-
 @asset(
     partitions_def=CUTOFF_PARTITIONS,
     group_name="publishing",
@@ -32,55 +29,68 @@ def _quantile_array(table: pd.DataFrame, column: str, n: int) -> np.ndarray:
     code_version=CODE_VERSIONS["forecasts"],
     deps=[forecast_evaluation],
     description="For every store x family, the prediction_length days after the cut-off (the test.csv dates when "
-    "present): mean and P10/P50/P90, non-negative, with the model version, from the backtest's champion (DeepAR, "
-    "or the best baseline with quantiles from its backtest residuals). Parquet with columns "
-    f"{', '.join(FORECAST_COLUMNS)}, in Hive-style monthly folders that Athena and QuickSight can read.",
-)
+    "present): mean and P10/P50/P90, non-negative, from each family's backtest champion, the band calibrated on "
+    "that candidate's out-of-sample backtest errors; model_version names, row by row, what was published. Parquet "
+    f"with columns {', '.join(FORECAST_COLUMNS)}, in Hive-style monthly folders that Athena and QuickSight can read. "
+    "Beside it, forecast_totals/: the all-stores, per-store and per-family totals (bottom-up means, so they add up; "
+    "bands from the totals' own backtest errors, never summed quantiles).",
+)  # fmt: skip
 def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
     summary = storage.read_json(keys.evaluation_metrics(partition))
-    h, champion = manifest["prediction_length"], summary["champion"]
+    h, champions = manifest["prediction_length"], summary["champions"]
     horizon = pd.DatetimeIndex(manifest["horizon"])
     series = pd.DataFrame(manifest["series"])
+    families = series["family"].astype(str).to_numpy()
     inference = read_channel(storage, partition, "inference")
     closed = closed_ahead(inference, h)
-    if champion == DEEPAR:
+    n = len(series)
+    base = {}  # candidate -> base quantiles (n, h)
+    if DEEPAR in champions.values():
         model = storage.read_json(keys.model_pointer(partition))
         predictions = trainer.predict(context, storage, model, inference, QUANTILES)
-        mean = np.vstack([p["mean"] for p in predictions])
-        quantiles = {q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}
-        version = model["version"]
-    else:
-        history = history_matrix(read_channel(storage, partition, "test"), 28)
-        mean = baselines.forecast(champion, history, h)
-        backtest = storage.read_parquet(keys.evaluation_backtest(partition))
-        n = len(series)
-        quantiles = baselines.residual_quantiles(
-            mean, _quantile_array(backtest, "actual", n), _quantile_array(backtest, f"{champion}_mean", n), QUANTILES
-        )
-        version = f"baseline-{champion}-{partition[:7]}"
-        context.log.warning(f"DeepAR lost the backtest: publishing the {champion} baseline ({version})")
+        base[DEEPAR] = {"mean": np.vstack([p["mean"] for p in predictions]),
+                        **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}}  # fmt: skip
+    candidates = storage.read_parquet(keys.evaluation_horizon(partition))
+    for name in set(champions.values()) - {DEEPAR}:
+        base[name] = {"mean": candidates[f"{name}_mean"].to_numpy().reshape(n, h)}
+    mean = np.zeros((n, h))
+    quantiles = {q: np.zeros((n, h)) for q in QUANTILES}
+    versions = np.empty(n, dtype=object)
+    for family, name in champions.items():
+        rows = families == family
+        mean[rows] = base[name]["mean"][rows]
+        band = calibration.apply({q: q_rows[rows] for q, q_rows in calibration.base_quantiles(base[name]).items()},
+                                 summary["offsets"][name][family])  # fmt: skip
+        for q in QUANTILES:
+            quantiles[q][rows] = band[q]
+        versions[rows] = summary["versions"][name]
     published = close_days({"mean": mean, **quantiles}, closed)  # known closures: 0, with a zero-width band
     mean, quantiles = published["mean"], {q: published[q] for q in QUANTILES}
-    frame = forecast_frame(series, horizon, mean, quantiles, version, closed)
+    frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
+    totals = hierarchy.totals_frame(horizon, mean, series["store_nbr"].to_numpy(), families,
+                                    {level: t["offsets"] for level, t in summary["totals"].items()})  # fmt: skip
     storage.write_parquet(keys.forecasts(partition), frame)
-    totals = frame.groupby("date")["mean"].sum()
+    storage.write_parquet(keys.forecast_totals(partition), totals)
+    daily = totals[totals["level"] == "total"]
+    published_by = frame.drop_duplicates(["store_nbr", "family"])["model_version"].value_counts()
     return MaterializeResult(
         metadata={
             "rows": MetadataValue.int(len(frame)),
-            "model_version": version,
-            "champion": champion,
+            "model_version": ", ".join(f"{v} ({c} series)" for v, c in published_by.items()),
+            "champion": summary["champion"],
             "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
             "total_units_forecast": round(float(frame["mean"].sum()), 1),
             "known_closed_series_days": MetadataValue.int(int(closed.sum())),
             "daily_totals": MetadataValue.md(
-                "| date | all stores, mean |\n|---|---|\n"
-                + "\n".join(f"| {d} | {v:,.0f} |" for d, v in totals.items())
+                "| date | all stores, mean | P10 | P90 |\n|---|---|---|---|\n"
+                + "\n".join(f"| {r.date} | {r.mean:,.0f} | {r.p10:,.0f} | {r.p90:,.0f} |" for r in daily.itertuples())
             ),
             "path": MetadataValue.path(storage.uri(keys.forecasts(partition))),
+            "totals_path": MetadataValue.path(storage.uri(keys.forecast_totals(partition))),
         },
-        data_version=content_version(frame.to_csv(index=False)),
+        data_version=content_version(frame.to_csv(index=False), totals.to_csv(index=False)),
     )
 
 
@@ -136,8 +146,9 @@ def _embedded(png: bytes, title: str) -> str:
     kinds={"matplotlib"},
     code_version=CODE_VERSIONS["forecast_plots"],
     deps=[forecasts],
-    description="PNG plots of actual vs forecast with the P10-P90 band, for the all-stores total and the largest "
-    "series, and the backtest overlay (forecast vs what really happened). Kept in storage under plots/ and shown "
+    description="PNG plots: the all-stores total and the largest series with the published forecast and its P10-P90 "
+    "band (and, for a past cut-off, the sales that followed), the backtest overlay (what was forecast on each "
+    "window against what happened) and every candidate's RMSLE per window. Kept in storage under plots/ and shown "
     "on the materialization.",
 )
 def forecast_plots(context: AssetExecutionContext, storage: Storage) -> MaterializeResult:
@@ -146,64 +157,77 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     summary = storage.read_json(keys.evaluation_metrics(partition))
     cutoff = pd.Timestamp(manifest["cutoff"])
     fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
+    totals = storage.read_parquet(keys.forecast_totals(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
     backtest = storage.read_parquet(keys.evaluation_backtest(partition))
     cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"])
+    cleaned = cleaned.assign(family=cleaned["family"].astype(str))
+    horizon = pd.DatetimeIndex(manifest["horizon"])
     recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]
-    recent = recent.assign(family=recent["family"].astype(str))
-    version = fc["model_version"].iloc[0]
-    champion, best = summary["champion"], summary["best_baseline"]
+    after = cleaned[cleaned["date"].isin(horizon)]  # a past cut-off: the sales that followed it
+    champions, best = summary["champions"], summary["best_baseline"]
 
-    def panel(title, hist, sub, label):
-        daily = sub.groupby("date")[["mean", "p10", "p90"]].sum()
-        past = hist.groupby("date")["sales"].sum()
-        shut = sub.groupby("date")["store_closed"].all()
-        return plotting.Panel(title, past.index, past.to_numpy(), daily.index, daily["mean"].to_numpy(),
-                              daily["p10"].to_numpy(), daily["p90"].to_numpy(), label,
-                              closed=pd.DatetimeIndex(shut.index[shut.to_numpy()]))  # fmt: skip
+    def followed(sub: pd.DataFrame) -> np.ndarray | None:
+        if sub.empty:
+            return None
+        return sub.groupby("date")["sales"].sum().reindex(horizon).to_numpy(dtype=float)
 
-    top = (recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist())
-    label = f"forecast ({version})"
-    bt_totals = backtest.groupby("date")[["actual", f"{champion}_mean"]].sum()
-    whole = panel("All stores, all families", recent, fc, label)
-    whole.p10, whole.p90 = plotting.total_band(whole.mean, bt_totals["actual"].to_numpy(), bt_totals[f"{champion}_mean"].to_numpy())
+    whole_total = totals[totals["level"] == "total"].sort_values("date")
+    past = recent.groupby("date")["sales"].sum()
+    mix = summary["champion"]
+    whole = plotting.Panel(
+        "All stores, all families", past.index, past.to_numpy(), horizon, whole_total["mean"].to_numpy(),
+        whole_total["p10"].to_numpy(), whole_total["p90"].to_numpy(), "published forecast (each family's champion)",
+        actual=followed(after), actual_label="actual sales after the cut-off",
+    )  # fmt: skip
     total = plotting.render(
-        [whole],
-        f"Forecast after {cutoff:%d %b %Y}: all stores",
-        f"Band: P10-P90 of the all-stores total, from the {champion} forecast's errors on the total over the "
-        f"{len(bt_totals)}-day backtest.",
+        [whole], f"Forecast after {cutoff:%d %b %Y}: all stores",
+        f"Published: {mix}. Band: P10-P90 of the total, calibrated on the total's own backtest errors.",
     )  # fmt: skip
-    top_series = plotting.render(
-        [panel(f"Store {s} - {f}", recent[(recent.store_nbr == s) & (recent.family == f)],
-               fc[(fc.store_nbr == s) & (fc.family == f)], label) for s, f in top],
-        f"Forecast after {cutoff:%d %b %Y}: the largest series",
-    )  # fmt: skip
+    top = recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist()
 
-    window = pd.to_datetime(backtest["date"])
-    bt = backtest.assign(date=window, family=backtest["family"].astype(str))
-    before = recent[recent["date"] < window.min()]
-
-    def overlay(title, hist, sub):
-        daily = sub.groupby("date")[["actual", "deepar_mean", "deepar_p10", "deepar_p90", f"{best}_mean"]].sum()
-        past = hist.groupby("date")["sales"].sum()
+    def series_panel(s, f):
+        sub = fc[(fc.store_nbr == s) & (fc.family == f)].sort_values("date")
+        hist = recent[(recent.store_nbr == s) & (recent.family == f)]
         return plotting.Panel(
-            title, past.index, past.to_numpy(), daily.index, daily["deepar_mean"].to_numpy(),
-            daily["deepar_p10"].to_numpy(), daily["deepar_p90"].to_numpy(), "DeepAR backtest",
-            actual=daily["actual"].to_numpy(), baseline=daily[f"{best}_mean"].to_numpy(), baseline_label=best,
+            f"Store {s} - {f}: {LABELS[champions[f]]}", hist["date"], hist["sales"].to_numpy(), horizon,
+            sub["mean"].to_numpy(), sub["p10"].to_numpy(), sub["p90"].to_numpy(), "published forecast",
+            closed=pd.DatetimeIndex(sub["date"][sub["store_closed"].to_numpy()]),
+            actual=followed(after[(after.store_nbr == s) & (after.family == f)]),
+            actual_label="actual sales after the cut-off",
+        )  # fmt: skip
+
+    top_series = plotting.render([series_panel(s, f) for s, f in top], f"Forecast after {cutoff:%d %b %Y}: the largest series")
+    bt = backtest.assign(date=pd.to_datetime(backtest["date"]), family=backtest["family"].astype(str))
+    before = cleaned[(cleaned["date"] < bt["date"].min()) & (cleaned["date"] > bt["date"].min() - pd.Timedelta(days=42))]
+
+    def overlay(title, hist, sub, band: bool):
+        daily = sub.groupby("date")[["actual", "published_mean", "published_p10", "published_p90", f"{best}_mean"]].sum()
+        history = hist.groupby("date")["sales"].sum()
+        return plotting.Panel(
+            title, history.index, history.to_numpy(), daily.index, daily["published_mean"].to_numpy(),
+            daily["published_p10"].to_numpy() if band else None, daily["published_p90"].to_numpy() if band else None,
+            "published rule, backtest", actual=daily["actual"].to_numpy(), baseline=daily[f"{best}_mean"].to_numpy(),
+            baseline_label=LABELS[best], window_starts=pd.DatetimeIndex([pd.Timestamp(w[0]) for w in summary["windows"]]),
         )  # fmt: skip
 
     s0, f0 = top[0]
-    scores = summary["scores"]
-    whole_backtest = overlay("All stores, all families", before, bt)
-    whole_backtest.p10 = whole_backtest.p90 = None  # a sum of series quantiles is no band for the total
+    published = summary["published"]["overall"]
     backtest_png = plotting.render(
-        [whole_backtest,
+        [overlay("All stores, all families", before, bt, band=False),
          overlay(f"Store {s0} - {f0}", before[(before.store_nbr == s0) & (before.family == f0)],
-                 bt[(bt.store_nbr == s0) & (bt.family == f0)])],
-        f"Backtest {window.min():%d %b} - {window.max():%d %b %Y}: forecast vs what really happened",
-        f"RMSLE: DeepAR {scores[DEEPAR]['rmsle']:.3f}, {best} {scores[best]['rmsle']:.3f}; published: {champion}.",
+                 bt[(bt.store_nbr == s0) & (bt.family == f0)], band=True)],
+        f"Backtest on {len(summary['windows'])} windows: forecast vs what really happened",
+        f"Mean RMSLE over the windows: published {published['rmsle']:.3f}, {LABELS[best]} "
+        f"{summary['scores'][best]['rmsle']:.3f}; P10-P90 coverage {published['coverage']:.0%} (80 % nominal).",
+    )  # fmt: skip
+    windows_png = plotting.window_scores(
+        {LABELS[m]: [w["rmsle"] for w in c["windows"]] for m, c in summary["candidates"].items()}
+        | {"published mix": [w["rmsle"] for w in summary["published"]["windows"]]},
+        [f"{a} .. {b}" for a, b in summary["windows"]],
+        "Backtest RMSLE per window (lower is better)",
     )  # fmt: skip
     prefix = keys.plots_prefix(partition)
-    files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png)))
+    files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png, windows_png)))
     for name, png in files.items():
         storage.write_bytes(f"{prefix}/{name}", png)
     return MaterializeResult(
@@ -211,6 +235,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
             "forecast_total": MetadataValue.md(_embedded(total, "All stores: forecast")),
             "forecast_largest_series": MetadataValue.md(_embedded(top_series, "Largest series: forecast")),
             "backtest": MetadataValue.md(_embedded(backtest_png, "Backtest: forecast vs actual")),
+            "backtest_windows": MetadataValue.md(_embedded(windows_png, "Backtest: RMSLE per window")),
             "files": MetadataValue.json({name: storage.uri(f"{prefix}/{name}") for name in files}),
         },
         data_version=content_version(*files.values()),

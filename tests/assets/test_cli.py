@@ -74,14 +74,14 @@ def run_cli(*args, cwd=None):
     "args, expected",
     [
         (["--month", "2030-01"], "--month 2030-01: month 2030-01 is after the data, which runs from 2016-06-01 to "
-                                 "2017-08-15; land newer data, or choose a month from 2016-07 to 2017-08"),
+                                 "2017-08-15; land newer data, or choose a month from 2016-08 to 2017-08"),
         (["--month", "2017-8"], "--month 2017-8: month '2017-8' is not a month written YYYY-MM"),
         (["--month", "2016-06"], "--month 2016-06: month 2016-06 has too little history before it"),
         (["--prediction-length", "0"], "--prediction-length 0: a horizon must be 1 to 365 days (default 16"),
         (["--prediction-length", "400"], "--prediction-length 400: a horizon must be 1 to 365 days"),
         (["--epochs", "0"], "--epochs 0: DeepAR needs at least 1 training epoch"),
         (["--prediction-length", "300"], "the data's last month (2017-08): the data (2016-06-01 to 2017-08-15) is "
-                                         "shorter than the 900 days of history a 300-day forecast needs"),
+                                         "shorter than the 1500 days of history a 300-day forecast needs"),
     ],
 )  # fmt: skip
 def test_bad_arguments_are_refused_in_one_line_before_any_work(small_data_dir, tmp_path, args, expected):

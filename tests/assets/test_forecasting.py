@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, partition_loading_context
 
+from favorita_assets.core.candidates import DEEPAR, DEFAULT_CHALLENGERS
 from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.resources.training import LocalDeepAR
+from favorita_assets.storage_keys import evaluation_backtest, evaluation_metrics
+from favorita_assets.storage_keys import forecast_totals as forecast_totals_key
 from favorita_assets.storage_keys import forecasts as forecasts_key
 from favorita_assets.storage_keys import plots_prefix, training_prefix
 from favorita_assets.storage_keys import submission as submission_key
@@ -46,9 +49,27 @@ def test_forecasts_table(forecast_run, small_data_dir):
     assert set(pd.to_datetime(frame["date"])) == set(test["date"])
     assert (frame[["mean", "p10", "p50", "p90"]] >= 0).all().all()
     assert (frame.p10 <= frame.p50).all() and (frame.p50 <= frame.p90).all()
-    version = report.materialized["deepar_model"]["model_version"]
-    expected = version if report.materialized["forecast_evaluation"]["champion"] == "deepar" else "baseline-"
-    assert frame.model_version.iloc[0].startswith(expected)
+    # model_version names, row by row, the champion of the row's family
+    metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
+    expected = frame["family"].map(lambda f: metrics["versions"][metrics["champions"][f]])
+    assert (frame["model_version"] == expected).all()
+    assert metrics["versions"]["deepar"] == report.materialized["deepar_model"]["model_version"]
+
+
+def test_totals_add_up_and_carry_their_own_band(forecast_run):
+    settings, report = forecast_run
+    frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
+    totals = pd.read_parquet(settings.storage_dir / forecast_totals_key(report.partition_key))
+    assert list(totals.columns) == ["level", "store_nbr", "family", "date", "days_ahead", "mean", "p10", "p50", "p90"]
+    assert set(totals["level"]) == {"total", "store", "family"}
+    total = totals[totals.level == "total"].set_index("date")["mean"]
+    assert np.allclose(total.to_numpy(), frame.groupby("date")["mean"].sum().reindex(total.index).to_numpy())
+    by_store = totals[totals.level == "store"].groupby("date")["mean"].sum()
+    assert np.allclose(by_store.reindex(total.index).to_numpy(), total.to_numpy())
+    whole = totals[totals.level == "total"]
+    summed_p90 = frame.groupby("date")["p90"].sum().reindex(whole["date"]).to_numpy()
+    assert (whole["p90"].to_numpy() < summed_p90).all()  # not the sum of the series' P90s
+    assert (whole["p10"] <= whole["mean"] * 1.5).all() and (whole["p10"] <= whole["p90"]).all()
 
 
 def test_submission_is_aligned_row_for_row_with_test_csv(forecast_run, small_data_dir):
@@ -60,13 +81,45 @@ def test_submission_is_aligned_row_for_row_with_test_csv(forecast_run, small_dat
     assert (submission.sales >= 0).all() and submission.sales.notna().all()
 
 
-def test_backtest_metrics_are_metadata(forecast_run):
-    _, report = forecast_run
+def test_backtest_metrics_are_metadata_and_in_metrics_json(forecast_run):
+    settings, report = forecast_run
     meta = report.materialized["forecast_evaluation"]
-    for method in ("deepar", "last_week", "mean_last_4_weekdays"):
-        for metric in ("rmsle", "wape", "mase", "mean_wql"):
+    for method in (DEEPAR, *DEFAULT_CHALLENGERS, "published"):
+        for metric in ("rmsle", "wape", "mase", "mean_wql", "coverage"):
             assert np.isfinite(meta[f"{method}_{metric}"]), (method, metric)
-    assert meta["champion"] in {"deepar", "last_week", "mean_last_4_weekdays"}
+    metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
+    assert metrics["backtest_windows"] == 3 and len(metrics["windows"]) == 3
+    assert metrics["windows"][-1][1] == "2017-08-15" and metrics["windows"][0][0] == "2017-06-29"
+    assert set(metrics["candidates"]) == {DEEPAR, *DEFAULT_CHALLENGERS} and not metrics["failed"]
+    for candidate in metrics["candidates"].values():
+        assert len(candidate["windows"]) == 3 and set(candidate["families"]) == set(metrics["champions"])
+    assert set(metrics["champions"].values()) <= {DEEPAR, *DEFAULT_CHALLENGERS}
+    assert len(metrics["published"]["nested"]["windows"]) == 3
+    coverage = next(c for c in report.checks if c.check == "published_coverage")
+    assert coverage.passed == (0.70 <= meta["published_coverage"] <= 0.90)
+    backtest = pd.read_parquet(settings.storage_dir / evaluation_backtest(report.partition_key))
+    assert len(backtest) == 3 * 12 * 16 and set(backtest["window"]) == {1, 2, 3}
+
+
+def test_a_failing_challenger_is_left_out_and_the_others_still_compete(settings_for, small_data_dir, monkeypatch):
+    from favorita_assets.modeling import assets as modeling
+
+    real = modeling.challenger
+
+    def flaky(name, seed=0):
+        if name == "lightgbm":
+            raise RuntimeError("LightGBM ran out of memory")
+        return real(name, seed)
+
+    monkeypatch.setattr(modeling, "challenger", flaky)
+    settings = settings_for(small_data_dir)
+    report = run_pipeline(settings, config=run_config(**FAST))
+    assert report.success, report.failures
+    metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
+    assert metrics["failed"] == {"lightgbm": "RuntimeError: LightGBM ran out of memory"}
+    assert "lightgbm" not in metrics["candidates"] and "lightgbm" not in metrics["champions"].values()
+    frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
+    assert not frame["model_version"].str.startswith("lightgbm").any()
 
 
 def test_model_artifact_is_versioned_with_its_data_fingerprint(forecast_run):
@@ -82,7 +135,7 @@ def test_model_artifact_is_versioned_with_its_data_fingerprint(forecast_run):
 def test_plots_are_pngs_in_storage_and_in_metadata(forecast_run):
     settings, report = forecast_run
     folder = settings.storage_dir / plots_prefix(report.partition_key)
-    for name in ("forecast_total.png", "forecast_largest_series.png", "backtest.png"):
+    for name in ("forecast_total.png", "forecast_largest_series.png", "backtest.png", "backtest_windows.png"):
         assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "data:image/png;base64," in report.materialized["forecast_plots"]["forecast_total"]
 
@@ -121,9 +174,10 @@ def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, sma
                           instance=instance)  # fmt: skip
     assert not report.success and "deepar_model" not in report.materialized
     assert any("month 2017-10 is after the data, which runs from 2016-06-01 to 2017-08-15" in f for f in report.failures)
-    # The cut-offs follow the data: from the first month with 60 days of history (16-day horizon) to the last.
+    # The cut-offs follow the data: from the first month with 92 days of history (a 28-day context, one 16-day
+    # horizon to train on, three backtest windows) to the last.
     months = instance.get_dynamic_partitions("cutoff_month")
-    assert months[0] == "2016-07" and months[-1] == "2017-08" and len(months) == 14
+    assert months[0] == "2016-08" and months[-1] == "2017-08" and len(months) == 13
 
 
 class DeliberatelyBadDeepAR(LocalDeepAR):
@@ -134,17 +188,17 @@ class DeliberatelyBadDeepAR(LocalDeepAR):
         return [{k: v * 25 for k, v in f.items()} for f in out]
 
 
-def test_champion_rule_publishes_the_baseline_when_deepar_loses(settings_for, small_data_dir):
+def test_a_deepar_that_loses_is_published_nowhere(settings_for, small_data_dir):
     settings = settings_for(small_data_dir)
     report = run_pipeline(settings, config=run_config(**FAST), resources={"trainer": DeliberatelyBadDeepAR()})
     assert report.success, report.failures
-    evaluation = report.materialized["forecast_evaluation"]
-    assert evaluation["champion"] in {"last_week", "mean_last_4_weekdays"}
+    metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
+    assert "deepar" not in metrics["champions"].values()
     warning = next(c for c in report.checks if c.check == "deepar_beats_baselines")
     assert not warning.passed and warning.severity == "WARN"
     assert "DeepAR lost the backtest" in warning.description and "worse" in warning.description
     frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
-    assert frame.model_version.iloc[0] == f"baseline-{evaluation['champion']}-2017-08"
+    assert not frame.model_version.str.startswith("deepar").any()
     assert (frame.p10 <= frame.p90).all()
 
 
@@ -233,5 +287,5 @@ def test_a_context_longer_than_the_history_is_refused_before_training(settings_f
                           config=run_config(context_length=120, **FAST))  # fmt: skip
     assert not report.success and "deepar_model" not in report.materialized and report.tracebacks == []
     (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
-    assert "month 2016-08 has too little history before it" in failure and "needs 152 days" in failure
-    assert "choose a month from 2016-10 to 2017-08" in failure
+    assert "month 2016-08 has too little history before it" in failure and "needs 184 days" in failure
+    assert "choose a month from 2016-12 to 2017-08" in failure

@@ -11,6 +11,7 @@ import pandas as pd
 import requests
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core import calibration
 from favorita_assets.aws.sagemaker import deepar_image
 from favorita_assets.pipeline import run_config, run_pipeline
 from aws_mode.conftest import BUCKETS, REGION, aws_resources, direct_client
@@ -50,10 +51,12 @@ def read_s3(moto_url, bucket, key) -> bytes:
 
 def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, small_data_dir):
     n_series = 12
-    # The backtest answer is what really happened, so DeepAR wins and its forecasts (the second answer) are published.
-    actual = backtest_actuals(small_data_dir, H)
+    # The backtest answer is what really happened on each of the 3 windows (one request holds them all, oldest
+    # first), so DeepAR wins every family and its forecasts (the second answer) are published.
+    history = backtest_actuals(small_data_dir, 3 * H)
+    actual = np.stack([history[:, w * H : (w + 1) * H] for w in range(3)])
     ahead = np.repeat(3.0 * np.arange(1, n_series + 1)[:, None], H, axis=1)
-    queue_endpoint_results(moto_url, [canned_predictions(actual), canned_predictions(ahead)])
+    queue_endpoint_results(moto_url, [canned_predictions(np.vstack(actual)), canned_predictions(ahead)])
     # Throttling on the training job's creation and a 503 on a write to S3: both must be retried and survived.
     throttled = proxy.add(Fault(operation("SageMaker.CreateTrainingJob"), status=400, times=2,
                                 body=b'{"__type":"ThrottlingException","message":"Rate exceeded"}',
@@ -103,20 +106,27 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert sm.describe_model(ModelName=model["model_name"])["PrimaryContainer"]["ModelDataUrl"] == model["model_artifact"]
     assert sm.describe_endpoint(EndpointName=f"favorita-{model['version']}")["EndpointStatus"] == "InService"
 
-    # The canned endpoint answers, parsed: the backtest holds the first, in series order.
+    # The canned endpoint answers, parsed: the backtest holds the first, window by window, in series order.
     backtest = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key))))
-    assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(n_series, H), actual)  # in series order
-    assert np.allclose(backtest["actual"].to_numpy().reshape(n_series, H), actual)
-    assert np.allclose(backtest["deepar_p90"], 2 * backtest["deepar_mean"])
-    assert np.allclose(backtest["deepar_p10"], 0.5 * backtest["deepar_mean"])
+    assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(3, n_series, H), actual)
+    assert np.allclose(backtest["actual"].to_numpy().reshape(3, n_series, H), actual)
+    metrics = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_metrics(report.partition_key)))
+    assert set(metrics["champions"].values()) == {"deepar"} and not metrics["failed"]
 
     # Everything a planner reads is in the artifacts bucket, in the local layout.
     forecasts = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key))))
     assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(forecasts) == n_series * H
-    assert report.materialized["forecast_evaluation"]["champion"] == "deepar"
+    assert report.materialized["forecast_evaluation"]["champion"].startswith("deepar (4 families)")
     assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), ahead)  # in series order
-    assert np.allclose(forecasts["p90"], 2 * forecasts["mean"]) and forecasts["model_version"].str.startswith("deepar-").all()
+    assert forecasts["model_version"].str.startswith("deepar-").all()
+    # The published band is DeepAR's own (0.5x / 2x the mean) calibrated on its backtest errors, per family.
+    for family, rows in forecasts.groupby("family"):
+        mean = rows["mean"].to_numpy()
+        band = calibration.apply({0.1: 0.5 * mean, 0.5: mean, 0.9: 2 * mean}, metrics["offsets"]["deepar"][family])
+        assert np.allclose(rows["p10"], band[0.1]) and np.allclose(rows["p90"], band[0.9])
+    # A perfect backtest narrows DeepAR's own band (BOOKS sold nothing in the windows: nothing to learn, no change).
+    assert metrics["offsets"]["deepar"]["BEVERAGES"]["high"] < 0 and metrics["offsets"]["deepar"]["BOOKS"]["high"] == 0
     listing = direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=keys.plots_prefix(report.partition_key))
     assert {o["Key"].rsplit("/", 1)[1] for o in listing["Contents"]} == set(keys.PLOT_FILES)
 

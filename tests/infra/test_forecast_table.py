@@ -19,9 +19,9 @@ GLUE_TYPES = {pa.date32(): "date", pa.int64(): "bigint", pa.string(): "string", 
               pa.float64(): "double", pa.float32(): "float"}  # fmt: skip
 
 
-def table_columns() -> list[tuple[str, str]]:
+def table_columns(name: str = "forecasts") -> list[tuple[str, str]]:
     text = (INFRA / "modules" / "etl" / "main.tf").read_text()
-    table = text[text.index('resource "aws_glue_catalog_table" "forecasts"') :]
+    table = text[text.index(f'resource "aws_glue_catalog_table" "{name}"') :]
     table = table[: table.index('\nresource "')]
     return re.findall(r'columns \{\s*name\s*=\s*"(\w+)"\s*type\s*=\s*"(\w+)"', table)
 
@@ -38,3 +38,22 @@ def test_every_path_writes_the_columns_and_types_the_athena_table_declares(dtype
     schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
     written = [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in schema]
     assert written == table_columns()
+
+
+def test_the_totals_table_declares_what_the_totals_frame_writes():
+    from favorita_assets.core import hierarchy
+
+    horizon = pd.date_range("2017-08-16", periods=3)
+    mean = np.ones((4, 3))
+    stores, families = np.array([1, 1, 2, 2]), np.array(["EGGS", "BEVERAGES", "EGGS", "BEVERAGES"])
+    zero = {"low": 0.0, "mid": 0.0, "high": 0.0}
+    offsets = {"total": {"all": zero}, "store": {"1": zero, "2": zero}, "family": {"EGGS": zero, "BEVERAGES": zero}}
+    frame = hierarchy.totals_frame(horizon, mean, stores, families, offsets)
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
+    written = [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in schema]
+    assert written == table_columns("forecast_totals")
+    # a null at the levels that have no store or no family, not 0 or "None"
+    back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
+    assert back.loc[back.level == "total", "store_nbr"].isna().all() and back.loc[back.level == "store", "family"].isna().all()

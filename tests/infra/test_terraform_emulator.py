@@ -163,6 +163,10 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     assert [k["Name"] for k in table["PartitionKeys"]] == ["cutoff_month"]
     assert table["Parameters"]["projection.enabled"] == "true"
     assert table["Parameters"]["storage.location.template"] == f"s3://{artifacts}/forecasts/cutoff_month=${{cutoff_month}}/"
+    totals = glue.get_table(DatabaseName=out(dev_stack, "glue_database_name"), Name="forecast_totals")["Table"]
+    assert [c["Name"] for c in totals["StorageDescriptor"]["Columns"]] == ["level", "store_nbr", "family", "date",
+                                                                          "days_ahead", "mean", "p10", "p50", "p90"]  # fmt: skip
+    assert totals["Parameters"]["storage.location.template"] == f"s3://{artifacts}/forecast_totals/cutoff_month=${{cutoff_month}}/"
     workgroup = client(dev_stack, "athena").get_work_group(WorkGroup=out(dev_stack, "athena_workgroup"))["WorkGroup"]
     assert workgroup["Configuration"]["ResultConfiguration"]["OutputLocation"] == f"s3://{artifacts}/athena-results/"
 

@@ -61,3 +61,49 @@ def test_residual_quantiles_are_ordered_and_non_negative():
 def test_unknown_baseline_is_refused():
     with pytest.raises(ValueError, match="unknown baseline"):
         baselines.forecast("prophet", np.zeros((1, 28)), 3)
+
+
+def test_mase_pairs_calendar_days_and_skips_a_pair_with_a_closed_day():
+    # Weekday pattern 0..6 repeated: every calendar pair (t, t - 7) is equal except where the level steps up.
+    history = np.array([0, 1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6, 7], dtype=float)  # second week +1: scale 1
+    closed = history.copy()
+    closed[9] = np.nan  # a closed day: the pairs (9, 2) and (16, 9) are skipped, the others stay calendar pairs
+    assert metrics.seasonal_scale(history[None, :])[0] == pytest.approx(1.0)
+    assert metrics.seasonal_scale(closed[None, :])[0] == pytest.approx(1.0)
+    # Dropping the NaN first (the old way) shifts every later pair by a weekday: the scale would no longer be 1.
+    dropped = closed[np.isfinite(closed)]
+    assert np.mean(np.abs(dropped[7:] - dropped[:-7])) != pytest.approx(1.0)
+
+
+def _long_frame(y, f, q=None):
+    import pandas as pd
+
+    n, h = y.shape
+    frame = pd.DataFrame({"unique_id": np.repeat(np.arange(n), h), "ds": np.tile(pd.date_range("2017-01-01", periods=h), n),
+                          "y": y.ravel(), "model": f.ravel()})  # fmt: skip
+    return frame
+
+
+def test_metrics_agree_with_utilsforecast_on_the_same_long_frame():
+    """Our formulas (docstrings) against utilsforecast's losses, on complete data (no closed days)."""
+    import pandas as pd
+    from utilsforecast import losses
+
+    rng = np.random.default_rng(3)
+    n, h, t = 5, 7, 56
+    train = rng.gamma(5, 10, (n, t))
+    y, f = rng.gamma(5, 10, (n, h)), rng.gamma(5, 10, (n, h))
+    frame = _long_frame(y, f)
+    train_df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), t),
+                             "ds": np.tile(pd.date_range("2016-11-06", periods=t), n), "y": train.ravel()})  # fmt: skip
+    theirs = losses.mase(frame, ["model"], seasonality=7, train_df=train_df)["model"].mean()
+    assert metrics.mase(y, f, list(train)) == pytest.approx(theirs)
+    for q in (0.1, 0.5, 0.9):  # theirs: mean pinball per series; ours: 2 x summed pinball over all points
+        pinball = losses.quantile_loss(frame, {"model": "model"}, q=q)["model"].mean()
+        assert metrics.quantile_loss(y.ravel(), f.ravel(), q) == pytest.approx(2 * pinball * n * h)
+    lo, hi = f * 0.8, f * 1.2
+    band = frame.assign(**{"model-lo-80": lo.ravel(), "model-hi-80": hi.ravel()})
+    theirs = losses.coverage(band, ["model"], level=80)["model"].mean()
+    from favorita_assets.core.calibration import coverage
+
+    assert coverage(y.ravel(), lo.ravel(), hi.ravel()) == pytest.approx(theirs)

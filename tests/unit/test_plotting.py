@@ -1,4 +1,4 @@
-"""Plots render to PNG with and without bands; the aggregate band follows the backtest's errors."""
+"""Plots render to PNG with and without bands; a one-day forecast is a point with its interval."""
 
 import numpy as np
 import pandas as pd
@@ -22,10 +22,37 @@ def test_render_gives_png_for_one_and_four_panels():
     assert len(four) > len(one)
 
 
-def test_total_band_scales_with_the_backtest_errors():
-    point = np.array([100.0, 200.0])
-    tight = plotting.total_band(point, np.array([99.0, 101.0, 100.0]), np.full(3, 100.0))
-    loose = plotting.total_band(point, np.array([60.0, 140.0, 100.0]), np.full(3, 100.0))
-    assert (tight[0] <= point).all() and (tight[1] >= point).all()
-    assert (loose[1] - loose[0] > 10 * (tight[1] - tight[0])).all()
-    assert (plotting.total_band(point, np.array([0.0, 0.0]), np.full(2, 100.0))[0] >= 0).all()
+
+def _drawn(panel_):
+    """The artists matplotlib drew for one panel."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    plotting._draw(ax, panel_)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    containers = ax.containers
+    labels = [t.get_text() for t in [ax.yaxis.label]]
+    plt.close(fig)
+    return lines, containers, labels
+
+
+def test_a_one_day_forecast_is_a_point_with_its_interval_and_the_axis_carries_units():
+    one_day = panel(dates=pd.date_range("2017-07-31", periods=1), mean=np.array([120.0]), p10=np.array([100.0]),
+                    p90=np.array([140.0]), forecast_label="published forecast")  # fmt: skip
+    lines, containers, labels = _drawn(one_day)
+    assert lines["published forecast"].get_marker() not in (None, "None", "")  # a visible point, not a 1-point line
+    assert any(len(c.lines) and c.has_yerr for c in containers)  # the P10-P90 interval as an error bar
+    assert labels == ["units sold per day"]
+
+
+def test_a_past_cutoff_draws_the_sales_that_followed():
+    lines, _, _ = _drawn(panel(actual=np.full(7, 125.0), actual_label="actual sales after the cut-off"))
+    assert "actual sales after the cut-off" in lines
+    lines, _, _ = _drawn(panel(actual=np.full(7, np.nan), actual_label="actual sales after the cut-off"))
+    assert "actual sales after the cut-off" not in lines  # nothing followed yet: nothing drawn
+
+
+def test_window_scores_chart_renders():
+    png = plotting.window_scores({"DeepAR": [0.4, 0.5, 0.45], "published mix": [0.38, 0.47, None]},
+                                 ["2017-06-29 .. 2017-07-14", "b", "c"], "RMSLE per window")  # fmt: skip
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"

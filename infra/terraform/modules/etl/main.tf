@@ -187,7 +187,94 @@ resource "aws_glue_catalog_table" "forecasts" {
     columns {
       name    = "model_version"
       type    = "string"
-      comment = "DeepAR version or baseline that the champion rule published"
+      comment = "What was published for this series: its family's backtest champion (deepar-, lightgbm-, mfles-, croston-, baseline-)"
+    }
+  }
+}
+
+# The forecasts asset also writes forecast_totals/cutoff_month=YYYY-MM/totals.parquet: the coherent totals.
+resource "aws_glue_catalog_table" "forecast_totals" {
+  name          = "forecast_totals"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Daily forecast totals: all stores, per store and per family; means add up, bands are the totals' own"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = {
+    "classification"                        = "parquet"
+    "EXTERNAL"                              = "TRUE"
+    "parquet.compression"                   = "SNAPPY"
+    "projection.enabled"                    = "true"
+    "projection.cutoff_month.type"          = "date"
+    "projection.cutoff_month.format"        = "yyyy-MM"
+    "projection.cutoff_month.range"         = "${var.first_cutoff_month},NOW"
+    "projection.cutoff_month.interval"      = "1"
+    "projection.cutoff_month.interval.unit" = "MONTHS"
+    "storage.location.template"             = "s3://${var.artifacts_bucket}/forecast_totals/cutoff_month=$${cutoff_month}/"
+  }
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "Month whose last day is the forecast's cut-off, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/forecast_totals/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "level"
+      type    = "string"
+      comment = "total (all stores, all families), store (one store's families) or family (one family in every store)"
+    }
+    columns {
+      name    = "store_nbr"
+      type    = "bigint"
+      comment = "Store number at the store level, else null"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "Product family at the family level, else null"
+    }
+    columns {
+      name    = "date"
+      type    = "date"
+      comment = "Forecast day"
+    }
+    columns {
+      name    = "days_ahead"
+      type    = "bigint"
+      comment = "Days after the cut-off: 1 is the day after"
+    }
+    columns {
+      name    = "mean"
+      type    = "double"
+      comment = "Sum of the series' mean forecasts"
+    }
+    columns {
+      name    = "p10"
+      type    = "double"
+      comment = "10% quantile of the total, from the total's own backtest errors"
+    }
+    columns {
+      name    = "p50"
+      type    = "double"
+      comment = "Median of the total"
+    }
+    columns {
+      name    = "p90"
+      type    = "double"
+      comment = "90% quantile of the total, from the total's own backtest errors"
     }
   }
 }

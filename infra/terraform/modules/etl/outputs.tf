@@ -27,3 +27,8 @@ output "log_group_name" {
   description = "CloudWatch log group of the Glue job."
   value       = aws_cloudwatch_log_group.glue.name
 }
+
+output "forecast_totals_table_name" {
+  description = "Glue Data Catalog table over the forecast totals (all stores, per store, per family)."
+  value       = aws_glue_catalog_table.forecast_totals.name
+}
