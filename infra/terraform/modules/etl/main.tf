@@ -9,6 +9,18 @@ locals {
   package_key = "glue/favorita_core.zip"
   # Glue database and table names allow only lowercase letters, digits and underscores.
   database_name = replace(var.name, "-", "_")
+  # Both tables: Parquet, one partition per monthly cut-off, found by partition projection.
+  monthly_parquet = {
+    "classification"                        = "parquet"
+    "EXTERNAL"                              = "TRUE"
+    "parquet.compression"                   = "SNAPPY"
+    "projection.enabled"                    = "true"
+    "projection.cutoff_month.type"          = "date"
+    "projection.cutoff_month.format"        = "yyyy-MM"
+    "projection.cutoff_month.range"         = "${var.first_cutoff_month},NOW"
+    "projection.cutoff_month.interval"      = "1"
+    "projection.cutoff_month.interval.unit" = "MONTHS"
+  }
 }
 
 resource "aws_s3_object" "script" {
@@ -107,18 +119,9 @@ resource "aws_glue_catalog_table" "forecasts" {
   description   = "Daily forecasts per store and family: mean and P10/P50/P90, one partition per monthly cut-off"
   table_type    = "EXTERNAL_TABLE"
 
-  parameters = {
-    "classification"                        = "parquet"
-    "EXTERNAL"                              = "TRUE"
-    "parquet.compression"                   = "SNAPPY"
-    "projection.enabled"                    = "true"
-    "projection.cutoff_month.type"          = "date"
-    "projection.cutoff_month.format"        = "yyyy-MM"
-    "projection.cutoff_month.range"         = "${var.first_cutoff_month},NOW"
-    "projection.cutoff_month.interval"      = "1"
-    "projection.cutoff_month.interval.unit" = "MONTHS"
-    "storage.location.template"             = "s3://${var.artifacts_bucket}/forecasts/cutoff_month=$${cutoff_month}/"
-  }
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/forecasts/cutoff_month=$${cutoff_month}/"
+  })
 
   partition_keys {
     name    = "cutoff_month"
@@ -199,18 +202,9 @@ resource "aws_glue_catalog_table" "forecast_totals" {
   description   = "Daily forecast totals: all stores, per store and per family; means add up, bands are the totals' own"
   table_type    = "EXTERNAL_TABLE"
 
-  parameters = {
-    "classification"                        = "parquet"
-    "EXTERNAL"                              = "TRUE"
-    "parquet.compression"                   = "SNAPPY"
-    "projection.enabled"                    = "true"
-    "projection.cutoff_month.type"          = "date"
-    "projection.cutoff_month.format"        = "yyyy-MM"
-    "projection.cutoff_month.range"         = "${var.first_cutoff_month},NOW"
-    "projection.cutoff_month.interval"      = "1"
-    "projection.cutoff_month.interval.unit" = "MONTHS"
-    "storage.location.template"             = "s3://${var.artifacts_bucket}/forecast_totals/cutoff_month=$${cutoff_month}/"
-  }
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/forecast_totals/cutoff_month=$${cutoff_month}/"
+  })
 
   partition_keys {
     name    = "cutoff_month"
