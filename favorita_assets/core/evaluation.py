@@ -200,13 +200,21 @@ def window_actuals(y: np.ndarray, windows: int, h: int) -> np.ndarray:
     return np.stack([np.nan_to_num(y[:, days - (windows - w) * h : days - (windows - w) * h + h]) for w in range(windows)])
 
 
-def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts: dict) -> Evaluation:
+def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts: dict,
+             problems: list[Problem] | None = None) -> Evaluation:  # fmt: skip
     """Score every candidate's window forecasts (``forecasts``: candidate -> {"mean": [K arrays (n, H)], q: [...]}
     or just a list of K mean arrays, windows oldest first) on the last ``windows`` x ``h`` days of the test
     records; calibrate their bands cross-conformally; choose each family's champion; score the published mix,
-    also with champions chosen without the window being scored ("nested": the rule's honest accuracy)."""
-    problems = problems_from_records(test, None, h, windows, cutoff)
-    y = history_matrix(test, max(len(r["target"]) for r in test))
+    also with champions chosen without the window being scored ("nested": the rule's honest accuracy).
+    ``problems``: what problems_from_records(test, ...) gave the candidates, when the caller has them (with the
+    publishing problem, whose history is the whole test target), so they are not built a second time."""
+    if problems is None:
+        problems = problems_from_records(test, None, h, windows, cutoff)
+    if len(problems) > windows:
+        y = problems[windows].history
+    else:
+        y = history_matrix(test, max(len(r["target"]) for r in test))
+    problems = problems[:windows]
     closed = np.stack([closed_mask(p) for p in problems])
     stacked = {}
     for name, value in forecasts.items():

@@ -303,12 +303,11 @@ def forecast_evaluation(
         context.log.info(f"{name}: {seconds[name]} s")
     if not forecasts:
         raise RuntimeError(f"every candidate failed: {failed}")
-    evaluation = evaluate(test, h, k, cutoff, series["family"].to_numpy(), forecasts)
+    evaluation = evaluate(test, h, k, cutoff, series["family"].to_numpy(), forecasts, problems=problems)
     bt = evaluation.backtest
     mix_mean, mix_bands = evaluation.mix()
     totals = hierarchy.backtest_totals(bt.actual, mix_mean, series["store_nbr"].to_numpy(), series["family"].to_numpy())
 
-    dates = np.concatenate([pd.date_range(a, b, freq="D").values for a, b in bt.windows])
     table = pd.DataFrame({
         "window": np.repeat(np.arange(1, k + 1), n * h),
         "date": np.concatenate([np.tile(pd.date_range(a, b, freq="D").values, n) for a, b in bt.windows]),

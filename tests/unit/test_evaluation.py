@@ -140,3 +140,14 @@ def test_totals_add_up_and_their_band_is_not_the_sum_of_the_series_bands():
     series_band = calibration.apply({q: mean[0] for q in QUANTILES}, series_offsets)
     summed_width = (series_band[0.9] - series_band[0.1]).sum(axis=0)
     assert ((total["p90"] - total["p10"]).to_numpy() < 0.8 * summed_width).all()
+
+
+def test_handing_evaluate_the_candidates_problems_changes_nothing():
+    recs = records()
+    inference = [dict(r, dynamic_feat=[row + [0.0] * 7 for row in r["dynamic_feat"]]) for r in recs]
+    forecasts = {"last_week": truth_times(recs, 7, 3, 1.2), DEEPAR: truth_times(recs, 7, 3, 1.0)}
+    alone = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"], forecasts)
+    given = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"], forecasts,
+                     problems=problems_from_records(recs, inference, 7, 3, CUTOFF))  # fmt: skip
+    assert np.array_equal(alone.backtest.actual, given.backtest.actual)
+    assert alone.scores == given.scores and alone.champions == given.champions
