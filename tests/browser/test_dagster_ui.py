@@ -57,6 +57,12 @@ def dagster_ui(small_data_dir, tmp_path_factory):
             if server.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"dagster dev did not start:\n{(work / 'dagster_dev.log').read_text()[-3000:]}")
             time.sleep(1)
+        # A new DAGSTER_HOME greets the first page with Dagster's community dialog, a second after load, over whatever
+        # a test clicks. Mark it seen on the instance (the UI's own mutation), so no test races it.
+        graphql = f"{url}/graphql"
+        requests.post(graphql, json={"query": "mutation { setNuxSeen }"}, timeout=30).raise_for_status()
+        shows = requests.post(graphql, json={"query": "{ shouldShowNux }"}, timeout=30).json()
+        assert shows == {"data": {"shouldShowNux": False}}, f"the community dialog is still due: {shows}"
         yield url
     finally:
         os.killpg(server.pid, 15)
