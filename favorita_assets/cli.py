@@ -1,4 +1,4 @@
-"""The `favorita` command: sample-data | run | demo | prod-local | aws-settings | glue-package."""
+"""The `favorita` command: sample-data | run | demo | what-if | prod-local | aws-settings | glue-package."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", type=Path, help="folder with the Kaggle files (default: $FAVORITA_DATA_DIR)")
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
     _model_args(run)
+
+    what = sub.add_parser("what-if", help="forecast a published cut-off again under a promotion scenario file; "
+                          "prints the lift against the base plan and writes it into the planner report")  # fmt: skip
+    what.add_argument("--scenario", required=True, type=Path, help="scenario CSV: store_nbr (or all), family, "
+                      "start_date, end_date, onpromotion (see ops_jobs/examples/promotion_scenario.csv)")  # fmt: skip
+    what.add_argument("--month", help="the published cut-off month, YYYY-MM (default the latest)")
+    what.add_argument("--name", help="the scenario's name in storage and the report (default the file's name)")
+    what.add_argument("--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)")
 
     aws = sub.add_parser(
         "aws-settings",
@@ -162,6 +170,13 @@ def _what(meta: dict) -> str:
     parts = [f"{meta['rows']:,} rows" if "rows" in meta else None, meta.get("horizon"), meta.get("model_version"),
              f"published: {meta['champion']}" if "champion" in meta and "model_version" not in meta else None,
              f"{len(meta['files'])} PNG files" if isinstance(meta.get("files"), dict) else None]  # fmt: skip
+    if "pairs" in meta:
+        parts = [f"{meta['pairs']:,} store x family pairs: {meta['stockout_risk']} stockout risks, {meta['overstock']} "
+                 f"overstocked, {meta['units_to_order']:,.0f} units to order"]  # fmt: skip
+    if meta.get("planned") is False:
+        parts = [f"no plan: {meta['reason']}" if meta.get("reason") else "no inventory snapshot: no plan"]
+    if "what_ifs" in meta and "plan_rows" in meta:
+        parts = [f"HTML, {meta['bytes'] / 1e6:.1f} MB, {meta['plan_rows']} plan rows, what-ifs: {meta['what_ifs']}"]
     if meta.get("present") is False:
         parts = ["absent (optional)"]
     return ", ".join(p for p in parts if p)
@@ -178,6 +193,46 @@ def _dagster_home(out: Path) -> tuple[object, str]:
     home.mkdir(parents=True, exist_ok=True)
     return DagsterInstance.from_config(str(home)), (
         f"runs recorded in {home}; to browse them: DAGSTER_HOME={home} dagster dev")
+
+
+def _what_if(args: argparse.Namespace) -> int:
+    """The promotion_what_if job, in-process, on the storage and instance `favorita run --out OUT` used."""
+    from favorita_assets.definitions import build_definitions
+    from favorita_assets.errors import step_failure_text
+    from favorita_assets.settings import Settings, SettingsError
+
+    env = dict(os.environ)
+    env.setdefault("FAVORITA_STORAGE_DIR", str(args.out / "storage"))
+    env.setdefault("FAVORITA_DATA_DIR", str(args.out / "data"))
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as error:
+        print(f"[favorita] {error}", file=sys.stderr)
+        return 2
+    instance, where_runs = _dagster_home(args.out)
+    config = {"scenario_file": str(args.scenario.resolve()), "month": args.month, "name": args.name}
+    with instance:
+        job = build_definitions(settings).resolve_job_def("promotion_what_if")
+        result = job.execute_in_process(instance=instance, raise_on_error=False,
+                                        run_config={"ops": {"forecast_scenario": {"config": config}},
+                                                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})  # fmt: skip
+    if not result.success:
+        failures = [step_failure_text(e) for e in result.all_events if e.is_step_failure]
+        print(f"[favorita] the what-if failed: {failures[0] if failures else 'see the run'}", file=sys.stderr)
+        return 1
+    out = result.output_for_node("forecast_scenario")
+    print(f"[favorita] what-if {out['name']} on the {out['partition']} cut-off ({out['horizon'][0]} .. {out['horizon'][1]}):")
+    print(f"    {'line':<5} {'family':<24} {'stores':>6} {'days':<24} {'base units':>11} {'lift':>9} {'lift P10..P90':>19} {'lift %':>7}")
+    for r in out["rows"]:
+        days = f"{r['first_date']} .. {r['last_date']}"
+        head = f"    {r['scenario_row']:<5} {r['family'][:24]:<24} {r['stores']:>6} {days:<24} {r['base_units']:>11,.0f}"
+        if r["lift_units"] is None:
+            print(f"{head}   {r['note']}")
+        else:
+            pct = "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}"
+            print(f"{head} {r['lift_units']:>9,.0f} {r['lift_p10']:>9,.0f}..{r['lift_p90']:<9,.0f} {pct:>7}")
+    print(f"  table  {out['table']}\n  report {out['report']}\n  {where_runs}")
+    return 0
 
 
 def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
@@ -282,6 +337,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args.out / "data", args.out, args)
         if args.command == "prod-local":
             return _prod_local(args)
+        if args.command == "what-if":
+            return _what_if(args)
         if args.command == "aws-settings":
             return _aws_settings(args.terraform_output)
         if args.command == "glue-package":

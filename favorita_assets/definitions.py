@@ -4,7 +4,7 @@ from dagster import Definitions, colored_console_logger
 
 import ops_jobs
 
-from favorita_assets import automation, ingest, modeling, publishing, series
+from favorita_assets import automation, decisions, ingest, modeling, publishing, series
 from favorita_assets.progress import favorita_progress
 from favorita_assets.settings import Settings, build_resources
 
@@ -18,6 +18,7 @@ def build_definitions(settings: Settings | None = None, resources: dict | None =
         series.defs,
         modeling.defs,
         publishing.defs,
+        decisions.defs,
         automation.build_defs(settings),
         ops_jobs.defs,
         Definitions(

@@ -127,7 +127,8 @@ def _collect(report: PipelineReport, result) -> None:
 
 
 def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) -> dict[str, Path]:
-    """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv, metrics.json and
+    """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv, metrics.json, the
+    planner report and the replenishment plan (CSV), and
     the plots, each only when this run materialized it. A copy left in ``out_dir`` by an earlier run is removed
     when this run did not make that output (e.g. no submission for a 7-day horizon), so nothing stale is read as
     new. Returns the written paths by name."""
@@ -141,12 +142,14 @@ def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) ->
         "forecasts": ("forecasts", keys.forecasts(partition), out_dir / "forecasts.csv"),
         "submission": ("kaggle_submission", keys.submission(partition), out_dir / "submission.csv"),
         "metrics": ("forecast_evaluation", keys.evaluation_metrics(partition), out_dir / "metrics.json"),
+        "planner_report": ("planner_report", keys.planner_report(partition), out_dir / "planner_report.html"),
+        "replenishment_plan": ("replenishment_plan", keys.replenishment_csv(partition), out_dir / "replenishment_plan.csv"),
     }
     for name in keys.PLOT_FILES:
         outputs[name] = ("forecast_plots", f"{keys.plots_prefix(partition)}/{name}", out_dir / "plots" / name)
     written: dict[str, Path] = {}
     for name, (asset, key, path) in outputs.items():
-        if asset not in report.materialized:
+        if asset not in report.materialized or not storage.exists(key):  # e.g. no plan without an inventory snapshot
             path.unlink(missing_ok=True)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,11 +15,6 @@ def landing_file(filename: str) -> str:
 SERVING_DEPLOYMENTS = "ops/serving/deployments.json"  # the serving endpoint's deployment stack and its log
 
 
-def low_stock_prefix(month: str) -> str:
-    """The low-stock table of a cut-off month (YYYY-MM): ``low_stock.csv`` and ``low_stock.parquet``."""
-    return f"alerts/low_stock/cutoff_month={month}"
-
-
 CLEANED_SERIES_PREFIX = "processed/cleaned_series"
 CLEANED_SERIES_POINTER = f"{CLEANED_SERIES_PREFIX}/latest.json"
 
@@ -105,3 +100,33 @@ def plots_prefix(partition_key: str) -> str:
 
 
 PLOT_FILES = ("forecast_total.png", "forecast_largest_series.png", "backtest.png", "backtest_windows.png")
+
+
+INVENTORY_TABLE = "inventory"  # the landed snapshot: raw/inventory/sha256=<hex>/<file> and raw/inventory/latest.json
+
+
+def replenishment_plan(partition_key: str) -> str:
+    """The plan (Parquet; its own prefix, its own Athena table)."""
+    return f"replenishment_plan/{month_tag(partition_key)}/plan.parquet"
+
+
+def reports_prefix(partition_key: str) -> str:
+    """What a planner opens: ``planner_report.html`` and ``replenishment_plan.csv``."""
+    return f"reports/{month_tag(partition_key)}"
+
+
+def planner_report(partition_key: str) -> str:
+    return f"{reports_prefix(partition_key)}/planner_report.html"
+
+
+def replenishment_csv(partition_key: str) -> str:
+    return f"{reports_prefix(partition_key)}/replenishment_plan.csv"
+
+
+def scenarios_prefix(partition_key: str) -> str:
+    """Every what-if of a cut-off: ``scenario=<name>/whatif.parquet`` and ``scenario=<name>/summary.json``."""
+    return f"scenarios/{month_tag(partition_key)}"
+
+
+def scenario_prefix(partition_key: str, name: str) -> str:
+    return f"{scenarios_prefix(partition_key)}/scenario={name}"

@@ -19,6 +19,9 @@ CODE_VERSIONS = {
     "forecasts": "3",  # per-family champions, calibrated bands, model_version per row, forecast_totals
     "kaggle_submission": "2",  # removes an earlier horizon's file
     "forecast_plots": "3",  # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
+    "inventory_snapshot": "1",
+    "replenishment_plan": "1",
+    "planner_report": "1",
 }
 
 

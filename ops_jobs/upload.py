@@ -14,6 +14,7 @@ from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core.inventory import INVENTORY_FILES
 from favorita_assets.core.schema import KAGGLE_FILES
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.core.errors import FavoritaDataError
@@ -25,7 +26,8 @@ def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
     """Upload the Kaggle files of ``source_dir`` that changed since the last upload; returns the new manifest plus
     ``uploaded`` and ``skipped`` file names."""
     source_dir = Path(source_dir)
-    present = [spec.filename for spec in KAGGLE_FILES.values() if (source_dir / spec.filename).is_file()]
+    present = [name for name in [spec.filename for spec in KAGGLE_FILES.values()] + list(INVENTORY_FILES)
+               if (source_dir / name).is_file()]  # the Kaggle files and an inventory snapshot
     if "train.csv" not in present:
         raise FavoritaDataError(str(source_dir / "train.csv"), "file not found",
                                 fix="point the upload at the folder holding the Kaggle files")  # fmt: skip

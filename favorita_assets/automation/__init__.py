@@ -43,11 +43,11 @@ refresh_data = define_asset_job(
 
 favorita_pipeline = define_asset_job(
     PIPELINE_JOB_NAME,
-    selection=AssetSelection.groups("modeling", "publishing"),
+    selection=AssetSelection.groups("modeling", "publishing", "decisions"),
     partitions_def=CUTOFF_PARTITIONS,
     tags=TRAINING_TAG,
     description="One monthly cut-off on the latest cleaned series: DeepAR channels, training, backtest, forecasts, "
-    "the submission and the plots, with every check. Backfill it over months for a rolling-origin backtest; it "
+    "the submission, the plots, the replenishment plan and the planner's report, with every check. Backfill it over months for a rolling-origin backtest; it "
     "never lands or cleans the raw files again (refresh_data does).",
 )
 

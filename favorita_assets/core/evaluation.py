@@ -270,3 +270,25 @@ def forecast_frame(
             "model_version": versions,
         }
     )
+
+
+def publish(base: dict[str, dict], champions: dict[str, str], offsets: dict, versions: dict[str, str],
+            families: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:
+    """What is published for these series (``families``, one per row): each family's champion's mean, its band
+    calibrated with that candidate's offsets for the family, known closures at 0 with a zero-width band, and the
+    model version per row. ``base``: candidate -> {"mean": (n, h)[, 0.1/0.5/0.9 quantiles]} for these rows."""
+    n, h = closed.shape
+    mean = np.zeros((n, h))
+    quantiles = {q: np.zeros((n, h)) for q in QUANTILES}
+    version = np.empty(n, dtype=object)
+    for family in np.unique(families):
+        rows = families == family
+        name = champions[family]
+        mean[rows] = base[name]["mean"][rows]
+        band = calibration.apply({q: v[rows] for q, v in calibration.base_quantiles(base[name]).items()},
+                                 offsets[name][family])  # fmt: skip
+        for q in QUANTILES:
+            quantiles[q][rows] = band[q]
+        version[rows] = versions[name]
+    published = close_days({"mean": mean, **quantiles}, closed)
+    return published["mean"], {q: published[q] for q in QUANTILES}, version

@@ -401,10 +401,17 @@ def write_sample_data(
     end: str = KAGGLE_END,
     seed: int = 0,
 ) -> dict[str, Path]:
-    """Generate and write the six CSV files into ``out_dir``; returns their paths by table name."""
+    """Generate and write the six CSV files into ``out_dir``, and an inventory snapshot (inventory.csv) sized from
+    the last four weeks of the generated sales; returns their paths by table name."""
+    from favorita_assets.core.inventory import example_snapshot
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tables = generate(n_stores, n_families, start, end, seed)
+    train = tables["train"]
+    days = pd.to_datetime(train["date"].astype(str))
+    recent = train[(days > days.max() - pd.Timedelta(days=28)).to_numpy()]
+    tables["inventory"] = example_snapshot(recent, seed=seed)
     tables["oil"] = tables["oil"].assign(dcoilwtico=tables["oil"]["dcoilwtico"].map(_price_text))
     tables["holidays_events"] = tables["holidays_events"].assign(
         transferred=tables["holidays_events"]["transferred"].map({True: "True", False: "False"})

@@ -351,6 +351,7 @@ def forecast_evaluation(
         "windows": [[f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}"] for a, b in bt.windows],
         "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
         "model_version": model["version"],
+        "seed": config.seed,  # the challengers' seed: a what-if refits LightGBM with it, to the same model
         "candidates": {name: {"label": LABELS[name], "overall": s["overall"], "windows": s["windows"],
                               "families": s["families"], "seconds": seconds.get(name)}
                        for name, s in evaluation.scores.items()},

@@ -8,9 +8,9 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
-from favorita_assets.core import calibration, hierarchy, plotting
+from favorita_assets.core import hierarchy, plotting
 from favorita_assets.core.candidates import DEEPAR, LABELS
-from favorita_assets.core.evaluation import QUANTILES, close_days, closed_ahead, forecast_frame
+from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, publish
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
@@ -55,19 +55,7 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     candidates = storage.read_parquet(keys.evaluation_horizon(partition))
     for name in set(champions.values()) - {DEEPAR}:
         base[name] = {"mean": candidates[f"{name}_mean"].to_numpy().reshape(n, h)}
-    mean = np.zeros((n, h))
-    quantiles = {q: np.zeros((n, h)) for q in QUANTILES}
-    versions = np.empty(n, dtype=object)
-    for family, name in champions.items():
-        rows = families == family
-        mean[rows] = base[name]["mean"][rows]
-        band = calibration.apply({q: q_rows[rows] for q, q_rows in calibration.base_quantiles(base[name]).items()},
-                                 summary["offsets"][name][family])  # fmt: skip
-        for q in QUANTILES:
-            quantiles[q][rows] = band[q]
-        versions[rows] = summary["versions"][name]
-    published = close_days({"mean": mean, **quantiles}, closed)  # known closures: 0, with a zero-width band
-    mean, quantiles = published["mean"], {q: published[q] for q in QUANTILES}
+    mean, quantiles, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed)
     frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
     totals = hierarchy.totals_frame(horizon, mean, series["store_nbr"].to_numpy(), families,
                                     {level: t["offsets"] for level, t in summary["totals"].items()})  # fmt: skip

@@ -10,12 +10,12 @@ import pytest
 from favorita_assets.cli import main
 
 
-def test_sample_data_command_writes_six_files(tmp_path):
+def test_sample_data_command_writes_the_six_kaggle_files_and_an_inventory_snapshot(tmp_path):
     code = main(["sample-data", "--out", str(tmp_path), "--stores", "2", "--families", "3",
                  "--start", "2017-06-01", "--end", "2017-08-15", "--seed", "4"])  # fmt: skip
     assert code == 0
     assert sorted(p.name for p in tmp_path.glob("*.csv")) == sorted(
-        ["train.csv", "test.csv", "stores.csv", "oil.csv", "holidays_events.csv", "transactions.csv"]
+        ["train.csv", "test.csv", "stores.csv", "oil.csv", "holidays_events.csv", "transactions.csv", "inventory.csv"]
     )
     assert pd.read_csv(tmp_path / "train.csv").store_nbr.nunique() == 2
 
@@ -25,6 +25,9 @@ def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert code == 0
     assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
+    assert "materialized replenishment_plan" in printed and (tmp_path / "out/planner_report.html").is_file()
+    plan = pd.read_csv(tmp_path / "out/replenishment_plan.csv")
+    assert len(plan) == len(pd.read_csv(small_data_dir / "inventory.csv")) and str(tmp_path / "out/planner_report.html") in printed
     forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
     assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))

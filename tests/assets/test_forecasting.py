@@ -203,12 +203,12 @@ def test_a_deepar_that_loses_is_published_nowhere(settings_for, small_data_dir):
 
 
 def test_single_family_data_set_forecasts(settings_for, data_dir):
-    for name in ("train", "test"):
+    for name in ("train", "test", "inventory"):  # the inventory snapshot follows the data: one family
         frame = pd.read_csv(data_dir / f"{name}.csv")
         frame[frame.family == "GROCERY I"].to_csv(data_dir / f"{name}.csv", index=False)
     report = run_pipeline(settings_for(data_dir), config=run_config(**FAST))
     assert report.success, report.failures
-    assert report.materialized["forecasts"]["rows"] == 3 * 16
+    assert report.materialized["forecasts"]["rows"] == 3 * 16 and report.materialized["replenishment_plan"]["pairs"] == 3
     assert report.materialized["kaggle_submission"]["rows"] == 3 * 16
 
 

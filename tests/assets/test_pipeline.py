@@ -19,6 +19,7 @@ from favorita_assets.storage_keys import CLEANED_SERIES_PREFIX
 EXPECTED_ASSETS = {
     "raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
     "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "kaggle_submission", "forecast_plots",
+    "inventory_snapshot", "replenishment_plan", "planner_report",
 }  # fmt: skip
 FAST = run_config(epochs=2, num_cells=8)
 
@@ -42,7 +43,7 @@ def test_definitions_load_with_every_asset_and_check(settings_for, small_data_di
     assert ("raw_sales", "unique_keys") not in checks  # refused before landing; the sha256 guards the copy
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
-        assert node.group_name in {"ingest", "series", "modeling", "publishing"} and node.description
+        assert node.group_name in {"ingest", "series", "modeling", "publishing", "decisions"} and node.description
         assert node.code_version, f"{key.to_user_string()} has no code version: the UI could not mark it stale"
 
 
@@ -84,6 +85,8 @@ def test_pipeline_runs_all_checks_and_is_repeatable(settings_for, small_data_dir
 def test_single_family_train_works(settings_for, data_dir):
     train = pd.read_csv(data_dir / "train.csv")
     train[train.family == train.family.iloc[0]].to_csv(data_dir / "train.csv", index=False)
+    inventory = pd.read_csv(data_dir / "inventory.csv")
+    inventory[inventory.family == train.family.iloc[0]].to_csv(data_dir / "inventory.csv", index=False)
     report = run_pipeline(settings_for(data_dir), config=FAST)
     assert report.success, report.failures
     assert report.materialized["cleaned_series"]["families"] == 1

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).parent / "screenshots"
 ASSETS = ["raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
-          "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "forecast_plots", "kaggle_submission"]  # fmt: skip
+          "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "forecast_plots", "kaggle_submission",
+          "inventory_snapshot", "replenishment_plan", "planner_report"]  # fmt: skip
 
 
 def chromium_binary() -> str | None:
@@ -32,7 +33,8 @@ def chromium_binary() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def dagster_ui(small_data_dir, tmp_path_factory):
+def ui_work(small_data_dir, tmp_path_factory):
+    """A run of the graph on the small data, recorded in its own DAGSTER_HOME: the folder holding both."""
     work = tmp_path_factory.mktemp("ui")
     env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "FAVORITA_DATA_DIR": str(small_data_dir),
            "FAVORITA_STORAGE_DIR": str(work / "storage"), "FAVORITA_DEPLOYMENT": "local"}  # fmt: skip
@@ -41,6 +43,14 @@ def dagster_ui(small_data_dir, tmp_path_factory):
     script = ("from favorita_assets.pipeline import run_config, run_pipeline; from favorita_assets.settings import Settings; "
               "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); sys.exit(0 if r.success else 1)")  # fmt: skip
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=600, capture_output=True)
+    return work
+
+
+@pytest.fixture(scope="module")
+def dagster_ui(ui_work, small_data_dir):
+    work = ui_work
+    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "FAVORITA_DATA_DIR": str(small_data_dir),
+           "FAVORITA_STORAGE_DIR": str(work / "storage"), "FAVORITA_DEPLOYMENT": "local"}  # fmt: skip
     port = free_port()
     log = open(work / "dagster_dev.log", "w")
     server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
@@ -126,3 +136,38 @@ def test_plot_asset_shows_its_rendered_image(dagster_ui, page):
     width = image.evaluate("img => img.complete ? img.naturalWidth : 0")
     assert width > 400, "the plot image did not render"
     page.screenshot(path=str(SHOTS / "forecast_plot_image.png"))
+
+
+def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_plan(ui_work, page):
+    """The report is opened from disk with every non-file request refused and recorded: none is made, the console
+    has no error, the charts draw, and the replenishment table holds the plan's rows and numbers, worst first."""
+    import pandas as pd
+
+    (report,) = (ui_work / "storage").glob("reports/*/planner_report.html")
+    plan = pd.read_parquet(next((ui_work / "storage").glob("replenishment_plan/*/plan.parquet")))
+    errors, outside = [], []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
+               else (outside.append(route.request.url), route.abort()))  # fmt: skip
+    page.goto(report.as_uri(), wait_until="load")
+    page.locator("#chart-total .main-svg").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(SHOTS / "planner_report.png"), full_page=False)
+    assert errors == [] and outside == [], (errors, outside)
+    assert page.locator("#chart-store .scatterlayer .trace").count() >= 3  # the band, the sales, the forecast
+    rows = page.locator("#replenishment tbody tr")
+    assert rows.count() == len(plan)
+    cells = page.evaluate("""() => Array.from(document.querySelectorAll('#replenishment tbody tr')).map(
+        tr => Object.fromEntries(Array.from(tr.cells).map((td, i) => [
+            document.querySelectorAll('#replenishment th')[i].dataset.column, td.dataset.value])))""")
+    for shown, (_, row) in zip(cells, plan.iterrows()):
+        assert int(shown["store_nbr"]) == row["store_nbr"] and shown["family"] == row["family"]
+        for column in ("stock_position", "demand_mean", "demand_p90", "order_up_to", "order_quantity", "p_stockout_before_arrival"):
+            assert float(shown[column]) == row[column], (column, shown[column], row[column])
+    # Sorting by the order quantity puts the largest first on a second click.
+    heading = page.locator("#replenishment th[data-column=order_quantity]")
+    heading.click()
+    heading.click()
+    first = float(page.locator("#replenishment tbody tr").first.locator("td").nth(10).get_attribute("data-value"))
+    assert first == plan["order_quantity"].max()

@@ -57,3 +57,23 @@ def test_the_totals_table_declares_what_the_totals_frame_writes():
     # a null at the levels that have no store or no family, not 0 or "None"
     back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
     assert back.loc[back.level == "total", "store_nbr"].isna().all() and back.loc[back.level == "store", "family"].isna().all()
+
+
+def test_the_replenishment_table_declares_what_the_plan_writes():
+    from favorita_assets.core.inventory import INVENTORY_COLUMNS
+    from favorita_assets.core.replenishment import plan
+
+    days = pd.date_range("2017-08-16", periods=16)
+    forecasts = pd.DataFrame({"date": np.tile(days.date, 2), "store_nbr": np.repeat([1, 2], 16), "family": "EGGS",
+                              "mean": 3.0, "model_version": "deepar-x"})  # fmt: skip
+    backtest = pd.DataFrame({"window": 1, "date": np.tile(days, 2), "store_nbr": np.repeat([1, 2], 16), "family": "EGGS",
+                             "actual": 2.0, "published_mean": 3.0})  # fmt: skip
+    snapshot = pd.DataFrame({"store_nbr": [1, 2], "family": "EGGS", "on_hand": [0.0, 9.0], "on_order": 0.0,
+                             "lead_time_days": 2, "review_period_days": 7, "pack_size": [6.0, np.nan],
+                             "target_service_level": np.nan, "unit_cost": [1.0, np.nan], "holding_cost_rate": [0.2, np.nan],
+                             "stockout_cost": [0.5, np.nan]})[list(INVENTORY_COLUMNS)]  # fmt: skip
+    buffer = io.BytesIO()
+    plan(forecasts, backtest, snapshot).to_parquet(buffer, index=False)
+    schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
+    written = [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in schema]
+    assert written == table_columns("replenishment_plan")

@@ -24,7 +24,6 @@ from aws_mode.iam import ADMINISTRATOR, as_principal, authorization, principal
 from botocore.exceptions import ClientError
 from favorita_assets.aws.serving import deploy, rollback
 from ops_jobs.cleanup import cleanup_old_versions
-from ops_jobs.low_stock import low_stock_alerts
 from ops_jobs.upload import upload_raw_data
 from infra.conftest import NOT_DELETABLE_IN_MOTO, destroy
 from infra.terraform import plan_json, planned_changes
@@ -322,11 +321,7 @@ def run_every_ops_job(dev_stack, settings, resources, inspect) -> None:
     deploy(serving, storage, registered, force=True, log=lambda _: None)  # a second deployment updates the endpoint
     assert rollback(serving, storage, log=lambda _: None)["endpoint_config"] == first["endpoint_config"]
 
-    month = report_month(storage)
-    pairs = storage.read_parquet(f"forecasts/cutoff_month={month}/forecasts.parquet")[["store_nbr", "family"]].drop_duplicates()
-    inventory = settings.data_dir.parent / "inventory.csv"
-    pairs.assign(on_hand=0, lead_time_days=3).to_csv(inventory, index=False)  # every pair at risk: the alert is sent
-    for job, config in ((low_stock_alerts, {"flag_low_stock": {"config": {"inventory_csv": str(inventory)}}}), (cleanup_old_versions, {"remove_old_versions": {"config": {"keep": 1}}}),
+    for job, config in ((cleanup_old_versions, {"remove_old_versions": {"config": {"keep": 1}}}),
                         (upload_raw_data, {"upload_raw_files": {"config": {"source_dir": str(settings.data_dir)}}})):  # fmt: skip
         job_resources = {k: resources[k] for k in ("storage", "trainer", "alerts", "raw_source") if k in resources}
         result = job.execute_in_process(resources=job_resources, run_config={"ops": config}, raise_on_error=False)

@@ -1,5 +1,5 @@
-"""The ops jobs on the embedded default: upload with checksums, low-stock alerts after a run, clean-up of old
-versions, the graph reading from the landing zone, and deploy refusing plainly without AWS."""
+"""The ops jobs on the embedded default: upload with checksums, the replenishment plan and promotion what-ifs after
+a run, clean-up of old versions, the graph reading from the landing zone, and deploy refusing plainly without AWS."""
 
 import logging
 
@@ -9,8 +9,11 @@ import pytest
 from favorita_assets.core.sample_data import FAMILIES
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.settings import Settings, build_resources
-from ops_jobs import cleanup_old_versions, deploy_model, low_stock_alerts, upload_raw_data
-from ops_jobs.low_stock import EXAMPLE_INVENTORY
+from favorita_assets.core.inventory import read_inventory
+from ops_jobs import cleanup_old_versions, deploy_model, promotion_what_if, upload_raw_data
+from ops_jobs.what_if import EXAMPLE_SCENARIO
+
+EXAMPLE_INVENTORY = EXAMPLE_SCENARIO.parent / "inventory.csv"
 
 FAST = dict(epochs=2, num_cells=8)
 
@@ -57,34 +60,57 @@ def published(small_data_dir, tmp_path_factory):
     return settings
 
 
-def test_the_example_inventory_fits_the_demo_data():
-    example = pd.read_csv(EXAMPLE_INVENTORY)
+def test_the_examples_fit_the_demo_data():
+    example = read_inventory(EXAMPLE_INVENTORY)
     assert set(example["family"]) <= {f.name for f in FAMILIES} and example["store_nbr"].between(1, 54).all()
-    assert len(example) >= 20 and not example.duplicated(["store_nbr", "family"]).any()
+    assert len(example) >= 20 and example["stockout_cost"].notna().any() and example["pack_size"].notna().any()
+    scenario = pd.read_csv(EXAMPLE_SCENARIO)
+    assert set(scenario["family"]) <= {f.name for f in FAMILIES}
 
 
-def test_low_stock_alerts_write_the_table_and_alert(published, caplog, tmp_path):
-    caplog.set_level(logging.WARNING, logger="favorita.alerts")
-    pairs = pd.read_parquet(next(published.storage_dir.glob("forecasts/*/forecasts.parquet")))[["store_nbr", "family"]].drop_duplicates()
-    inventory = pairs.assign(on_hand=[0, 10**9] * (len(pairs) // 2) + [0] * (len(pairs) % 2), lead_time_days=3)
-    inventory.to_csv(tmp_path / "snapshot.csv", index=False)
-    result = run(low_stock_alerts, published, {"ops": {"flag_low_stock": {"config": {"inventory_csv": str(tmp_path / "snapshot.csv")}}}})
-    assert result.success
-    out = op_output(result, "flag_low_stock")
-    table = pd.read_csv(published.storage_dir / f"alerts/low_stock/cutoff_month={out['month']}/low_stock.csv")
-    assert len(table) == out["pairs"] == len(pairs)
-    assert out["at_risk"] == int(table["at_risk"].sum()) == int((inventory["on_hand"] == 0).sum())
-    assert (table.loc[table["at_risk"], "demand_p90"] > table.loc[table["at_risk"], "on_hand"]).all()
-    assert out["alert"]["delivered_to"] == "log"
-    assert any("ALERT low_stock" in r.getMessage() for r in caplog.records)
+def test_the_run_plans_from_the_landed_snapshot_and_writes_the_report(published):
+    """The small data's generated snapshot is landed, planned, written as Parquet and CSV, and reported."""
+    storage = build_resources(published)["storage"]
+    month = next(published.storage_dir.glob("replenishment_plan/*")).name.removeprefix("cutoff_month=")
+    plan = storage.read_parquet(f"replenishment_plan/cutoff_month={month}/plan.parquet")
+    snapshot = read_inventory(published.data_dir / "inventory.csv")
+    assert len(plan) == len(snapshot) and set(zip(plan["store_nbr"], plan["family"])) == set(zip(snapshot["store_nbr"], snapshot["family"]))
+    csv = pd.read_csv(published.storage_dir / f"reports/cutoff_month={month}/replenishment_plan.csv")
+    pd.testing.assert_frame_equal(csv[["store_nbr", "order_quantity"]], plan[["store_nbr", "order_quantity"]], check_dtype=False)
+    assert (plan["order_quantity"] >= 0).all() and ((plan["order_quantity"] / plan["pack_size"]) % 1 == 0).all()
+    report = (published.storage_dir / f"reports/cutoff_month={month}/planner_report.html").read_text()
+    assert "Replenishment plan" in report and "<script src=" not in report
 
-    bad = tmp_path / "inventory.csv"
-    bad.write_text("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,-3,2\n")
-    failed = run(low_stock_alerts, published, {"ops": {"flag_low_stock": {"config": {"inventory_csv": str(bad)}}}})
-    assert not failed.success
+
+def test_a_what_if_reports_the_lift_and_refuses_bad_scenarios(published, tmp_path):
+    storage = build_resources(published)["storage"]
+    fc = pd.read_parquet(next(published.storage_dir.glob("forecasts/*/forecasts.parquet")))
+    days = sorted(pd.to_datetime(fc["date"]).unique())
+    family = sorted(fc["family"].unique())[0]
+    scenario = tmp_path / "promo.csv"
+    scenario.write_text(f"store_nbr,family,start_date,end_date,onpromotion\nall,{family},{days[2]:%Y-%m-%d},{days[5]:%Y-%m-%d},30\n")
+    config = {"ops": {"forecast_scenario": {"config": {"scenario_file": str(scenario)}}}}
+    result = run(promotion_what_if, published, config)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    out = op_output(result, "forecast_scenario")
+    (row,) = out["rows"]
+    assert row["family"] == family and row["stores"] == fc["store_nbr"].nunique()
+    table = storage.read_parquet(f"scenarios/cutoff_month={out['partition']}/scenario=promo/whatif.parquet")
+    assert len(table) == 4 * fc["store_nbr"].nunique() and set(table["onpromotion"]) == {30.0}
+    if table["uses_promotions"].all():
+        assert row["lift_units"] == pytest.approx(table["lift_mean"].sum()) and row["lift_p10"] <= row["lift_units"] <= row["lift_p90"]
+    else:
+        assert row["lift_units"] is None and "does not use promotions" in row["note"]
+    report = storage.read_bytes(f"reports/cutoff_month={out['partition']}/planner_report.html").decode()
+    assert 'id="whatif-promo"' in report
+    again = op_output(run(promotion_what_if, published, config), "forecast_scenario")
+    assert again["rows"] == out["rows"]  # the same scenario again: the same result
+
+    scenario.write_text(f"store_nbr,family,start_date,end_date,onpromotion\n1,{family},{days[0] - pd.Timedelta(days=3):%Y-%m-%d},{days[1]:%Y-%m-%d},30\n")
+    failed = run(promotion_what_if, published, config)
     (failure,) = [e for e in failed.all_node_events if e.is_step_failure]
-    error = failure.step_failure_data.error.message
-    assert "inventory.csv: a value is negative" in error and "column: on_hand" in error, error
+    text = failure.step_failure_data.user_failure_data.description
+    assert text.startswith("promo.csv: a date is outside the forecast horizon") and "column: start_date" in text, text
 
 
 def test_cleanup_removes_what_nothing_uses_and_old_months_only_when_told(tmp_path):

@@ -1,66 +1,73 @@
-"""Low-stock rule and the inventory file's refusals."""
+"""The inventory snapshot's reader: CSV or Parquet, every refusal naming file, column, value and line."""
 
 import pandas as pd
 import pytest
 
 from favorita_assets.core.errors import FavoritaDataError
-from favorita_assets.core.inventory import low_stock, read_inventory, summary_text
+from favorita_assets.core.inventory import INVENTORY_COLUMNS, check_series, example_snapshot, read_inventory
+
+HEADER = "store_nbr,family,on_hand,on_order,lead_time_days,review_period_days"
 
 
-def forecasts() -> pd.DataFrame:
-    days = pd.date_range("2017-08-16", periods=4, freq="D")
-    rows = []
-    for store, family, p90 in ((1, "BEVERAGES", [10, 20, 30, 40]), (2, "DAIRY", [5, 5, 5, 5])):
-        for day, q in zip(days, p90):
-            rows.append({"date": day, "store_nbr": store, "family": family, "mean": q / 2, "p10": 0.0, "p50": q / 2, "p90": float(q)})
-    return pd.DataFrame(rows)
-
-
-def write(tmp_path, text: str):
-    path = tmp_path / "inventory.csv"
+def write(tmp_path, text: str, name: str = "inventory.csv"):
+    path = tmp_path / name
     path.write_text(text)
     return path
 
 
-def test_pairs_whose_p90_over_the_lead_time_exceeds_stock_are_flagged(tmp_path):
-    inventory = read_inventory(write(tmp_path, "store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,50,3\n2,DAIRY,50,6\n"))
-    table = low_stock(forecasts(), inventory)
-    first, second = table.to_dict("records")
-    # store 1: 10+20+30 = 60 > 50 over 3 days -> at risk, short 10; store 2: 4 days of 5 (horizon < lead time) = 20
-    assert (first["store_nbr"], first["demand_p90"], first["shortfall"], first["at_risk"]) == (1, 60.0, 10.0, True)
-    assert first["demand_mean"] == 30.0 and first["covered_days"] == 3
-    assert (second["demand_p90"], second["covered_days"], second["at_risk"]) == (20.0, 4, False)
-    text = summary_text(table, "2017-08")
-    assert text.startswith("1 of 2 store x family pairs") and "store 1, BEVERAGES: on hand 50, P90 demand 60 over 3 days (short 10)" in text
+def test_a_csv_and_the_same_parquet_read_alike_with_optional_columns_added(tmp_path):
+    csv = read_inventory(write(tmp_path, f"{HEADER},pack_size\n1,BEVERAGES,50,10,3,7,12\n2,DAIRY,5,0,2,7,\n"))
+    assert list(csv.columns) == list(INVENTORY_COLUMNS)
+    assert csv["pack_size"].tolist()[0] == 12 and pd.isna(csv["pack_size"].iloc[1]) and csv["unit_cost"].isna().all()
+    csv.to_parquet(tmp_path / "inventory.parquet")
+    pd.testing.assert_frame_equal(read_inventory(tmp_path / "inventory.parquet"), csv)
 
 
 @pytest.mark.parametrize(
-    "text, column, value, line",
+    "text, problem, column, value, line",
     [
-        ("store_nbr,family,on_hand\n1,BEVERAGES,5\n", "lead_time_days", None, None),
-        ("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,-5,3\n", "on_hand", -5, 2),
-        ("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,5,3\nx,DAIRY,5,3\n", "store_nbr", "x", 3),
-        ("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,5,2.5\n", "lead_time_days", 2.5, 2),
-        ("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,5,3\n1,BEVERAGES,7,3\n", "store_nbr, family", "1, BEVERAGES", 3),
-        ("store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,5,0\n", "lead_time_days", 0, 2),
+        ("store_nbr,family,on_hand\n1,BEVERAGES,5\n", "a required column is missing", "on_order", None, None),
+        (f"{HEADER}\n", "the file has a header but no rows", None, None, None),
+        ("", "the file is empty", None, None, None),
+        (f"{HEADER}\n1,BEVERAGES,-3,0,2,7\n", "a value is out of range", "on_hand", "-3", 2),
+        (f"{HEADER}\n1,BEVERAGES,3,0,2,7\n1,DAIRY,x,0,2,7\n", "a value is not a number", "on_hand", "x", 3),
+        (f"{HEADER}\n1,BEVERAGES,3,0,2.5,7\n", "a value is not an integer", "lead_time_days", "2.5", 2),
+        (f"{HEADER}\n1,BEVERAGES,3,0,0,7\n", "a value is out of range", "lead_time_days", "0", 2),
+        (f"{HEADER}\n1,BEVERAGES,3,0,2,\n", "a value is not an integer", "review_period_days", "", 2),
+        (f"{HEADER}\n1,BEVERAGES,3,0,2,7\n1,BEVERAGES,4,0,2,7\n", "a store and family appear twice", "store_nbr, family", "1, BEVERAGES", 3),
+        (f"{HEADER},target_service_level\n1,BEVERAGES,3,0,2,7,1.2\n", "a value is out of range", "target_service_level", "1.2", 2),
+        (f"{HEADER},unit_cost,holding_cost_rate,stockout_cost\n1,BEVERAGES,3,0,2,7,2.5,,1\n",
+         "a row gives some of the costs but not all", "holding_cost_rate", "", 2),
+        (f"{HEADER}\n1,,3,0,2,7\n", "a family is empty", "family", "", 2),
     ],
-)
-def test_bad_inventory_is_refused_naming_column_value_and_line(tmp_path, text, column, value, line):
+)  # fmt: skip
+def test_bad_snapshots_are_refused_naming_file_column_value_and_line(tmp_path, text, problem, column, value, line):
     with pytest.raises(FavoritaDataError) as caught:
         read_inventory(write(tmp_path, text))
     error = caught.value
-    assert error.file == "inventory.csv" and error.column == column
+    assert error.file == "inventory.csv" and error.problem == problem and error.column == column
     if value is not None:
-        assert str(error.value) == str(value) and error.rows == [line]
-    assert "what to do:" in str(error)
+        assert str(error.value).strip() == value
+    assert error.rows == ([line] if line else [])
 
 
-def test_empty_and_missing_files_and_unknown_stores_are_refused(tmp_path):
-    with pytest.raises(FavoritaDataError, match="empty"):
-        read_inventory(write(tmp_path, ""))
+def test_a_missing_file_and_unknown_series_are_refused(tmp_path):
     with pytest.raises(FavoritaDataError, match="file not found"):
-        read_inventory(tmp_path / "nope.csv")
-    inventory = read_inventory(write(tmp_path, "store_nbr,family,on_hand,lead_time_days\n1,BEVERAGES,5,3\n99,DAIRY,5,3\n"))
+        read_inventory(tmp_path / "nothing.csv")
+    frame = read_inventory(write(tmp_path, f"{HEADER}\n1,BEVERAGES,3,0,2,7\n9,BEVERAGES,3,0,2,7\n"))
     with pytest.raises(FavoritaDataError) as caught:
-        low_stock(forecasts(), inventory)
-    assert caught.value.column == "store_nbr" and caught.value.value == 99 and caught.value.rows == [3]
+        check_series(frame, {1, 2}, {(1, "BEVERAGES")}, "inventory.csv")
+    assert (caught.value.column, caught.value.value, caught.value.rows) == ("store_nbr", 9, [3])
+    with pytest.raises(FavoritaDataError) as caught:
+        check_series(frame.assign(store_nbr=1, family=["BEVERAGES", "TOYS"]), {1}, {(1, "BEVERAGES")}, "inventory.csv")
+    assert (caught.value.column, caught.value.value) == ("family", "TOYS")
+
+
+def test_the_example_snapshot_is_valid_and_sized_from_sales(tmp_path):
+    sales = pd.DataFrame({"store_nbr": [1] * 28 + [2] * 28, "family": ["DAIRY"] * 56, "sales": [100.0] * 28 + [0.0] * 28})
+    snapshot = example_snapshot(sales, seed=3)
+    snapshot.to_csv(tmp_path / "inventory.csv", index=False)
+    back = read_inventory(tmp_path / "inventory.csv")
+    assert len(back) == 2 and back.loc[back["store_nbr"] == 2, "on_hand"].item() == 0
+    lead = back.loc[back["store_nbr"] == 1, "lead_time_days"].item()
+    assert back.loc[back["store_nbr"] == 1, "on_hand"].item() in {50 * lead, 100 * (lead + 3), 100 * (lead + 7), 100 * (lead + 12), 5000}

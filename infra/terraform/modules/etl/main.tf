@@ -273,6 +273,179 @@ resource "aws_glue_catalog_table" "forecast_totals" {
   }
 }
 
+# The replenishment_plan asset writes replenishment_plan/cutoff_month=YYYY-MM/plan.parquet: one row per store x family.
+resource "aws_glue_catalog_table" "replenishment_plan" {
+  name          = "replenishment_plan"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "Replenishment plan per cut-off: demand over lead time + review period, order-up-to level, order, flags"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/replenishment_plan/cutoff_month=$${cutoff_month}/"
+  })
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "Month whose last day is the forecast's cut-off, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/replenishment_plan/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "store_nbr"
+      type    = "bigint"
+      comment = "Store number"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "Product family"
+    }
+    columns {
+      name    = "on_hand"
+      type    = "double"
+      comment = "Units in stock at the snapshot"
+    }
+    columns {
+      name    = "on_order"
+      type    = "double"
+      comment = "Units ordered, not yet arrived"
+    }
+    columns {
+      name    = "stock_position"
+      type    = "double"
+      comment = "on_hand + on_order"
+    }
+    columns {
+      name    = "lead_time_days"
+      type    = "bigint"
+      comment = "Days until an order placed now arrives"
+    }
+    columns {
+      name    = "review_period_days"
+      type    = "bigint"
+      comment = "Days until the next chance to order"
+    }
+    columns {
+      name    = "pack_size"
+      type    = "double"
+      comment = "Orders are whole packs of this many units (1: single units)"
+    }
+    columns {
+      name    = "service_level"
+      type    = "double"
+      comment = "Wanted probability of no stockout until the next order arrives"
+    }
+    columns {
+      name    = "service_level_from"
+      type    = "string"
+      comment = "target (the snapshot's), costs (the newsvendor critical ratio) or default"
+    }
+    columns {
+      name    = "demand_mean"
+      type    = "double"
+      comment = "Mean demand over lead time + review period"
+    }
+    columns {
+      name    = "demand_p10"
+      type    = "double"
+      comment = "10% quantile of that demand"
+    }
+    columns {
+      name    = "demand_p50"
+      type    = "double"
+      comment = "Median of that demand"
+    }
+    columns {
+      name    = "demand_p90"
+      type    = "double"
+      comment = "90% quantile of that demand"
+    }
+    columns {
+      name    = "lead_time_demand_mean"
+      type    = "double"
+      comment = "Mean demand over the lead time alone"
+    }
+    columns {
+      name    = "order_up_to"
+      type    = "double"
+      comment = "The service-level quantile of demand over lead time + review period"
+    }
+    columns {
+      name    = "order_quantity"
+      type    = "double"
+      comment = "Units to order now: order_up_to - stock_position, at least 0, in whole packs"
+    }
+    columns {
+      name    = "p_stockout_no_order"
+      type    = "double"
+      comment = "Probability that demand until the next order arrives exceeds the stock, with no order now"
+    }
+    columns {
+      name    = "p_stockout_before_arrival"
+      type    = "double"
+      comment = "Probability that demand over the lead time exceeds the stock"
+    }
+    columns {
+      name    = "days_of_cover"
+      type    = "double"
+      comment = "stock_position over the mean daily forecast (Infinity: no demand forecast)"
+    }
+    columns {
+      name    = "stockout_risk"
+      type    = "boolean"
+      comment = "p_stockout_before_arrival above 1 - service_level"
+    }
+    columns {
+      name    = "overstock"
+      type    = "boolean"
+      comment = "Stock above demand_p90 and more days of cover than the threshold"
+    }
+    columns {
+      name    = "expected_units_short"
+      type    = "double"
+      comment = "With costs: expected units short after ordering"
+    }
+    columns {
+      name    = "expected_units_over"
+      type    = "double"
+      comment = "With costs: expected units left over after ordering"
+    }
+    columns {
+      name    = "expected_cost"
+      type    = "double"
+      comment = "With costs: expected shortage plus holding cost"
+    }
+    columns {
+      name    = "residuals"
+      type    = "bigint"
+      comment = "Backtest sums the demand distribution was learned from"
+    }
+    columns {
+      name    = "residuals_from"
+      type    = "string"
+      comment = "Whose backtest sums: the family, or all families when it has too few"
+    }
+    columns {
+      name    = "model_version"
+      type    = "string"
+      comment = "Model the series' forecast was published from"
+    }
+  }
+}
+
 resource "aws_athena_workgroup" "this" {
   name        = var.name
   description = "Queries over the Favorita forecasts; results encrypted in the artifacts bucket"

@@ -32,3 +32,8 @@ output "forecast_totals_table_name" {
   description = "Glue Data Catalog table over the forecast totals (all stores, per store, per family)."
   value       = aws_glue_catalog_table.forecast_totals.name
 }
+
+output "replenishment_plan_table_name" {
+  description = "Glue/Athena table over the replenishment plans (replenishment_plan/cutoff_month=YYYY-MM/plan.parquet)"
+  value       = aws_glue_catalog_table.replenishment_plan.name
+}

@@ -1,0 +1,168 @@
+"""The replenishment plan: from the published forecast and an inventory snapshot to an order per store and family.
+
+Pure: pandas and numpy only.
+
+**The demand over an interval.** An order placed now arrives after the lead time L; the next chance to order is
+after the review period R. What is on hand, on order and ordered now must cover the demand D of the P = L + R days
+after the cut-off. Its distribution is *not* the sum of the daily quantiles (that overstates the P90 of a sum,
+since days are not perfectly correlated), nor a sum of independent days (that understates it: one forecast's
+errors are correlated across its days). It comes from how the published forecasts' own P-day sums missed on the
+backtest windows: for every series and window, r = log1p(actual sum of days 1..P) - log1p(forecast sum of days 1..P).
+A series' demand samples are then D_j = expm1(log1p(M) + r_j), M its published mean over its P days, r_j the
+residuals of its family (or of every family, when the family has fewer than ``MIN_RESIDUALS``). It is the same
+split-conformal idea as the daily bands, applied to the sum; the correlation between days is in the residuals.
+
+**The order.** The order-up-to level S is the service-level quantile of D (the finite-sample conformal level).
+The level is the row's ``target_service_level``; else, with costs, the newsvendor critical ratio
+cu / (cu + co), with cu = stockout_cost and co = unit_cost x holding_cost_rate x R / 365 (a unit left over waits
+one review period); else the plan's default. The order is max(0, S - (on_hand + on_order)), rounded up to whole
+packs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from favorita_assets.core.errors import FavoritaDataError
+
+MIN_RESIDUALS = 30  # fewer backtest residuals than this in a family: pool every family's
+DEFAULT_SERVICE_LEVEL = 0.95
+DEFAULT_OVERSTOCK_COVER_DAYS = 30.0
+
+PLAN_COLUMNS = [
+    "store_nbr", "family", "on_hand", "on_order", "stock_position", "lead_time_days", "review_period_days",
+    "pack_size", "service_level", "service_level_from", "demand_mean", "demand_p10", "demand_p50", "demand_p90",
+    "lead_time_demand_mean", "order_up_to", "order_quantity", "p_stockout_no_order", "p_stockout_before_arrival",
+    "days_of_cover", "stockout_risk", "overstock", "expected_units_short", "expected_units_over", "expected_cost",
+    "residuals", "residuals_from", "model_version",
+]  # fmt: skip
+
+
+def interval_residuals(backtest: pd.DataFrame, days: int) -> pd.DataFrame:
+    """Per series and backtest window: r = log1p(actual over the window's first ``days``) - log1p(the published
+    forecast over them). ``backtest`` is forecast_evaluation's table (window, date, store_nbr, family, actual,
+    published_mean)."""
+    bt = backtest.sort_values(["window", "store_nbr", "family", "date"])
+    bt = bt.assign(day=bt.groupby(["window", "store_nbr", "family"], observed=True).cumcount() + 1)
+    first = bt[bt["day"] <= days].groupby(["window", "store_nbr", "family"], observed=True)[["actual", "published_mean"]].sum()
+    return first.assign(r=np.log1p(first["actual"]) - np.log1p(first["published_mean"].clip(lower=0))).reset_index()
+
+
+def quantile_level(level: float, m: int) -> float:
+    """The conformal finite-sample level: the ceil((m + 1) level)-th of m residuals (capped at the largest)."""
+    return min(1.0, math.ceil((m + 1) * level) / m)
+
+
+def service_levels(inventory: pd.DataFrame, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """The service level of each row and where it comes from: 'target', 'costs' (the critical ratio) or 'default'."""
+    target = inventory["target_service_level"].to_numpy(dtype=float)
+    co = (inventory["unit_cost"] * inventory["holding_cost_rate"] * inventory["review_period_days"] / 365).to_numpy(dtype=float)
+    cu = inventory["stockout_cost"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cu + co > 0, cu / (cu + co), np.nan)
+    ratio = np.clip(ratio, 0.5, 0.999)  # below 0.5 the newsvendor would stock less than the median; above, ~no cap
+    level = np.where(np.isfinite(target), target, np.where(np.isfinite(ratio), ratio, default))
+    source = np.where(np.isfinite(target), "target", np.where(np.isfinite(ratio), "costs", "default"))
+    return level, source
+
+
+def plan(
+    forecasts: pd.DataFrame,
+    backtest: pd.DataFrame,
+    inventory: pd.DataFrame,
+    *,
+    file: str = "inventory.csv",
+    service_level: float = DEFAULT_SERVICE_LEVEL,
+    overstock_cover_days: float = DEFAULT_OVERSTOCK_COVER_DAYS,
+) -> pd.DataFrame:
+    """One row per snapshot row (PLAN_COLUMNS), the worst risks first. ``forecasts``: the published table (date,
+    store_nbr, family, mean, model_version); ``backtest``: forecast_evaluation's table."""
+    f = forecasts.assign(family=forecasts["family"].astype(str)).sort_values(["store_nbr", "family", "date"])
+    horizon = int(f.groupby(["store_nbr", "family"]).size().min())
+    interval = inventory["lead_time_days"] + inventory["review_period_days"]
+    too_long = interval > horizon
+    if too_long.any():
+        i = int(np.flatnonzero(too_long.to_numpy())[0])
+        raise FavoritaDataError(file, f"lead time + review period = {int(interval.iloc[i])} days is beyond the "
+                                f"forecast horizon of {horizon} days", column="lead_time_days, review_period_days",
+                                value=f"{int(inventory['lead_time_days'].iloc[i])}, {int(inventory['review_period_days'].iloc[i])}",
+                                rows=[i + 2], fix=f"keep lead_time_days + review_period_days within {horizon}, or "
+                                "forecast further (deepar_training_data: prediction_length)")  # fmt: skip
+    means = {key: block["mean"].to_numpy(dtype=float) for key, block in f.groupby(["store_nbr", "family"])}
+    versions = f.drop_duplicates(["store_nbr", "family"]).set_index(["store_nbr", "family"])["model_version"]
+    level, source = service_levels(inventory, service_level)
+    pools: dict[int, pd.DataFrame] = {}
+    rows = []
+    for i, row in enumerate(inventory.itertuples(index=False)):
+        key = (int(row.store_nbr), row.family)
+        L, R = int(row.lead_time_days), int(row.review_period_days)
+        P = L + R
+        residuals, origin = _pooled(backtest, pools, P, row.family)
+        daily = means[key]
+        m_p, m_l = daily[:P].sum(), daily[:L].sum()
+        demand = np.clip(np.expm1(np.log1p(m_p) + residuals), 0, None)
+        lead = np.clip(np.expm1(np.log1p(m_l) + _pooled(backtest, pools, L, row.family)[0]), 0, None)
+        position = float(row.on_hand + row.on_order)
+        sl = float(level[i])
+        s = float(np.quantile(demand, quantile_level(sl, len(demand)), method="higher"))
+        pack = 1.0 if not np.isfinite(row.pack_size) else float(row.pack_size)
+        order = math.ceil(max(0.0, s - position) / pack - 1e-9) * pack
+        after = position + order
+        per_day = daily.mean()
+        cover = position / per_day if per_day > 0 else (math.inf if position > 0 else 0.0)
+        p90 = float(np.quantile(demand, 0.9))
+        p_lead = float((lead > position).mean())
+        costed = np.isfinite(row.stockout_cost)
+        short = float(np.clip(demand - after, 0, None).mean())
+        over = float(np.clip(after - demand, 0, None).mean())
+        co = row.unit_cost * row.holding_cost_rate * R / 365 if costed else math.nan
+        rows.append({
+            "store_nbr": key[0], "family": key[1], "on_hand": float(row.on_hand), "on_order": float(row.on_order),
+            "stock_position": position, "lead_time_days": L, "review_period_days": R, "pack_size": pack,
+            "service_level": round(sl, 4), "service_level_from": str(source[i]),
+            "demand_mean": float(demand.mean()), "demand_p10": float(np.quantile(demand, 0.1)),
+            "demand_p50": float(np.quantile(demand, 0.5)), "demand_p90": p90,
+            "lead_time_demand_mean": float(lead.mean()), "order_up_to": s, "order_quantity": float(order),
+            "p_stockout_no_order": float((demand > position).mean()), "p_stockout_before_arrival": p_lead,
+            "days_of_cover": float(cover),
+            "stockout_risk": bool(p_lead > 1 - sl),
+            "overstock": bool(position > p90 and cover > overstock_cover_days),
+            "expected_units_short": short if costed else math.nan, "expected_units_over": over if costed else math.nan,
+            "expected_cost": short * row.stockout_cost + over * co if costed else math.nan,
+            "residuals": len(residuals), "residuals_from": origin, "model_version": versions[key],
+        })  # fmt: skip
+    table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
+    order = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
+    return table.iloc[order].reset_index(drop=True)
+
+
+def _pooled(backtest: pd.DataFrame, pools: dict[int, pd.DataFrame], days: int, family: str) -> tuple[np.ndarray, str]:
+    """The residuals of ``days``-day sums for ``family`` (its own, or every family's when it has too few), and whose."""
+    if days not in pools:
+        pools[days] = interval_residuals(backtest, days)
+    pool = pools[days]
+    own = pool.loc[pool["family"].astype(str) == family, "r"].to_numpy()
+    return (own, family) if len(own) >= MIN_RESIDUALS else (pool["r"].to_numpy(), "all families")
+
+
+def summary_text(table: pd.DataFrame, month: str, limit: int = 15) -> str:
+    """A planner's summary: how many pairs risk a stockout, how many are overstocked, what to order, the worst."""
+    risky, over = table[table["stockout_risk"]], table[table["overstock"]]
+    ordering = table[table["order_quantity"] > 0]
+    lines = [
+        f"Replenishment plan for the forecast cut-off {month}: {len(table)} store x family pairs.",
+        f"- {len(risky)} at risk of a stockout before an order placed today can arrive;",
+        f"- {len(over)} overstocked (stock above the P90 of demand until the next order can arrive, and more than "
+        "the cover threshold);",
+        f"- {len(ordering)} to order now, {ordering['order_quantity'].sum():,.0f} units in all.",
+    ]  # fmt: skip
+    for r in risky.head(limit).itertuples():
+        lines.append(f"  stockout risk: store {r.store_nbr}, {r.family}: stock {r.stock_position:,.0f}, "
+                     f"P(stockout before arrival) {r.p_stockout_before_arrival:.0%}, order {r.order_quantity:,.0f}")  # fmt: skip
+    if len(risky) > limit:
+        lines.append(f"  ... and {len(risky) - limit} more at risk (see the plan)")
+    return "\n".join(lines)

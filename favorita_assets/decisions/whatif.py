@@ -1,0 +1,94 @@
+"""A promotion what-if on a published cut-off: the same published models, forecast again with the scenario's
+promotions, beside the same models without them (the base plan). Called by the ``promotion_what_if`` job and
+``favorita what-if``."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from favorita_assets import storage_keys as keys
+from favorita_assets.core import scenarios
+from favorita_assets.core.candidates import DEEPAR, LABELS, USES_PROMOTIONS, challenger
+from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.core.evaluation import QUANTILES, closed_ahead, problems_from_records, publish
+from favorita_assets.modeling.assets import read_channel
+from favorita_assets.resources.storage import Storage
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def scenario_name(text: str) -> str:
+    name = re.sub(r"[^a-z0-9_-]+", "-", text.lower()).strip("-_") or "scenario"
+    if not NAME.match(name[:63]):
+        raise FavoritaDataError(text, "not a usable scenario name", fix="use letters, digits, - and _")
+    return name[:63]
+
+
+def run_what_if(context, storage: Storage, trainer, partition: str, path: str, name: str) -> dict:
+    """Forecast ``partition`` under the scenario file ``path``; writes scenarios/cutoff_month=.../scenario=NAME/
+    (whatif.parquet, summary.json) and returns the summary."""
+    manifest = storage.read_json(keys.training_manifest(partition))
+    summary = storage.read_json(keys.evaluation_metrics(partition))
+    h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
+    cutoff, horizon = pd.Timestamp(manifest["cutoff"]), pd.DatetimeIndex(manifest["horizon"])
+    series = pd.DataFrame(manifest["series"]).assign(family=lambda s: s["family"].astype(str))
+    stores = set(series["store_nbr"].astype(int))
+    scenario = scenarios.read_scenario(path, stores, set(series["family"]), horizon)
+    changes = scenarios.expand(scenario, sorted(stores))
+    inference = read_channel(storage, partition, "inference")
+    changed, rows = scenarios.apply(inference, series, horizon, changes)
+    families = series["family"].to_numpy()[rows]
+    champions = summary["champions"]
+    needed = sorted({champions[f] for f in set(families)})
+    base, scen = {}, {}
+    problems = scenario_problem = None
+    for model in needed:
+        if model == DEEPAR:
+            pointer = storage.read_json(keys.model_pointer(partition))
+            # Two requests of the same size and order: locally the same seeded draws, so sampling noise cancels.
+            for target, records in ((base, inference), (scen, changed)):
+                predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
+                target[model] = {"mean": np.vstack([p["mean"] for p in predictions]),
+                                 **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}}  # fmt: skip
+        elif not USES_PROMOTIONS[model]:  # its published forecast, unchanged by any promotion
+            horizon_table = storage.read_parquet(keys.evaluation_horizon(partition))
+            base[model] = scen[model] = {"mean": horizon_table[f"{model}_mean"].to_numpy().reshape(len(series), h)[rows]}
+        else:  # refit with the evaluation's seed: the first origin trains a global model, as in the evaluation
+            if problems is None:
+                test = read_channel(storage, partition, "test")
+                problems = problems_from_records(test, inference, h, k, cutoff)
+                scenario_problem = problems_from_records(test, changed, h, k, cutoff)[k]
+            out = challenger(model, seed=int(summary.get("seed", 0))).forecast_all([problems[0], problems[k], scenario_problem])
+            base[model], scen[model] = {"mean": out[1][rows]}, {"mean": out[2][rows]}
+    closed = closed_ahead(inference, h)[rows]
+    b_mean, b_q, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed)
+    s_mean, s_q, _ = publish(scen, champions, summary["offsets"], summary["versions"], families, closed)
+    models = np.array([champions[f] for f in families], dtype=object)
+    uses = np.array([USES_PROMOTIONS[m] for m in models])
+    table = scenarios.lift_frame(series, horizon, rows, changes, {"mean": b_mean, **b_q}, {"mean": s_mean, **s_q},
+                                 models, versions, uses)  # fmt: skip
+    lines = scenarios.summarize(table, LABELS)
+    prefix = keys.scenario_prefix(partition, name)
+    storage.write_parquet(f"{prefix}/whatif.parquet", table)
+    result = {
+        "name": name, "partition": partition, "cutoff": manifest["cutoff"], "file": str(path),
+        "horizon": [f"{horizon[0]:%Y-%m-%d}", f"{horizon[-1]:%Y-%m-%d}"],
+        "series_days": int(len(table)), "rows": _records(lines),
+        "table": storage.uri(f"{prefix}/whatif.parquet"),
+    }  # fmt: skip
+    storage.write_json(f"{prefix}/summary.json", result)
+    return result
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+            for row in frame.to_dict("records")]  # fmt: skip
+
+
+def read_what_ifs(storage: Storage, partition: str) -> list[dict]:
+    """Every what-if summary kept for a cut-off, newest name order."""
+    keys_ = sorted(k for k in storage.list_keys(keys.scenarios_prefix(partition)) if k.endswith("/summary.json"))
+    return [storage.read_json(k) for k in keys_]
