@@ -103,7 +103,7 @@ class Terraform:
 def emulator_override(endpoint: str) -> str:
     """A test-only ``*_override.tf``: local state, and every AWS service of the stack sent to ``endpoint``."""
     services = ["athena", "cloudwatch", "cloudwatchlogs", "ec2", "ecr", "ecs", "elbv2", "eventbridge", "glue", "iam", "kms",
-                "rds", "s3", "sagemaker", "scheduler", "secretsmanager", "servicediscovery", "sns", "sqs", "sts"]  # fmt: skip
+                "quicksight", "rds", "s3", "sagemaker", "scheduler", "secretsmanager", "servicediscovery", "sns", "sqs", "sts"]  # fmt: skip
     lines = "\n".join(f'    {s} = "{endpoint}"' for s in services)
     return f"""terraform {{
   backend "local" {{}}

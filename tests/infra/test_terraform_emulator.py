@@ -351,6 +351,25 @@ def test_a_second_plan_changes_nothing(dev_stack, tmp_path):
     assert planned_changes(plan_json(dev_stack, tmp_path, *dev_stack.vars)) == []
 
 
+def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resources(dev_stack, tmp_path):
+    """Applied above with its default, the root made no QuickSight resource; turned on, it plans the data source, the
+    two data sets, the template and the dashboard over the platform's workgroup and tables, and changes nothing else."""
+    principal = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
+    plan = plan_json(dev_stack, tmp_path, *dev_stack.vars, "-var", "quicksight_enabled=true",
+                     "-var", f"quicksight_principal_arn={principal}")  # fmt: skip
+    prefix = "module.quicksight[0]."
+    assert sorted(planned_changes(plan)) == sorted((prefix + r, "create") for r in (
+        "aws_quicksight_data_source.athena", "aws_quicksight_data_set.forecasts",
+        "aws_quicksight_data_set.replenishment_plan", "aws_quicksight_template.planner", "aws_quicksight_dashboard.planner"))
+    after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}
+    source = after[prefix + "aws_quicksight_data_source.athena"]
+    assert source["parameters"][0]["athena"][0]["work_group"] == out(dev_stack, "athena_workgroup")
+    tables = {name: after[prefix + f"aws_quicksight_data_set.{name}"]["physical_table_map"][0]["relational_table"][0]
+              for name in ("forecasts", "replenishment_plan")}  # fmt: skip
+    assert {t["schema"] for t in tables.values()} == {out(dev_stack, "glue_database_name")}
+    assert tables["replenishment_plan"]["name"] == "replenishment_plan" and tables["forecasts"]["name"] == out(dev_stack, "forecasts_table_name")
+
+
 def test_the_default_configuration_denies_insecure_transport(dev_stack, tmp_path):
     """Planned with the variable at its default: every bucket policy gains the Deny on aws:SecureTransport=false,
     and nothing else changes."""

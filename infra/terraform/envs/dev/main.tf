@@ -71,3 +71,17 @@ module "dagster" {
     FAVORITA_RAW_SOURCE            = "landing"
   }
 }
+
+# QuickSight over the Athena tables, for planners: off by default (it needs an account subscription).
+module "quicksight" {
+  source = "../../modules/quicksight"
+  count  = var.quicksight_enabled ? 1 : 0
+
+  name_prefix         = "${var.name_prefix}-${local.environment}"
+  athena_workgroup    = module.platform.athena_workgroup
+  glue_database       = module.platform.glue_database_name
+  forecasts_table     = module.platform.forecasts_table_name
+  replenishment_table = module.platform.replenishment_plan_table_name
+  principal_arn       = var.quicksight_principal_arn
+  tags                = local.tags
+}

@@ -132,3 +132,8 @@ output "dagster_database_secret_arn" {
   description = "Secrets Manager secret with the Dagster database's master password (RDS-managed; rotate it there)."
   value       = one(module.dagster[*].database_secret_arn)
 }
+
+output "quicksight_dashboard_id" {
+  description = "The planner dashboard in QuickSight (null unless quicksight_enabled)"
+  value       = one(module.quicksight[*].dashboard_id)
+}

@@ -126,3 +126,15 @@ variable "dagster_egress" {
   type        = string
   default     = "nat"
 }
+
+variable "quicksight_enabled" {
+  description = "Add QuickSight over the Athena tables (data source, data sets, planner dashboard). Needs a QuickSight subscription in the account."
+  type        = bool
+  default     = false
+}
+
+variable "quicksight_principal_arn" {
+  description = "QuickSight user or group given the data sets and the dashboard (needed when quicksight_enabled)"
+  type        = string
+  default     = ""
+}

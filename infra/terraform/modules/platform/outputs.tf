@@ -90,3 +90,8 @@ output "dagster_policy_arn" {
   description = "IAM policy to attach to whatever runs Dagster."
   value       = module.iam.dagster_policy_arn
 }
+
+output "replenishment_plan_table_name" {
+  description = "Glue/Athena table over the replenishment plans"
+  value       = module.etl.replenishment_plan_table_name
+}
