@@ -68,6 +68,7 @@ benchmark: setup
 	$(BIN)/python benchmarks/etl_benchmark.py
 	$(BIN)/python benchmarks/forecast_benchmark.py
 	$(BIN)/python benchmarks/deepar_windows.py
+	$(BIN)/python benchmarks/replenishment_benchmark.py
 
 clean:
 	rm -rf favorita_out var dist
