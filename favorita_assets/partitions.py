@@ -39,8 +39,11 @@ def partition_of(day) -> str:
 
 
 def month_before(timestamp) -> str:
-    """The partition of the month that ended before ``timestamp`` (the monthly retrain fires on the 1st)."""
-    return partition_of(pd.Timestamp(timestamp) - pd.Timedelta(days=1))
+    """The partition of the last whole month before ``timestamp``: on the 1st (when the monthly retrain fires) and
+    on any later day of a month alike, the month before it (a retrain cron set to another day, say the 2nd, still
+    forecasts the month that ended, not the one under way)."""
+    start = pd.Timestamp(timestamp)
+    return partition_of(start.replace(day=1) - pd.Timedelta(days=1))
 
 
 def cutoff_of(month: str, last_date) -> pd.Timestamp:

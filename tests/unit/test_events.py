@@ -22,3 +22,4 @@ def test_each_eventbridge_message_is_understood():
     assert (failed.kind, done.kind) == ("training_failed", "training_completed")
     assert classify({"source": "aws.ec2"}).kind == "ignored"
     assert month_before("2018-01-01T03:00:00+00:00") == "2017-12"
+    assert month_before("2018-01-02T00:12:00+00:00") == "2017-12" == month_before("2018-01-31T23:59:00+00:00")
