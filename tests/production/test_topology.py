@@ -3,8 +3,8 @@ pg_ctl on a free port of 127.0.0.1), the code server, the daemon and the webserv
 
 One topology serves the module, in this order: the daemons report healthy; the real daemon's schedule tick starts the
 data refresh, which passes the run queue and completes, its events read back from Postgres; two training runs run one
-after the other; the second one's worker is killed (-9), the run is marked failed and alerted once; a restarted daemon
-starts nothing twice; stopping leaves no process behind.
+after the other; the second one's worker is killed (-9), the run is marked failed, alerted once and retried once;
+a restarted daemon starts nothing twice; stopping leaves no process behind.
 """
 
 from __future__ import annotations
@@ -207,16 +207,45 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     (sent,) = _alerts_naming(alerts_log, alert, second)
     assert "signal 9 (SIGKILL)" in sent  # says why: the worker was killed
 
+    # run_retries (infra/dagster/dagster.yaml): a run whose process died is retried once, by the daemon, as a child of
+    # the killed run. The retry is the same 500-epoch training: it is cancelled here, and a cancelled run is not retried.
+    (retry,) = wait("the daemon's retry of the killed run", lambda: _children(topology, second), 120,
+                    state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
+    assert _tags(retry)["dagster/retry_number"] == "1" and _tags(retry)["dagster/partition"] == newest
+    wait("the retry to be cancelled", lambda: _cancelled(topology, retry["runId"]), 240,
+         state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
+
     count = len(runs(topology))
     topology.stop_process("daemon")
     restarted = time.time()
     topology.start_process("daemon")
     # The restarted daemon picks up from the state it keeps in Postgres: the schedule's tick is recorded, so it is not
-    # run again; the run-failure sensor's cursor is past the failure, so no second alert.
+    # run again; the retry is recorded, so the killed run is not retried twice; the run-failure sensor's cursor is
+    # past the failure, so no second alert.
     wait("a run-failure sensor tick", lambda: _sensor_tick_after(topology, "alert_on_run_failure", restarted), 90)
-    assert len(runs(topology)) == count
+    assert len(runs(topology)) == count, every_run(topology)
     assert len([r for r in runs(topology) if r["jobName"] == "refresh_data"]) == 1
+    assert [r["runId"] for r in _children(topology, second)] == [retry["runId"]]
     assert len(_alerts_naming(alerts_log, alert, second)) == 1
+
+
+def _tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["tags"]}
+
+
+def _children(top: Topology, run_id: str) -> list[dict]:
+    """The runs launched as re-executions of ``run_id`` (Dagster tags each with its parent)."""
+    return [r for r in runs(top) if _tags(r).get("dagster/parent_run_id") == run_id]
+
+
+def _cancelled(top: Topology, run_id: str) -> bool:
+    """Is the run cancelled? If not, ask the UI's API to terminate it (which it refuses while the run is STARTING)."""
+    status = run_of(top, run_id)["status"]
+    if status in ("QUEUED", "STARTED"):
+        answer = top.graphql("""mutation($id: String!) { terminateRun(runId: $id) { __typename
+            ... on TerminateRunFailure { message } ... on PythonError { message } } }""", {"id": run_id})  # fmt: skip
+        assert answer["terminateRun"]["__typename"] in ("TerminateRunSuccess", "TerminateRunFailure"), answer
+    return status == "CANCELED"
 
 
 def _sensor_tick_after(top: Topology, name: str, since: float) -> dict | None:
