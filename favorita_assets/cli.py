@@ -13,7 +13,8 @@ from favorita_assets.partitions import DEFAULT_PREDICTION_LENGTH, MAX_PREDICTION
 
 
 def _sample_data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stores", type=int, default=54, help="number of stores, 1-54 (default 54)")
+    parser.add_argument("--stores", type=int, default=54, help="number of stores, 1-1000 (default 54, "
+                        "Favorita's chain; more make a bigger retailer: 540 is 10 times Kaggle's size)")
     parser.add_argument("--families", type=int, default=33, help="number of product families, 1-33 (default 33)")
     parser.add_argument("--start", default=KAGGLE_START, help=f"first train date (default {KAGGLE_START})")
     parser.add_argument("--end", default=KAGGLE_END, help=f"last train date (default {KAGGLE_END})")

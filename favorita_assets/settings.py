@@ -56,6 +56,8 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_ALERTS_TOPIC_ARN", "SNS topic for run-failure, quality-gate and low-stock alerts ('' = log "
                "only)", "alerts_topic_arn", ""),  # fmt: skip
     AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE", "training instance type", None, "ml.c5.2xlarge"),
+    AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT", "training instances (DeepAR trains on several machines "
+               "at once: for data that outgrows one instance)", None, "1"),  # fmt: skip
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
     AwsSetting("FAVORITA_AWS_MAX_ATTEMPTS", "attempts per AWS call (standard retry mode)", None, "8"),
@@ -64,6 +66,9 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_POLL_SECONDS", "first wait between Glue/SageMaker status polls (backs off to 8x)", None, "15"),
     AwsSetting("AWS_ENDPOINT_URL", "endpoint override for every AWS client (an emulator in tests)", None, ""),
 )
+
+
+MAX_TRAINING_INSTANCES = 20  # SageMaker's default quota of instances per training job is far lower for most types
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,10 @@ class Settings:
             for name, allowed in choices.items():
                 if aws[name] not in allowed:
                     raise SettingsError(f"{name}={aws[name]!r}: use one of {', '.join(allowed)}")
+            count = aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT"]
+            if not count.isdigit() or not 1 <= int(count) <= MAX_TRAINING_INSTANCES:
+                raise SettingsError(f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT={count!r}: use a whole number from 1 "
+                                    f"to {MAX_TRAINING_INSTANCES}")  # fmt: skip
         raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
         if raw_source not in RAW_SOURCES:
             raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
@@ -203,6 +212,7 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
             model_package_group=aws["FAVORITA_MODEL_PACKAGE_GROUP"] or None,
             training_instance_type=aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE"],
+            training_instance_count=int(aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT"]),
             inference_instance_type=aws["FAVORITA_SAGEMAKER_INFERENCE_INSTANCE"],
             inference_mode=aws["FAVORITA_SAGEMAKER_INFERENCE"],
             kms_key_id=kms,

@@ -16,9 +16,12 @@ Channels for a cut-off date C and horizon H:
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 import orjson
@@ -105,6 +108,11 @@ def _record(start: pd.Timestamp, target: np.ndarray, cat: list[int], feats: np.n
     }
 
 
+# What the channels read from cleaned_series: a reader can ask for these columns alone.
+CHANNEL_COLUMNS = ["date", "store_nbr", "family", "sales", "onpromotion", "store_closed", "is_holiday", "is_event",
+                   "is_payday", "store_type", "cluster"]  # fmt: skip
+
+
 @dataclass
 class Channels:
     """The three channels as lists of JSON-ready records, plus what decoding them needs."""
@@ -117,14 +125,27 @@ class Channels:
     horizon: pd.DatetimeIndex
 
 
-def build_channels(
+@dataclass(frozen=True)
+class SeriesRecords:
+    """One series' records: train (None when it has no observed day before the backtest), test and inference."""
+
+    store_nbr: int
+    family: str
+    train: dict | None
+    test: dict
+    inference: dict
+
+
+def iter_series_records(
     cleaned: pd.DataFrame,
     cutoff: pd.Timestamp,
     prediction_length: int,
     horizon_features: pd.DataFrame,
     backtest_windows: int = 1,
-) -> Channels:
-    """Render ``cleaned`` (up to ``cutoff``) into the train, test and inference channels.
+) -> tuple[CategoryEncoding, pd.DatetimeIndex, Iterator[SeriesRecords]]:
+    """The encoding, the horizon, and the records of ``cleaned`` (up to ``cutoff``) series by series, in
+    (store_nbr, family) order. Only one series' records exist as Python lists at a time: :func:`write_channels`
+    streams them to files, :func:`build_channels` keeps them all.
 
     ``horizon_features`` holds, for each (store_nbr, family) and each of the ``prediction_length`` days after
     ``cutoff``, the columns onpromotion, is_holiday, is_event, is_payday, store_closed (see features.py).
@@ -132,29 +153,36 @@ def build_channels(
     backtest window are left out of the train channel (DeepAR cannot learn from them) but kept in test and inference.
     """
     cutoff = pd.Timestamp(cutoff)
-    history = cleaned.loc[cleaned["date"] <= cutoff].sort_values(["store_nbr", "family", "date"], kind="stable")
+    history = cleaned if cleaned["date"].max() <= cutoff else cleaned.loc[cleaned["date"] <= cutoff]
+    if not _in_series_order(history):  # cleaned_series is stored in this order: no copy to sort it
+        history = history.sort_values(["store_nbr", "family", "date"], kind="stable")
     if history.empty:
         raise ValueError(f"no history on or before the cut-off {cutoff.date()}")
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=prediction_length, freq="D")
     encoding = CategoryEncoding.from_frame(history)
-    future = horizon_features.set_index(["store_nbr", "family", "date"]).sort_index()
     held = prediction_length * backtest_windows  # the backtest's days
     window_closures = recurring_closures(history, before=cutoff - pd.Timedelta(days=held - 1))
+    return encoding, horizon, _records(history, encoding, horizon, horizon_features, held, window_closures)
 
+
+def _records(history: pd.DataFrame, encoding: CategoryEncoding, horizon: pd.DatetimeIndex,
+             horizon_features: pd.DataFrame, held: int, window_closures: pd.DataFrame) -> Iterator[SeriesRecords]:  # fmt: skip
     target_all = history["sales"].to_numpy(dtype=np.float64).copy()
     target_all[history["store_closed"].to_numpy()] = np.nan
     feats_all = feature_rows(history)
-    keys = history[["store_nbr", "family"]].astype({"family": str}).to_numpy()
-    boundaries = np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1)) + 1
+    stores = history["store_nbr"].to_numpy()
+    codes, families = _codes(history["family"])
+    boundaries = np.flatnonzero((stores[1:] != stores[:-1]) | (codes[1:] != codes[:-1])) + 1
     starts = np.concatenate([[0], boundaries])
     ends = np.concatenate([boundaries, [len(history)]])
     dates = history["date"].to_numpy()
-    meta = history[["store_type", "cluster"]].astype({"store_type": str}).to_numpy()
-
-    train, test, inference, series = [], [], [], []
+    type_codes, store_types = _codes(history["store_type"])
+    clusters = history["cluster"].to_numpy()
+    # The horizon's features by (store, family, date): one lookup per series.
+    future = horizon_features.astype({"family": str}).set_index(["store_nbr", "family", "date"]).sort_index()
     for a, b in zip(starts, ends):
-        store, family = int(keys[a][0]), str(keys[a][1])
-        cat = encoding.codes(store, family, meta[a][0], meta[a][1])
+        store, family = int(stores[a]), str(families[codes[a]])
+        cat = encoding.codes(store, family, str(store_types[type_codes[a]]), clusters[a])
         start = pd.Timestamp(dates[a])
         target, feats = target_all[a:b], feats_all[:, a:b]
         try:
@@ -171,12 +199,53 @@ def build_channels(
         held_out = pd.DatetimeIndex(dates[max(a, b - held) : b])
         test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = known_closed(
             np.full(len(held_out), store), held_out, window_closures)
-        test.append(_record(start, target, cat, test_feats))
-        inference.append(_record(start, target, cat, np.hstack([feats, future_feats])))
-        series.append((store, family))
         n_train = len(target) - held
+        train = None
         if n_train > 0 and np.isfinite(target[:n_train]).any():
-            train.append(_record(start, target[:n_train], cat, feats[:, :n_train]))
+            train = _record(start, target[:n_train], cat, feats[:, :n_train])
+        yield SeriesRecords(store, family, train, _record(start, target, cat, test_feats),
+                            _record(start, target, cat, np.hstack([feats, future_feats])))  # fmt: skip
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes in sorted order of the values, and the values (a categorical's own; no string per row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        categories = column.cat.categories
+        if list(categories) == sorted(categories):
+            return column.cat.codes.to_numpy(), categories
+        column = column.astype(str)
+    codes, values = pd.factorize(column, sort=True)
+    return codes, pd.Index(values)
+
+
+def _in_series_order(frame: pd.DataFrame) -> bool:
+    """Are the rows sorted by store_nbr, family, date (each date once per series)?"""
+    if len(frame) < 2:
+        return True
+    store = np.diff(frame["store_nbr"].to_numpy())
+    family = np.diff(_codes(frame["family"])[0].astype(np.int64))
+    day = np.diff(frame["date"].to_numpy().astype("datetime64[ns]").astype(np.int64))
+    return bool(((store > 0) | ((store == 0) & ((family > 0) | ((family == 0) & (day > 0))))).all())
+
+
+def build_channels(
+    cleaned: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    horizon_features: pd.DataFrame,
+    backtest_windows: int = 1,
+) -> Channels:
+    """Every record of :func:`iter_series_records` held in memory: the whole-table path (tests and benchmarks; the
+    pipeline streams with :func:`write_channels`)."""
+    encoding, horizon, records = iter_series_records(cleaned, cutoff, prediction_length, horizon_features,
+                                                     backtest_windows)  # fmt: skip
+    train, test, inference, series = [], [], [], []
+    for one in records:
+        if one.train is not None:
+            train.append(one.train)
+        test.append(one.test)
+        inference.append(one.inference)
+        series.append((one.store_nbr, one.family))
     return Channels(
         train=train,
         test=test,
@@ -187,12 +256,119 @@ def build_channels(
     )
 
 
+CHANNEL_NAMES = ("train", "test", "inference")
+
+
+@dataclass
+class ChannelFiles:
+    """The channels written to ``paths`` (one JSON Lines file each), and what the manifest needs of them."""
+
+    paths: dict[str, Path]
+    counts: dict[str, int]
+    sizes: dict[str, int]
+    series: pd.DataFrame
+    encoding: CategoryEncoding
+    horizon: pd.DatetimeIndex
+    small_count_share: float
+    likelihood: str
+
+
+def write_channels(
+    cleaned: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    horizon_features: pd.DataFrame,
+    folder: str | Path,
+    backtest_windows: int = 1,
+) -> ChannelFiles:
+    """The channels of :func:`build_channels`, streamed series by series into ``folder``/{train,test,inference}.json:
+    the same bytes as ``to_json_lines`` of its lists, and the same likelihood, without holding the records."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    encoding, horizon, records = iter_series_records(cleaned, cutoff, prediction_length, horizon_features,
+                                                     backtest_windows)  # fmt: skip
+    paths = {name: folder / f"{name}.json" for name in CHANNEL_NAMES}
+    counts = dict.fromkeys(CHANNEL_NAMES, 0)
+    tally = LikelihoodTally()
+    series: list[tuple[int, str]] = []
+    handles = {name: open(path, "wb", buffering=1 << 20) for name, path in paths.items()}  # noqa: SIM115
+    try:
+        for one in records:
+            for name in CHANNEL_NAMES:
+                record = getattr(one, name)
+                if record is not None:
+                    handles[name].write(orjson.dumps(record) + b"\n")
+                    counts[name] += 1
+            if one.train is not None:
+                tally.add(one.train)
+            series.append((one.store_nbr, one.family))
+    finally:
+        for handle in handles.values():
+            handle.close()
+    likelihood, share = tally.result()
+    return ChannelFiles(paths=paths, counts=counts, sizes={n: p.stat().st_size for n, p in paths.items()},
+                        series=pd.DataFrame(series, columns=["store_nbr", "family"]), encoding=encoding,
+                        horizon=horizon, small_count_share=share, likelihood=likelihood)  # fmt: skip
+
+
+def sha256_of_files(*paths: str | Path, separator: bytes | None = None, chunk: int = 1 << 22) -> "hashlib._Hash":
+    """The sha256 of the files' bytes one after the other (``separator`` after each, when given), read in chunks."""
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            while block := handle.read(chunk):
+                digest.update(block)
+        if separator is not None:
+            digest.update(separator)
+    return digest
+
+
+def has_features(record: dict) -> bool:
+    """Does the record carry dynamic features (JSON lists or a compact record's array)?"""
+    feats = record.get("dynamic_feat")
+    return feats is not None and len(feats) > 0
+
+
+def compact_record(record: dict) -> dict:
+    """A record as a reader keeps it: the target as float64 (NaN for "NaN"), the dynamic features as one float32
+    block (len(DYNAMIC_FEATURES), days). About 7 times smaller than the JSON lists, and :func:`json_ready` gives the
+    lists back exactly (targets have at most 3 decimals, features at most 4 and stay far below float32's precision)."""
+    out = {**record, "target": target_array(record)}
+    if has_features(record):
+        out["dynamic_feat"] = np.asarray(record["dynamic_feat"], dtype=np.float32)
+    return out
+
+
+def json_ready(record: dict) -> dict:
+    """The record in SageMaker's JSON form: a compact record's arrays as lists, "NaN" for a missing target."""
+    target, feats = record.get("target"), record.get("dynamic_feat")
+    if not isinstance(target, np.ndarray) and not isinstance(feats, np.ndarray):
+        return record
+    out = dict(record)
+    if isinstance(target, np.ndarray):
+        out["target"] = _numbers(target, 3)
+    if isinstance(feats, np.ndarray) or (feats and isinstance(feats[0], np.ndarray)):
+        out["dynamic_feat"] = [_numbers(np.asarray(row, dtype=np.float64), 4) for row in feats]
+    return out
+
+
 def to_json_lines(records: Iterable[dict]) -> bytes:
     """One compact JSON object per line (the format SageMaker's train, test and batch-transform channels read).
 
     orjson writes the same bytes as ``json.dumps(record, separators=(",", ":"))`` for these records (ASCII keys and
-    strings, floats rounded to at most 4 decimals) about 5x faster."""
-    return b"".join(orjson.dumps(r) + b"\n" for r in records)
+    strings, floats rounded to at most 4 decimals) about 5x faster. Compact records are written as their lists."""
+    return b"".join(orjson.dumps(json_ready(r)) + b"\n" for r in records)
+
+
+def iter_json_lines_file(path: str | Path) -> Iterator[dict]:
+    """The records of a JSON Lines file, read line by line: neither the file nor the channel is held whole."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError as error:
+                    raise DeepARFormatError(f"line {number}: not valid JSON ({error.msg})") from None
 
 
 def read_json_lines(data: bytes) -> Iterator[dict]:
@@ -218,6 +394,23 @@ SMALL_COUNT = 10  # daily values below this are "small counts"
 SMALL_COUNT_SHARE = 0.05  # ... and this share of them makes the data count-like
 
 
+class LikelihoodTally:
+    """What :func:`suggest_likelihood` counts, added record by record (a stream of train records)."""
+
+    def __init__(self) -> None:
+        self.small = self.observed = 0
+
+    def add(self, record: dict) -> None:
+        target = target_array(record)
+        seen = target[np.isfinite(target)]
+        self.small += int((seen < SMALL_COUNT).sum())
+        self.observed += seen.size
+
+    def result(self) -> tuple[str, float]:
+        share = self.small / self.observed if self.observed else 1.0
+        return ("negative-binomial" if share >= SMALL_COUNT_SHARE else "student-T"), share
+
+
 def suggest_likelihood(records: Iterable[dict]) -> tuple[str, float]:
     """What DeepAR's ``likelihood="auto"`` resolves to for these (train channel) records, and the share of observed
     target values below ``SMALL_COUNT`` that decided it.
@@ -227,28 +420,29 @@ def suggest_likelihood(records: Iterable[dict]) -> tuple[str, float]:
     values sit far from zero (store transactions, in the thousands), where a continuous, heavy-tailed noise model
     fits the day-to-day swings better (benchmarks/deepar_windows.py compares the two on the real transactions).
     """
-    small = observed = 0
+    tally = LikelihoodTally()
     for record in records:
-        target = target_array(record)
-        seen = target[np.isfinite(target)]
-        small += int((seen < SMALL_COUNT).sum())
-        observed += seen.size
-    share = small / observed if observed else 1.0
-    return ("negative-binomial" if share >= SMALL_COUNT_SHARE else "student-T"), share
+        tally.add(record)
+    return tally.result()
 
 
-def validate_lines(records: list[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> None:
-    """Raise DeepARFormatError for the first record SageMaker DeepAR would reject (rules in the module docstring).
+def validate_lines(records: Iterable[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> int:
+    """Raise DeepARFormatError for the first record SageMaker DeepAR would reject (rules in the module docstring);
+    else return the number of records. ``records`` may be a stream: they are looked at one at a time.
 
     ``channel`` is "train", "test" or "inference"; in "inference" each dynamic feature must run
     ``prediction_length`` days past the target.
     """
-    if not records:
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
         raise DeepARFormatError(f"{channel}: the channel has no records")
-    n_cat = len(records[0].get("cat", []))
-    n_feat = len(records[0].get("dynamic_feat", [])) if num_dynamic_feat is None else num_dynamic_feat
+    n_cat = len(first.get("cat", []))
+    n_feat = len(first.get("dynamic_feat", [])) if num_dynamic_feat is None else num_dynamic_feat
     extra = prediction_length if channel == "inference" else 0
-    for i, record in enumerate(records, start=1):
+    count = 0
+    for i, record in enumerate(itertools.chain([first], records), start=1):
+        count = i
         where = f"{channel} record {i}"
         start = record.get("start")
         try:
@@ -277,6 +471,7 @@ def validate_lines(records: list[dict], channel: str, prediction_length: int, nu
                 )
             if any(not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) for v in feat):
                 raise DeepARFormatError(f"{where}: dynamic_feat[{j}] must hold finite numbers only")
+    return count
 
 
 # --- SageMaker DeepAR inference: requests and responses (https://docs.aws.amazon.com/sagemaker/latest/dg/deepar-in-formats.html)
@@ -296,9 +491,10 @@ def inference_instances(records: list[dict], cut: int = 0, prediction_length: in
     out = []
     for record in records:
         instance = {**record, "target": record["target"][:-cut]}
-        if prediction_length is not None and record.get("dynamic_feat"):
+        if prediction_length is not None and has_features(record):
             end = len(instance["target"]) + prediction_length
-            instance["dynamic_feat"] = [row[:end] for row in record["dynamic_feat"]]
+            feats = record["dynamic_feat"]
+            instance["dynamic_feat"] = feats[:, :end] if isinstance(feats, np.ndarray) else [row[:end] for row in feats]
         out.append(instance)
     return out
 
@@ -331,7 +527,7 @@ def endpoint_requests(instances: list[dict], configuration: dict, max_bytes: int
     batch: list[bytes] = []
     size = len(head) + len(tail)
     for i, instance in enumerate(instances):
-        encoded = orjson.dumps(instance)
+        encoded = orjson.dumps(json_ready(instance))
         if len(head) + len(tail) + len(encoded) > max_bytes:
             raise ValueError(f"series {i} alone is {len(encoded):,} bytes as JSON, over the endpoint's request limit "
                              f"of {max_bytes:,}: use batch inference (FAVORITA_SAGEMAKER_INFERENCE=batch)")  # fmt: skip

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from favorita_assets.core.deepar_format import target_array
+from favorita_assets.core.deepar_format import has_features, target_array
 
 LIKELIHOODS = ("negative-binomial", "student-T", "gaussian")
 MIN_BATCHES_PER_EPOCH = 50
@@ -87,7 +87,7 @@ def _dataset(records: Iterable[dict], cut: int = 0):
         if cut:
             target = target[:-cut]
         entry = {"start": record["start"][:10], "target": target, "feat_static_cat": record.get("cat", [])}
-        if record.get("dynamic_feat"):
+        if has_features(record):
             entry["feat_dynamic_real"] = np.asarray(record["dynamic_feat"], dtype=np.float32)
         entries.append(entry)
     return ListDataset(entries, freq="D")
@@ -173,6 +173,9 @@ def train(
         shutil.rmtree(checkpoints, ignore_errors=True)
 
 
+PREDICT_CHUNK_BATCHES = 64  # predictor batches per chunk of records turned into arrays at once (None: all at once)
+
+
 def predict(
     predictor,
     records: list[dict],
@@ -180,6 +183,7 @@ def predict(
     cut: int = 0,
     seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
+    chunk_batches: int | None = PREDICT_CHUNK_BATCHES,
 ) -> list[dict[str, np.ndarray]]:
     """Forecast the ``prediction_length`` days after each record's target (after dropping ``cut`` days from it).
 
@@ -191,14 +195,18 @@ def predict(
     out = []
     total = len(records)
     every = max(1, total // 20)
+    # In chunks of whole predictor batches: only one chunk is ever float32 arrays, and the batches, so the random
+    # draws, are the ones a single call would make (tests hold the chunked forecasts to the one-call forecasts).
+    step = max(1, int(getattr(predictor, "batch_size", 32))) * (chunk_batches or max(1, total))
     with _no_distribution_validation():
-        for forecast in predictor.predict(_dataset(records, cut=cut)):
-            row = {"mean": np.clip(forecast.mean, 0, None)}
-            for q in quantiles:
-                row[q] = np.clip(forecast.quantile(q), 0, None)
-            out.append(row)
-            if on_progress is not None and (len(out) % every == 0 or len(out) == total):
-                on_progress(len(out), total)
+        for begin in range(0, total, step):
+            for forecast in predictor.predict(_dataset(records[begin : begin + step], cut=cut)):
+                row = {"mean": np.clip(forecast.mean, 0, None)}
+                for q in quantiles:
+                    row[q] = np.clip(forecast.quantile(q), 0, None)
+                out.append(row)
+                if on_progress is not None and (len(out) % every == 0 or len(out) == total):
+                    on_progress(len(out), total)
     return out
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 
 from favorita_assets.core import calibration, metrics
 from favorita_assets.core.candidates import CANDIDATES, DEEPAR, Problem, closed_mask
-from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES, target_array
+from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES, has_features, target_array
 
 QUANTILES = (0.1, 0.5, 0.9)
 __all__ = ["DEEPAR", "QUANTILES", "Backtest", "Evaluation", "evaluate", "problems_from_records", "forecast_frame"]
@@ -37,7 +37,7 @@ def history_matrix(records: list[dict], days: int, cut: int = 0) -> np.ndarray:
 def closed_ahead(records: list[dict], days: int) -> np.ndarray:
     """(n_records, days): the last ``days`` of each record's store_closed feature, i.e. the closures known ahead
     for the days being forecast (the horizon of an inference record, the held-out window of a test record)."""
-    if not records or not records[0].get("dynamic_feat"):
+    if not records or not has_features(records[0]):
         return np.zeros((len(records), days), dtype=bool)
     return np.array([np.asarray(r["dynamic_feat"][CLOSED_ROW][-days:], dtype=float) > 0.5 for r in records])
 
@@ -52,7 +52,7 @@ def feature_matrix(records: list[dict], days: int) -> np.ndarray:
     record's features end) and left-padded with 0 for short series."""
     out = np.zeros((len(records), len(DYNAMIC_FEATURES), days), dtype=np.float32)
     for i, record in enumerate(records):
-        if not record.get("dynamic_feat"):
+        if not has_features(record):
             continue
         tail = np.asarray(record["dynamic_feat"], dtype=np.float32)[:, -days:]
         out[i, :, days - tail.shape[1] :] = tail

@@ -97,6 +97,21 @@ _CITIES = (
     ("Guaranda", "Bolivar", "Sierra"), ("Cayambe", "Pichincha", "Sierra"),
 )  # fmt: skip
 _CITY_WEIGHTS = np.array([18, 11, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
+# A chain bigger than Favorita's 54 stores opens in more places: Ecuador's other towns (the Amazon's follow the
+# Sierra school calendar), weighted by size, beside more stores in the cities above.
+_MORE_CITIES = (
+    ("Portoviejo", "Manabi", "Costa"), ("Duran", "Guayas", "Costa"), ("Milagro", "Guayas", "Costa"),
+    ("Samborondon", "Guayas", "Costa"), ("Sangolqui", "Pichincha", "Sierra"), ("Otavalo", "Imbabura", "Sierra"),
+    ("Tulcan", "Carchi", "Sierra"), ("Azogues", "Canar", "Sierra"), ("Chone", "Manabi", "Costa"),
+    ("Jipijapa", "Manabi", "Costa"), ("Pasaje", "El Oro", "Costa"), ("Santa Rosa", "El Oro", "Costa"),
+    ("Huaquillas", "El Oro", "Costa"), ("Ventanas", "Los Rios", "Costa"), ("Vinces", "Los Rios", "Costa"),
+    ("Tena", "Napo", "Sierra"), ("Nueva Loja", "Sucumbios", "Sierra"), ("Macas", "Morona Santiago", "Sierra"),
+    ("Zamora", "Zamora Chinchipe", "Sierra"), ("Francisco de Orellana", "Orellana", "Sierra"),
+)  # fmt: skip
+_MORE_CITY_WEIGHTS = np.array([3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
+_ALL_CITIES = _CITIES + _MORE_CITIES
+KAGGLE_STORES = 54
+MAX_STORES = 1000  # 18.5 times Favorita's chain: 33,000 series, about 56 M train rows over Kaggle's dates
 _TYPE_SCALE = {"A": 1.9, "B": 1.0, "C": 0.7, "D": 1.05, "E": 0.6}
 
 
@@ -116,9 +131,14 @@ def _easter(year: int) -> date:
 
 
 def generate_stores(n_stores: int, rng: np.random.Generator) -> pd.DataFrame:
-    """stores.csv: store_nbr 1..n, city/state drawn with big cities more likely, type A-E, cluster 1-17."""
+    """stores.csv: store_nbr 1..n, city/state drawn with big cities more likely, type A-E, cluster 1-17. Stores past
+    Kaggle's 54 are drawn from Favorita's cities and Ecuador's other towns together."""
     n_stores = int(n_stores)
-    city_idx = rng.choice(len(_CITIES), size=n_stores, p=_CITY_WEIGHTS / _CITY_WEIGHTS.sum())
+    city_idx = rng.choice(len(_CITIES), size=min(n_stores, KAGGLE_STORES), p=_CITY_WEIGHTS / _CITY_WEIGHTS.sum())
+    if n_stores > KAGGLE_STORES:
+        weights = np.concatenate([_CITY_WEIGHTS, _MORE_CITY_WEIGHTS])
+        city_idx = np.concatenate([city_idx, rng.choice(len(_ALL_CITIES), size=n_stores - KAGGLE_STORES,
+                                                        p=weights / weights.sum())])  # fmt: skip
     city_idx[0] = 0  # store 1 is in Quito, as in the real data
     types = rng.choice(list("ABCDE"), size=n_stores, p=[0.17, 0.15, 0.28, 0.3, 0.1])
     cluster_of_type = {"A": (5, 11, 14, 17), "B": (6, 16), "C": (3, 7, 12, 15), "D": (1, 2, 4, 8, 9, 13), "E": (10,)}
@@ -126,8 +146,8 @@ def generate_stores(n_stores: int, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "store_nbr": np.arange(1, n_stores + 1),
-            "city": [_CITIES[i][0] for i in city_idx],
-            "state": [_CITIES[i][1] for i in city_idx],
+            "city": [_ALL_CITIES[i][0] for i in city_idx],
+            "state": [_ALL_CITIES[i][1] for i in city_idx],
             "type": types,
             "cluster": clusters,
         }
@@ -244,8 +264,8 @@ def generate(
     seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """All six Kaggle tables as data frames (train, test, stores, oil, holidays_events, transactions)."""
-    if not 1 <= n_stores <= 54:
-        raise ValueError(f"--stores must be between 1 and 54, got {n_stores}")
+    if not 1 <= n_stores <= MAX_STORES:
+        raise ValueError(f"--stores must be between 1 and {MAX_STORES:,} (Favorita has {KAGGLE_STORES}), got {n_stores}")
     if not 1 <= n_families <= len(FAMILIES):
         raise ValueError(f"--families must be between 1 and {len(FAMILIES)}, got {n_families}")
     rng = np.random.default_rng(seed)
@@ -294,7 +314,7 @@ def generate(
     yearly = (0.06 * np.sin(2 * np.pi * (doy - 80) / 365.25))[:, None, None] * (1 + family_noise)[None, None, :]
     december = np.clip((all_days.day.to_numpy() - 8) / 16, 0, 1) * (all_days.month.to_numpy() == 12)
     yearly = yearly + (0.3 * december)[:, None, None]
-    region = np.array([next(c[2] for c in _CITIES if c[0] == city) for city in st["city"]])
+    region = np.array([next(c[2] for c in _ALL_CITIES if c[0] == city) for city in st["city"]])
     school = np.where(
         region[None, :] == "Sierra",
         ((all_days.month == 8) | (all_days.month == 9))[:, None],
@@ -409,8 +429,8 @@ def write_sample_data(
     out.mkdir(parents=True, exist_ok=True)
     tables = generate(n_stores, n_families, start, end, seed)
     train = tables["train"]
-    days = pd.to_datetime(train["date"].astype(str))
-    recent = train[(days > days.max() - pd.Timedelta(days=28)).to_numpy()]
+    days = pd.to_datetime(train["date"].cat.categories)  # via the categories: no 30 M date strings at 10x size
+    recent = train[np.isin(train["date"].cat.codes.to_numpy(), np.flatnonzero(days > days.max() - pd.Timedelta(days=28)))]
     tables["inventory"] = example_snapshot(recent, seed=seed)
     tables["oil"] = tables["oil"].assign(dcoilwtico=tables["oil"]["dcoilwtico"].map(_price_text))
     tables["holidays_events"] = tables["holidays_events"].assign(

@@ -133,10 +133,10 @@ def apply(records: list[dict], series: pd.DataFrame, horizon: pd.DatetimeIndex, 
     for (store, family), block in changes.groupby(["store_nbr", "family"]):
         i = index[(int(store), str(family))]
         record = dict(out[i])
-        feats = [list(f) for f in record["dynamic_feat"]]
-        start = len(feats[PROMO_ROW]) - h
+        feats = np.array(record["dynamic_feat"], dtype=np.float32)  # a copy: the base record stays as it was
+        start = feats.shape[1] - h
         for day, promo in zip(block["date"], block["onpromotion"]):
-            feats[PROMO_ROW][start + horizon.get_loc(day)] = float(np.log1p(promo))
+            feats[PROMO_ROW, start + horizon.get_loc(day)] = np.log1p(promo)
         record["dynamic_feat"] = feats
         out[i] = record
         touched.add(i)

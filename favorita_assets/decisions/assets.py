@@ -210,7 +210,7 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
     evaluation = storage.read_json(keys.evaluation_metrics(partition))
     cutoff = pd.Timestamp(manifest["cutoff"])
     totals = storage.read_parquet(keys.forecast_totals(partition))
-    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"])
+    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"], since=cutoff - pd.Timedelta(days=56))
     history = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=56)) & (cleaned["date"] <= cutoff)]
     plan_key = keys.replenishment_plan(partition)
     plan = storage.read_parquet(plan_key) if storage.exists(plan_key) else None

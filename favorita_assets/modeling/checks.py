@@ -6,7 +6,7 @@ from dagster import AssetCheckExecutionContext, AssetCheckResult, PreviewWarning
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.deepar_format import DeepARFormatError, validate_lines
-from favorita_assets.modeling.assets import deepar_training_data, read_channel
+from favorita_assets.modeling.assets import deepar_training_data, iter_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 
@@ -16,12 +16,13 @@ def _check_stored_channels(context: AssetCheckExecutionContext, storage: Storage
     manifest = storage.read_json(keys.training_manifest(partition))
     counts = {}
     for channel in ("train", "test", "inference"):
-        records = read_channel(storage, partition, channel)
+        records = iter_channel(storage, partition, channel)  # as stored, one record at a time
         try:
-            validate_lines(records, channel, manifest["prediction_length"], num_dynamic_feat=len(manifest["dynamic_feat"]))
+            count = validate_lines(records, channel, manifest["prediction_length"],
+                                   num_dynamic_feat=len(manifest["dynamic_feat"]))  # fmt: skip
         except DeepARFormatError as error:
             return AssetCheckResult(passed=False, description=str(error), metadata={"channel": channel})
-        counts[f"{channel}_records"] = len(records)
+        counts[f"{channel}_records"] = count
     return AssetCheckResult(passed=True, metadata=counts)
 
 

@@ -147,7 +147,10 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
     totals = storage.read_parquet(keys.forecast_totals(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
     backtest = storage.read_parquet(keys.evaluation_backtest(partition))
-    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"])
+    first_backtest_day = pd.to_datetime(backtest["date"]).min()
+    # Only the weeks the plots show (before the backtest, before the cut-off, and after it), never all history.
+    since = min(cutoff - pd.Timedelta(days=70), first_backtest_day - pd.Timedelta(days=42))
+    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"], since=since)
     cleaned = cleaned.assign(family=cleaned["family"].astype(str))
     horizon = pd.DatetimeIndex(manifest["horizon"])
     recent = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=70)) & (cleaned["date"] <= cutoff)]

@@ -83,9 +83,12 @@ class Storage(ConfigurableResource, ABC):
         frame.to_parquet(buffer, index=False)
         self.write_bytes(key, buffer.getvalue())
 
-    def read_parquet(self, key: str, columns: list[str] | None = None) -> pd.DataFrame:
+    def read_parquet(self, key: str, columns: list[str] | None = None, since: tuple[str, Any] | None = None) -> pd.DataFrame:
+        """The Parquet object at ``key`` (``columns`` only, when given). ``since=(column, day)`` keeps the rows on or
+        after that day, filtered while reading (row groups before it are skipped), whether the column holds
+        timestamps, dates or ISO strings."""
         with self.local_path(key) as path:
-            return pd.read_parquet(path, columns=columns)
+            return pd.read_parquet(path, columns=columns, filters=_since_filter(path, since) if since else None)
 
     def land_file(self, path: str | Path, prefix: str, source: str | None = None) -> dict[str, Any]:
         """Keep an immutable, content-addressed copy of ``path`` under ``prefix`` and point ``prefix/latest.json``
@@ -101,6 +104,23 @@ class Storage(ConfigurableResource, ABC):
         if not self.exists(pointer) or self.read_json(pointer) != record:
             self.write_json(pointer, record)
         return {**record, "copied": copied}
+
+
+def _since_filter(path: Path, since: tuple[str, Any]) -> list[tuple]:
+    """A pyarrow filter ``column >= day`` with the day in the column's own type."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    column, day = since
+    kind = pq.read_schema(path).field(column).type
+    day = pd.Timestamp(day)
+    if pa.types.is_timestamp(kind):
+        value = day.tz_localize(kind.tz) if kind.tz else day
+    elif pa.types.is_date(kind):
+        value = day.date()
+    else:  # ISO text, which sorts as the dates do
+        value = f"{day:%Y-%m-%d}"
+    return [(column, ">=", value)]
 
 
 class LocalStorage(Storage):

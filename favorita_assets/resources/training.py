@@ -15,7 +15,7 @@ from typing import Any
 from dagster import AssetExecutionContext, ConfigurableResource
 
 from favorita_assets.core import deepar_gluonts
-from favorita_assets.core.deepar_format import inference_instances, read_json_lines
+from favorita_assets.core.deepar_format import inference_instances, iter_json_lines_file
 from favorita_assets.progress import report_predicted
 from favorita_assets.resources.storage import Storage
 
@@ -62,13 +62,20 @@ class LocalDeepAR(DeepARTrainer):
     """GluonTS DeepAR on torch, CPU, in this process."""
 
     def train(self, context, storage, request, on_epoch):
-        lines = storage.read_bytes(f"{request.channels_prefix}/train/data.json")
-        predictor = deepar_gluonts.train(
-            read_json_lines(lines), request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
-        )
+        count = [0]
+
+        def records(path):  # the train channel line by line: GluonTS keeps float32 arrays, never the JSON lists
+            for record in iter_json_lines_file(path):
+                count[0] += 1
+                yield record
+
+        with storage.local_path(f"{request.channels_prefix}/train/data.json") as path:
+            predictor = deepar_gluonts.train(
+                records(path), request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
+            )
         model_key = f"{request.model_prefix}/model.tar.gz"
         storage.write_bytes(model_key, deepar_gluonts.to_bytes(predictor))
-        return {"backend": "gluonts-local", "model_key": model_key, "train_series": sum(1 for line in lines.splitlines() if line.strip())}
+        return {"backend": "gluonts-local", "model_key": model_key, "train_series": count[0]}
 
     def predict(self, context, storage, model, records, quantiles, cut=0):
         predictor = deepar_gluonts.from_bytes(storage.read_bytes(model["model_key"]))

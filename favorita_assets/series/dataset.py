@@ -33,16 +33,19 @@ def committed_version(storage: Storage, version: str) -> dict | None:
     return pointer
 
 
-def read_parts(storage: Storage, parts: list[str], engine: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """The cleaned series held in ``parts``, in :func:`~favorita_assets.core.cleaning.clean_series`'s form."""
-    frames = [storage.read_parquet(key, columns=columns) for key in parts]
+def read_parts(storage: Storage, parts: list[str], engine: str, columns: list[str] | None = None,
+               since: pd.Timestamp | None = None) -> pd.DataFrame:  # fmt: skip
+    """The cleaned series held in ``parts``, in :func:`~favorita_assets.core.cleaning.clean_series`'s form; with
+    ``since``, only the days from it on (filtered while reading: a plot of recent weeks never loads all history)."""
+    window = ("date", since) if since is not None else None
+    frames = [storage.read_parquet(key, columns=columns, since=window) for key in parts]
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     if engine == "spark" or len(frames) > 1:
         frame = normalize_cleaned(frame)
     return frame
 
 
-def read_cleaned_series(storage: Storage, columns: list[str] | None = None) -> pd.DataFrame:
-    """The current cleaned series (all parts the pointer names)."""
+def read_cleaned_series(storage: Storage, columns: list[str] | None = None, since: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The current cleaned series (all parts the pointer names); ``since``: only the days from it on."""
     pointer = storage.read_json(keys.CLEANED_SERIES_POINTER)
-    return read_parts(storage, pointer["parts"], pointer.get("engine", ""), columns)
+    return read_parts(storage, pointer["parts"], pointer.get("engine", ""), columns, since)

@@ -49,8 +49,8 @@ def test_run_command_reports_bad_input_without_traceback(data_dir, tmp_path):
 
 
 def test_bad_generator_arguments_are_reported(tmp_path, capsys):
-    assert main(["sample-data", "--out", str(tmp_path), "--stores", "99"]) == 2
-    assert "--stores must be between 1 and 54" in capsys.readouterr().err
+    assert main(["sample-data", "--out", str(tmp_path), "--stores", "1001"]) == 2
+    assert "--stores must be between 1 and 1,000" in capsys.readouterr().err
 
 
 def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp_path, capsys):

@@ -78,6 +78,23 @@ def test_aws_settings_name_what_is_missing():
     with pytest.raises(SettingsError, match="FAVORITA_SAGEMAKER_INFERENCE='realtime'"):
         Settings.from_env({**{s.env: "x" for s in AWS_SETTINGS if s.default is None}, "FAVORITA_DEPLOYMENT": "aws",
                            "FAVORITA_SAGEMAKER_INFERENCE": "realtime"})  # fmt: skip
+    for count in ("0", "two", "21"):
+        with pytest.raises(SettingsError, match=f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT='{count}'"):
+            Settings.from_env({**{s.env: "x" for s in AWS_SETTINGS if s.default is None}, "FAVORITA_DEPLOYMENT": "aws",
+                               "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": count})  # fmt: skip
+
+
+def test_deepar_trains_on_several_instances_when_asked(aws_stack):
+    from favorita_assets.resources.training import TrainingRequest
+
+    trainer = build_resources(Settings.from_env({**aws_stack, "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": "3"}))["trainer"]
+    request = TrainingRequest(version="deepar-2017-08-abc", channels_prefix="training/cutoff_month=2017-08",
+                              hyperparameters={"prediction_length": 16, "epochs": 1}, cardinality=[1, 1, 1, 1],
+                              model_prefix="models/deepar-2017-08-abc", seed=0)  # fmt: skip
+    body = trainer.training_job_request(build_resources(Settings.from_env(aws_stack))["storage"], request, "favorita-x")
+    assert body["ResourceConfig"]["InstanceCount"] == 3
+    # Every instance reads every series (DeepAR samples its training windows from all of them).
+    assert {c["DataSource"]["S3DataSource"]["S3DataDistributionType"] for c in body["InputDataConfig"]} == {"FullyReplicated"}
 
 
 def test_terraform_outputs_become_the_settings(tmp_path, capsys, aws_stack):

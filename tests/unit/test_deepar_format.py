@@ -164,3 +164,61 @@ def test_endpoint_requests_stay_under_the_6_mb_limit_on_full_length_series():
     assert all(json.loads(body)["configuration"] == {"num_samples": 100} for body, _ in bodies)
     with pytest.raises(ValueError, match="series 0 alone is .* over the endpoint's request limit"):
         list(endpoint_requests(instances[:1], {}, max_bytes=10_000))
+
+
+def _generated(stores: int = 4, families: int = 5):
+    from favorita_assets.core.cleaning import clean_series
+    from favorita_assets.core.features import known_promotions, recurring_closures
+    from favorita_assets.core.sample_data import generate
+
+    tables = generate(n_stores=stores, n_families=families, start="2016-01-01", end="2017-03-31", seed=11)
+    train = tables["train"].assign(date=lambda f: pd.to_datetime(f["date"].astype(str)), family=lambda f: f["family"].astype(str))
+    holidays = tables["holidays_events"].assign(date=lambda f: pd.to_datetime(f["date"]))
+    oil = tables["oil"].assign(date=lambda f: pd.to_datetime(f["date"]))
+    cleaned = clean_series(train, tables["stores"], oil, holidays)
+    cutoff = pd.Timestamp("2017-03-31")
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=16, freq="D")
+    promotions, _ = known_promotions(None, cleaned, horizon)
+    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, tables["stores"], holidays, promotions,
+                              recurring_closures(cleaned))  # fmt: skip
+    return cleaned, cutoff, future
+
+
+def test_streamed_channels_are_the_whole_table_channels_byte_for_byte(tmp_path):
+    """write_channels (series by series to files, what the pipeline runs) against build_channels + to_json_lines
+    (every record in memory): the same bytes, series and likelihood, from sorted categorical input and from the same
+    rows shuffled with plain-string families."""
+    from favorita_assets.core.deepar_format import CHANNEL_COLUMNS, sha256_of_files, write_channels
+
+    cleaned, cutoff, future = _generated()
+    whole = build_channels(cleaned, cutoff, 16, future, backtest_windows=3)
+    shuffled = cleaned[CHANNEL_COLUMNS].sample(frac=1.0, random_state=0).astype({"family": str, "store_type": str})
+    for frame, folder in ((cleaned, tmp_path / "a"), (shuffled, tmp_path / "b")):
+        files = write_channels(frame, cutoff, 16, future, folder, backtest_windows=3)
+        for name in ("train", "test", "inference"):
+            assert files.paths[name].read_bytes() == to_json_lines(getattr(whole, name)), name
+            assert files.counts[name] == len(getattr(whole, name))
+        assert files.series.equals(whole.series) and files.encoding == whole.encoding
+        assert (files.likelihood, files.small_count_share) == suggest_likelihood(whole.train)
+        assert files.horizon.equals(whole.horizon)
+        joined = to_json_lines(whole.train) + to_json_lines(whole.test)
+        import hashlib
+
+        assert sha256_of_files(files.paths["train"], files.paths["test"]).hexdigest() == hashlib.sha256(joined).hexdigest()
+
+
+
+def test_compact_records_give_back_the_exact_json(tmp_path):
+    """What the evaluation and the forecasts hold (NumPy arrays) writes the very lines stored, and cuts for the
+    backtest windows the way the lists are cut: SageMaker gets the same requests either way."""
+    from favorita_assets.core.deepar_format import compact_record, window_instances
+
+    cleaned, cutoff, future = _generated(stores=3, families=6)
+    whole = build_channels(cleaned, cutoff, 16, future, backtest_windows=3)
+    for name in ("train", "test", "inference"):
+        records = getattr(whole, name)
+        compact = [compact_record(r) for r in records]
+        assert isinstance(compact[0]["target"], np.ndarray) and compact[0]["dynamic_feat"].dtype == np.float32
+        assert to_json_lines(compact) == to_json_lines(records), name
+    compact_test = [compact_record(r) for r in whole.test]
+    assert to_json_lines(window_instances(compact_test, 16, 3)) == to_json_lines(window_instances(whole.test, 16, 3))

@@ -126,3 +126,22 @@ def test_a_model_archive_only_unpacks_plain_files_inside_its_folder(tmp_path, mo
     with pytest.raises(Exception, match="outside|not a plain file|Refusing|is not"):
         _extract_plain_files(archive("../escape.json"), str(tmp_path / "bad"))
     assert not (tmp_path / "escape.json").exists()
+
+
+def test_chunked_prediction_is_the_one_call_prediction_from_compact_records(trained):
+    """Prediction in chunks of whole batches (what bounds memory) draws what one call draws; compact records (NumPy
+    arrays, as the pipeline reads the channels) forecast what the JSON lists forecast."""
+    from favorita_assets.core.deepar_format import compact_record
+
+    predictor, recs, _ = trained
+    many = [{**r, "cat": [i % 4, i % 2]} for i in range(40) for r in recs[:1]]  # 40 series: several batches
+    before, predictor.batch_size = predictor.batch_size, 8
+    try:
+        whole = deepar_gluonts.predict(predictor, many, (0.1, 0.9), seed=5, chunk_batches=None)
+        chunked = deepar_gluonts.predict(predictor, [compact_record(r) for r in many], (0.1, 0.9), seed=5, chunk_batches=2)
+    finally:
+        predictor.batch_size = before
+    assert len(chunked) == len(whole) == 40
+    for a, b in zip(whole, chunked):
+        for key in ("mean", 0.1, 0.9):
+            np.testing.assert_array_equal(a[key], b[key])

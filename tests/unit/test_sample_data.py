@@ -126,8 +126,23 @@ def test_holiday_table_has_kaggle_types_and_transfers(tables):
     assert len(transferred) > 0 and len(holidays[holidays.type == "Transfer"]) == len(transferred)
 
 
+def test_a_chain_bigger_than_favorita_gets_realistic_stores():
+    tables = generate(n_stores=300, n_families=1, start="2017-07-01", end="2017-08-15", seed=2)
+    stores = tables["stores"]
+    assert stores["store_nbr"].tolist() == list(range(1, 301))
+    assert set(stores["type"]) == set("ABCDE") and set(stores["cluster"]) <= set(range(1, 18))
+    assert stores.groupby("city")["state"].nunique().max() == 1  # a city lies in one state
+    counts = stores["city"].value_counts()
+    assert counts.index[0] == "Quito" and counts["Quito"] > counts["Guayaquil"] > counts["Loja"]  # big cities, more stores
+    assert stores["city"].nunique() > 30  # towns Favorita is not in
+    assert set(tables["train"]["store_nbr"]) == set(stores["store_nbr"])
+    assert len(tables["train"]) == 300 * tables["train"]["date"].nunique()
+    local = tables["holidays_events"].query("locale == 'Local'")
+    assert set(local["locale_name"]) == set(stores["city"])  # every town keeps its own foundation day
+
+
 def test_bad_sizes_are_refused():
     with pytest.raises(ValueError, match="--stores"):
-        generate(n_stores=60)
+        generate(n_stores=1001)
     with pytest.raises(ValueError, match="--families"):
         generate(n_families=0)
