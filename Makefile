@@ -69,6 +69,8 @@ benchmark: setup
 	$(BIN)/python benchmarks/forecast_benchmark.py
 	$(BIN)/python benchmarks/deepar_windows.py
 	$(BIN)/python benchmarks/replenishment_benchmark.py
+	$(BIN)/python benchmarks/plan_benchmark.py
+	$(BIN)/python benchmarks/scale_benchmark.py
 
 clean:
 	rm -rf favorita_out var dist

@@ -94,7 +94,7 @@ def plan(
     means = {key: block["mean"].to_numpy(dtype=float) for key, block in f.groupby(["store_nbr", "family"])}
     versions = f.drop_duplicates(["store_nbr", "family"]).set_index(["store_nbr", "family"])["model_version"]
     level, source = service_levels(inventory, service_level)
-    pools: dict[int, pd.DataFrame] = {}
+    pools: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
     rows = []
     for i, row in enumerate(inventory.itertuples(index=False)):
         key = (int(row.store_nbr), row.family)
@@ -140,13 +140,17 @@ def plan(
     return table.iloc[order].reset_index(drop=True)
 
 
-def _pooled(backtest: pd.DataFrame, pools: dict[int, pd.DataFrame], days: int, family: str) -> tuple[np.ndarray, str]:
-    """The residuals of ``days``-day sums for ``family`` (its own, or every family's when it has too few), and whose."""
+def _pooled(backtest: pd.DataFrame, pools: dict[int, tuple[dict[str, np.ndarray], np.ndarray]], days: int,
+            family: str) -> tuple[np.ndarray, str]:  # fmt: skip
+    """The residuals of ``days``-day sums for ``family`` (its own, or every family's when it has too few), and whose.
+    Each interval's residuals are split by family once (``pools``): a row costs a lookup, not a scan of them all."""
     if days not in pools:
-        pools[days] = interval_residuals(backtest, days)
-    pool = pools[days]
-    own = pool.loc[pool["family"].astype(str) == family, "r"].to_numpy()
-    return (own, family) if len(own) >= MIN_RESIDUALS else (pool["r"].to_numpy(), "all families")
+        pool = interval_residuals(backtest, days)
+        by_family = {str(f): block["r"].to_numpy() for f, block in pool.groupby(pool["family"].astype(str), sort=False)}
+        pools[days] = (by_family, pool["r"].to_numpy())
+    by_family, every = pools[days]
+    own = by_family.get(family, every[:0])
+    return (own, family) if len(own) >= MIN_RESIDUALS else (every, "all families")
 
 
 def summary_text(table: pd.DataFrame, month: str, limit: int = 15) -> str:
