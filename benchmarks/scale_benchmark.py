@@ -15,6 +15,7 @@ series by series to files with `write_channels`), RSS added over the start of ea
 
     python benchmarks/scale_benchmark.py [--scales 1 4 10] [--epochs 3] [--workdir DIR] [--memory-limit-gb 22]
                                          [--before-tree TREE]  # also 1x on an earlier commit's code, as the baseline
+                                         [--pipeline-only]     # without the side-by-side channels
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ def stage_group(step: str) -> str:
     return step.removesuffix("_checks")
 
 
-def run_scale(scale: int, workdir: Path, epochs: int, limit: float, families: int, tree: Path | None = None) -> dict:
+def run_scale(scale: int, workdir: Path, epochs: int, limit: float, families: int, tree: Path | None = None,
+              pipeline_only: bool = False) -> dict:  # fmt: skip
     folder = workdir / (f"x{scale}" if tree is None else f"x{scale}-before")
     folder.mkdir(parents=True, exist_ok=True)
     result_file = folder / "result.json"
     result_file.unlink(missing_ok=True)
     command = [sys.executable, __file__, "--child", str(folder), "--scale", str(scale), "--epochs", str(epochs),
-               "--families", str(families)]  # fmt: skip
+               "--families", str(families), *(["--pipeline-only"] if pipeline_only else [])]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")}
     if tree is not None:  # the code as it was (a git worktree of an earlier commit): its favorita_assets first
         env["PYTHONPATH"] = str(tree)
@@ -192,12 +194,13 @@ def main() -> None:
     parser.add_argument("--print-only", action="store_true", help="print the table of an earlier run in --workdir")
     parser.add_argument("--before-tree", type=Path, metavar="TREE", help="also run the first scale on the code in TREE (a "
                         "git worktree of an earlier commit: git worktree add /tmp/before HEAD~1), as the baseline")
+    parser.add_argument("--pipeline-only", action="store_true", help="skip the side-by-side channels (measured apart)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--before", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.scale, args.epochs, args.families, args.before)
+        child(args.child, args.scale, args.epochs, args.families, args.before or args.pipeline_only)
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="favorita-scale-"))
     results = []
@@ -211,7 +214,7 @@ def main() -> None:
         if args.print_only:
             results.append(json.loads((workdir / f"x{scale}" / "measured.json").read_text()))
             continue
-        out = run_scale(scale, workdir, args.epochs, args.memory_limit_gb, args.families)
+        out = run_scale(scale, workdir, args.epochs, args.memory_limit_gb, args.families, pipeline_only=args.pipeline_only)
         results.append(out)
         state = ("ok" if out.get("success") else f"failed (exit {out['returncode']}): {out.get('failures')}") + (
             f"; stopped over the memory limit after: {out.get('phase', 'nothing')}" if out["stopped_for_memory"] else "")

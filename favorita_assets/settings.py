@@ -44,7 +44,8 @@ AWS_SETTINGS = (
                "artifacts_bucket"),  # fmt: skip
     AwsSetting("FAVORITA_KMS_KEY_ARN", "KMS key for server-side encryption of writes ('' = bucket default)",
                "kms_key_arn", ""),  # fmt: skip
-    AwsSetting("FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series", "glue_job_name"),
+    AwsSetting("FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series and builds the DeepAR channels",
+               "glue_job_name"),  # fmt: skip
     AwsSetting("FAVORITA_GLUE_ENGINE", "Glue script engine: spark or pandas", None, "spark"),
     AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
     AwsSetting("FAVORITA_SAGEMAKER_NAME_PREFIX", "start of SageMaker job, model and endpoint names (IAM allows only these)",
@@ -161,6 +162,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
     from favorita_assets.resources.alerts import LoggedAlerts
 
+    from favorita_assets.resources.channels import InProcessChannels
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
     from favorita_assets.resources.training import LocalDeepAR
@@ -169,6 +171,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "storage": LocalStorage(root=str(settings.storage_dir.resolve())),
         "raw_source": raw_source,
         "cleaning": InProcessCleaning(),
+        "channels": InProcessChannels(),
         "trainer": LocalDeepAR(),
         "alerts": LoggedAlerts(dagster_url=settings.dagster_url),
     }
@@ -176,7 +179,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object]:
     from favorita_assets.aws.clients import FavoritaAws
-    from favorita_assets.aws.glue import GlueCleaning
+    from favorita_assets.aws.glue import GlueChannels, GlueCleaning
     from favorita_assets.aws.s3_storage import S3Storage
     from favorita_assets.aws.sagemaker import SageMakerDeepAR
     from favorita_assets.aws.sns import SnsAlerts
@@ -207,6 +210,10 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
             aws=connection,
         ),  # fmt: skip
+        "channels": GlueChannels(
+            job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
+            aws=connection,
+        ),  # the same job, --task channels
         "trainer": SageMakerDeepAR(
             role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],

@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
+from dagster import ConfigurableResource
 from pydantic import Field
 
 from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
-from favorita_assets.aws.glue_script import CHECK_NAME, ENGINES, ERROR_FILE
+from favorita_assets.aws.glue_script import CHANNELS_SUMMARY, CHECK_NAME, ENGINES, ERROR_FILE
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.resources.channels import ChannelBuilder
 from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 
 PIPES_PREFIX = "pipes/"  # the only artifacts prefix besides glue-temp/ the Glue role may write (infra/terraform iam)
@@ -44,8 +46,8 @@ class GlueJobFailed(AwsJobFailed):
     """The Glue job run ended in a state other than SUCCEEDED."""
 
 
-class GlueCleaning(CleaningRunner):
-    """Runs ``cleaned_series``' cleaning as a run of the Glue job ``job_name``."""
+class GlueJob(ConfigurableResource):
+    """A run of the Glue job ``job_name`` through Dagster Pipes: its context and messages go through S3."""
 
     job_name: str = Field(description="The Glue job (Terraform output glue_job_name).")
     engine: str = Field(default="spark", description=f"Glue script engine: {' or '.join(ENGINES)}.")
@@ -56,9 +58,11 @@ class GlueCleaning(CleaningRunner):
         """The Glue client PipesGlueClient drives (tests wrap it to play Glue's job runner)."""
         return self.aws.client("glue")
 
-    def run(self, context, storage, inputs, output_prefix):
+    def run_job(self, context, storage, arguments: dict[str, str], output_prefix: str):
+        """Run the job with ``arguments`` (plus ``--output_uri`` and ``--engine``); returns the Pipes invocation.
+        A refusal of the input the job left in ``output_prefix/_ERROR.json`` is raised as that FavoritaDataError."""
         if not isinstance(storage, S3Storage):
-            raise TypeError("GlueCleaning reads and writes S3: configure S3Storage (FAVORITA_DEPLOYMENT=aws)")
+            raise TypeError(f"{type(self).__name__} reads and writes S3: configure S3Storage (FAVORITA_DEPLOYMENT=aws)")
         if self.engine not in ENGINES:
             raise ValueError(f"engine={self.engine!r}: use one of {', '.join(ENGINES)}")
         s3 = self.aws.client("s3")
@@ -71,20 +75,36 @@ class GlueCleaning(CleaningRunner):
             ),
             forward_termination=True,
         )
-        arguments = {f"--{table}_uri": storage.uri(key) for table, key in inputs.items()}
-        arguments.update({"--output_uri": storage.uri(output_prefix), "--engine": self.engine})
+        arguments = {**arguments, "--output_uri": storage.uri(output_prefix), "--engine": self.engine}
         if storage.exists(f"{output_prefix}/{ERROR_FILE}"):  # an earlier refusal of other input: not this run's
             storage.delete(f"{output_prefix}/{ERROR_FILE}")
         context.log.info(f"starting Glue job {self.job_name}: {json.dumps(arguments)}")
         try:
-            invocation = client.run(
-                context=context, start_job_run_params={"JobName": self.job_name, "Arguments": arguments}
-            )
+            return client.run(context=context, start_job_run_params={"JobName": self.job_name, "Arguments": arguments})
         except RuntimeError as error:
             refusal = self._refusal(storage, output_prefix)
             if refusal is not None:
                 raise refusal from None
             raise GlueJobFailed(f"Glue job {self.job_name} failed: {error}") from None
+
+    @staticmethod
+    def _refusal(storage: S3Storage, output_prefix: str) -> FavoritaDataError | None:
+        """The job's plain-language refusal of its input, when that is why it failed."""
+        try:
+            record = storage.read_json(f"{output_prefix}/{ERROR_FILE}")
+        except FileNotFoundError:
+            return None
+        if record.get("data_error"):
+            return FavoritaDataError.from_metadata(record["data_error"])
+        return None
+
+
+class GlueCleaning(GlueJob, CleaningRunner):
+    """Runs ``cleaned_series``' cleaning as a run of the Glue job ``job_name`` (``--task clean``)."""
+
+    def run(self, context, storage, inputs, output_prefix):
+        arguments = {"--task": "clean", **{f"--{table}_uri": storage.uri(key) for table, key in inputs.items()}}
+        invocation = self.run_job(context, storage, arguments, output_prefix)
         reported = {}
         checks = {}
         for result in invocation.get_results():
@@ -109,13 +129,34 @@ class GlueCleaning(CleaningRunner):
             metadata={k: v for k, v in invocation.metadata.items()},
         )
 
-    @staticmethod
-    def _refusal(storage: S3Storage, output_prefix: str) -> FavoritaDataError | None:
-        """The job's plain-language refusal of its input, when that is why it failed."""
-        try:
-            record = storage.read_json(f"{output_prefix}/{ERROR_FILE}")
-        except FileNotFoundError:
-            return None
-        if record.get("data_error"):
-            return FavoritaDataError.from_metadata(record["data_error"])
-        return None
+
+class GlueChannels(GlueJob, ChannelBuilder):
+    """Builds a cut-off's DeepAR channels as a run of the Glue job (``--task channels``): the Dagster run passes
+    S3 locations and reads back the summary; it never loads the series."""
+
+    def build(self, context, storage, request):
+        versions = {key.rsplit("/", 1)[0] for key in request.cleaned_parts}
+        if len(versions) != 1:
+            raise ValueError(f"the cleaned series' parts are not under one version prefix: {sorted(versions)}")
+        arguments = {
+            "--task": "channels",
+            "--cleaned_uri": storage.uri(versions.pop()),
+            "--cleaned_engine": request.cleaned_engine,
+            "--cutoff": f"{request.cutoff:%Y-%m-%d}",
+            "--prediction_length": str(request.prediction_length),
+            "--backtest_windows": str(request.backtest_windows),
+            **{f"--{table}_uri": storage.uri(key) for table, key in request.tables.items() if key is not None},
+        }
+        summary_key = f"{request.prefix}/{CHANNELS_SUMMARY}"
+        if storage.exists(summary_key):  # an earlier build's: only this run's may be read below
+            storage.delete(summary_key)
+        invocation = self.run_job(context, storage, arguments, request.prefix)
+        if not storage.exists(summary_key):
+            raise GlueJobFailed(f"Glue job {self.job_name} succeeded but wrote no {storage.uri(summary_key)}: is the "
+                                "job's script favorita_assets/aws/glue_script.py?")  # fmt: skip
+        summary = storage.read_json(summary_key)
+        summary["files"] = {name: [uri[len("s3://") :].split("/", 1)[1] for uri in uris]
+                            for name, uris in summary["files"].items()}  # fmt: skip
+        summary["metadata"] = {"channels_built_by": f"Glue job {self.job_name} ({self.engine})",
+                               **dict(invocation.metadata)}  # fmt: skip
+        return summary

@@ -1,18 +1,28 @@
-"""AWS Glue job: the landed raw Kaggle tables -> ``cleaned_series`` Parquet parts, with the same pure cleaning code
-as the local backend (``favorita_assets.core``, shipped to Glue as ``--extra-py-files favorita_core.zip``).
+"""AWS Glue job: the landed raw Kaggle tables -> ``cleaned_series`` Parquet parts (``--task clean``), and the cleaned
+series -> a cut-off's DeepAR channels (``--task channels``), with the same pure code as the local backend
+(``favorita_assets.core``, shipped to Glue as ``--extra-py-files favorita_core.zip``).
 
 Launched by dagster-aws ``PipesGlueClient``: the Dagster context arrives through S3 (``--dagster-pipes-context``), and
 row counts, the sales reconciliation check and logs go back through S3 (``--dagster-pipes-messages``).
 
 Job arguments (Glue passes ``--name value`` pairs; unknown ones, such as ``--JOB_NAME``, are ignored):
 
-- ``--train_uri``, ``--stores_uri``, ``--oil_uri``, ``--holidays_events_uri``: the landed CSVs (s3:// or a path);
-- ``--output_uri``: the version prefix to write Parquet parts under;
-- ``--engine``: ``spark`` (default; the per-series cleaning through ``groupBy(store_nbr, family).applyInPandas``, the
-  small tables and the store closures broadcast, so the work spreads over the Glue workers) or ``pandas`` (the whole
-  table in one process, as the local backend does: for a Glue Python shell job or a small data set).
+- ``--task``: ``clean`` (default) or ``channels``;
+- ``--engine``: ``spark`` (default; the work per series through ``groupBy(store_nbr, family).applyInPandas``, the
+  small tables broadcast, so it spreads over the Glue workers) or ``pandas`` (the whole table in one process, as the
+  local backend does: for a Glue Python shell job or a small data set);
+- ``--output_uri``: where to write (s3:// or a path).
 
-Input the cleaning refuses (a FavoritaDataError) is written to ``<output_uri>/_ERROR.json``, so Dagster can show the
+``clean``: ``--train_uri``, ``--stores_uri``, ``--oil_uri``, ``--holidays_events_uri`` (the landed CSVs); the Parquet
+parts go under ``--output_uri`` (the version prefix).
+
+``channels``: ``--cleaned_uri`` (the cleaned series' version prefix; ``--cleaned_engine``, the engine that wrote it),
+``--stores_uri``, ``--holidays_events_uri``, ``--test_uri`` (optional), ``--cutoff`` (YYYY-MM-DD),
+``--prediction_length``, ``--backtest_windows``. The channels go to ``<output_uri>/{train,test,inference}/part-NNNNN.json``
+(their bytes in name order are the local backend's ``data.json``), and what the manifest needs to
+``<output_uri>/_glue_channels.json``.
+
+Input the job refuses (a FavoritaDataError) is written to ``<output_uri>/_ERROR.json``, so Dagster can show the
 same plain message as the local backend, and the job exits non-zero. This module imports neither dagster nor boto3
 at the top: the pure core and dagster-pipes are what Glue needs.
 """
@@ -23,14 +33,28 @@ import argparse
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import traceback
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from favorita_assets.core.channels import (
+    CHANNEL_COLUMNS,
+    DAY_COLUMNS,
+    PROMOTION_COLUMNS,
+    SERIES_COLUMNS,
+    ChannelDigests,
+    build_channel_files,
+    channel_summary,
+    horizon_of,
+    prepare_channels,
+)
 from favorita_assets.core.cleaning import (
     CATEGORICAL_COLUMNS,
     CLEANED_COLUMNS,
@@ -39,24 +63,45 @@ from favorita_assets.core.cleaning import (
     clean_and_reconcile,
     clean_series,
     find_store_closures,
+    normalize_cleaned,
     sales_reconciliation,
 )
+from favorita_assets.core.deepar_format import CHANNEL_NAMES, LikelihoodTally, encode_series, series_lines
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.schema import ensure_valid, read_kaggle_csv
 
 ENGINES = ("spark", "pandas")
+TASKS = ("clean", "channels")
 ERROR_FILE = "_ERROR.json"
 CHECK_NAME = "sales_reconcile"
+CHANNELS_SUMMARY = "_glue_channels.json"
+STAGING = "_staging"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for table in CLEANING_INPUTS:
-        parser.add_argument(f"--{table}_uri", required=True)
+    parser.add_argument("--task", choices=TASKS, default="clean")
     parser.add_argument("--output_uri", required=True)
     parser.add_argument("--engine", choices=ENGINES, default="spark")
     args, _unknown = parser.parse_known_args(argv)
+    more = argparse.ArgumentParser(description=f"--task {args.task}")
+    if args.task == "clean":
+        for table in CLEANING_INPUTS:
+            more.add_argument(f"--{table}_uri", required=True)
+    else:
+        more.add_argument("--cleaned_uri", required=True)
+        more.add_argument("--cleaned_engine", default="")
+        more.add_argument("--stores_uri", required=True)
+        more.add_argument("--holidays_events_uri", required=True)
+        more.add_argument("--test_uri", default="")
+        more.add_argument("--cutoff", required=True, type=pd.Timestamp)
+        more.add_argument("--prediction_length", required=True, type=int)
+        more.add_argument("--backtest_windows", default=1, type=int)
+    extra, _unknown = more.parse_known_args(argv)
+    vars(args).update(vars(extra))
     args.output_uri = args.output_uri.rstrip("/")
+    if args.task == "channels":
+        args.cleaned_uri = args.cleaned_uri.rstrip("/")
     return args
 
 
@@ -102,11 +147,59 @@ class Files:
             Path(uri).write_bytes(data)
 
     def parquet_parts(self, prefix: str) -> list[str]:
+        return [uri for uri in self.list(prefix) if uri.endswith(".parquet")]
+
+    def list(self, prefix: str) -> list[str]:
+        """Every object (file) under ``prefix/``, sorted."""
         if not prefix.startswith("s3://"):
-            return sorted(str(p) for p in Path(prefix).glob("*.parquet"))
+            return sorted(str(p) for p in Path(prefix).rglob("*") if p.is_file())
         bucket, key = _split(prefix)
         pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key + "/")
-        return sorted(f"s3://{bucket}/{o['Key']}" for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".parquet"))
+        return sorted(f"s3://{bucket}/{o['Key']}" for page in pages for o in page.get("Contents", []))
+
+    def chunks(self, uri: str, size: int = 1 << 22) -> Iterator[bytes]:
+        if not uri.startswith("s3://"):
+            with open(uri, "rb") as handle:
+                while block := handle.read(size):
+                    yield block
+            return
+        body = self.s3.get_object(Bucket=_split(uri)[0], Key=_split(uri)[1])["Body"]
+        yield from body.iter_chunks(size)
+
+    def size(self, uri: str) -> int:
+        if not uri.startswith("s3://"):
+            return Path(uri).stat().st_size
+        return int(self.s3.head_object(Bucket=_split(uri)[0], Key=_split(uri)[1])["ContentLength"])
+
+    def download(self, uri: str, path: Path) -> Path:
+        if uri.startswith("s3://"):
+            self.s3.download_file(*_split(uri), str(path))
+        else:
+            shutil.copyfile(uri, path)
+        return path
+
+    def copy(self, source: str, target: str) -> None:
+        """Copy a file (a local path or s3:// URI) to ``target``: an upload, a server-side copy or a file copy."""
+        if target.startswith("s3://"):
+            if source.startswith("s3://"):
+                self.s3.copy({"Bucket": _split(source)[0], "Key": _split(source)[1]}, *_split(target))
+            else:
+                self.s3.upload_file(source, *_split(target))
+            return
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        if source.startswith("s3://"):
+            self.download(source, Path(target))
+        else:
+            shutil.copyfile(source, target)
+
+    def delete(self, uri: str) -> None:
+        if uri.startswith("s3://"):
+            self.s3.delete_object(Bucket=_split(uri)[0], Key=_split(uri)[1])
+        else:
+            Path(uri).unlink(missing_ok=True)
+
+    def read_json(self, uri: str):
+        return json.loads(b"".join(self.chunks(uri)))
 
 
 def clean_with_pandas(files: Files, args: argparse.Namespace) -> dict[str, Any]:
@@ -197,6 +290,153 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
     return {"stats": stats, "reconciliation": sales_reconciliation(float(totals["sales"].sum()), stats["total_sales"])}
 
 
+# --- task channels -------------------------------------------------------------------------------------------
+
+def read_small_tables(files: Files, args: argparse.Namespace) -> dict[str, pd.DataFrame | None]:
+    tables = {t: files.read_table(getattr(args, f"{t}_uri"), t) for t in ("stores", "holidays_events")}
+    tables["test"] = files.read_table(args.test_uri, "test") if args.test_uri else None
+    return tables
+
+
+def channels_with_pandas(files: Files, args: argparse.Namespace, small: dict, folder: Path) -> tuple[dict, dict]:
+    """The whole build in this process (the local backend's code): the summary and each channel's one file."""
+    parts = files.parquet_parts(args.cleaned_uri)
+    if not parts:
+        raise FileNotFoundError(f"no Parquet part under {args.cleaned_uri}: materialize cleaned_series")
+    frames = [pd.read_parquet(files.download(uri, folder / f"cleaned-{i:05d}.parquet"), columns=CHANNEL_COLUMNS)
+              for i, uri in enumerate(parts)]  # fmt: skip
+    cleaned = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    del frames
+    if args.cleaned_engine == "spark" or len(parts) > 1:
+        cleaned = normalize_cleaned(cleaned)
+    summary = build_channel_files(cleaned, small["test"], small["stores"], small["holidays_events"], args.cutoff,
+                                  args.prediction_length, args.backtest_windows, folder / "channels")  # fmt: skip
+    return summary, {name: summary["files"][name] for name in CHANNEL_NAMES}
+
+
+ENCODED_SCHEMA = ("store_nbr LONG, family STRING, train STRING, test STRING, inference STRING, small LONG, "
+                  "observed LONG")  # fmt: skip
+
+
+def read_cleaned_with_spark(spark, uri: str):
+    """The cleaned series' channel columns with ``date`` as a DATE, whichever engine wrote the parts: Spark writes
+    dates, pandas nanosecond timestamps (read as longs: Spark has no nanosecond type)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    frame = spark.read.parquet(uri).select(*CHANNEL_COLUMNS)
+    kind = frame.schema["date"].dataType
+    if isinstance(kind, T.LongType):
+        day = F.date_from_unix_date(F.floor(F.col("date") / F.lit(86_400 * 10**9)).cast("int"))
+    else:
+        day = F.to_date(F.col("date"))
+    return frame.withColumn("date", day)
+
+
+def channels_with_spark(spark, files: Files, args: argparse.Namespace, small: dict) -> tuple[dict, dict]:
+    """The build on Spark: the small tables from Spark aggregates on the driver (one row per store and day, one per
+    series, the horizon's rows), :func:`prepare_channels` there, then each series encoded on the executors by
+    :func:`encode_series` and the lines written in (store_nbr, family) order as ordered part files (a range-partitioned
+    sort: part i holds the i-th range). Returns the summary and each channel's staged parts, in order."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    cutoff, h = pd.Timestamp(args.cutoff), args.prediction_length
+    horizon = horizon_of(cutoff, h)
+    cleaned = read_cleaned_with_spark(spark, args.cleaned_uri)
+    history = cleaned.where(F.col("date") <= F.lit(cutoff.date()))
+
+    def collect(frame, date_column: bool = True) -> pd.DataFrame:
+        out = frame.toPandas()
+        if date_column:
+            out["date"] = pd.to_datetime(out["date"]).astype("datetime64[ns]")
+        return out
+
+    days = collect(history.select(*DAY_COLUMNS).distinct())
+    series = collect(history.select(*SERIES_COLUMNS).distinct(), date_column=False)
+    in_horizon = [d.date() for d in horizon]
+    horizon_rows = collect(cleaned.where(F.col("date").isin(in_horizon)).select(*PROMOTION_COLUMNS))
+    inputs = prepare_channels(days, series, horizon_rows, small["test"], small["stores"], small["holidays_events"],
+                              cutoff, h, args.backtest_windows)  # fmt: skip
+    plan = spark.sparkContext.broadcast(inputs.plan)
+
+    def encode(rows: pd.DataFrame) -> pd.DataFrame:
+        rows = rows.assign(date=pd.to_datetime(rows["date"]).astype("datetime64[ns]"))
+        rows = rows.sort_values("date", kind="stable").reset_index(drop=True)
+        out: dict[str, list] = {c: [] for c in ("store_nbr", "family", *CHANNEL_NAMES, "small", "observed")}
+        for one in encode_series(rows, plan.value):
+            lines = series_lines(one)
+            small_count, observed = LikelihoodTally.counts(one.train) if one.train is not None else (0, 0)
+            out["store_nbr"].append(one.store_nbr)
+            out["family"].append(one.family)
+            for name in CHANNEL_NAMES:
+                out[name].append(None if lines[name] is None else lines[name][:-1].decode())
+            out["small"].append(small_count)
+            out["observed"].append(observed)
+        return pd.DataFrame(out)
+
+    encoded = (history.groupBy("store_nbr", "family").applyInPandas(encode, schema=ENCODED_SCHEMA)
+               .orderBy("store_nbr", "family").persist(StorageLevel.MEMORY_AND_DISK))  # fmt: skip
+    staging = f"{args.output_uri}/{STAGING}/{uuid.uuid4().hex}"
+    staged = {}
+    for name in CHANNEL_NAMES:
+        (encoded.where(F.col(name).isNotNull()).select(name)
+         .write.mode("overwrite").option("compression", "none").option("lineSep", "\n").text(f"{staging}/{name}"))  # fmt: skip
+        staged[name] = [u for u in files.list(f"{staging}/{name}") if u.rsplit("/", 1)[-1].startswith("part-")]
+    meta = encoded.select("store_nbr", "family", F.col("train").isNotNull().alias("has_train"), "small",
+                          "observed").toPandas()  # fmt: skip
+    encoded.unpersist()
+    tally = LikelihoodTally()
+    tally.small, tally.observed = int(meta["small"].sum()), int(meta["observed"].sum())
+    likelihood, share = tally.result()
+    digests = ChannelDigests()
+    for name in CHANNEL_NAMES:
+        digests.add(name, (chunk for uri in staged[name] for chunk in files.chunks(uri)))
+    counts = {"train": int(meta["has_train"].sum()), "test": len(meta), "inference": len(meta)}
+    sizes = {name: sum(files.size(u) for u in staged[name]) for name in CHANNEL_NAMES}
+    summary = channel_summary(inputs, counts, sizes, meta[["store_nbr", "family"]], digests, likelihood, share, staged)
+    return summary, staged
+
+
+def publish_channels(files: Files, staged: dict[str, list[str]], output_uri: str) -> dict[str, list[str]]:
+    """Each channel's files, in order, as ``<output_uri>/<channel>/part-NNNNN.json`` (SageMaker reads the folder;
+    the readers of this platform read the parts in name order). Files left there by an earlier build are removed;
+    an empty channel is one empty part."""
+    published = {}
+    for name in CHANNEL_NAMES:
+        folder = f"{output_uri}/{name}"
+        targets = [f"{folder}/part-{i:05d}.json" for i in range(max(1, len(staged[name])))]
+        if staged[name]:
+            for source, target in zip(staged[name], targets):
+                files.copy(source, target)
+        else:
+            files.write_bytes(targets[0], b"")
+        for stale in sorted(set(files.list(folder)) - set(targets)):
+            files.delete(stale)
+        published[name] = targets
+    return published
+
+
+def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]:
+    small = read_small_tables(files, args)
+    with tempfile.TemporaryDirectory(prefix="favorita-channels-") as folder:
+        if args.engine == "pandas":
+            summary, staged = channels_with_pandas(files, args, small, Path(folder))
+        else:
+            summary, staged = channels_with_spark(spark_session(), files, args, small)
+        published = publish_channels(files, staged, args.output_uri)
+    if args.output_uri.startswith("s3://"):
+        for leftover in files.list(f"{args.output_uri}/{STAGING}"):
+            files.delete(leftover)
+    else:
+        shutil.rmtree(f"{args.output_uri}/{STAGING}", ignore_errors=True)
+    summary = {**summary, "files": published}
+    files.write_bytes(f"{args.output_uri}/{CHANNELS_SUMMARY}", json.dumps(summary).encode())
+    return summary
+
+
 def spark_session():
     """Glue's Spark session inside Glue; a plain local one elsewhere (tests)."""
     try:
@@ -212,6 +452,8 @@ def spark_session():
 
 
 def run(args: argparse.Namespace, files: Files) -> dict[str, Any]:
+    if args.task == "channels":
+        return build_channels_job(args, files)
     if args.engine == "pandas":
         return clean_with_pandas(files, args)
     small = {t: files.read_table(getattr(args, f"{t}_uri"), t) for t in ("stores", "oil", "holidays_events")}
@@ -232,7 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     files = Files()
     with _pipes(files) as pipes:
-        pipes.log.info(f"cleaning with engine={args.engine} into {args.output_uri}")
+        pipes.log.info(f"task {args.task} with engine={args.engine} into {args.output_uri}")
         try:
             result = run(args, files)
         except Exception as error:  # refused input, or anything else: leave a readable reason, then fail the run
@@ -243,6 +485,16 @@ def main(argv: list[str] | None = None) -> int:
             files.write_bytes(f"{args.output_uri}/{ERROR_FILE}", json.dumps(record, default=str).encode())
             pipes.log.error(record["message"])
             return 1
+        if args.task == "channels":
+            counts = result["counts"]
+            pipes.report_asset_materialization(metadata={
+                "engine": args.engine, "fingerprint": result["fingerprint"], "data_version": result["data_version"],
+                **{f"{name}_series": counts[name] for name in CHANNEL_NAMES},
+                **{f"{name}_parts": len(result["files"][name]) for name in CHANNEL_NAMES},
+            })  # fmt: skip
+            pipes.log.info(f"wrote {counts['train']:,} train / {counts['test']:,} test / {counts['inference']:,} "
+                           f"inference records under {args.output_uri}")  # fmt: skip
+            return 0
         parts = files.parquet_parts(args.output_uri)
         stats, reconciliation = result["stats"], result["reconciliation"]
         pipes.report_asset_materialization(metadata={**stats, "engine": args.engine, "parts": len(parts)})

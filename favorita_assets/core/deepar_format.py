@@ -16,7 +16,6 @@ Channels for a cut-off date C and horizon H:
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from collections.abc import Iterable, Iterator
@@ -158,17 +157,41 @@ def iter_series_records(
         history = history.sort_values(["store_nbr", "family", "date"], kind="stable")
     if history.empty:
         raise ValueError(f"no history on or before the cut-off {cutoff.date()}")
+    plan = series_plan(history, CategoryEncoding.from_frame(history), cutoff, prediction_length, horizon_features,
+                       backtest_windows)  # fmt: skip
+    return plan.encoding, plan.horizon, encode_series(history, plan)
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """What encoding a series needs besides its own rows; small, made once for all series (a Spark driver broadcasts
+    it to the executors, which encode one series at a time with it)."""
+
+    encoding: CategoryEncoding
+    horizon: pd.DatetimeIndex
+    future: pd.DataFrame  # the horizon's features, indexed by (store_nbr, family, date)
+    held: int  # the backtest's days
+    window_closures: pd.DataFrame  # closures known before the backtest window (recurring_closures)
+
+
+def series_plan(days: pd.DataFrame, encoding: CategoryEncoding, cutoff: pd.Timestamp, prediction_length: int,
+                horizon_features: pd.DataFrame, backtest_windows: int = 1) -> SeriesPlan:  # fmt: skip
+    """The plan for the history up to ``cutoff``. ``days`` holds the history's (store_nbr, date, store_closed): every
+    row of the cleaned series, or one per store and day (a closure is the same for every family of a store)."""
+    cutoff = pd.Timestamp(cutoff)
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=prediction_length, freq="D")
-    encoding = CategoryEncoding.from_frame(history)
-    held = prediction_length * backtest_windows  # the backtest's days
-    window_closures = recurring_closures(history, before=cutoff - pd.Timedelta(days=held - 1))
-    return encoding, horizon, _records(history, encoding, horizon, horizon_features, held, window_closures)
+    held = prediction_length * backtest_windows
+    future = horizon_features.astype({"family": str}).set_index(["store_nbr", "family", "date"]).sort_index()
+    window_closures = recurring_closures(days, before=cutoff - pd.Timedelta(days=held - 1))
+    return SeriesPlan(encoding, horizon, future, held, window_closures)
 
 
-def _records(history: pd.DataFrame, encoding: CategoryEncoding, horizon: pd.DatetimeIndex,
-             horizon_features: pd.DataFrame, held: int, window_closures: pd.DataFrame) -> Iterator[SeriesRecords]:  # fmt: skip
+def encode_series(history: pd.DataFrame, plan: SeriesPlan) -> Iterator[SeriesRecords]:
+    """The records of every series in ``history`` (rows sorted by store_nbr, family, date: one series, or many),
+    one series at a time."""
+    encoding, horizon, future, held = plan.encoding, plan.horizon, plan.future, plan.held
     target_all = history["sales"].to_numpy(dtype=np.float64).copy()
-    target_all[history["store_closed"].to_numpy()] = np.nan
+    target_all[history["store_closed"].to_numpy(dtype=bool)] = np.nan
     feats_all = feature_rows(history)
     stores = history["store_nbr"].to_numpy()
     codes, families = _codes(history["family"])
@@ -178,8 +201,6 @@ def _records(history: pd.DataFrame, encoding: CategoryEncoding, horizon: pd.Date
     dates = history["date"].to_numpy()
     type_codes, store_types = _codes(history["store_type"])
     clusters = history["cluster"].to_numpy()
-    # The horizon's features by (store, family, date): one lookup per series.
-    future = horizon_features.astype({"family": str}).set_index(["store_nbr", "family", "date"]).sort_index()
     for a, b in zip(starts, ends):
         store, family = int(stores[a]), str(families[codes[a]])
         cat = encoding.codes(store, family, str(store_types[type_codes[a]]), clusters[a])
@@ -198,13 +219,19 @@ def _records(history: pd.DataFrame, encoding: CategoryEncoding, horizon: pd.Date
         test_feats = feats.copy()
         held_out = pd.DatetimeIndex(dates[max(a, b - held) : b])
         test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = known_closed(
-            np.full(len(held_out), store), held_out, window_closures)
+            np.full(len(held_out), store), held_out, plan.window_closures)
         n_train = len(target) - held
         train = None
         if n_train > 0 and np.isfinite(target[:n_train]).any():
             train = _record(start, target[:n_train], cat, feats[:, :n_train])
         yield SeriesRecords(store, family, train, _record(start, target, cat, test_feats),
                             _record(start, target, cat, np.hstack([feats, future_feats])))  # fmt: skip
+
+
+def series_lines(one: SeriesRecords) -> dict[str, bytes | None]:
+    """One series' JSON line (with its newline) in each channel; None where the series has no record."""
+    return {name: None if (record := getattr(one, name)) is None else orjson.dumps(record) + b"\n"
+            for name in CHANNEL_NAMES}  # fmt: skip
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -294,10 +321,9 @@ def write_channels(
     handles = {name: open(path, "wb", buffering=1 << 20) for name, path in paths.items()}  # noqa: SIM115
     try:
         for one in records:
-            for name in CHANNEL_NAMES:
-                record = getattr(one, name)
-                if record is not None:
-                    handles[name].write(orjson.dumps(record) + b"\n")
+            for name, line in series_lines(one).items():
+                if line is not None:
+                    handles[name].write(line)
                     counts[name] += 1
             if one.train is not None:
                 tally.add(one.train)
@@ -309,18 +335,6 @@ def write_channels(
     return ChannelFiles(paths=paths, counts=counts, sizes={n: p.stat().st_size for n, p in paths.items()},
                         series=pd.DataFrame(series, columns=["store_nbr", "family"]), encoding=encoding,
                         horizon=horizon, small_count_share=share, likelihood=likelihood)  # fmt: skip
-
-
-def sha256_of_files(*paths: str | Path, separator: bytes | None = None, chunk: int = 1 << 22) -> "hashlib._Hash":
-    """The sha256 of the files' bytes one after the other (``separator`` after each, when given), read in chunks."""
-    digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            while block := handle.read(chunk):
-                digest.update(block)
-        if separator is not None:
-            digest.update(separator)
-    return digest
 
 
 def has_features(record: dict) -> bool:
@@ -401,10 +415,16 @@ class LikelihoodTally:
         self.small = self.observed = 0
 
     def add(self, record: dict) -> None:
+        small, observed = self.counts(record)
+        self.small += small
+        self.observed += observed
+
+    @staticmethod
+    def counts(record: dict) -> tuple[int, int]:
+        """(small counts, observed days) of one train record: what a distributed builder sums per series."""
         target = target_array(record)
         seen = target[np.isfinite(target)]
-        self.small += int((seen < SMALL_COUNT).sum())
-        self.observed += seen.size
+        return int((seen < SMALL_COUNT).sum()), int(seen.size)
 
     def result(self) -> tuple[str, float]:
         share = self.small / self.observed if self.observed else 1.0

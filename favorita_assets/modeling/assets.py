@@ -4,7 +4,6 @@ import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
 import json
-import tempfile
 import time
 
 import numpy as np
@@ -21,27 +20,20 @@ from dagster import (
 )
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.series.dataset import read_cleaned_series
-from favorita_assets.core.deepar_format import (
-    CHANNEL_COLUMNS,
-    DYNAMIC_FEATURES,
-    compact_record,
-    iter_json_lines_file,
-    sha256_of_files,
-    window_instances,
-    write_channels,
-)
+from favorita_assets.series.dataset import read_parts
+from favorita_assets.core.channels import horizon_of, training_manifest
+from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file, window_instances
 from favorita_assets.core import hierarchy
 from favorita_assets.core.baselines import BASELINES
 from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challenger
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
 from favorita_assets.resources.alerts import Alerts
-from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
 from favorita_assets.errors import data_errors_as_failures
-from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES
 from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
+from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES, ChannelBuilder, ChannelRequest, channel_keys
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
 from favorita_assets.versions import CODE_VERSIONS, content_version
@@ -52,9 +44,11 @@ BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifac
 
 
 def iter_channel(storage: Storage, partition_key: str, channel: str) -> Iterator[dict]:
-    """A stored channel's records as SageMaker reads them (JSON lists), one at a time, from a local copy."""
-    with storage.local_path(f"{keys.training_prefix(partition_key)}/{channel}/data.json") as path:
-        yield from iter_json_lines_file(path)
+    """A stored channel's records as SageMaker reads them (JSON lists), one at a time, from local copies of its
+    files in order (one data.json locally, Glue's ordered parts in AWS mode)."""
+    for key in channel_keys(storage, keys.training_prefix(partition_key), channel):
+        with storage.local_path(key) as path:
+            yield from iter_json_lines_file(path)
 
 
 def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dict]:
@@ -62,12 +56,18 @@ def read_channel(storage: Storage, partition_key: str, channel: str) -> list[dic
     return [compact_record(record) for record in iter_channel(storage, partition_key, channel)]
 
 
-def _by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
-    """{"01-01": [stores closed every 1 January], ...}"""
-    out: dict[str, list[int]] = {}
-    for store, month, day in closures[["store_nbr", "month", "day"]].itertuples(index=False):
-        out.setdefault(f"{month:02d}-{day:02d}", []).append(int(store))
-    return out
+def _data_dates(storage: Storage, pointer: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The cleaned series' first and last day: from the pointer's statistics (no data read), else its date column."""
+    stats = pointer.get("stats") or {}
+    if stats.get("first_date") and stats.get("last_date"):
+        return pd.Timestamp(stats["first_date"]), pd.Timestamp(stats["last_date"])
+    dates = read_parts(storage, pointer["parts"], pointer.get("engine", ""), columns=["date"])["date"]
+    return dates.min(), dates.max()
+
+
+def _landed_key(storage: Storage, table: str) -> str | None:
+    record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
+    return None if record.get("absent") else record["key"]
 
 
 @asset(
@@ -81,69 +81,51 @@ def _by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
     f"running prediction_length days further). cat = store, family, store type, cluster; dynamic_feat = "
     f"{', '.join(DYNAMIC_FEATURES)}. Closed days are \"NaN\" targets.",
 )  # fmt: skip
-def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage) -> MaterializeResult:
+def deepar_training_data(context: AssetExecutionContext, config: TrainingDataConfig, storage: Storage,
+                         channels: ChannelBuilder) -> MaterializeResult:  # fmt: skip
     h = config.prediction_length
-    cleaned = read_cleaned_series(storage, columns=CHANNEL_COLUMNS)  # what the channels need, not every column
-    first, last = cleaned["date"].min(), cleaned["date"].max()
+    pointer = storage.read_json(keys.CLEANED_SERIES_POINTER)
+    first, last = _data_dates(storage, pointer)
     with data_errors_as_failures():
         check_month(context.partition_key, first, last, h, source="cleaned_series", backtest_windows=config.backtest_windows)
     cutoff = cutoff_of(context.partition_key, last)
-    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
-    stores, holidays = read_landed(storage, "stores"), read_landed(storage, "holidays_events")
-    promotions, promo_source = known_promotions(read_landed(storage, "test"), cleaned, horizon)
-    if last > cutoff:
-        cleaned = cleaned[cleaned["date"] <= cutoff]
-    closures = recurring_closures(cleaned)  # the stores' yearly closures, known ahead of the horizon
-    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, stores, holidays, promotions, closures)
+    horizon = horizon_of(cutoff, h)
     prefix = keys.training_prefix(context.partition_key)
-    with tempfile.TemporaryDirectory(prefix="favorita-channels-") as folder:
-        # Streamed series by series to local files, then uploaded: no channel is ever held whole in memory.
-        channels = write_channels(cleaned, cutoff, h, future, folder, backtest_windows=config.backtest_windows)
-        del cleaned
-        paths = channels.paths
-        fingerprint = sha256_of_files(paths["train"], paths["test"]).hexdigest()
-        data_version = DataVersion(sha256_of_files(*paths.values(), separator=b"\0").hexdigest()[:16])
-        for name, path in paths.items():
-            storage.put_file(path, f"{prefix}/{name}/data.json")
-    likelihood, small_share = channels.likelihood, channels.small_count_share
-    manifest = {
-        "partition": context.partition_key,
-        "cutoff": f"{cutoff:%Y-%m-%d}",
-        "data_dates": [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"],
-        "prediction_length": h,
-        "backtest_windows": config.backtest_windows,
-        "horizon": [f"{d:%Y-%m-%d}" for d in horizon],
-        "dynamic_feat": list(DYNAMIC_FEATURES),
-        "encoding": channels.encoding.to_dict(),
-        "cardinality": channels.encoding.cardinality,
-        "series": channels.series.to_dict(orient="list"),
-        "fingerprint": fingerprint,
-        "promotions_source": promo_source,
-        "small_count_share": round(small_share, 4),
-        "likelihood_auto": likelihood,
-        "yearly_closures": _by_day_of_year(closures),
-    }
+    request = ChannelRequest(
+        cleaned_parts=list(pointer["parts"]), cleaned_engine=pointer.get("engine", ""),
+        tables={table: _landed_key(storage, table) for table in CHANNEL_TABLES}, cutoff=cutoff, prediction_length=h,
+        backtest_windows=config.backtest_windows, prefix=prefix,
+    )  # fmt: skip
+    # Locally: streamed series by series to files in this process. AWS mode: the Glue job builds them; this run
+    # only reads the summary it leaves.
+    with data_errors_as_failures():
+        summary = channels.build(context, storage, request)
+    fingerprint = summary["fingerprint"]
+    manifest = training_manifest(context.partition_key, cutoff, (first, last), h, config.backtest_windows, summary)
     storage.write_json(keys.training_manifest(context.partition_key), manifest)
+    counts, sizes = summary["counts"], summary["sizes"]
+    likelihood, small_share, promo_source = summary["likelihood"], summary["small_count_share"], summary["promotions_source"]
     context.log.info(
-        f"cut-off {cutoff:%Y-%m-%d}: {channels.counts['train']:,} train / {channels.counts['test']:,} test / "
-        f"{channels.counts['inference']:,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
+        f"cut-off {cutoff:%Y-%m-%d}: {counts['train']:,} train / {counts['test']:,} test / "
+        f"{counts['inference']:,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
     )
     return MaterializeResult(
         metadata={
             "cutoff": f"{cutoff:%Y-%m-%d}",
             "prediction_length": h,
             "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
-            "train_series": channels.counts["train"],
-            "test_series": channels.counts["test"],
-            "train_bytes": MetadataValue.int(channels.sizes["train"]),
+            "train_series": counts["train"],
+            "test_series": counts["test"],
+            "train_bytes": MetadataValue.int(sizes["train"]),
             "fingerprint": fingerprint,
             "promotions_source": promo_source,
             "small_count_share": round(small_share, 4),
             "likelihood_auto": likelihood,
-            "cardinality": MetadataValue.json(dict(zip(("store", "family", "store_type", "cluster"), channels.encoding.cardinality))),
+            "cardinality": MetadataValue.json(dict(zip(("store", "family", "store_type", "cluster"), manifest["cardinality"]))),
             "path": MetadataValue.path(storage.uri(prefix)),
+            **{k: v for k, v in summary.get("metadata", {}).items()},
         },
-        data_version=data_version,
+        data_version=DataVersion(summary["data_version"]),
     )  # fmt: skip
 
 

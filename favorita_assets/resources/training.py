@@ -17,6 +17,7 @@ from dagster import AssetExecutionContext, ConfigurableResource
 from favorita_assets.core import deepar_gluonts
 from favorita_assets.core.deepar_format import inference_instances, iter_json_lines_file
 from favorita_assets.progress import report_predicted
+from favorita_assets.resources.channels import channel_keys
 from favorita_assets.resources.storage import Storage
 
 EpochCallback = Callable[[int, int, float], None]
@@ -69,10 +70,14 @@ class LocalDeepAR(DeepARTrainer):
                 count[0] += 1
                 yield record
 
-        with storage.local_path(f"{request.channels_prefix}/train/data.json") as path:
-            predictor = deepar_gluonts.train(
-                records(path), request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
-            )
+        def all_parts():  # one data.json locally; Glue's ordered parts when the channels were built there
+            for key in channel_keys(storage, request.channels_prefix, "train"):
+                with storage.local_path(key) as path:
+                    yield from records(path)
+
+        predictor = deepar_gluonts.train(
+            all_parts(), request.hyperparameters, request.cardinality, seed=request.seed, on_epoch=on_epoch
+        )
         model_key = f"{request.model_prefix}/model.tar.gz"
         storage.write_bytes(model_key, deepar_gluonts.to_bytes(predictor))
         return {"backend": "gluonts-local", "model_key": model_key, "train_series": count[0]}

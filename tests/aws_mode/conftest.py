@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.config import Config
 
-from favorita_assets.aws.glue import GlueCleaning
+from favorita_assets.aws.glue import GlueChannels, GlueCleaning
 from favorita_assets.aws.glue_package import build_glue_package
 from favorita_assets.settings import Settings, build_resources
 from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy
@@ -82,7 +82,7 @@ def aws_stack(moto_url, proxy, glue_package):
         Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKETS['artifacts']}/glue/clean_series_job.py", "PythonVersion": "3"},
         DefaultArguments={
             "--extra-py-files": f"s3://{BUCKETS['artifacts']}/glue/favorita_core.zip",
-            "--additional-python-modules": "dagster-pipes==1.13.*",
+            "--additional-python-modules": "dagster-pipes==1.13.*,orjson==3.*",
         },
     )
     return {
@@ -100,17 +100,23 @@ def aws_stack(moto_url, proxy, glue_package):
     }
 
 
-class EmulatedGlueCleaning(GlueCleaning):
-    """GlueCleaning whose Glue client also plays Glue's job runner (see emulator.py); the job's script runs with
+class EmulatedGlueJob:
+    """A Glue resource whose Glue client also plays Glue's job runner (see emulator.py); the job's script runs with
     ``job_env`` on top of this process's environment (the Glue role's access key, in the least-privilege test)."""
-
-    job_env: dict[str, str] = {}
 
     def glue_client(self):
         env = {"AWS_ENDPOINT_URL": self.aws.endpoint_url or "", **self.job_env}
         client = EmulatedGlueClient(super().glue_client(), self.aws.client("s3"), env)
-        EmulatedGlueCleaning.last_client = client
+        type(self).last_client = client
         return client
+
+
+class EmulatedGlueCleaning(EmulatedGlueJob, GlueCleaning):
+    job_env: dict[str, str] = {}
+
+
+class EmulatedGlueChannels(EmulatedGlueJob, GlueChannels):
+    job_env: dict[str, str] = {}
 
 
 def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, str] | None = None,
@@ -119,10 +125,10 @@ def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, s
     ``glue_job_env``) and trainer fields overridden."""
     settings = Settings.from_env({**env, "FAVORITA_DATA_DIR": str(data_dir)})
     resources = build_resources(settings)
-    glue = resources["cleaning"]
-    resources["cleaning"] = EmulatedGlueCleaning(
-        job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws, job_env=glue_job_env or {}
-    )
+    for name, emulated in (("cleaning", EmulatedGlueCleaning), ("channels", EmulatedGlueChannels)):
+        glue = resources[name]
+        resources[name] = emulated(job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws,
+                                   job_env=glue_job_env or {})  # fmt: skip
     if trainer_overrides:
         trainer = resources["trainer"]
         resources["trainer"] = type(trainer)(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **trainer_overrides})

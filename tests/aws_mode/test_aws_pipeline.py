@@ -45,11 +45,25 @@ def queue_endpoint_results(moto_url: str, bodies: list[dict]) -> None:
     assert requests.post(f"{moto_url}/moto-api/static/sagemaker/endpoint-results", json=payload, timeout=10).status_code == 201
 
 
+def local_manifest(data_dir, partition: str, like: dict, folder) -> dict:
+    """The manifest the local backend writes for ``partition`` on the same data (cut-off and sizes as in ``like``)."""
+    from favorita_assets.core.channels import build_channel_files, training_manifest
+    from favorita_assets.core.cleaning import clean_tables
+    from favorita_assets.core.schema import read_kaggle_csv
+
+    frames = {t: read_kaggle_csv(data_dir / f"{t}.csv", t) for t in ("train", "stores", "oil", "holidays_events", "test")}
+    cleaned = clean_tables({t: frames[t] for t in ("train", "stores", "oil", "holidays_events")})
+    cutoff, h, windows = pd.Timestamp(like["cutoff"]), like["prediction_length"], like["backtest_windows"]
+    summary = build_channel_files(cleaned, frames["test"], frames["stores"], frames["holidays_events"], cutoff, h,
+                                  windows, folder)  # fmt: skip
+    return training_manifest(partition, cutoff, (cleaned["date"].min(), cleaned["date"].max()), h, windows, summary)
+
+
 def read_s3(moto_url, bucket, key) -> bytes:
     return direct_client(moto_url, "s3").get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, small_data_dir):
+def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, small_data_dir, tmp_path):
     n_series = 12
     # The backtest answer is what really happened on each of the 3 windows (one request holds them all, oldest
     # first), so DeepAR wins every family and its forecasts (the second answer) are published.
@@ -79,6 +93,21 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     cleaned = report.materialized["cleaned_series"]
     assert cleaned["engine"] == "pandas" and cleaned["series"] == n_series and cleaned["rows"] > 4000
     assert [c for c in report.checks if c.check == "sales_reconcile"][0].passed
+
+    # Glue again: the same job built the DeepAR channels (--task channels) from the cleaned series' version prefix;
+    # they are ordered parts, and the manifest is exactly the local build's on the same data.
+    channels_glue = resources["channels"].last_client
+    (channels_run, channels_argv), = channels_glue.argv.items()
+    channel_args = dict(zip(channels_argv[2::2], channels_argv[3::2]))
+    assert channels_glue.runs[channels_run].returncode == 0, channels_glue.runs[channels_run].stderr
+    assert channel_args["--task"] == "channels" and channel_args["--cleaned_uri"] == args["--output_uri"]
+    prefix = keys.training_prefix(report.partition_key)
+    stored = [o["Key"] for o in direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=f"{prefix}/")["Contents"]]
+    assert {f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")} <= set(stored)
+    assert not [k for k in stored if "/_staging/" in k]
+    assert report.materialized["deepar_training_data"]["channels_built_by"].startswith("Glue job favorita-dev-clean-series")
+    built = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
+    assert built == local_manifest(small_data_dir, report.partition_key, built, tmp_path)
 
     # SageMaker: the exact CreateTrainingJob request.
     sm = direct_client(moto_url, "sagemaker")

@@ -115,3 +115,100 @@ def test_glue_package_is_reproducible_and_free_of_dagster_and_boto3(tmp_path, gl
         for name in names:
             text = zf.read(name).decode()
             assert "import dagster" not in text and "from dagster" not in text and "import boto3" not in text, name
+
+
+CHANNEL_TABLES = ("stores", "holidays_events", "test")
+
+
+def local_channels(small_data_dir, folder, cutoff="2017-07-31", h=16, windows=2):
+    """The local backend's build (and the cleaned series it starts from), to hold Glue's output to."""
+    from favorita_assets.core.channels import build_channel_files
+
+    frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in (*TABLES, "test")}
+    cleaned = clean_tables({t: frames[t] for t in TABLES})
+    summary = build_channel_files(cleaned, frames["test"], frames["stores"], frames["holidays_events"],
+                                  pd.Timestamp(cutoff), h, windows, folder)  # fmt: skip
+    return cleaned, summary
+
+
+def channel_args(cleaned_uri: str, output_uri: str, tables: dict[str, str], engine: str, cleaned_engine: str = "pandas",
+                 cutoff="2017-07-31", h=16, windows=2) -> dict[str, str]:  # fmt: skip
+    return {"--task": "channels", "--engine": engine, "--cleaned_uri": cleaned_uri, "--cleaned_engine": cleaned_engine,
+            "--output_uri": output_uri, "--cutoff": cutoff, "--prediction_length": str(h),
+            "--backtest_windows": str(windows), **{f"--{t}_uri": uri for t, uri in tables.items()}}  # fmt: skip
+
+
+def assert_same_build(summary: dict, local: dict, read_part) -> None:
+    """Glue's parts, read in name order, are the local files byte for byte; the summary is the local one."""
+    from pathlib import Path
+
+    for name in ("train", "test", "inference"):
+        assert b"".join(read_part(uri) for uri in summary["files"][name]) == Path(local["files"][name][0]).read_bytes(), name
+    drop = {"files"}
+    assert {k: v for k, v in summary.items() if k not in drop} == {k: v for k, v in local.items() if k not in drop}
+
+
+def test_spark_channels_match_the_local_build(small_data_dir, tmp_path):
+    """The channels task on Spark (local mode, several sorted parts), from the local cleaning's Parquet (nanosecond
+    timestamps) and from the Spark cleaning's (dates, strings, parts in any order): the same bytes, fingerprint,
+    data version, likelihood and manifest content as the local build."""
+    from pathlib import Path
+
+    from favorita_assets.aws import glue_script
+
+    cleaned, local = local_channels(small_data_dir, tmp_path / "local")
+    (tmp_path / "cleaned").mkdir()
+    cleaned.to_parquet(tmp_path / "cleaned" / "part-00000.parquet", index=False)
+    frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in TABLES}
+    tables = {t: str(small_data_dir / f"{t}.csv") for t in CHANNEL_TABLES}
+    files = glue_script.Files()
+    spark = glue_script.spark_session()
+    try:
+        spark.conf.set("spark.sql.adaptive.enabled", "false")  # keep 3 sort ranges: the parts' order is tested
+        spark.conf.set("spark.sql.shuffle.partitions", "3")
+        glue_script.clean_with_spark(spark, str(small_data_dir / "train.csv"), {t: frames[t] for t in TABLES[1:]},
+                                     str(tmp_path / "spark_cleaned"))  # fmt: skip
+        for source, engine in ((tmp_path / "cleaned", "pandas"), (tmp_path / "spark_cleaned", "spark")):
+            out = tmp_path / f"channels_from_{engine}"
+            args = glue_script.parse_args(sum(map(list, channel_args(str(source), str(out), tables, "spark", engine).items()), []))
+            small = glue_script.read_small_tables(files, args)
+            summary, staged = glue_script.channels_with_spark(spark, files, args, small)
+            assert len(staged["train"]) > 1, "the sort should have written several parts"
+            published = glue_script.publish_channels(files, staged, str(out))
+            assert_same_build({**summary, "files": published}, local, lambda p: Path(p).read_bytes())
+            assert sorted(p.name for p in (out / "train").iterdir()) == [Path(p).name for p in published["train"]]
+    finally:
+        spark.stop()
+
+
+def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url, glue_package, small_data_dir, tmp_path):
+    """The channels task as Glue runs it (the pandas engine), reading the cleaned series and tables from the
+    emulator's S3 and writing the ordered parts and the summary there; an earlier build's extra part is removed."""
+    import io
+
+    cleaned, local = local_channels(small_data_dir, tmp_path / "local")
+    s3 = direct_client(moto_url, "s3")
+    buffer = io.BytesIO()
+    cleaned.to_parquet(buffer, index=False)
+    version = "processed/cleaned_series/version=test"
+    s3.put_object(Bucket=BUCKETS["processed"], Key=f"{version}/part-00000.parquet", Body=buffer.getvalue())
+    tables = {}
+    for table in CHANNEL_TABLES:
+        key = f"raw/{table}/sha256=test/{table}.csv"
+        s3.upload_file(str(small_data_dir / f"{table}.csv"), BUCKETS["raw"], key)
+        tables[table] = f"s3://{BUCKETS['raw']}/{key}"
+    prefix = "training/cutoff_month=2017-07"
+    s3.put_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/train/part-00007.json", Body=b"{}\n")  # stale
+    args = channel_args(f"s3://{BUCKETS['processed']}/{version}", f"s3://{BUCKETS['artifacts']}/{prefix}", tables, "pandas")
+    run = run_script(glue_package["script"], glue_package["package"], moto_url, args)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(s3.get_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/_glue_channels.json")["Body"].read())
+
+    def read(uri):
+        bucket, _, key = uri[len("s3://") :].partition("/")
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    assert_same_build(summary, local, read)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=prefix)["Contents"]]
+    assert sorted(keys) == sorted([f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")]
+                                  + [f"{prefix}/_glue_channels.json"])  # fmt: skip

@@ -131,8 +131,11 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
     processed = out(dev_stack, "processed_bucket")
     assert allowed(glue, "s3:PutObject", f"arn:aws:s3:::{processed}/processed/cleaned_series/part-0.parquet")
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{out(dev_stack, 'raw_bucket')}/raw/train/x.csv")
-    sagemaker = role_policy(iam, "favorita-dev-sagemaker")
     artifacts = out(dev_stack, "artifacts_bucket")
+    # the same job builds the DeepAR channels: training/ only, not the models or forecasts beside it
+    assert allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json")
+    assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/models/deepar-x/model.json")
+    sagemaker = role_policy(iam, "favorita-dev-sagemaker")
     assert allowed(sagemaker, "s3:GetObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/data.json")
     assert not allowed(sagemaker, "s3:GetObject", f"arn:aws:s3:::{out(dev_stack, 'raw_bucket')}/raw/train/x.csv")
     assert allowed(sagemaker, "ecr:BatchGetImage", f"arn:aws:ecr:{REGION}:224300973850:repository/forecasting-deepar")
@@ -147,7 +150,7 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     assert job["Role"] == f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-glue"
     assert job["Command"]["ScriptLocation"] == f"s3://{artifacts}/glue/clean_series_job.py"
     assert job["DefaultArguments"]["--extra-py-files"] == f"s3://{artifacts}/glue/favorita_core.zip"
-    assert job["DefaultArguments"]["--additional-python-modules"].startswith("dagster-pipes==")
+    assert job["DefaultArguments"]["--additional-python-modules"].split(",") == ["dagster-pipes==1.13.*", "orjson==3.*"]
     assert job["SecurityConfiguration"] == "favorita-dev-glue"
     for name in ("clean_series_job.py", "favorita_core.zip"):
         body = s3.get_object(Bucket=artifacts, Key=f"glue/{name}")["Body"].read()
@@ -285,6 +288,8 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
             assert report.success, (report.failures, [r.stderr[-3000:] for r in glue_runs.runs.values()])
             (_, argv), = glue_runs.argv.items()
             assert argv[1].endswith("clean_series_job.py")
+            (_, channels_argv), = resources["channels"].last_client.argv.items()  # as the Glue role, too
+            assert channels_argv[channels_argv.index("--task") + 1] == "channels"
             run_every_ops_job(dev_stack, settings, resources, inspect)
             denied = [entry for entry in proxy.log if entry[3] == 403]
             assert denied == []

@@ -188,7 +188,10 @@ def test_streamed_channels_are_the_whole_table_channels_byte_for_byte(tmp_path):
     """write_channels (series by series to files, what the pipeline runs) against build_channels + to_json_lines
     (every record in memory): the same bytes, series and likelihood, from sorted categorical input and from the same
     rows shuffled with plain-string families."""
-    from favorita_assets.core.deepar_format import CHANNEL_COLUMNS, sha256_of_files, write_channels
+    import hashlib
+
+    from favorita_assets.core.channels import ChannelDigests, file_chunks
+    from favorita_assets.core.deepar_format import CHANNEL_COLUMNS, write_channels
 
     cleaned, cutoff, future = _generated()
     whole = build_channels(cleaned, cutoff, 16, future, backtest_windows=3)
@@ -201,11 +204,12 @@ def test_streamed_channels_are_the_whole_table_channels_byte_for_byte(tmp_path):
         assert files.series.equals(whole.series) and files.encoding == whole.encoding
         assert (files.likelihood, files.small_count_share) == suggest_likelihood(whole.train)
         assert files.horizon.equals(whole.horizon)
-        joined = to_json_lines(whole.train) + to_json_lines(whole.test)
-        import hashlib
-
-        assert sha256_of_files(files.paths["train"], files.paths["test"]).hexdigest() == hashlib.sha256(joined).hexdigest()
-
+        digests = ChannelDigests()
+        for name in ("train", "test", "inference"):
+            digests.add(name, file_chunks(files.paths[name], chunk=4096))  # chunks smaller than a file
+        lines = {name: to_json_lines(getattr(whole, name)) for name in ("train", "test", "inference")}
+        assert digests.fingerprint == hashlib.sha256(lines["train"] + lines["test"]).hexdigest()
+        assert digests.data_version == hashlib.sha256(b"\0".join(lines.values()) + b"\0").hexdigest()[:16]
 
 
 def test_compact_records_give_back_the_exact_json(tmp_path):

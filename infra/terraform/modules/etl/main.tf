@@ -1,6 +1,7 @@
-# ETL: the Glue job that cleans the raw sales (its script and the shared cleaning package uploaded from the repo),
-# its logs and security configuration, and a Glue Data Catalog database with a table over the forecasts that Athena
-# and QuickSight read, plus an Athena workgroup whose results stay encrypted in the artifacts bucket.
+# ETL: the Glue job that cleans the raw sales and builds the DeepAR channels (its script and the shared pure package
+# uploaded from the repo), its logs and security configuration, and a Glue Data Catalog database with a table over
+# the forecasts that Athena and QuickSight read, plus an Athena workgroup whose results stay encrypted in the
+# artifacts bucket.
 
 data "aws_partition" "current" {}
 
@@ -71,7 +72,7 @@ resource "aws_glue_security_configuration" "this" {
 
 resource "aws_glue_job" "clean_series" {
   name                   = var.job_name
-  description            = "Favorita: clean and reshape raw sales into per-series daily rows (favorita_assets.core.cleaning)"
+  description            = "Favorita: raw sales to per-series daily rows (--task clean), cleaned series to DeepAR channels (--task channels)"
   role_arn               = var.glue_role_arn
   glue_version           = var.glue_version
   worker_type            = var.worker_type

@@ -105,9 +105,9 @@ variable "default_engine" {
 }
 
 variable "additional_python_modules" {
-  description = "Python packages Glue installs for the job; dagster-pipes must match the Dagster deployment's minor version."
+  description = "Python packages Glue installs for the job; dagster-pipes must match the Dagster deployment's minor version, orjson writes the DeepAR channels."
   type        = string
-  default     = "dagster-pipes==1.13.*"
+  default     = "dagster-pipes==1.13.*,orjson==3.*"
 }
 
 variable "log_group_name" {

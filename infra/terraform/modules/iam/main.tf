@@ -48,7 +48,7 @@ data "aws_iam_policy_document" "assume" {
 }
 
 ################################################################################
-# Glue job role: read raw files and its own code, write cleaned series, talk to Dagster through Pipes files
+# Glue job role: read raw files and its own code, write cleaned series and training channels, talk to Dagster through Pipes files
 ################################################################################
 
 data "aws_iam_policy_document" "glue" {
@@ -68,6 +68,13 @@ data "aws_iam_policy_document" "glue" {
     sid       = "WriteCleanedSeries"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${local.processed}/processed/*"]
+  }
+
+  statement {
+    # The same job also builds the DeepAR channels of a cut-off (--task channels) from the cleaned series.
+    sid       = "WriteTrainingChannels"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.artifacts}/training/*"]
   }
 
   statement {

@@ -1,0 +1,84 @@
+"""Who builds a cut-off's DeepAR channels: this process (local backend) or the Glue job (AWS backend, ``aws/glue.py``).
+
+Both run the same pure build (:mod:`favorita_assets.core.channels`) and write ``{prefix}/{train,test,inference}/``
+plus a summary the asset turns into ``manifest.json``: locally one ``data.json`` per channel, in Glue ordered
+``part-NNNNN.json`` files whose bytes, read in name order, are the local file's. SageMaker reads a channel's whole
+prefix; :func:`channel_keys` lists the same files for this platform's own readers.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from dagster import AssetExecutionContext, ConfigurableResource
+
+from favorita_assets.core.channels import CHANNEL_COLUMNS, build_channel_files
+from favorita_assets.core.deepar_format import CHANNEL_NAMES
+from favorita_assets.core.schema import read_kaggle_csv
+from favorita_assets.resources.storage import Storage
+
+TABLES = ("test", "stores", "holidays_events")  # the landed tables a build reads besides the cleaned series
+
+
+@dataclass(frozen=True)
+class ChannelRequest:
+    cleaned_parts: list[str]  # storage keys of the cleaned series' Parquet parts (the committed version)
+    cleaned_engine: str  # the engine that wrote them ("spark" parts need normalizing)
+    tables: Mapping[str, str | None]  # landed key of test, stores, holidays_events (None: test.csv absent)
+    cutoff: pd.Timestamp
+    prediction_length: int
+    backtest_windows: int
+    prefix: str  # where the channels go: {prefix}/{train,test,inference}/
+
+
+def channel_keys(storage: Storage, prefix: str, channel: str) -> list[str]:
+    """The data files of one channel, in order: what SageMaker reads from ``{prefix}/{channel}/`` (it skips names
+    starting with ``_`` or ``.``, such as Spark's ``_SUCCESS``)."""
+    keys = [k for k in storage.list_keys(f"{prefix}/{channel}") if not k.rsplit("/", 1)[-1].startswith(("_", "."))]
+    if not keys:
+        raise FileNotFoundError(f"no {channel} channel under {storage.uri(prefix)}: materialize deepar_training_data")
+    return keys
+
+
+class ChannelBuilder(ConfigurableResource, ABC):
+    """Writes the channels of ``request`` and returns :func:`~favorita_assets.core.channels.channel_summary`."""
+
+    @abstractmethod
+    def build(self, context: AssetExecutionContext, storage: Storage, request: ChannelRequest) -> dict[str, Any]:
+        """Raises FavoritaDataError or ValueError for data the build refuses; earlier channels are then kept."""
+
+
+class InProcessChannels(ChannelBuilder):
+    """Builds the channels in this process, streamed series by series to local files, then uploaded."""
+
+    def build(self, context, storage, request):
+        from favorita_assets.series.dataset import read_parts
+
+        cleaned = read_parts(storage, request.cleaned_parts, request.cleaned_engine, columns=CHANNEL_COLUMNS)
+        tables = {}
+        for table in TABLES:
+            key = request.tables.get(table)
+            if key is None:
+                tables[table] = None
+                continue
+            with storage.local_path(key) as path:
+                tables[table] = read_kaggle_csv(path, table)
+        with tempfile.TemporaryDirectory(prefix="favorita-channels-") as folder:
+            summary = build_channel_files(cleaned, tables["test"], tables["stores"], tables["holidays_events"],
+                                          request.cutoff, request.prediction_length, request.backtest_windows,
+                                          folder)  # fmt: skip
+            del cleaned
+            written = {}
+            for name in CHANNEL_NAMES:
+                key = f"{request.prefix}/{name}/data.json"
+                storage.put_file(summary["files"][name][0], key)
+                written[name] = [key]
+                stale = [k for k in storage.list_keys(f"{request.prefix}/{name}") if k != key]
+                for old in stale:  # parts an AWS-mode build left here
+                    storage.delete(old)
+        return {**summary, "files": written}
