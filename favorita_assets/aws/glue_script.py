@@ -52,6 +52,7 @@ from favorita_assets.core.channels import (
     ChannelDigests,
     build_channel_files,
     channel_summary,
+    file_chunks,
     horizon_of,
     prepare_channels,
 )
@@ -159,9 +160,7 @@ class Files:
 
     def chunks(self, uri: str, size: int = 1 << 22) -> Iterator[bytes]:
         if not uri.startswith("s3://"):
-            with open(uri, "rb") as handle:
-                while block := handle.read(size):
-                    yield block
+            yield from file_chunks(uri, size)
             return
         body = self.s3.get_object(Bucket=_split(uri)[0], Key=_split(uri)[1])["Body"]
         yield from body.iter_chunks(size)
@@ -388,9 +387,7 @@ def channels_with_spark(spark, files: Files, args: argparse.Namespace, small: di
     meta = encoded.select("store_nbr", "family", F.col("train").isNotNull().alias("has_train"), "small",
                           "observed").toPandas()  # fmt: skip
     encoded.unpersist()
-    tally = LikelihoodTally()
-    tally.small, tally.observed = int(meta["small"].sum()), int(meta["observed"].sum())
-    likelihood, share = tally.result()
+    likelihood, share = LikelihoodTally.from_counts(int(meta["small"].sum()), int(meta["observed"].sum())).result()
     digests = ChannelDigests()
     for name in CHANNEL_NAMES:
         digests.add(name, (chunk for uri in staged[name] for chunk in files.chunks(uri)))

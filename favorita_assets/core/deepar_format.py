@@ -414,6 +414,13 @@ class LikelihoodTally:
     def __init__(self) -> None:
         self.small = self.observed = 0
 
+    @classmethod
+    def from_counts(cls, small: int, observed: int) -> "LikelihoodTally":
+        """The tally of records whose :meth:`counts` sum to these (what a distributed builder adds up)."""
+        tally = cls()
+        tally.small, tally.observed = small, observed
+        return tally
+
     def add(self, record: dict) -> None:
         small, observed = self.counts(record)
         self.small += small

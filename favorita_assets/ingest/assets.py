@@ -102,10 +102,16 @@ def _raw_asset(table: str) -> AssetsDefinition:
 RAW_ASSETS = [_raw_asset(table) for table in RAW_ASSET_NAMES]
 
 
+def landed_key(storage: Storage, table: str) -> str | None:
+    """The storage key of the latest landed copy of a raw table, or None when the (optional) file was absent."""
+    record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
+    return None if record.get("absent") else record["key"]
+
+
 def read_landed(storage: Storage, table: str):
     """The latest landed copy of a raw table as a validated frame, or None when the (optional) file was absent."""
-    record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
-    if record.get("absent"):
+    key = landed_key(storage, table)
+    if key is None:
         return None
-    with storage.local_path(record["key"]) as path:
+    with storage.local_path(key) as path:
         return read_kaggle_csv(path, table)

@@ -29,7 +29,7 @@ from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challeng
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.errors import data_errors_as_failures
-from favorita_assets.ingest.assets import RAW_ASSET_NAMES
+from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landed_key
 from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
@@ -65,11 +65,6 @@ def _data_dates(storage: Storage, pointer: dict) -> tuple[pd.Timestamp, pd.Times
     return dates.min(), dates.max()
 
 
-def _landed_key(storage: Storage, table: str) -> str | None:
-    record = storage.read_json(f"{keys.raw_prefix(table)}/latest.json")
-    return None if record.get("absent") else record["key"]
-
-
 @asset(
     partitions_def=CUTOFF_PARTITIONS,
     group_name="modeling",
@@ -93,7 +88,7 @@ def deepar_training_data(context: AssetExecutionContext, config: TrainingDataCon
     prefix = keys.training_prefix(context.partition_key)
     request = ChannelRequest(
         cleaned_parts=list(pointer["parts"]), cleaned_engine=pointer.get("engine", ""),
-        tables={table: _landed_key(storage, table) for table in CHANNEL_TABLES}, cutoff=cutoff, prediction_length=h,
+        tables={table: landed_key(storage, table) for table in CHANNEL_TABLES}, cutoff=cutoff, prediction_length=h,
         backtest_windows=config.backtest_windows, prefix=prefix,
     )  # fmt: skip
     # Locally: streamed series by series to files in this process. AWS mode: the Glue job builds them; this run
