@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEPLOYMENTS = ("local", "aws")
+MODEL_BACKENDS = ("sagemaker-deepar", "amazon-forecast")  # aws mode; the embedded default trains GluonTS DeepAR
 RAW_SOURCES = ("folder", "landing")  # the Kaggle files: FAVORITA_DATA_DIR, or landing/ in storage (ops upload job)
 
 
@@ -61,6 +62,12 @@ AWS_SETTINGS = (
                "at once: for data that outgrows one instance)", None, "1"),  # fmt: skip
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
+    AwsSetting("FAVORITA_MODEL_BACKEND", "who trains and forecasts: sagemaker-deepar, or amazon-forecast (for accounts "
+               "that still have Amazon Forecast)", None, "sagemaker-deepar"),  # fmt: skip
+    AwsSetting("FAVORITA_FORECAST_ROLE_ARN", "the role Amazon Forecast assumes to read the datasets and write the "
+               "exports (amazon-forecast backend; not made by this Terraform yet: create it and set this)", None, ""),  # fmt: skip
+    AwsSetting("FAVORITA_FORECAST_ALGORITHM", "amazon-forecast backend: auto (AutoPredictor) or a named algorithm "
+               "(Deep_AR_Plus, CNN-QR, Prophet, NPTS, ETS, ARIMA)", None, "auto"),  # fmt: skip
     AwsSetting("FAVORITA_AWS_MAX_ATTEMPTS", "attempts per AWS call (standard retry mode)", None, "8"),
     AwsSetting("FAVORITA_AWS_CONNECT_TIMEOUT", "seconds to connect", None, "10"),
     AwsSetting("FAVORITA_AWS_READ_TIMEOUT", "seconds to wait for a response", None, "120"),
@@ -102,14 +109,34 @@ class Settings:
                     "`terraform -chdir=infra/terraform/envs/dev output -json | favorita aws-settings > .env` "
                     "(dagster dev reads .env), or set them yourself"
                 )
-            choices = {"FAVORITA_GLUE_ENGINE": ("spark", "pandas"), "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint")}
+            choices = {"FAVORITA_GLUE_ENGINE": ("spark", "pandas"), "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint"),
+                       "FAVORITA_MODEL_BACKEND": MODEL_BACKENDS}  # fmt: skip
             for name, allowed in choices.items():
                 if aws[name] not in allowed:
                     raise SettingsError(f"{name}={aws[name]!r}: use one of {', '.join(allowed)}")
+            if aws["FAVORITA_MODEL_BACKEND"] == "amazon-forecast":
+                from favorita_assets.aws.amazon_forecast import ALGORITHMS
+
+                if not aws["FAVORITA_FORECAST_ROLE_ARN"]:
+                    raise SettingsError("FAVORITA_MODEL_BACKEND=amazon-forecast needs FAVORITA_FORECAST_ROLE_ARN: a role "
+                                        "that forecast.amazonaws.com may assume, allowed to read and write the artifacts "
+                                        "bucket and use the KMS key")  # fmt: skip
+                if aws["FAVORITA_FORECAST_ALGORITHM"] not in ALGORITHMS:
+                    raise SettingsError(f"FAVORITA_FORECAST_ALGORITHM={aws['FAVORITA_FORECAST_ALGORITHM']!r}: use one "
+                                        f"of {', '.join(ALGORITHMS)}")  # fmt: skip
             count = aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT"]
             if not count.isdigit() or not 1 <= int(count) <= MAX_TRAINING_INSTANCES:
                 raise SettingsError(f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT={count!r}: use a whole number from 1 "
                                     f"to {MAX_TRAINING_INSTANCES}")  # fmt: skip
+        else:
+            backend = env.get("FAVORITA_MODEL_BACKEND", "").strip().lower()
+            if backend:
+                raise SettingsError(
+                    f"FAVORITA_MODEL_BACKEND={backend!r} is an aws-mode setting: the embedded default trains GluonTS "
+                    "DeepAR in this process. " + ("Amazon Forecast is an AWS service with no local equivalent: "
+                    if backend == "amazon-forecast" else "") + "Set FAVORITA_DEPLOYMENT=aws to use "
+                    f"{', '.join(MODEL_BACKENDS)}, or unset FAVORITA_MODEL_BACKEND"
+                )  # fmt: skip
         raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
         if raw_source not in RAW_SOURCES:
             raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
@@ -178,6 +205,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 
 def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object]:
+    from favorita_assets.aws.amazon_forecast import AmazonForecast
     from favorita_assets.aws.clients import FavoritaAws
     from favorita_assets.aws.glue import GlueChannels, GlueCleaning
     from favorita_assets.aws.s3_storage import S3Storage
@@ -195,6 +223,7 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
     kms = aws["FAVORITA_KMS_KEY_ARN"] or None
     poll = float(aws["FAVORITA_POLL_SECONDS"])
     topic = aws["FAVORITA_ALERTS_TOPIC_ARN"]
+    forecast = aws["FAVORITA_MODEL_BACKEND"] == "amazon-forecast"
     return {
         "aws": connection,
         "alerts": SnsAlerts(topic_arn=topic, aws=connection, dagster_url=dagster_url) if topic
@@ -212,9 +241,17 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
         ),  # fmt: skip
         "channels": GlueChannels(
             job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
+            forecast_datasets=forecast, aws=connection,
+        ),  # the same job, --task channels (and Amazon Forecast's CSVs for that backend)
+        "trainer": AmazonForecast(
+            role_arn=aws["FAVORITA_FORECAST_ROLE_ARN"],
+            name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
+            algorithm=aws["FAVORITA_FORECAST_ALGORITHM"],
+            kms_key_arn=kms,
+            poll_min_seconds=poll * 4,
+            poll_max_seconds=poll * 40,
             aws=connection,
-        ),  # the same job, --task channels
-        "trainer": SageMakerDeepAR(
+        ) if forecast else SageMakerDeepAR(
             role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
             model_package_group=aws["FAVORITA_MODEL_PACKAGE_GROUP"] or None,
@@ -226,5 +263,5 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             poll_min_seconds=poll,
             poll_max_seconds=poll * 8,
             aws=connection,
-        ),
+        ),  # fmt: skip
     }

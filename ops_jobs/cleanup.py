@@ -1,5 +1,6 @@
 """Clean up model versions nothing uses any more: their artifacts in storage (``models/<version>/``) and, in aws mode,
-their per-version SageMaker endpoints, endpoint configurations and models.
+their per-version SageMaker endpoints, endpoint configurations and models, or (amazon-forecast backend) their Amazon
+Forecast dataset groups with everything made from them.
 
 A version is in use, and never removed, while a monthly cut-off's pointer (``models/cutoff_month=YYYY-MM/latest.json``)
 names it, an Approved package in the model registry holds its artifact, or the serving endpoint's deployment history
@@ -97,6 +98,11 @@ def remove_old_versions(context: OpExecutionContext, config: CleanupConfig, stor
     sagemaker = {}
     if aws and plan["removed"]:
         sagemaker = sagemaker_leftovers(trainer, plan["removed"])
+    # Amazon Forecast: each removed version's dataset groups (one per training), with their predictors, forecasts,
+    # exports and datasets.
+    forecast_groups = trainer.leftovers(plan["removed"]) if hasattr(trainer, "leftovers") and plan["removed"] else []
+    if not config.dry_run and forecast_groups:
+        trainer.delete(forecast_groups, log=context.log.info)
     if not config.dry_run:
         for name in sagemaker.get("endpoints", []):
             trainer.sm.delete_endpoint(EndpointName=name)
@@ -107,17 +113,20 @@ def remove_old_versions(context: OpExecutionContext, config: CleanupConfig, stor
         for key in plan["keys"]:
             storage.delete(key)
     verb = "would remove" if config.dry_run else "removed"
-    for kind, names in [("stored objects", plan["keys"]), *sagemaker.items()]:
+    groups = [g["name"] for g in forecast_groups]
+    for kind, names in [("stored objects", plan["keys"]), *sagemaker.items(), ("Amazon Forecast dataset groups", groups)]:
         if names:
             context.log.info(f"{verb} {len(names)} {kind.replace('_', ' ')}: {', '.join(names[:10])}")
     yield Output(
-        {**plan, "sagemaker": sagemaker, "dry_run": config.dry_run},
+        {**plan, "sagemaker": sagemaker, "forecast_dataset_groups": groups, "dry_run": config.dry_run},
         metadata={"kept": ", ".join(plan["kept"]), "removed": ", ".join(plan["removed"]) or "nothing",
                   "objects": len(plan["keys"]), "dry_run": config.dry_run,
-                  **{f"sagemaker_{k}": len(v) for k, v in sagemaker.items()}},
+                  **{f"sagemaker_{k}": len(v) for k, v in sagemaker.items()},
+                  **({"forecast_dataset_groups": len(groups)} if groups else {})},
     )  # fmt: skip
 
 
-@job(description="Clean up model versions nothing uses any more (storage, and SageMaker endpoints/models in aws mode).")
+@job(description="Clean up model versions nothing uses any more (storage, and in aws mode SageMaker endpoints/models "
+     "or Amazon Forecast dataset groups).")
 def cleanup_old_versions():
     remove_old_versions()

@@ -8,12 +8,15 @@ point the whole backend at a local emulator.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
+
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from dagster import Failure
+from dagster import DagsterExecutionInterruptedError, Failure
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr
 
@@ -24,6 +27,42 @@ class AwsJobFailed(Failure):
 
     def __init__(self, description: str) -> None:
         super().__init__(description=description, allow_retries=False)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # one name the tests can replace, without touching time.sleep for every thread
+
+
+def wait_for(what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
+             deadline_seconds: float, log: Callable[[str], None], *, first_delay: float, longest_delay: float,
+             error: type[AwsJobFailed] = AwsJobFailed, reason_keys: Iterable[str] = ("FailureReason",),
+             stop: Callable[[], object] | None = None, sleep: Callable[[float], None] | None = None) -> dict:  # fmt: skip
+    """Poll ``describe`` until its ``status_key`` is in ``done`` (the answer is returned) or in ``failed`` (``error``
+    is raised with the service's reason), backing off from ``first_delay`` by 1.6x to ``longest_delay``. When the
+    run is terminated meanwhile, ``stop`` stops the job first, so nothing is left running and billing."""
+    try:
+        delay, started, last = first_delay, time.monotonic(), None
+        while True:
+            response = describe()
+            status = response[status_key]
+            detail = response.get("SecondaryStatus")
+            if (status, detail) != last:
+                log(f"{what}: {status}" + (f" ({detail})" if detail else ""))
+                last = (status, detail)
+            if status in done:
+                return response
+            if status in failed:
+                reason = next((response[k] for k in reason_keys if response.get(k)), None) or "AWS gave no reason"
+                raise error(f"{what} ended {status}: {reason}")
+            if time.monotonic() - started > deadline_seconds:
+                raise error(f"{what} still {status} after {deadline_seconds:.0f}s; stop it in the console")
+            (sleep or _sleep)(delay)
+            delay = min(delay * 1.6, longest_delay)
+    except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        if stop is not None:
+            log(f"the run was terminated: stopping {what}")
+            stop()
+        raise
 
 
 def missing_object(error: ClientError) -> bool:

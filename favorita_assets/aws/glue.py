@@ -145,6 +145,7 @@ class GlueChannels(GlueJob, ChannelBuilder):
             "--cutoff": f"{request.cutoff:%Y-%m-%d}",
             "--prediction_length": str(request.prediction_length),
             "--backtest_windows": str(request.backtest_windows),
+            "--forecast_datasets": "true" if self.forecast_datasets else "false",
             **{f"--{table}_uri": storage.uri(key) for table, key in request.tables.items() if key is not None},
         }
         summary_key = f"{request.prefix}/{CHANNELS_SUMMARY}"
@@ -155,8 +156,14 @@ class GlueChannels(GlueJob, ChannelBuilder):
             raise GlueJobFailed(f"Glue job {self.job_name} succeeded but wrote no {storage.uri(summary_key)}: is the "
                                 "job's script favorita_assets/aws/glue_script.py?")  # fmt: skip
         summary = storage.read_json(summary_key)
-        summary["files"] = {name: [uri[len("s3://") :].split("/", 1)[1] for uri in uris]
-                            for name, uris in summary["files"].items()}  # fmt: skip
+        summary["files"] = _keys(summary["files"])
+        if "forecast_datasets" in summary:
+            summary["forecast_datasets"]["files"] = _keys(summary["forecast_datasets"]["files"])
         summary["metadata"] = {"channels_built_by": f"Glue job {self.job_name} ({self.engine})",
                                **dict(invocation.metadata)}  # fmt: skip
         return summary
+
+
+def _keys(files: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The job's s3:// URIs of each channel (or dataset) as storage keys."""
+    return {name: [uri[len("s3://") :].split("/", 1)[1] for uri in uris] for name, uris in files.items()}

@@ -18,7 +18,8 @@ parts go under ``--output_uri`` (the version prefix).
 
 ``channels``: ``--cleaned_uri`` (the cleaned series' version prefix; ``--cleaned_engine``, the engine that wrote it),
 ``--stores_uri``, ``--holidays_events_uri``, ``--test_uri`` (optional), ``--cutoff`` (YYYY-MM-DD),
-``--prediction_length``, ``--backtest_windows``. The channels go to ``<output_uri>/{train,test,inference}/part-NNNNN.json``
+``--prediction_length``, ``--backtest_windows``, ``--forecast_datasets`` (``true``: also Amazon Forecast's three CSVs,
+from the inference channel, to ``<output_uri>/forecast/{target,related,items}/part-00000.csv``). The channels go to ``<output_uri>/{train,test,inference}/part-NNNNN.json``
 (their bytes in name order are the local backend's ``data.json``), and what the manifest needs to
 ``<output_uri>/_glue_channels.json``.
 
@@ -69,6 +70,7 @@ from favorita_assets.core.cleaning import (
 )
 from favorita_assets.core.deepar_format import CHANNEL_NAMES, LikelihoodTally, encode_series, series_lines
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.core.forecast_format import write_datasets_from_channel
 from favorita_assets.core.schema import ensure_valid, read_kaggle_csv
 
 ENGINES = ("spark", "pandas")
@@ -98,6 +100,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         more.add_argument("--cutoff", required=True, type=pd.Timestamp)
         more.add_argument("--prediction_length", required=True, type=int)
         more.add_argument("--backtest_windows", default=1, type=int)
+        more.add_argument("--forecast_datasets", default="false", choices=("true", "false"))
     extra, _unknown = more.parse_known_args(argv)
     vars(args).update(vars(extra))
     args.output_uri = args.output_uri.rstrip("/")
@@ -416,6 +419,22 @@ def publish_channels(files: Files, staged: dict[str, list[str]], output_uri: str
     return published
 
 
+def publish_forecast_datasets(files: Files, inference: list[str], encoding: dict, args: argparse.Namespace,
+                              folder: Path) -> dict[str, Any]:  # fmt: skip
+    """Amazon Forecast's target, related and item metadata CSVs, streamed from the published inference parts on
+    the driver (one line at a time), to ``<output_uri>/forecast/<dataset>/part-00000.csv``."""
+    local = [files.download(uri, folder / f"inference-{i:05d}.json") for i, uri in enumerate(inference)]
+    written, counts = write_datasets_from_channel(local, encoding, folder / "forecast", args.prediction_length)
+    out = {}
+    for name, path in written.items():
+        target = f"{args.output_uri}/forecast/{name}/part-00000.csv"
+        files.copy(str(path), target)
+        for stale in sorted(set(files.list(f"{args.output_uri}/forecast/{name}")) - {target}):
+            files.delete(stale)
+        out[name] = [target]
+    return {"files": out, **counts}
+
+
 def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]:
     small = read_small_tables(files, args)
     with tempfile.TemporaryDirectory(prefix="favorita-channels-") as folder:
@@ -424,6 +443,9 @@ def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]
         else:
             summary, staged = channels_with_spark(spark_session(), files, args, small)
         published = publish_channels(files, staged, args.output_uri)
+        if args.forecast_datasets == "true":
+            summary["forecast_datasets"] = publish_forecast_datasets(files, published["inference"], summary["encoding"],
+                                                                     args, Path(folder))  # fmt: skip
     if args.output_uri.startswith("s3://"):
         for leftover in files.list(f"{args.output_uri}/{STAGING}"):
             files.delete(leftover)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from dagster import DagsterExecutionInterruptedError
 from pydantic import Field
 
-from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
+from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws, wait_for
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.deepar_format import (
     endpoint_requests,
@@ -107,35 +105,10 @@ class SageMakerDeepAR(DeepARTrainer):
 
     def wait(self, what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
               deadline_seconds: float, log: Callable[[str], None], stop: Callable[[], object] | None = None) -> dict:  # fmt: skip
-        """Poll ``describe`` until its status is in ``done`` (returned) or ``failed`` (raised), backing off from
-        poll_min_seconds to poll_max_seconds. When the run is terminated meanwhile, ``stop`` stops the job first, so
-        nothing is left running and billing."""
-        try:
-            return self._poll(what, describe, status_key, done, failed, deadline_seconds, log)
-        except (KeyboardInterrupt, DagsterExecutionInterruptedError):
-            if stop is not None:
-                log(f"the run was terminated: stopping {what}")
-                stop()
-            raise
-
-    def _poll(self, what, describe, status_key, done, failed, deadline_seconds, log) -> dict:
-        delay, started, last = self.poll_min_seconds, time.monotonic(), None
-        while True:
-            response = describe()
-            status = response[status_key]
-            detail = response.get("SecondaryStatus")
-            if (status, detail) != last:
-                log(f"{what}: {status}" + (f" ({detail})" if detail else ""))
-                last = (status, detail)
-            if status in done:
-                return response
-            if status in failed:
-                reason = response.get("FailureReason") or "SageMaker gave no FailureReason"
-                raise SageMakerJobFailed(f"{what} ended {status}: {reason}")
-            if time.monotonic() - started > deadline_seconds:
-                raise SageMakerJobFailed(f"{what} still {status} after {deadline_seconds:.0f}s; stop it in the console")
-            time.sleep(delay)
-            delay = min(delay * 1.6, self.poll_max_seconds)
+        """Poll ``describe`` until its status is in ``done`` (returned) or ``failed`` (raised with SageMaker's
+        FailureReason), backing off from poll_min_seconds to poll_max_seconds; ``stop`` on termination."""
+        return wait_for(what, describe, status_key, done, failed, deadline_seconds, log, first_delay=self.poll_min_seconds,
+                        longest_delay=self.poll_max_seconds, error=SageMakerJobFailed, stop=stop)  # fmt: skip
 
     # --- training -------------------------------------------------------------------------------------------------
 

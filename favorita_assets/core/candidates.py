@@ -40,6 +40,14 @@ LABELS = {
     "lightgbm": "LightGBM (global, gradient-boosted)",
     "mstl": "MSTL (weekly + yearly seasonality, ETS trend)",
 }
+
+
+def labels_of(summary: dict) -> dict[str, str]:
+    """The candidates' labels as an evaluation summary names them: the trained model's says which backend made it
+    ("Amazon Forecast (AutoPredictor)" in DeepAR's place), the challengers' are LABELS."""
+    return {**LABELS, **{name: c["label"] for name, c in summary.get("candidates", {}).items() if c.get("label")}}
+
+
 # Whether a candidate's forecast moves with the promotions it is given (a what-if can only move these).
 USES_PROMOTIONS = {DEEPAR: True, "lightgbm": True, "mfles": True, "last_week": False,
                    "mean_last_4_weekdays": False, "croston": False, "mstl": False}  # fmt: skip

@@ -191,6 +191,7 @@ def training_manifest(partition: str, cutoff: pd.Timestamp, data_dates: tuple[pd
         "small_count_share": round(summary["small_count_share"], 4),
         "likelihood_auto": summary["likelihood"],
         "yearly_closures": summary["yearly_closures"],
+        **({"forecast_datasets": summary["forecast_datasets"]} if summary.get("forecast_datasets") else {}),
     }
 
 

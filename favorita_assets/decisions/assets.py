@@ -19,7 +19,7 @@ from pydantic import Field
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import inventory as inv
 from favorita_assets.core import replenishment, report
-from favorita_assets.core.candidates import LABELS
+from favorita_assets.core.candidates import labels_of
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.decisions.whatif import read_what_ifs
 from favorita_assets.errors import data_errors_as_failures
@@ -224,7 +224,7 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
         note = "No inventory snapshot was landed, so there is no plan: land inventory.csv beside the Kaggle files."
     what_ifs = read_what_ifs(storage, partition)
     page = report.render(cutoff=f"{cutoff:%Y-%m-%d}", horizon=(manifest["horizon"][0], manifest["horizon"][-1]),
-                         totals=totals, history=history, evaluation=evaluation, labels=LABELS, plan=plan,
+                         totals=totals, history=history, evaluation=evaluation, labels=labels_of(evaluation), plan=plan,
                          plan_note=note, what_ifs=what_ifs).encode()  # fmt: skip
     facts = {"plan_rows": 0 if plan is None else len(plan), "what_ifs": [w["name"] for w in what_ifs],
              "stockout_risk": 0 if plan is None else int(plan["stockout_risk"].sum()),

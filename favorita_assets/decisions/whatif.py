@@ -11,7 +11,7 @@ import pandas as pd
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import scenarios
-from favorita_assets.core.candidates import DEEPAR, LABELS, USES_PROMOTIONS, challenger
+from favorita_assets.core.candidates import DEEPAR, USES_PROMOTIONS, challenger, labels_of
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, problems_from_records, publish
 from favorita_assets.modeling.assets import read_channel
@@ -48,6 +48,13 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
     for model in needed:
         if model == DEEPAR:
             pointer = storage.read_json(keys.model_pointer(partition))
+            if not trainer.supports_what_if:
+                raise FavoritaDataError(
+                    path, f"the scenario's families are published from {pointer.get('label', pointer['version'])}, "
+                    "which forecasts only the promotions it imported and cannot forecast a what-if",
+                    fix="run the what-if with FAVORITA_MODEL_BACKEND=sagemaker-deepar (a DeepAR model of the "
+                    "cut-off), or on families whose published model is a challenger",
+                )  # fmt: skip
             # Two requests of the same size and order: locally the same seeded draws, so sampling noise cancels.
             for target, records in ((base, inference), (scen, changed)):
                 predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
@@ -70,7 +77,7 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
     uses = np.array([USES_PROMOTIONS[m] for m in models])
     table = scenarios.lift_frame(series, horizon, rows, changes, {"mean": b_mean, **b_q}, {"mean": s_mean, **s_q},
                                  models, versions, uses)  # fmt: skip
-    lines = scenarios.summarize(table, LABELS)
+    lines = scenarios.summarize(table, labels_of(summary))
     prefix = keys.scenario_prefix(partition, name)
     storage.write_parquet(f"{prefix}/whatif.parquet", table)
     result = {

@@ -25,7 +25,7 @@ from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file, window_instances
 from favorita_assets.core import hierarchy
 from favorita_assets.core.baselines import BASELINES
-from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challenger
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challenger, labels_of
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.errors import data_errors_as_failures
@@ -39,7 +39,7 @@ from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
 # What a backend reports about its model that a user looks for on the materialization.
-BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifact", "training_instance_type",
+BACKEND_METADATA = ("backend", "training_job_name", "model_name", "model_artifact", "training_instance_type", "predictor_arn", "algorithm",
                     "billable_seconds")  # fmt: skip
 
 
@@ -148,10 +148,12 @@ def deepar_model(context: AssetExecutionContext, config: DeepARConfig, storage: 
         with data_errors_as_failures():
             check_month(context.partition_key, *manifest["data_dates"], h, context_length=int(hp["context_length"]),
                         source="cleaned_series", backtest_windows=int(manifest.get("backtest_windows", 1)))  # fmt: skip
+    identity = trainer.identity()  # another backend or algorithm is another model (nothing for DeepAR)
     digest = hashlib.sha256(
-        (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)).encode()
-    ).hexdigest()
-    version = f"deepar-{context.partition_key[:7]}-{digest[:10]}"
+        (manifest["fingerprint"] + json.dumps(hp, sort_keys=True) + str(config.seed)
+         + (json.dumps(identity, sort_keys=True) if identity else "")).encode()
+    ).hexdigest()  # fmt: skip
+    version = f"{trainer.version_prefix}-{context.partition_key[:7]}-{digest[:10]}"
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
@@ -344,7 +346,7 @@ def forecast_evaluation(
         "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
         "model_version": model["version"],
         "seed": config.seed,  # the challengers' seed: a what-if refits LightGBM with it, to the same model
-        "candidates": {name: {"label": LABELS[name], "overall": s["overall"], "windows": s["windows"],
+        "candidates": {name: {"label": model.get("label", LABELS[name]) if name == DEEPAR else LABELS[name], "overall": s["overall"], "windows": s["windows"],
                               "families": s["families"], "seconds": seconds.get(name)}
                        for name, s in evaluation.scores.items()},
         "scores": scores,
@@ -416,7 +418,7 @@ def forecast_evaluation(
             "failed_candidates": MetadataValue.json(failed),
             "scores": MetadataValue.md(
                 f"Mean over {k} backtest windows, {summary['window'][0]} .. {summary['window'][1]}\n\n"
-                + _table({**{LABELS[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]}, "candidate")
+                + _table({**{labels_of(summary)[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]}, "candidate")
             ),
             "windows": MetadataValue.md(
                 "| window | days | " + " | ".join(evaluation.scores) + " | published | coverage |\n|"

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core import hierarchy, plotting
-from favorita_assets.core.candidates import DEEPAR, LABELS
+from favorita_assets.core.candidates import DEEPAR, labels_of
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, publish
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
@@ -143,6 +143,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
     summary = storage.read_json(keys.evaluation_metrics(partition))
+    labels = labels_of(summary)  # the trained model's label names its backend
     cutoff = pd.Timestamp(manifest["cutoff"])
     fc = storage.read_parquet(keys.forecasts(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
     totals = storage.read_parquet(keys.forecast_totals(partition)).assign(date=lambda f: pd.to_datetime(f["date"]))
@@ -180,7 +181,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
         sub = fc[(fc.store_nbr == s) & (fc.family == f)].sort_values("date")
         hist = recent[(recent.store_nbr == s) & (recent.family == f)]
         return plotting.Panel(
-            f"Store {s} - {f}: {LABELS[champions[f]]}", hist["date"], hist["sales"].to_numpy(), horizon,
+            f"Store {s} - {f}: {labels[champions[f]]}", hist["date"], hist["sales"].to_numpy(), horizon,
             sub["mean"].to_numpy(), sub["p10"].to_numpy(), sub["p90"].to_numpy(), "published forecast",
             closed=pd.DatetimeIndex(sub["date"][sub["store_closed"].to_numpy()]),
             actual=followed(after[(after.store_nbr == s) & (after.family == f)]),
@@ -198,7 +199,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
             title, history.index, history.to_numpy(), daily.index, daily["published_mean"].to_numpy(),
             daily["published_p10"].to_numpy() if band else None, daily["published_p90"].to_numpy() if band else None,
             "published rule, backtest", actual=daily["actual"].to_numpy(), baseline=daily[f"{best}_mean"].to_numpy(),
-            baseline_label=LABELS[best], window_starts=pd.DatetimeIndex([pd.Timestamp(w[0]) for w in summary["windows"]]),
+            baseline_label=labels[best], window_starts=pd.DatetimeIndex([pd.Timestamp(w[0]) for w in summary["windows"]]),
         )  # fmt: skip
 
     s0, f0 = top[0]
@@ -208,11 +209,11 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
          overlay(f"Store {s0} - {f0}", before[(before.store_nbr == s0) & (before.family == f0)],
                  bt[(bt.store_nbr == s0) & (bt.family == f0)], band=True)],
         f"Backtest on {len(summary['windows'])} windows: forecast vs what really happened",
-        f"Mean RMSLE over the windows: published {published['rmsle']:.3f}, {LABELS[best]} "
+        f"Mean RMSLE over the windows: published {published['rmsle']:.3f}, {labels[best]} "
         f"{summary['scores'][best]['rmsle']:.3f}; P10-P90 coverage {published['coverage']:.0%} (80 % nominal).",
     )  # fmt: skip
     windows_png = plotting.window_scores(
-        {LABELS[m]: [w["rmsle"] for w in c["windows"]] for m, c in summary["candidates"].items()}
+        {labels[m]: [w["rmsle"] for w in c["windows"]] for m, c in summary["candidates"].items()}
         | {"published mix": [w["rmsle"] for w in summary["published"]["windows"]]},
         [f"{a} .. {b}" for a, b in summary["windows"]],
         "Backtest RMSLE per window (lower is better)",

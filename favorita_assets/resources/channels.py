@@ -16,9 +16,11 @@ from typing import Any
 
 import pandas as pd
 from dagster import AssetExecutionContext, ConfigurableResource
+from pydantic import Field
 
 from favorita_assets.core.channels import CHANNEL_COLUMNS, build_channel_files
 from favorita_assets.core.deepar_format import CHANNEL_NAMES
+from favorita_assets.core.forecast_format import write_datasets_from_channel
 from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.resources.storage import Storage
 
@@ -47,6 +49,11 @@ def channel_keys(storage: Storage, prefix: str, channel: str) -> list[str]:
 
 class ChannelBuilder(ConfigurableResource, ABC):
     """Writes the channels of ``request`` and returns :func:`~favorita_assets.core.channels.channel_summary`."""
+
+    forecast_datasets: bool = Field(
+        default=False, description="Also write Amazon Forecast's target, related and item metadata CSVs from the "
+        "inference channel, to {prefix}/forecast/{target,related,items}/ (the amazon-forecast model backend).",
+    )  # fmt: skip
 
     @abstractmethod
     def build(self, context: AssetExecutionContext, storage: Storage, request: ChannelRequest) -> dict[str, Any]:
@@ -81,4 +88,21 @@ class InProcessChannels(ChannelBuilder):
                 stale = [k for k in storage.list_keys(f"{request.prefix}/{name}") if k != key]
                 for old in stale:  # parts an AWS-mode build left here
                     storage.delete(old)
+            if self.forecast_datasets:
+                summary["forecast_datasets"] = upload_forecast_datasets(
+                    storage, request, summary["files"]["inference"], summary["encoding"], folder)
         return {**summary, "files": written}
+
+
+def upload_forecast_datasets(storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping,
+                             folder: str) -> dict[str, Any]:  # fmt: skip
+    """Amazon Forecast's three CSVs from the local inference channel files, to ``{prefix}/forecast/<dataset>/data.csv``."""
+    files, counts = write_datasets_from_channel(inference_files, encoding, f"{folder}/forecast", request.prediction_length)
+    written = {}
+    for name, path in files.items():
+        key = f"{request.prefix}/forecast/{name}/data.csv"
+        storage.put_file(path, key)
+        for old in [k for k in storage.list_keys(f"{request.prefix}/forecast/{name}") if k != key]:
+            storage.delete(old)
+        written[name] = [key]
+    return {"files": written, **counts}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from dagster import AssetExecutionContext, ConfigurableResource
 
@@ -34,6 +34,16 @@ class TrainingRequest:
 
 
 class DeepARTrainer(ConfigurableResource, ABC):
+    """Trains the cut-off's model and forecasts with it (DeepAR locally and on SageMaker; Amazon Forecast's
+    predictor in its place when that backend is chosen)."""
+
+    supports_what_if: ClassVar[bool] = True  # forecasts again from changed promotions
+    version_prefix: ClassVar[str] = "deepar"  # model versions are <prefix>-<YYYY-MM>-<digest>
+
+    def identity(self) -> dict[str, Any]:
+        """What, besides the data and hyperparameters, makes a different model (in the version's digest)."""
+        return {}
+
     @abstractmethod
     def train(
         self, context: AssetExecutionContext, storage: Storage, request: TrainingRequest, on_epoch: EpochCallback

@@ -127,8 +127,9 @@ def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, s
     resources = build_resources(settings)
     for name, emulated in (("cleaning", EmulatedGlueCleaning), ("channels", EmulatedGlueChannels)):
         glue = resources[name]
+        extra = {"forecast_datasets": glue.forecast_datasets} if name == "channels" else {}
         resources[name] = emulated(job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws,
-                                   job_env=glue_job_env or {})  # fmt: skip
+                                   job_env=glue_job_env or {}, **extra)  # fmt: skip
     if trainer_overrides:
         trainer = resources["trainer"]
         resources["trainer"] = type(trainer)(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **trainer_overrides})

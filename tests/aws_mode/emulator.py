@@ -17,6 +17,7 @@ moto records Glue and SageMaker jobs but executes nothing, so:
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import subprocess
@@ -290,3 +291,116 @@ class MotoSageMaker(Delegating):
     def describe_transform_job(self, TransformJobName):
         job = self._client.describe_transform_job(TransformJobName=TransformJobName)
         return {**job, "TransformJobStatus": "Stopped"} if TransformJobName in self.stopped else job
+
+
+class EmulatedForecastClient:
+    """Amazon Forecast for a pipeline run (moto has none of it): every request is validated against botocore's
+    model of the Forecast API, each resource is ACTIVE once described, and the export jobs write files in
+    Forecast's format where they are told to. The "forecasts" are stand-ins, taken from the imported target CSV:
+    a backtest window forecasts what was sold (p10/p50/p90 at 0.5x/1x/2x), the forecast of item i (in the item
+    metadata's order) is 3 x (i + 1) a day."""
+
+    def __init__(self, s3, region: str) -> None:
+        import boto3
+        from botocore.validate import ParamValidator
+
+        self._model = boto3.client("forecast", region_name=region, aws_access_key_id="x",
+                                   aws_secret_access_key="x").meta.service_model  # fmt: skip
+        self._validator = ParamValidator()
+        self._s3 = s3
+        self._arn = f"arn:aws:forecast:{region}:123456789012"
+        self.requests: list[tuple[str, dict]] = []
+        self.imports: dict[str, str] = {}  # dataset type -> the CSV text imported
+        self.predictor: dict = {}
+
+    def _check(self, operation: str, params: dict) -> None:
+        name = "".join(part.capitalize() for part in operation.split("_"))
+        report = self._validator.validate(params, self._model.operation_model(name).input_shape)
+        if report.has_errors():
+            raise AssertionError(f"{name}: {report.generate_report()}")
+        self.requests.append((operation, params))
+
+    def _read(self, path: str) -> str:
+        bucket, _, prefix = path[len("s3://") :].partition("/")
+        keys = [o["Key"] for o in self._s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+        return "".join(self._s3.get_object(Bucket=bucket, Key=k)["Body"].read().decode() for k in sorted(keys))
+
+    def _write(self, path: str, name: str, text: str) -> None:
+        bucket, _, prefix = path[len("s3://") :].partition("/")
+        self._s3.put_object(Bucket=bucket, Key=f"{prefix.rstrip('/')}/{name}", Body=text.encode())
+
+    def __getattr__(self, operation: str):
+        if operation.startswith("describe_"):
+            def describe(**params):
+                self._check(operation, params)
+                return {"Status": "ACTIVE"}
+            return describe
+        raise AttributeError(operation)
+
+    def create_dataset_group(self, **p):
+        self._check("create_dataset_group", p)
+        return {"DatasetGroupArn": f"{self._arn}:dataset-group/{p['DatasetGroupName']}"}
+
+    def create_dataset(self, **p):
+        self._check("create_dataset", p)
+        return {"DatasetArn": f"{self._arn}:dataset/{p['DatasetName']}|{p['DatasetType']}"}
+
+    def update_dataset_group(self, **p):
+        self._check("update_dataset_group", p)
+        return {}
+
+    def create_dataset_import_job(self, **p):
+        self._check("create_dataset_import_job", p)
+        self.imports[p["DatasetArn"].rsplit("|", 1)[1]] = self._read(p["DataSource"]["S3Config"]["Path"])
+        return {"DatasetImportJobArn": f"{self._arn}:dataset-import-job/{p['DatasetImportJobName']}"}
+
+    def create_predictor(self, **p):
+        self._check("create_predictor", p)
+        self.predictor = p
+        return {"PredictorArn": f"{self._arn}:predictor/{p['PredictorName']}"}
+
+    def create_forecast(self, **p):
+        self._check("create_forecast", p)
+        return {"ForecastArn": f"{self._arn}:forecast/{p['ForecastName']}"}
+
+    def create_predictor_backtest_export_job(self, **p):
+        import pandas as pd
+
+        self._check("create_predictor_backtest_export_job", p)
+        target = pd.read_csv(io.StringIO(self.imports["TARGET_TIME_SERIES"]), header=None, names=["item_id", "timestamp", "demand"],
+                             parse_dates=["timestamp"])  # fmt: skip
+        h = self.predictor["ForecastHorizon"]
+        k = self.predictor["EvaluationParameters"]["NumberOfBacktestWindows"]
+        last = target["timestamp"].max()
+        lines = ["item_id,timestamp,target_value,backtestwindow_start_time,backtestwindow_end_time,p10,p50,p90,mean"]
+        for w in range(k):
+            start = last - pd.Timedelta(days=(k - w) * h - 1)
+            end = start + pd.Timedelta(days=h - 1)
+            window = target[(target["timestamp"] >= start) & (target["timestamp"] <= end)]
+            for row in window.itertuples():
+                a = 0.0 if pd.isna(row.demand) else float(row.demand)
+                lines.append(f"{row.item_id},{row.timestamp:%Y-%m-%d}T00:00:00Z,{'' if pd.isna(row.demand) else a},"
+                             f"{start:%Y-%m-%d}T00:00:00,{end:%Y-%m-%d}T00:00:00,{0.5 * a},{a},{2 * a},{a}")  # fmt: skip
+        self._write(p["Destination"]["S3Config"]["Path"], f"forecasted-values/{p['PredictorBacktestExportJobName']}_part0.csv",
+                    "\n".join(lines) + "\n")  # fmt: skip
+        self._write(p["Destination"]["S3Config"]["Path"], f"accuracy-metrics-values/{p['PredictorBacktestExportJobName']}_part0.csv",
+                    "item_id,backtest_window,wQL[0.5]\n")  # fmt: skip
+        return {"PredictorBacktestExportJobArn": f"{self._arn}:predictor-backtest-export-job/{p['PredictorBacktestExportJobName']}"}
+
+    def create_forecast_export_job(self, **p):
+        import pandas as pd
+
+        self._check("create_forecast_export_job", p)
+        items = [line.split(",")[0] for line in self.imports["ITEM_METADATA"].splitlines() if line]
+        related = pd.read_csv(io.StringIO(self.imports["RELATED_TIME_SERIES"]), header=None, usecols=[0, 1], names=["item_id", "timestamp"])
+        target_last = pd.read_csv(io.StringIO(self.imports["TARGET_TIME_SERIES"]), header=None, usecols=[1])[1].max()
+        days = sorted(d for d in related["timestamp"].unique() if d > target_last)
+        lines = ["item_id,date,p10,p50,p90,mean"]
+        for i, item in enumerate(items):
+            v = 3.0 * (i + 1)
+            lines += [f"{item},{day}T00:00:00Z,{0.5 * v},{v},{2 * v},{v}" for day in days[: self.predictor["ForecastHorizon"]]]
+        half = 1 + len(lines) // 2  # two parts, each with its header, as Forecast writes larger exports
+        self._write(p["Destination"]["S3Config"]["Path"], f"{p['ForecastExportJobName']}_part0.csv", "\n".join(lines[:half]) + "\n")
+        self._write(p["Destination"]["S3Config"]["Path"], f"{p['ForecastExportJobName']}_part1.csv",
+                    "\n".join([lines[0], *lines[half:]]) + "\n")  # fmt: skip
+        return {"ForecastExportJobArn": f"{self._arn}:forecast-export-job/{p['ForecastExportJobName']}"}

@@ -18,6 +18,7 @@ from favorita_assets.aws.glue_package import build_glue_package, sha256
 from favorita_assets.aws.glue_script import ERROR_FILE
 from favorita_assets.core.cleaning import clean_tables, normalize_cleaned
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.core.forecast_format import write_datasets_from_channel
 from favorita_assets.core.schema import read_kaggle_csv
 from favorita_assets.settings import Settings, build_resources
 
@@ -200,7 +201,8 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url
     prefix = "training/cutoff_month=2017-07"
     s3.put_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/train/part-00007.json", Body=b"{}\n")  # stale
     args = channel_args(f"s3://{BUCKETS['processed']}/{version}", f"s3://{BUCKETS['artifacts']}/{prefix}", tables, "pandas")
-    run = run_script(glue_package["script"], glue_package["package"], moto_url, args)
+    # With the amazon-forecast backend the same run also writes Forecast's three CSVs from the inference channel.
+    run = run_script(glue_package["script"], glue_package["package"], moto_url, {**args, "--forecast_datasets": "true"})
     assert run.returncode == 0, run.stderr
     summary = json.loads(s3.get_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/_glue_channels.json")["Body"].read())
 
@@ -208,7 +210,13 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url
         bucket, _, key = uri[len("s3://") :].partition("/")
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
+    forecast = summary.pop("forecast_datasets")
     assert_same_build(summary, local, read)
+    expected, counts = write_datasets_from_channel(local["files"]["inference"], local["encoding"], tmp_path / "forecast", 16)
+    for name, path in expected.items():
+        assert [read(uri) for uri in forecast["files"][name]] == [path.read_bytes()], name
+    assert {k: v for k, v in forecast.items() if k != "files"} == counts and counts["series"] == summary["counts"]["inference"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=prefix)["Contents"]]
     assert sorted(keys) == sorted([f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")]
+                                  + [f"{prefix}/forecast/{n}/part-00000.csv" for n in ("target", "related", "items")]
                                   + [f"{prefix}/_glue_channels.json"])  # fmt: skip

@@ -173,7 +173,7 @@ def test_a_terminated_run_stops_its_training_job(aws_stack, proxy, monkeypatch):
     def terminated(_seconds):  # Dagster interrupts the step while it waits
         raise DagsterExecutionInterruptedError()
 
-    monkeypatch.setattr("favorita_assets.aws.sagemaker.time.sleep", terminated)
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", terminated)
     with pytest.raises(DagsterExecutionInterruptedError):
         trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
     (job,) = trainer.sm.list_training_jobs()["TrainingJobSummaries"]

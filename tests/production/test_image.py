@@ -99,9 +99,49 @@ def base_image(work: Path) -> None:
         timeout=900)  # fmt: skip
 
 
+# What one build needs on disk: the venv layer of the build stage (about 3 GB), its copy in the runtime stage, the
+# blob buildah writes to its temporary folder while it commits each layer, and the selftest layers. Measured here
+# (`df` every 15 s through a build): 13 GB at the peak, back to the 1 GB base once the fixture cleared the build.
+NEEDED_GB = 15
+
+
+def _storage_paths() -> list[Path]:
+    """Where buildah writes: its image store and the temporary folder it stages each layer's blob in while it commits."""
+    done = subprocess.run(["buildah", "info", "--format", "{{.store.GraphRoot}}"], capture_output=True, text=True)
+    root = Path(done.stdout.strip() or "/var/lib/containers/storage")
+    paths = [root, Path(os.environ.get("TMPDIR", "/var/tmp"))]
+    return [next((p for p in [path, *path.parents] if p.exists()), Path("/")) for path in paths]
+
+
+def _disk_problem() -> str | None:
+    for path in _storage_paths():
+        free = shutil.disk_usage(path).free / 1e9
+        if free < NEEDED_GB:
+            return (f"the image build needs about {NEEDED_GB} GB free where buildah writes, and {path} has "
+                    f"{free:.1f} GB: free some disk (`buildah rmi --prune` drops the layers of earlier builds)")  # fmt: skip
+    return None
+
+
+def _clear_earlier_builds() -> None:
+    """Drop what earlier builds of this image left: its working containers, the image, and the untagged layers that
+    `--layers` kept (each build of changed code adds a few GB of them). The debootstrap base stays: it is reused."""
+    listed = subprocess.run(["buildah", "containers", "--format", "{{.ContainerID}} {{.ImageName}}"],
+                            capture_output=True, text=True).stdout  # fmt: skip
+    for line in listed.splitlines():
+        container, _, image = line.partition(" ")
+        if image.strip() == IMAGE:
+            subprocess.run(["buildah", "rm", container], capture_output=True)
+    subprocess.run(["buildah", "rmi", "--force", IMAGE], capture_output=True)
+    subprocess.run(["buildah", "rmi", "--prune"], capture_output=True)
+
+
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
     problem = _tool_problem()
+    if problem:
+        pytest.skip(problem)
+    _clear_earlier_builds()
+    problem = _disk_problem()
     if problem:
         pytest.skip(problem)
     work = tmp_path_factory.mktemp("image")
@@ -117,11 +157,16 @@ def image(tmp_path_factory):
     if wheels and Path(wheels).is_dir():
         argv += ["--build-context", f"wheels={wheels}"]
     started = time.monotonic()
-    run(*argv, str(REPO), timeout=2400)
+    try:
+        run(*argv, str(REPO), timeout=2400)
+    except BaseException:
+        _clear_earlier_builds()  # a failed build's layers would otherwise stay on disk for the next run
+        raise
     timings["build"] = time.monotonic() - started
     container = run("buildah", "from", "--pull-never", IMAGE).stdout.strip()
     yield container, timings
     subprocess.run(["buildah", "rm", container], capture_output=True)
+    _clear_earlier_builds()
     print(f"\nimage: base {timings['base']:.0f}s, build {timings['build']:.0f}s")
 
 
