@@ -27,7 +27,6 @@ A what-if is refused: the predictor forecasts only the related data it was given
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -48,6 +47,7 @@ from favorita_assets.core.forecast_format import (
     ForecastFormatError,
     first_forecast_day,
     forecasts_for,
+    plain,
     read_export,
     record_item,
 )
@@ -75,7 +75,7 @@ class AmazonForecastUnavailable(AwsJobFailed):
 
 def forecast_name(*parts: str) -> str:
     """An Amazon Forecast resource name: letters, digits and _ only, starting with a letter, at most 63 characters."""
-    name = re.sub(r"[^A-Za-z0-9]+", "_", "_".join(parts)).strip("_")
+    name = plain("_".join(parts))
     if not name[:1].isalpha():
         name = f"f_{name}"
     return name[:63].rstrip("_")
@@ -85,7 +85,7 @@ def unavailable(error: ClientError) -> AmazonForecastUnavailable | None:
     """The plain error for an account without Amazon Forecast (access denied, or 'not available to new customers')."""
     code = error.response.get("Error", {}).get("Code", "")
     message = error.response.get("Error", {}).get("Message", "") or str(error)
-    if code in NOT_AVAILABLE or "new customer" in message.lower() or "not available" in message.lower():
+    if code in NOT_AVAILABLE or "new customer" in message.lower():
         return AmazonForecastUnavailable(
             f"Amazon Forecast refused this account ({code}: {message}). AWS closed Amazon Forecast to new customers "
             "on 29 July 2024, and an account that never used it cannot start now; an IAM policy without the forecast:* "

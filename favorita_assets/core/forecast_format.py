@@ -100,7 +100,7 @@ class DatasetCounts:
 def record_rows(record: Mapping, encoding: CategoryEncoding) -> tuple[list[str], list[str], str]:
     """One inference record as the three files' CSV lines (no newline): target rows, related rows, item row."""
     store, family, store_type, cluster = (int(c) for c in record["cat"])
-    item = item_id(encoding.store_nbr[store], encoding.family[family])
+    item = record_item(record, encoding)
     start = pd.Timestamp(record["start"])
     target = list(record["target"])
     features = [list(row) for row in record["dynamic_feat"]]

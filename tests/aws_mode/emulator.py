@@ -337,31 +337,31 @@ class EmulatedForecastClient:
             return describe
         raise AttributeError(operation)
 
-    def create_dataset_group(self, **p):
-        self._check("create_dataset_group", p)
-        return {"DatasetGroupArn": f"{self._arn}:dataset-group/{p['DatasetGroupName']}"}
+    def _create(self, operation: str, p: dict, arn_key: str, kind: str, name: str) -> dict:
+        self._check(operation, p)
+        return {arn_key: f"{self._arn}:{kind}/{name}"}
 
-    def create_dataset(self, **p):
-        self._check("create_dataset", p)
-        return {"DatasetArn": f"{self._arn}:dataset/{p['DatasetName']}|{p['DatasetType']}"}
+    def create_dataset_group(self, **p):
+        return self._create("create_dataset_group", p, "DatasetGroupArn", "dataset-group", p["DatasetGroupName"])
+
+    def create_dataset(self, **p):  # the ARN carries the type, so an import knows which dataset it fills
+        return self._create("create_dataset", p, "DatasetArn", "dataset", f"{p['DatasetName']}|{p['DatasetType']}")
 
     def update_dataset_group(self, **p):
         self._check("update_dataset_group", p)
         return {}
 
     def create_dataset_import_job(self, **p):
-        self._check("create_dataset_import_job", p)
         self.imports[p["DatasetArn"].rsplit("|", 1)[1]] = self._read(p["DataSource"]["S3Config"]["Path"])
-        return {"DatasetImportJobArn": f"{self._arn}:dataset-import-job/{p['DatasetImportJobName']}"}
+        return self._create("create_dataset_import_job", p, "DatasetImportJobArn", "dataset-import-job",
+                            p["DatasetImportJobName"])  # fmt: skip
 
     def create_predictor(self, **p):
-        self._check("create_predictor", p)
         self.predictor = p
-        return {"PredictorArn": f"{self._arn}:predictor/{p['PredictorName']}"}
+        return self._create("create_predictor", p, "PredictorArn", "predictor", p["PredictorName"])
 
     def create_forecast(self, **p):
-        self._check("create_forecast", p)
-        return {"ForecastArn": f"{self._arn}:forecast/{p['ForecastName']}"}
+        return self._create("create_forecast", p, "ForecastArn", "forecast", p["ForecastName"])
 
     def create_predictor_backtest_export_job(self, **p):
         import pandas as pd
