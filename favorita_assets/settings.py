@@ -63,9 +63,10 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
     AwsSetting("FAVORITA_MODEL_BACKEND", "who trains and forecasts: sagemaker-deepar, or amazon-forecast (for accounts "
-               "that still have Amazon Forecast)", None, "sagemaker-deepar"),  # fmt: skip
+               "that still have Amazon Forecast)", "model_backend", "sagemaker-deepar"),  # fmt: skip
     AwsSetting("FAVORITA_FORECAST_ROLE_ARN", "the role Amazon Forecast assumes to read the datasets and write the "
-               "exports (amazon-forecast backend; not made by this Terraform yet: create it and set this)", None, ""),  # fmt: skip
+               "exports (amazon-forecast backend; Terraform makes it with model_backend=amazon-forecast)",
+               "forecast_role_arn", ""),  # fmt: skip
     AwsSetting("FAVORITA_FORECAST_ALGORITHM", "amazon-forecast backend: auto (AutoPredictor) or a named algorithm "
                "(Deep_AR_Plus, CNN-QR, Prophet, NPTS, ETS, ARIMA)", None, "auto"),  # fmt: skip
     AwsSetting("FAVORITA_AWS_MAX_ATTEMPTS", "attempts per AWS call (standard retry mode)", None, "8"),
@@ -120,7 +121,8 @@ class Settings:
                 if not aws["FAVORITA_FORECAST_ROLE_ARN"]:
                     raise SettingsError("FAVORITA_MODEL_BACKEND=amazon-forecast needs FAVORITA_FORECAST_ROLE_ARN: a role "
                                         "that forecast.amazonaws.com may assume, allowed to read and write the artifacts "
-                                        "bucket and use the KMS key")  # fmt: skip
+                                        "bucket and use the KMS key; `terraform apply -var model_backend=amazon-forecast` "
+                                        "makes it (output forecast_role_arn)")  # fmt: skip
                 if aws["FAVORITA_FORECAST_ALGORITHM"] not in ALGORITHMS:
                     raise SettingsError(f"FAVORITA_FORECAST_ALGORITHM={aws['FAVORITA_FORECAST_ALGORITHM']!r}: use one "
                                         f"of {', '.join(ALGORITHMS)}")  # fmt: skip

@@ -375,6 +375,76 @@ def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resour
     assert tables["replenishment_plan"]["name"] == "replenishment_plan" and tables["forecasts"]["name"] == out(dev_stack, "forecasts_table_name")
 
 
+def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_names_and_nothing_else(dev_stack, tmp_path):
+    """Planned with model_backend=amazon-forecast over the applied stack: the Forecast role and its policy are
+    created, the Dagster policy changes, and nothing else. The role trusts Forecast for this account only and reaches
+    only the datasets beside the channels and the version's export folder; the Dagster policy allows every Forecast
+    call the backend makes on the names the backend makes, and no other name, and passes that role to Forecast."""
+    from favorita_assets import storage_keys as keys
+    from favorita_assets.aws.amazon_forecast import AmazonForecast, exports_prefix, forecast_name
+    from favorita_assets.aws.clients import FavoritaAws
+
+    plan = plan_json(dev_stack, tmp_path, *dev_stack.vars, "-var", "model_backend=amazon-forecast")
+    iam_module = "module.platform.module.iam."
+    assert sorted(planned_changes(plan)) == sorted([
+        (iam_module + "aws_iam_role.forecast[0]", "create"), (iam_module + "aws_iam_role_policy.forecast[0]", "create"),
+        (iam_module + "aws_iam_policy.dagster", "policy")])  # fmt: skip
+    after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}
+    role = after[iam_module + "aws_iam_role.forecast[0]"]
+    assert role["name"] == "favorita-dev-forecast"
+    (trust,) = json.loads(role["assume_role_policy"])["Statement"]
+    assert trust["Principal"] == {"Service": "forecast.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+    assert plan["planned_values"]["outputs"]["model_backend"]["value"] == "amazon-forecast"
+
+    artifacts = f"arn:aws:s3:::{out(dev_stack, 'artifacts_bucket')}"
+    forecast_role = json.loads(after[iam_module + "aws_iam_role_policy.forecast[0]"]["policy"])
+    dataset = f"{artifacts}/{keys.training_prefix('2017-08-01')}/forecast/target/part-00000.csv"
+    export = f"{artifacts}/{exports_prefix(keys.model_prefix('forecast-2017-08-ab12'))}/forecast/part0.csv"
+    assert allowed(forecast_role, "s3:GetObject", dataset) and not allowed(forecast_role, "s3:PutObject", dataset)
+    assert allowed(forecast_role, "s3:PutObject", export)
+    assert not allowed(forecast_role, "s3:GetObject", f"{artifacts}/{keys.training_prefix('2017-08-01')}/train/data.json")
+    assert not allowed(forecast_role, "s3:PutObject", f"{artifacts}/{keys.model_prefix('forecast-2017-08-ab12')}/model.json")
+    assert allowed(forecast_role, "kms:Decrypt", out(dev_stack, "kms_key_arn"))
+
+    policy = json.loads(after[iam_module + "aws_iam_policy.dagster"]["policy"])
+    arn = f"arn:aws:forecast:{REGION}:{ACCOUNT}"
+    prefix = out(dev_stack, "sagemaker_name_prefix")  # FAVORITA_SAGEMAKER_NAME_PREFIX: the backend's name prefix too
+
+    def calls(name_prefix: str) -> list[tuple[str, str]]:
+        """(action, resource) of every call one training, its clean-up and a stop make, with the backend's names."""
+        base = forecast_name(name_prefix, "forecast-2017-08-ab12", "20170901t030000")
+        backend = AmazonForecast(role_arn="unused", aws=FavoritaAws(region_name=REGION))
+        found = [(f"forecast:{a}DatasetGroup", f"{arn}:dataset-group/{base}") for a in ("Create", "Update", "Describe", "Delete")]
+        for name, request in backend.dataset_requests(base).items():
+            dataset = request["DatasetName"]
+            job = backend.import_request(base, name, f"{arn}:dataset/{dataset}", "s3://unused/")["DatasetImportJobName"]
+            found += [(f"forecast:{a}Dataset", f"{arn}:dataset/{dataset}") for a in ("Create", "Describe", "Delete")]
+            found += [(f"forecast:{a}DatasetImportJob", f"{arn}:dataset-import-job/{dataset}/{job}") for a in ("Create", "Describe", "Delete")]
+        for kind, parent, child in (("predictor", base, None), ("forecast", base, None),
+                                    ("predictor-backtest-export-job", base, forecast_name(base, "backtest")),
+                                    ("forecast-export-job", base, forecast_name(base, "export"))):  # fmt: skip
+            resource = f"{arn}:{kind}/{parent}" + (f"/{child}" if child else "")
+            action = "".join(part.capitalize() for part in kind.split("-"))
+            found += [(f"forecast:{a}{action}", resource) for a in ("Create", "Describe", "Delete")]
+            found += [("forecast:StopResource", resource), ("forecast:TagResource", resource)]
+        found += [("forecast:CreateAutoPredictor", f"{arn}:predictor/{base}"), ("forecast:DescribeAutoPredictor", f"{arn}:predictor/{base}"),
+                  ("forecast:DeleteResourceTree", f"{arn}:dataset-group/{base}"),
+                  ("forecast:CreatePredictor", "arn:aws:forecast:::algorithm/CNN-QR")]  # fmt: skip
+        return found
+
+    refused = [call for call in calls(prefix) if not allowed(policy, *call)]
+    assert refused == []
+    assert [call for call in calls("other-team") if allowed(policy, *call) and "algorithm/" not in call[1]] == []
+    assert allowed(policy, "forecast:ListDatasetGroups", "*")
+    assert not allowed(policy, "forecast:CreateDatasetGroup", f"arn:aws:forecast:{REGION}:{ACCOUNT}:dataset-group/favorita_devx")
+    unscoped = {a for s in statements(policy) if "*" in s["Resource"] for a in s["Action"]}
+    assert unscoped == {"forecast:ListDatasetGroups"} | {f"sagemaker:List{kind}" for kind in ("EndpointConfigs", "Endpoints", "ModelPackages", "Models")}
+    (pass_role,) = [s for s in statements(policy) if "iam:PassRole" in s["Action"]]
+    assert f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-forecast" in pass_role["Resource"]
+    assert "forecast.amazonaws.com" in pass_role["Condition"]["StringEquals"]["iam:PassedToService"]
+
+
 def test_the_default_configuration_denies_insecure_transport(dev_stack, tmp_path):
     """Planned with the variable at its default: every bucket policy gains the Deny on aws:SecureTransport=false,
     and nothing else changes."""

@@ -29,6 +29,7 @@ module "platform" {
   glue_number_of_workers   = var.glue_number_of_workers
   schedule_enabled         = var.schedule_enabled
   alert_emails             = var.alert_emails
+  model_backend            = var.model_backend
   dagster_role_names       = var.dagster_role_names
   tags                     = local.tags
 }
@@ -66,6 +67,8 @@ module "dagster" {
     FAVORITA_SAGEMAKER_ROLE_ARN    = module.platform.sagemaker_execution_role_arn
     FAVORITA_SAGEMAKER_NAME_PREFIX = module.platform.sagemaker_name_prefix
     FAVORITA_MODEL_PACKAGE_GROUP   = module.platform.model_package_group_name
+    FAVORITA_MODEL_BACKEND         = module.platform.model_backend
+    FAVORITA_FORECAST_ROLE_ARN     = module.platform.forecast_role_arn
     FAVORITA_EVENT_QUEUE_URL       = module.platform.event_queue_url
     FAVORITA_ALERTS_TOPIC_ARN      = module.platform.alerts_topic_arn
     FAVORITA_RAW_SOURCE            = "landing"

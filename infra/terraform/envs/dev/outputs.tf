@@ -60,6 +60,16 @@ output "sagemaker_name_prefix" {
   value       = module.platform.sagemaker_name_prefix
 }
 
+output "model_backend" {
+  description = "Who trains and forecasts (FAVORITA_MODEL_BACKEND)."
+  value       = module.platform.model_backend
+}
+
+output "forecast_role_arn" {
+  description = "Amazon Forecast's role (FAVORITA_FORECAST_ROLE_ARN); empty with the sagemaker-deepar backend."
+  value       = module.platform.forecast_role_arn
+}
+
 output "model_package_group_name" {
   description = "SageMaker model registry group."
   value       = module.platform.model_package_group_name

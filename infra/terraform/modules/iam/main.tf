@@ -1,5 +1,5 @@
-# IAM: the Glue job's role, the SageMaker execution role, the EventBridge Scheduler role, and the policy for whatever
-# runs Dagster. Every statement names the ARNs it applies to; the few actions AWS cannot scope say so in a comment.
+# IAM: the Glue job's role, the SageMaker execution role, the EventBridge Scheduler role, the Amazon Forecast role
+# (only with forecast_enabled), and the policy for whatever runs Dagster. Every statement names the ARNs it applies to; the few actions AWS cannot scope say so in a comment.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -21,6 +21,20 @@ locals {
   # SageMaker's built-in DeepAR image lives in an AWS-owned registry whose account differs by region.
   deepar_repository_arn = "arn:${local.partition}:ecr:${local.region}:*:repository/forecasting-deepar"
 
+  # Amazon Forecast names take letters, digits and _ only: the backend names every resource <prefix>_<version>_<stamp>.
+  forecast_arn = "arn:${local.partition}:forecast:${local.region}:${local.account_id}"
+  forecast_resources = concat(
+    [for kind in ["dataset-group", "dataset", "predictor", "forecast"] : "${local.forecast_arn}:${kind}/${var.forecast_name_prefix}_*"],
+    # a job's ARN holds its parent's name: dataset-import-job/<dataset>/<job>, forecast-export-job/<forecast>/<export>
+    [for kind in ["dataset-import-job", "predictor-backtest-export-job", "forecast-export-job"] : "${local.forecast_arn}:${kind}/${var.forecast_name_prefix}_*/*"],
+    # a named algorithm of CreatePredictor (Deep_AR_Plus, CNN-QR, ...) is an AWS-owned resource
+    ["arn:${local.partition}:forecast:::algorithm/*"],
+  )
+  # Written out rather than read from the role, so the Dagster policy is known at plan time.
+  forecast_role_arn = "arn:${local.partition}:iam::${local.account_id}:role/${var.name}-forecast"
+  passed_roles      = concat([aws_iam_role.sagemaker.arn, aws_iam_role.glue.arn], var.forecast_enabled ? [local.forecast_role_arn] : [])
+  passed_to         = concat(["sagemaker.amazonaws.com", "glue.amazonaws.com"], var.forecast_enabled ? ["forecast.amazonaws.com"] : [])
+
   kms_use = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncrypt*", "kms:DescribeKey"]
 }
 
@@ -29,6 +43,7 @@ data "aws_iam_policy_document" "assume" {
     glue      = "glue.amazonaws.com"
     sagemaker = "sagemaker.amazonaws.com"
     scheduler = "scheduler.amazonaws.com"
+    forecast  = "forecast.amazonaws.com"
   }
 
   statement {
@@ -200,6 +215,57 @@ resource "aws_iam_role_policy" "sagemaker" {
 }
 
 ################################################################################
+# Amazon Forecast role (forecast_enabled): import the datasets Glue writes beside the channels, write the backtest and
+# forecast exports into the model version's folder
+################################################################################
+
+data "aws_iam_policy_document" "forecast" {
+  statement {
+    sid       = "ListArtifacts"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = [local.artifacts]
+  }
+
+  statement {
+    # training/<cut-off>/forecast/{target,related,items}/part-*.csv
+    sid       = "ReadForecastDatasets"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.artifacts}/training/*/forecast/*"]
+  }
+
+  statement {
+    # models/<version>/amazon_forecast/exports/{backtest,forecast}/...
+    sid       = "WriteExports"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${local.artifacts}/models/*/amazon_forecast/exports/*"]
+  }
+
+  statement {
+    sid       = "UseTheKey"
+    actions   = local.kms_use
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role" "forecast" {
+  count = var.forecast_enabled ? 1 : 0
+
+  name                 = "${var.name}-forecast"
+  description          = "Amazon Forecast: imports the datasets and writes the exports of the amazon-forecast backend"
+  assume_role_policy   = data.aws_iam_policy_document.assume["forecast"].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "forecast" {
+  count = var.forecast_enabled ? 1 : 0
+
+  name   = "datasets-and-exports"
+  role   = aws_iam_role.forecast[0].id
+  policy = data.aws_iam_policy_document.forecast.json
+}
+
+################################################################################
 # EventBridge Scheduler role: put the monthly retrain message on the queue (or its dead-letter queue)
 ################################################################################
 
@@ -322,15 +388,45 @@ data "aws_iam_policy_document" "dagster" {
     resources = ["*"]
   }
 
+  dynamic "statement" {
+    for_each = var.forecast_enabled ? [1] : []
+
+    content {
+      # Every resource the amazon-forecast backend makes is named <prefix>_...; DeleteResourceTree (the clean-up)
+      # needs the Delete of each kind it removes.
+      sid = "TrainAndForecastWithAmazonForecast"
+      actions = [for action in [
+        "CreateAutoPredictor", "CreateDataset", "CreateDatasetGroup", "CreateDatasetImportJob", "CreateForecast",
+        "CreateForecastExportJob", "CreatePredictor", "CreatePredictorBacktestExportJob", "DeleteDataset",
+        "DeleteDatasetGroup", "DeleteDatasetImportJob", "DeleteForecast", "DeleteForecastExportJob", "DeletePredictor",
+        "DeletePredictorBacktestExportJob", "DeleteResourceTree", "DescribeAutoPredictor", "DescribeDataset",
+        "DescribeDatasetGroup", "DescribeDatasetImportJob", "DescribeForecast", "DescribeForecastExportJob",
+        "DescribePredictor", "DescribePredictorBacktestExportJob", "StopResource", "TagResource", "UpdateDatasetGroup",
+      ] : "forecast:${action}"]
+      resources = local.forecast_resources
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.forecast_enabled ? [1] : []
+
+    content {
+      # List calls have no resource type: the clean-up lists dataset groups to find a removed version's by name.
+      sid       = "ListForecastDatasetGroups"
+      actions   = ["forecast:ListDatasetGroups"]
+      resources = ["*"]
+    }
+  }
+
   statement {
     sid       = "PassOnlyThePipelineRoles"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.sagemaker.arn, aws_iam_role.glue.arn]
+    resources = local.passed_roles
 
     condition {
       test     = "StringEquals"
       variable = "iam:PassedToService"
-      values   = ["sagemaker.amazonaws.com", "glue.amazonaws.com"]
+      values   = local.passed_to
     }
   }
 

@@ -8,6 +8,11 @@ output "sagemaker_execution_role_arn" {
   value       = aws_iam_role.sagemaker.arn
 }
 
+output "forecast_role_arn" {
+  description = "ARN of the Amazon Forecast role (FAVORITA_FORECAST_ROLE_ARN); empty unless forecast_enabled."
+  value       = var.forecast_enabled ? aws_iam_role.forecast[0].arn : ""
+}
+
 output "scheduler_role_arn" {
   description = "ARN of the EventBridge Scheduler role."
   value       = aws_iam_role.scheduler.arn

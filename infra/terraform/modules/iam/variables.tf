@@ -43,6 +43,23 @@ variable "sagemaker_name_prefix" {
   }
 }
 
+variable "forecast_enabled" {
+  description = "Make the Amazon Forecast role and allow the Dagster policy Forecast's calls on forecast_name_prefix's names (the amazon-forecast model backend)."
+  type        = bool
+  default     = false
+}
+
+variable "forecast_name_prefix" {
+  description = "Start of the Amazon Forecast resource names Dagster creates: the SageMaker name prefix with _ for -."
+  type        = string
+  default     = "favorita"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9_]{0,31}$", var.forecast_name_prefix))
+    error_message = "forecast_name_prefix must start with a letter and hold at most 32 letters, digits or _."
+  }
+}
+
 variable "model_package_group_name" {
   description = "Name of the SageMaker model package group (the model registry)."
   type        = string

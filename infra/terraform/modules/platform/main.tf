@@ -6,6 +6,8 @@ locals {
   glue_log_group_name      = "/aws-glue/${var.name}"
   sagemaker_name_prefix    = var.name
   model_package_group_name = "${var.name}-deepar"
+  # Amazon Forecast names take no hyphen; the backend spells the same prefix with _ (favorita-dev -> favorita_dev_...).
+  forecast_name_prefix = replace(var.name, "-", "_")
 }
 
 module "storage" {
@@ -29,6 +31,8 @@ module "iam" {
   glue_job_name            = local.glue_job_name
   glue_log_group_name      = local.glue_log_group_name
   sagemaker_name_prefix    = local.sagemaker_name_prefix
+  forecast_enabled         = var.model_backend == "amazon-forecast"
+  forecast_name_prefix     = local.forecast_name_prefix
   model_package_group_name = local.model_package_group_name
   model_package_group_arn  = module.training.model_package_group_arn
   event_queue_arn          = module.scheduling.event_queue_arn

@@ -56,6 +56,16 @@ output "sagemaker_name_prefix" {
   value       = local.sagemaker_name_prefix
 }
 
+output "model_backend" {
+  description = "Who trains and forecasts (FAVORITA_MODEL_BACKEND)."
+  value       = var.model_backend
+}
+
+output "forecast_role_arn" {
+  description = "Amazon Forecast's role (FAVORITA_FORECAST_ROLE_ARN); empty with the sagemaker-deepar backend."
+  value       = module.iam.forecast_role_arn
+}
+
 output "model_package_group_name" {
   description = "SageMaker model registry group."
   value       = module.training.model_package_group_name

@@ -67,6 +67,17 @@ variable "alert_emails" {
   default     = []
 }
 
+variable "model_backend" {
+  description = "Who trains and forecasts: sagemaker-deepar, or amazon-forecast (for accounts that still have Amazon Forecast; adds its role and the Dagster policy's Forecast calls)."
+  type        = string
+  default     = "sagemaker-deepar"
+
+  validation {
+    condition     = contains(["sagemaker-deepar", "amazon-forecast"], var.model_backend)
+    error_message = "model_backend must be sagemaker-deepar or amazon-forecast."
+  }
+}
+
 variable "dagster_role_names" {
   description = "Existing IAM roles that run Dagster; the Dagster policy is attached to each."
   type        = list(string)
