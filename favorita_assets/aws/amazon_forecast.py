@@ -226,7 +226,7 @@ class AmazonForecast(DeepARTrainer):
         h, k = int(manifest["prediction_length"]), int(manifest.get("backtest_windows", 1))
         log = context.log.info
         base = forecast_name(self.name_prefix, request.version, utc_stamp())
-        operation, predictor_request = self.predictor_request(base, "pending", h, k)  # refuses bad settings first
+        self.predictor_request(base, "", h, k)  # refuses bad settings before anything is created
         group_arn = self._call("create_dataset_group", DatasetGroupName=base, Domain=DOMAIN, Tags=TAGS)["DatasetGroupArn"]
         log(f"Amazon Forecast dataset group {base} ({DOMAIN})")
         dataset_arns = {name: self._call("create_dataset", **req)["DatasetArn"]
@@ -239,7 +239,7 @@ class AmazonForecast(DeepARTrainer):
                                        **self.import_request(base, name, dataset_arns[name], folder))["DatasetImportJobArn"]  # fmt: skip
         for name, arn in imports.items():
             self._wait(f"dataset import {name}", "describe_dataset_import_job", "DatasetImportJobArn", arn, log)
-        predictor_request = {**predictor_request, **_with_group(operation, predictor_request, group_arn)}
+        operation, predictor_request = self.predictor_request(base, group_arn, h, k)
         predictor_arn = self._call(operation, **predictor_request)["PredictorArn"]
         log(f"Amazon Forecast predictor {base} ({self.algorithm}, horizon {h} days, forecast types "
             f"{', '.join(FORECAST_TYPES)}) training")  # fmt: skip
@@ -358,13 +358,6 @@ class AmazonForecast(DeepARTrainer):
         wait_for(what, status, "Status", {"DELETED"}, {"DELETE_FAILED"}, self.max_hours * 3600, log,
                  first_delay=self.poll_min_seconds, longest_delay=self.poll_max_seconds, error=ForecastJobFailed,
                  reason_keys=("Message",))  # fmt: skip
-
-
-def _with_group(operation: str, request: dict, group_arn: str) -> dict:
-    """The predictor request with the dataset group's ARN in its place (it is known only after the group exists)."""
-    if operation == "create_auto_predictor":
-        return {"DataConfig": {**request["DataConfig"], "DatasetGroupArn": group_arn}}
-    return {"InputDataConfig": {**request["InputDataConfig"], "DatasetGroupArn": group_arn}}
 
 
 def exports_prefix(model_prefix: str) -> str:

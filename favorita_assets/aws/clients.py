@@ -36,7 +36,7 @@ def _sleep(seconds: float) -> None:
 def wait_for(what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
              deadline_seconds: float, log: Callable[[str], None], *, first_delay: float, longest_delay: float,
              error: type[AwsJobFailed] = AwsJobFailed, reason_keys: Iterable[str] = ("FailureReason",),
-             stop: Callable[[], object] | None = None, sleep: Callable[[float], None] | None = None) -> dict:  # fmt: skip
+             stop: Callable[[], object] | None = None) -> dict:  # fmt: skip
     """Poll ``describe`` until its ``status_key`` is in ``done`` (the answer is returned) or in ``failed`` (``error``
     is raised with the service's reason), backing off from ``first_delay`` by 1.6x to ``longest_delay``. When the
     run is terminated meanwhile, ``stop`` stops the job first, so nothing is left running and billing."""
@@ -56,7 +56,7 @@ def wait_for(what: str, describe: Callable[[], dict], status_key: str, done: set
                 raise error(f"{what} ended {status}: {reason}")
             if time.monotonic() - started > deadline_seconds:
                 raise error(f"{what} still {status} after {deadline_seconds:.0f}s; stop it in the console")
-            (sleep or _sleep)(delay)
+            _sleep(delay)
             delay = min(delay * 1.6, longest_delay)
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
         if stop is not None:

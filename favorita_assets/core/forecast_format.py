@@ -62,16 +62,14 @@ def item_id(store_nbr: int, family: str) -> str:
     return f"{int(store_nbr)}_{plain(family)}"
 
 
-def item_ids(encoding: CategoryEncoding) -> dict[tuple[int, int], str]:
-    """Every (store code, family code) pair's item_id; refuses two families that would spell the same id."""
+def check_item_ids(encoding: CategoryEncoding) -> None:
+    """Refuses two families that would spell the same item_id."""
     spelled: dict[str, str] = {}
     for family in encoding.family:
         other = spelled.setdefault(plain(family), family)
         if other != family:
             raise ForecastFormatError(f"families {other!r} and {family!r} are both {plain(family)!r} in Amazon "
                                       "Forecast's item_id: rename one of them in the sales data")  # fmt: skip
-    return {(s, f): item_id(store, family) for s, store in enumerate(encoding.store_nbr)
-            for f, family in enumerate(encoding.family)}  # fmt: skip
 
 
 def _number(value) -> str:
@@ -116,7 +114,7 @@ def write_dataset_files(records: Iterable[Mapping], encoding: CategoryEncoding, 
                         prediction_length: int) -> tuple[dict[str, Path], DatasetCounts]:  # fmt: skip
     """Stream inference records to ``folder``/{target,related,items}.csv, series by series (bounded memory); checks
     that every record's features reach ``prediction_length`` days past its target, as Forecast requires."""
-    item_ids(encoding)  # refuses families that would collide
+    check_item_ids(encoding)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in DATASETS}
@@ -257,5 +255,5 @@ def record_item(record: Mapping, encoding: CategoryEncoding) -> str:
 
 
 __all__ = ["DATASETS", "DATASET_TYPES", "FORECAST_TYPES", "SCHEMAS", "TIMESTAMP_FORMAT", "ForecastFormatError",
-           "first_forecast_day", "forecasts_for", "item_id", "item_ids", "read_export", "record_item", "record_rows",
+           "check_item_ids", "first_forecast_day", "forecasts_for", "item_id", "read_export", "record_item", "record_rows",
            "write_dataset_files", "write_datasets_from_channel"]  # fmt: skip

@@ -408,6 +408,7 @@ def forecast_evaluation(
         for i, (a, b) in enumerate(summary["windows"]))  # fmt: skip
     families_md = "| family | published | RMSLE |\n|---|---|---|\n" + "\n".join(
         f"| {f} | {c} | {published['families'][f]['rmsle']:.4f} |" for f, c in evaluation.champions.items())
+    labels = labels_of(summary)
     return MaterializeResult(
         metadata={
             "champion": champion,
@@ -418,7 +419,7 @@ def forecast_evaluation(
             "failed_candidates": MetadataValue.json(failed),
             "scores": MetadataValue.md(
                 f"Mean over {k} backtest windows, {summary['window'][0]} .. {summary['window'][1]}\n\n"
-                + _table({**{labels_of(summary)[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]}, "candidate")
+                + _table({**{labels[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]}, "candidate")
             ),
             "windows": MetadataValue.md(
                 "| window | days | " + " | ".join(evaluation.scores) + " | published | coverage |\n|"

@@ -80,14 +80,8 @@ class InProcessChannels(ChannelBuilder):
                                           request.cutoff, request.prediction_length, request.backtest_windows,
                                           folder)  # fmt: skip
             del cleaned
-            written = {}
-            for name in CHANNEL_NAMES:
-                key = f"{request.prefix}/{name}/data.json"
-                storage.put_file(summary["files"][name][0], key)
-                written[name] = [key]
-                stale = [k for k in storage.list_keys(f"{request.prefix}/{name}") if k != key]
-                for old in stale:  # parts an AWS-mode build left here
-                    storage.delete(old)
+            written = {name: [_put_alone(storage, summary["files"][name][0], f"{request.prefix}/{name}", "data.json")]
+                       for name in CHANNEL_NAMES}  # fmt: skip
             if self.forecast_datasets:
                 summary["forecast_datasets"] = upload_forecast_datasets(
                     storage, request, summary["files"]["inference"], summary["encoding"], folder)
@@ -98,11 +92,15 @@ def upload_forecast_datasets(storage: Storage, request: ChannelRequest, inferenc
                              folder: str) -> dict[str, Any]:  # fmt: skip
     """Amazon Forecast's three CSVs from the local inference channel files, to ``{prefix}/forecast/<dataset>/data.csv``."""
     files, counts = write_datasets_from_channel(inference_files, encoding, f"{folder}/forecast", request.prediction_length)
-    written = {}
-    for name, path in files.items():
-        key = f"{request.prefix}/forecast/{name}/data.csv"
-        storage.put_file(path, key)
-        for old in [k for k in storage.list_keys(f"{request.prefix}/forecast/{name}") if k != key]:
-            storage.delete(old)
-        written[name] = [key]
+    written = {name: [_put_alone(storage, path, f"{request.prefix}/forecast/{name}", "data.csv")] for name, path in files.items()}
     return {"files": written, **counts}
+
+
+def _put_alone(storage: Storage, path, folder: str, name: str) -> str:
+    """Upload ``path`` as ``folder/name`` and delete whatever else is in ``folder`` (parts an AWS-mode build left
+    there), so the folder holds this build's file alone; returns its key."""
+    key = f"{folder}/{name}"
+    storage.put_file(path, key)
+    for old in [k for k in storage.list_keys(folder) if k != key]:
+        storage.delete(old)
+    return key

@@ -11,7 +11,7 @@ from favorita_assets.core.forecast_format import (
     first_forecast_day,
     forecasts_for,
     item_id,
-    item_ids,
+    check_item_ids,
     read_export,
     record_item,
     record_rows,
@@ -65,7 +65,7 @@ def test_features_short_of_the_horizon_and_colliding_families_are_refused(tmp_pa
         write_dataset_files([short], ENCODING, tmp_path, H)
     clash = CategoryEncoding(store_nbr=[1], family=["BREAD/BAKERY", "BREAD BAKERY"], store_type=["A"], cluster=[1])
     with pytest.raises(ForecastFormatError, match="'BREAD/BAKERY' and 'BREAD BAKERY' are both 'BREAD_BAKERY'"):
-        item_ids(clash)
+        check_item_ids(clash)
 
 
 FORECAST_HEADER = "item_id,date,p10,p50,p90,mean\n"
