@@ -163,7 +163,7 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
     return None
 
 
-from favorita_assets.core.candidates import CANDIDATES  # noqa: E402  (pure: numpy and pandas only)
+from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE  # noqa: E402  (pure: numpy and pandas only)
 
 
 def _what(meta: dict) -> str:
@@ -189,6 +189,10 @@ def _dagster_home(out: Path) -> tuple[object, str]:
     from dagster import DagsterInstance
 
     if os.environ.get("DAGSTER_HOME"):
+        home = Path(os.environ["DAGSTER_HOME"])
+        if not home.exists():  # Dagster refuses a folder not there yet: made, with the default (empty) settings
+            home.mkdir(parents=True)
+            (home / "dagster.yaml").write_text("")
         return DagsterInstance.get(), f"runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}"
     home = (out / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
@@ -291,7 +295,7 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         print(f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
               "windows, lower is better:")  # fmt: skip
         print(f"    {'candidate':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9} {'P10-P90':>8}")
-        for method in (*CANDIDATES, "published"):
+        for method in (*CANDIDATES, ENSEMBLE, "published"):
             if f"{method}_rmsle" in evaluation:
                 print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
                       f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} {evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "

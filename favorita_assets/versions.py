@@ -11,12 +11,12 @@ import hashlib
 from dagster import DataVersion
 
 CODE_VERSIONS = {
-    "raw": "2",  # any encoding; partitions registered from the sales history
+    "raw": "3",  # any encoding, gzipped or in Kaggle's zip; partitions registered from the sales history
     "cleaned_series": "2",
-    "deepar_training_data": "3",  # K backtest windows held out of the train channel
-    "deepar_model": "1",
-    "forecast_evaluation": "3",  # K windows, challengers, cross-conformal bands, champions per family, totals
-    "forecasts": "3",  # per-family champions, calibrated bands, model_version per row, forecast_totals
+    "deepar_training_data": "4",  # unplanned promotions estimated from each series' last 4 weeks, windows too
+    "deepar_model": "2",  # the scale floored at one unit, a year's lags, a 56-day context
+    "forecast_evaluation": "4",  # the direct LightGBM, the ensemble, stopped series at 0, DeepAR's log-space point
+    "forecasts": "4",  # the ensemble, stopped series at 0
     "kaggle_submission": "2",  # removes an earlier horizon's file
     "forecast_plots": "3",  # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
     "inventory_snapshot": "1",

@@ -20,10 +20,12 @@ from pydantic import Field
 from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws, wait_for
 from favorita_assets.aws.s3_storage import S3Storage
 from favorita_assets.core.deepar_format import (
+    POINT_QUANTILES,
     endpoint_requests,
     inference_configuration,
     inference_instances,
     parse_predictions,
+    point_forecast,
     read_json_lines,
     to_json_lines,
 )
@@ -240,14 +242,16 @@ class SageMakerDeepAR(DeepARTrainer):
         instances = inference_instances(records, cut)
         hp = model["hyperparameters"]
         horizon = int(hp["prediction_length"])
-        configuration = inference_configuration(quantiles, int(hp.get("num_eval_samples") or 100))
+        levels = sorted({*quantiles, *POINT_QUANTILES})  # the deciles give the point forecast, as locally
+        configuration = inference_configuration(levels, int(hp.get("num_eval_samples") or 100))
         if self.inference_mode == "endpoint":
             raw = self._predict_endpoint(context, model, instances, configuration)
         else:
             raw = self._predict_batch(context, storage, model, instances, configuration)
         if len(raw) != len(instances):
             raise SageMakerJobFailed(f"SageMaker returned {len(raw)} forecasts for {len(instances)} series")
-        return parse_predictions(raw, quantiles, horizon)
+        return [{"mean": point_forecast(row), **{q: row[q] for q in quantiles}}
+                for row in parse_predictions(raw, levels, horizon)]
 
     def _predict_batch(self, context, storage, model, instances, configuration) -> list[dict]:
         body = to_json_lines(instances)

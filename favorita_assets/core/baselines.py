@@ -19,8 +19,9 @@ def last_week(history: np.ndarray, horizon: int) -> np.ndarray:
 def mean_last_4_weekdays(history: np.ndarray, horizon: int) -> np.ndarray:
     """For each day ahead, the mean of the last 4 observed days that fall on the same weekday (NaN days skipped)."""
     last28 = history[:, -28:].reshape(history.shape[0], 4, 7)  # [series, week, weekday-position]
-    with np.errstate(invalid="ignore"):
-        profile = np.nan_to_num(np.nanmean(last28, axis=1))
+    seen = np.isfinite(last28)
+    # a weekday closed on all 4 weeks (or a series not open yet) has no mean: 0, without numpy's empty-slice warning
+    profile = np.where(seen, last28, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)
     return np.tile(profile, (1, int(np.ceil(horizon / 7))))[:, :horizon]
 
 

@@ -26,18 +26,26 @@ from favorita_assets.core import baselines
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
 
 DEEPAR = "deepar"
-CANDIDATES = (DEEPAR, "last_week", "mean_last_4_weekdays", "mfles", "croston", "lightgbm", "mstl")
+CANDIDATES = (DEEPAR, "last_week", "mean_last_4_weekdays", "mfles", "croston", "lightgbm", "lightgbm_direct", "mstl", "autoets")
 # Scored by default. The statistical models are opt-in: on the real transactions neither beat the seasonal naive
 # baselines per store (benchmarks/forecast_benchmark.py), MFLES costs a minute on 1,782 series and MSTL about 0.3 s
 # per series and window (20 min); MSTL is the one to add for a few hundred aggregate series.
-DEFAULT_CHALLENGERS = ("last_week", "mean_last_4_weekdays", "croston", "lightgbm")
+DEFAULT_CHALLENGERS = ("last_week", "mean_last_4_weekdays", "croston", "lightgbm", "lightgbm_direct")
+# The ensemble: the mean in log1p units of the learned models' forecasts (those of them that ran), a candidate of its
+# own that each family may choose like any other. Averaging in log1p units is the mean that RMSLE rewards; its
+# members are fixed, not picked on the windows, so its backtest score is honest.
+ENSEMBLE = "ensemble"
+ENSEMBLE_MEMBERS = (DEEPAR, "lightgbm", "lightgbm_direct")
 LABELS = {
+    ENSEMBLE: "ensemble (log1p mean of DeepAR and the LightGBMs)",
     DEEPAR: "DeepAR",
     "last_week": "last week repeated",
     "mean_last_4_weekdays": "mean of the last 4 same weekdays",
     "mfles": "MFLES (weekly + yearly seasonality, promotions, holidays)",
     "croston": "Croston (intermittent demand)",
-    "lightgbm": "LightGBM (global, gradient-boosted)",
+    "lightgbm": "LightGBM (global, gradient-boosted, recursive)",
+    "lightgbm_direct": "LightGBM direct (one model per day ahead)",
+    "autoets": "AutoETS (weekly season, log1p)",
     "mstl": "MSTL (weekly + yearly seasonality, ETS trend)",
 }
 
@@ -50,7 +58,8 @@ def labels_of(summary: dict) -> dict[str, str]:
 
 # Whether a candidate's forecast moves with the promotions it is given (a what-if can only move these).
 USES_PROMOTIONS = {DEEPAR: True, "lightgbm": True, "mfles": True, "last_week": False,
-                   "mean_last_4_weekdays": False, "croston": False, "mstl": False}  # fmt: skip
+                   "mean_last_4_weekdays": False, "croston": False, "mstl": False,
+                   "lightgbm_direct": True, "autoets": False, ENSEMBLE: True}  # fmt: skip
 PROMO_ROW = DYNAMIC_FEATURES.index("log1p_onpromotion")
 REGRESSORS = [f for f in DYNAMIC_FEATURES if f != "store_closed"]  # closed days are forecast 0 by every candidate
 CAT_NAMES = ("store", "family", "store_type", "cluster")
@@ -148,6 +157,8 @@ class StatsForecastModel:
         if self.name == "mstl":  # STL's loess evaluated every 5th point (statsmodels' *_jump): 2.5x faster, same fit
             jumps = {"seasonal_jump": 5, "trend_jump": 5, "low_pass_jump": 5}
             return MSTL(season_length=[7, 365], trend_forecaster=AutoETS(model="ZZN"), stl_kwargs=jumps)
+        if self.name == "autoets":
+            return AutoETS(season_length=7)
         return CrostonOptimized()
 
     def forecast_all(self, problems: list[Problem]) -> list[np.ndarray]:
@@ -219,6 +230,42 @@ class LightGBMModel:
         return out
 
 
+class DirectLightGBM:
+    """The direct multi-horizon LightGBM of direct_gbm.py: fitted once on origins before the earliest window (so
+    every window is out of sample), then forecasting each window and the horizon from their own origin."""
+
+    name = "lightgbm_direct"
+
+    def __init__(self, seed: int = 0):
+        from favorita_assets.core.direct_gbm import DirectSettings
+
+        self.settings = DirectSettings(seed=seed)
+
+    @staticmethod
+    def _inputs(p: Problem):
+        with np.errstate(invalid="ignore"):
+            y = np.log1p(np.clip(p.history.astype(float), 0, None))
+        dates = pd.date_range(p.dates[0], periods=p.features.shape[2], freq="D")
+        return y, p.features.astype(float), p.cat, dates, p.history.shape[1], p.horizon
+
+    def forecast_all(self, problems: list[Problem]) -> list[np.ndarray]:
+        from favorita_assets.core.direct_gbm import DirectGBM
+
+        model = DirectGBM(self.settings, threads=_threads()).fit(*self._inputs(problems[0]))
+        return [model.predict(*self._inputs(p)) for p in problems]
+
+
+def blend(forecasts: list[np.ndarray]) -> np.ndarray:
+    """The ensemble of point forecasts (any shape, the same for each): expm1 of the mean of their log1p."""
+    return np.expm1(np.mean([np.log1p(np.clip(np.asarray(f, dtype=float), 0, None)) for f in forecasts], axis=0))
+
+
+def ensemble_members(available) -> list[str]:
+    """The members of the ensemble among ``available`` candidates; none when fewer than two are there."""
+    members = [m for m in ENSEMBLE_MEMBERS if m in available]
+    return members if len(members) >= 2 else []
+
+
 def challenger(name: str, seed: int = 0):
     """The candidate called ``name`` (every one in CANDIDATES but DeepAR, which a trainer backend runs)."""
     if name in baselines.BASELINES:
@@ -227,11 +274,30 @@ def challenger(name: str, seed: int = 0):
         return StatsForecastModel("mfles", days=800, log=True, regressors=True)
     if name == "mstl":
         return StatsForecastModel("mstl", days=800, log=True, regressors=False)
+    if name == "autoets":
+        return StatsForecastModel("autoets", days=365, log=True, regressors=False)
     if name == "croston":
         return StatsForecastModel("croston", days=365, log=False, regressors=False)
     if name == "lightgbm":
         return LightGBMModel(seed=seed)
+    if name == "lightgbm_direct":
+        return DirectLightGBM(seed=seed)
     raise ValueError(f"unknown candidate {name!r}; choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
+
+
+DEAD_DAYS = 56
+
+
+def stopped_selling(history: np.ndarray, horizon: int, days: int = DEAD_DAYS) -> np.ndarray:
+    """(n,): the series that sold nothing in their last ``days`` days, nor in the weeks around the same days a year
+    before (a seasonal family waking up, such as school supplies before the school year, is not stopped). Every
+    candidate forecasts them 0: they have stopped selling, or were delisted, and nothing beats 0 there."""
+    sold = np.nan_to_num(np.asarray(history, dtype=float)) > 0
+    t = sold.shape[1]
+    recent = sold[:, max(0, t - days) :].any(axis=1)
+    a, b = t - 364 - 7, t - 364 + horizon + 7
+    year_before = sold[:, max(0, a) : max(0, b)].any(axis=1) if b > 0 else np.zeros(len(sold), dtype=bool)
+    return ~recent & ~year_before
 
 
 def closed_mask(problem: Problem) -> np.ndarray:

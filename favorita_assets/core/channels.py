@@ -80,7 +80,9 @@ def prepare_channels(
     closures = recurring_closures(days)
     future = horizon_features(series[["store_nbr", "family"]], horizon, stores, holidays, promotions, closures)
     encoding = CategoryEncoding.from_frame(series)
-    plan = series_plan(days, encoding, cutoff, prediction_length, future, backtest_windows)
+    known = set(pd.DatetimeIndex(promotions["date"]).unique()) if len(promotions) else set()
+    unknown = tuple(i for i, day in enumerate(horizon) if day not in known)
+    plan = series_plan(days, encoding, cutoff, prediction_length, future, backtest_windows, unknown)
     return ChannelInputs(plan=plan, closures=closures, promotions_source=source, horizon_features=future)
 
 
@@ -163,7 +165,8 @@ def build_channel_files(cleaned: pd.DataFrame, test: pd.DataFrame | None, stores
     history, inputs = prepare_from_cleaned(cleaned, test, stores, holidays, cutoff, prediction_length, backtest_windows)
     del cleaned
     written = write_channels(history, cutoff, prediction_length, inputs.horizon_features, folder,
-                             backtest_windows=backtest_windows)  # fmt: skip
+                             backtest_windows=backtest_windows,
+                             unknown_promotions=inputs.plan.unknown_promotions)  # fmt: skip
     digests = ChannelDigests()
     for name in CHANNEL_NAMES:
         digests.add(name, file_chunks(written.paths[name]))

@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core import calibration, metrics
-from favorita_assets.core.candidates import CANDIDATES, DEEPAR, Problem, closed_mask
+from favorita_assets.core.candidates import (CANDIDATES, DEEPAR, ENSEMBLE, Problem, blend, closed_mask, ensemble_members,
+                                             stopped_selling)
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES, has_features, target_array
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -216,11 +217,15 @@ def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts
         y = history_matrix(test, max(len(r["target"]) for r in test))
     problems = problems[:windows]
     closed = np.stack([closed_mask(p) for p in problems])
+    zero = closed | np.stack([stopped_selling(p.history, h) for p in problems])[:, :, None]
     stacked = {}
     for name, value in forecasts.items():
         value = value if isinstance(value, dict) else {"mean": value}
-        stacked[name] = {k: np.where(closed, 0.0, np.clip(np.stack([np.asarray(a, dtype=float) for a in v]), 0, None))
+        stacked[name] = {k: np.where(zero, 0.0, np.clip(np.stack([np.asarray(a, dtype=float) for a in v]), 0, None))
                          for k, v in value.items()}  # fmt: skip
+    members = ensemble_members(stacked)
+    if members:
+        stacked[ENSEMBLE] = {"mean": blend([stacked[m]["mean"] for m in members])}
     bt = Backtest(actual=window_actuals(y, windows, h), closed=closed, families=np.asarray(families).astype(str),
                   scales=mase_scales(y, windows, h), windows=[(p.future_dates[0], p.future_dates[-1]) for p in problems],
                   forecasts=stacked)  # fmt: skip
@@ -273,10 +278,12 @@ def forecast_frame(
 
 
 def publish(base: dict[str, dict], champions: dict[str, str], offsets: dict, versions: dict[str, str],
-            families: np.ndarray, closed: np.ndarray) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:
+            families: np.ndarray, closed: np.ndarray,
+            stopped: np.ndarray | None = None) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:  # fmt: skip
     """What is published for these series (``families``, one per row): each family's champion's mean, its band
     calibrated with that candidate's offsets for the family, known closures at 0 with a zero-width band, and the
-    model version per row. ``base``: candidate -> {"mean": (n, h)[, 0.1/0.5/0.9 quantiles]} for these rows."""
+    model version per row. ``base``: candidate -> {"mean": (n, h)[, 0.1/0.5/0.9 quantiles]} for these rows;
+    ``stopped`` (n,): series that stopped selling (candidates.stopped_selling), forecast 0 as in the backtest."""
     n, h = closed.shape
     mean = np.zeros((n, h))
     quantiles = {q: np.zeros((n, h)) for q in QUANTILES}
@@ -290,5 +297,6 @@ def publish(base: dict[str, dict], champions: dict[str, str], offsets: dict, ver
         for q in QUANTILES:
             quantiles[q][rows] = band[q]
         version[rows] = versions[name]
-    published = close_days({"mean": mean, **quantiles}, closed)
+    zero = closed if stopped is None else closed | np.asarray(stopped, dtype=bool)[:, None]
+    published = close_days({"mean": mean, **quantiles}, zero)
     return published["mean"], {q: published[q] for q in QUANTILES}, version

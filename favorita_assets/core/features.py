@@ -58,12 +58,14 @@ def horizon_features(
 
 def known_promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex) -> tuple[pd.DataFrame, str]:
     """Known promotions for the horizon, day by day: test.csv (Kaggle's promotion plan) where it has the day,
-    else the cleaned history (a past cut-off), else none (0). Returns them and a description of the sources."""
+    else the cleaned history (a past cut-off). Days neither has are left out of the result (they are estimated
+    series by series from their history when the channels are encoded, see :func:`weekday_promotions`). Returns
+    them and a description of the sources."""
     columns = ["store_nbr", "family", "date", "onpromotion"]
     planned = test[test["date"].isin(horizon)][columns] if test is not None else cleaned.iloc[0:0][columns]
     history = cleaned[cleaned["date"].isin(horizon) & ~cleaned["date"].isin(planned["date"])][columns]
     counts = {"test.csv": planned["date"].nunique(), "cleaned_series": history["date"].nunique()}
-    counts["none (assumed 0)"] = len(horizon) - sum(counts.values())
+    counts["estimated (each series' last 4 weeks)"] = len(horizon) - sum(counts.values())
     used = {name: n for name, n in counts.items() if n}
     source = next(iter(used)) if len(used) == 1 else ", ".join(f"{name}: {n} days" for name, n in used.items())
     known = [frame.astype({"family": str}) for frame in (planned, history) if len(frame)]
@@ -93,5 +95,19 @@ def known_closed(store_nbr: np.ndarray, dates: pd.DatetimeIndex, closures: pd.Da
     if closures is not None and len(closures):
         days = pd.DataFrame({"store_nbr": np.asarray(store_nbr), "month": dates.month, "day": dates.day})
         hits = days.merge(closures.assign(hit=True), on=["store_nbr", "month", "day"], how="left")["hit"]
-        closed = closed | hits.fillna(False).to_numpy(dtype=bool)
+        closed = closed | hits.notna().to_numpy()
     return np.asarray(closed, dtype=bool)
+
+
+def weekday_promotions(counts: np.ndarray, days: int, weeks: int = 4) -> np.ndarray:
+    """An estimate of one series' promotions on the ``days`` after its history ``counts`` (items on promotion per
+    day, oldest first), for days whose plan is unknown: the mean of the same weekday over its last ``weeks`` weeks
+    (fewer when the history is shorter; 0 without any). Assuming no promotion at all would forecast every promoted
+    family low; the backtest uses the same estimate when the horizon's plan is unknown, so it scores what is
+    published."""
+    counts = np.asarray(counts, dtype=np.float64)
+    usable = min(weeks, len(counts) // 7) * 7
+    if usable == 0:
+        return np.zeros(days)
+    profile = counts[len(counts) - usable :].reshape(-1, 7).mean(axis=0)
+    return np.tile(profile, -(-days // 7))[:days]

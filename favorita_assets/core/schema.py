@@ -7,6 +7,8 @@ the offending column is re-read as text so the error can name the exact value an
 from __future__ import annotations
 
 import csv
+import gzip
+import io
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -143,11 +145,17 @@ UTF8 = "utf8"
 _BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
+def open_binary(path: str | Path):
+    """The file's bytes, decompressed when it is gzip (``train.csv.gz``, as Kaggle files are often kept)."""
+    path = Path(path)
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # noqa: SIM115
+
+
 def detect_encoding(path: Path) -> str:
     """The encoding to read ``path`` with: from its byte-order mark (Excel's "CSV UTF-8" starts with one; "Unicode
     text" is UTF-16), else UTF-8. A file that turns out not to be UTF-8 is re-read as Windows-1252 / Latin-1 by
     :func:`read_kaggle_csv`."""
-    with open(path, "rb") as handle:
+    with open_binary(path) as handle:
         start = handle.read(3)
     return next((name for bom, name in _BOMS if start.startswith(bom)), UTF8)
 
@@ -156,7 +164,8 @@ def _single_byte_encoding(path: Path) -> str:
     """Windows-1252 (what Excel writes on Spanish and English Windows) when every byte is defined there, else
     Latin-1 (which defines every byte)."""
     try:
-        path.read_bytes().decode("cp1252")
+        with open_binary(path) as handle:
+            handle.read().decode("cp1252")
     except UnicodeDecodeError:
         return "latin-1"
     return "cp1252"
@@ -192,7 +201,7 @@ def _read_typed(path: Path, spec: FileSpec, encoding: str, types: dict | None = 
 
 def _read_header(path: Path, spec: FileSpec, encoding: str = UTF8) -> list[str]:
     codec = "utf-8" if encoding == UTF8 else encoding
-    with path.open(newline="", encoding=codec, errors="replace") as handle:
+    with open_binary(path) as raw, io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="") as handle:
         first = handle.readline()
     if not first.strip():
         raise FavoritaDataError(

@@ -11,7 +11,7 @@ import pandas as pd
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import scenarios
-from favorita_assets.core.candidates import DEEPAR, USES_PROMOTIONS, challenger, labels_of
+from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, USES_PROMOTIONS, blend, challenger, labels_of
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, problems_from_records, publish
 from favorita_assets.modeling.assets import read_channel
@@ -42,7 +42,9 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
     changed, rows = scenarios.apply(inference, series, horizon, changes)
     families = series["family"].to_numpy()[rows]
     champions = summary["champions"]
-    needed = sorted({champions[f] for f in set(families)})
+    published = {champions[f] for f in set(families)}
+    members = summary.get("ensemble_members", []) if ENSEMBLE in published else []
+    needed = sorted((published | set(members)) - {ENSEMBLE})  # the ensemble is made from its members' forecasts
     base, scen = {}, {}
     problems = scenario_problem = None
     for model in needed:
@@ -70,6 +72,9 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
                 scenario_problem = problems_from_records(test, changed, h, k, cutoff)[k]
             out = challenger(model, seed=int(summary.get("seed", 0))).forecast_all([problems[0], problems[k], scenario_problem])
             base[model], scen[model] = {"mean": out[1][rows]}, {"mean": out[2][rows]}
+    if members:
+        for target in (base, scen):
+            target[ENSEMBLE] = {"mean": blend([target[m]["mean"] for m in members])}
     closed = closed_ahead(inference, h)[rows]
     b_mean, b_q, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed)
     s_mean, s_q, _ = publish(scen, champions, summary["offsets"], summary["versions"], families, closed)

@@ -25,7 +25,7 @@ from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file, window_instances
 from favorita_assets.core import hierarchy
 from favorita_assets.core.baselines import BASELINES
-from favorita_assets.core.candidates import CANDIDATES, DEEPAR, LABELS, challenger, labels_of
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR, ENSEMBLE, LABELS, challenger, ensemble_members, labels_of
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.errors import data_errors_as_failures
@@ -352,6 +352,7 @@ def forecast_evaluation(
         "scores": scores,
         "failed": failed,
         "champions": evaluation.champions,
+        "ensemble_members": ensemble_members(evaluation.scores) if ENSEMBLE in evaluation.scores else [],
         "champion": champion,
         "best_baseline": best,
         "deepar_margin": margin,

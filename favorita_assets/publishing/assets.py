@@ -9,8 +9,8 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 from favorita_assets import storage_keys as keys
 from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core import hierarchy, plotting
-from favorita_assets.core.candidates import DEEPAR, labels_of
-from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, publish
+from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, blend, labels_of, stopped_selling
+from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, history_matrix, publish
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
@@ -47,15 +47,20 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     closed = closed_ahead(inference, h)
     n = len(series)
     base = {}  # candidate -> base quantiles (n, h)
-    if DEEPAR in champions.values():
+    members = summary.get("ensemble_members", []) if ENSEMBLE in champions.values() else []
+    if DEEPAR in champions.values() or DEEPAR in members:
         model = storage.read_json(keys.model_pointer(partition))
         predictions = trainer.predict(context, storage, model, inference, QUANTILES)
         base[DEEPAR] = {"mean": np.vstack([p["mean"] for p in predictions]),
                         **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}}  # fmt: skip
     candidates = storage.read_parquet(keys.evaluation_horizon(partition))
-    for name in set(champions.values()) - {DEEPAR}:
+    for name in (set(champions.values()) | set(members)) - {DEEPAR, ENSEMBLE}:
         base[name] = {"mean": candidates[f"{name}_mean"].to_numpy().reshape(n, h)}
-    mean, quantiles, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed)
+    if members:
+        base[ENSEMBLE] = {"mean": blend([base[m]["mean"] for m in members])}
+    stopped = stopped_selling(history_matrix(inference, max(len(r["target"]) for r in inference)), h)
+    mean, quantiles, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed,
+                                        stopped)  # fmt: skip
     frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
     totals = hierarchy.totals_frame(horizon, mean, series["store_nbr"].to_numpy(), families,
                                     {level: t["offsets"] for level, t in summary["totals"].items()})  # fmt: skip

@@ -77,7 +77,7 @@ def run_cli(*args, cwd=None):
     "args, expected",
     [
         (["--month", "2030-01"], "--month 2030-01: month 2030-01 is after the data, which runs from 2016-06-01 to "
-                                 "2017-08-15; land newer data, or choose a month from 2016-08 to 2017-08"),
+                                 "2017-08-15; land newer data, or choose a month from 2016-09 to 2017-08"),
         (["--month", "2017-8"], "--month 2017-8: month '2017-8' is not a month written YYYY-MM"),
         (["--month", "2016-06"], "--month 2016-06: month 2016-06 has too little history before it"),
         (["--prediction-length", "0"], "--prediction-length 0: a horizon must be 1 to 365 days (default 16"),

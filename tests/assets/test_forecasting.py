@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from dagster import AssetKey, DagsterInstance, build_schedule_context, partition_loading_context
 
-from favorita_assets.core.candidates import DEEPAR, DEFAULT_CHALLENGERS
+from favorita_assets.core.candidates import DEEPAR, DEFAULT_CHALLENGERS, ENSEMBLE
 from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.resources.training import LocalDeepAR
@@ -90,10 +90,10 @@ def test_backtest_metrics_are_metadata_and_in_metrics_json(forecast_run):
     metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
     assert metrics["backtest_windows"] == 3 and len(metrics["windows"]) == 3
     assert metrics["windows"][-1][1] == "2017-08-15" and metrics["windows"][0][0] == "2017-06-29"
-    assert set(metrics["candidates"]) == {DEEPAR, *DEFAULT_CHALLENGERS} and not metrics["failed"]
+    assert set(metrics["candidates"]) == {DEEPAR, *DEFAULT_CHALLENGERS, ENSEMBLE} and not metrics["failed"]
     for candidate in metrics["candidates"].values():
         assert len(candidate["windows"]) == 3 and set(candidate["families"]) == set(metrics["champions"])
-    assert set(metrics["champions"].values()) <= {DEEPAR, *DEFAULT_CHALLENGERS}
+    assert set(metrics["champions"].values()) <= {DEEPAR, *DEFAULT_CHALLENGERS, ENSEMBLE}
     assert len(metrics["published"]["nested"]["windows"]) == 3
     coverage = next(c for c in report.checks if c.check == "published_coverage")
     assert coverage.passed == (0.70 <= meta["published_coverage"] <= 0.90)
@@ -157,7 +157,7 @@ def test_tomorrow_next_week_next_month(horizon, settings_for, small_data_dir):
     # A submission needs every test.csv day (16) inside the horizon: 28 days cover them, 1 and 7 do not.
     assert ("kaggle_submission" in report.materialized) == (horizon >= 16)
     if horizon == 28:
-        assert report.materialized["deepar_training_data"]["promotions_source"] == "test.csv: 16 days, none (assumed 0): 12 days"
+        assert report.materialized["deepar_training_data"]["promotions_source"] == "test.csv: 16 days, estimated (each series' last 4 weeks): 12 days"
 
 
 def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir):
@@ -174,10 +174,10 @@ def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, sma
                           instance=instance)  # fmt: skip
     assert not report.success and "deepar_model" not in report.materialized
     assert any("month 2017-10 is after the data, which runs from 2016-06-01 to 2017-08-15" in f for f in report.failures)
-    # The cut-offs follow the data: from the first month with 92 days of history (a 28-day context, one 16-day
+    # The cut-offs follow the data: from the first month with 120 days of history (a 56-day context, one 16-day
     # horizon to train on, three backtest windows) to the last.
     months = instance.get_dynamic_partitions("cutoff_month")
-    assert months[0] == "2016-08" and months[-1] == "2017-08" and len(months) == 13
+    assert months[0] == "2016-09" and months[-1] == "2017-08" and len(months) == 12
 
 
 class DeliberatelyBadDeepAR(LocalDeepAR):
@@ -283,9 +283,9 @@ def test_christmas_is_forecast_closed_with_a_zero_width_band(settings_for, small
 
 
 def test_a_context_longer_than_the_history_is_refused_before_training(settings_for, small_data_dir):
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2016-08",
+    report = run_pipeline(settings_for(small_data_dir), partition_key="2016-09",
                           config=run_config(context_length=120, **FAST))  # fmt: skip
     assert not report.success and "deepar_model" not in report.materialized and report.tracebacks == []
     (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
-    assert "month 2016-08 has too little history before it" in failure and "needs 184 days" in failure
+    assert "month 2016-09 has too little history before it" in failure and "needs 184 days" in failure
     assert "choose a month from 2016-12 to 2017-08" in failure

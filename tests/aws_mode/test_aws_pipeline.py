@@ -21,12 +21,21 @@ FAST = dict(epochs=2, num_cells=8)
 H = 16
 
 
+DECILE_FACTORS = [0.5 + 1.5 * i / 8 for i in range(9)]  # P10 at 0.5x ... P90 at 2x the canned value
+
+
+def canned_point(values: np.ndarray) -> np.ndarray:
+    """The point forecast the product makes of a canned answer: expm1 of the mean of log1p over its deciles."""
+    return np.expm1(np.mean([np.log1p(f * np.asarray(values, dtype=float)) for f in DECILE_FACTORS], axis=0))
+
+
 def canned_predictions(means: np.ndarray) -> dict:
-    """A DeepAR endpoint answer: series i forecasts means[i] (one value a day), P10/P50/P90 at 0.5x/1x/2x."""
+    """A DeepAR endpoint answer: series i forecasts means[i] (one value a day), its deciles from 0.5x (P10) to 2x
+    (P90) in even steps."""
     return {
         "predictions": [
             {"mean": list(map(float, m)),
-             "quantiles": {"0.1": [0.5 * v for v in m], "0.5": list(map(float, m)), "0.9": [2.0 * v for v in m]}}
+             "quantiles": {f"{q / 10:g}": [f * v for v in m] for q, f in zip(range(1, 10), DECILE_FACTORS)}}
             for m in means
         ]
     }  # fmt: skip
@@ -119,9 +128,9 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert job["AlgorithmSpecification"]["TrainingImage"].endswith(".dkr.ecr.eu-west-1.amazonaws.com/forecasting-deepar:1")
     assert job["RoleArn"] == aws_stack["FAVORITA_SAGEMAKER_ROLE_ARN"]
     assert job["HyperParameters"] == {
-        "time_freq": "D", "prediction_length": "16", "context_length": "28", "epochs": "2", "num_cells": "8",
+        "time_freq": "D", "prediction_length": "16", "context_length": "56", "epochs": "2", "num_cells": "8",
         "num_layers": "2", "likelihood": "negative-binomial", "mini_batch_size": "64", "learning_rate": "0.003",
-        "dropout_rate": "0.1", "embedding_dimension": "10", "early_stopping_patience": "20", "num_eval_samples": "100",
+        "dropout_rate": "0.1", "embedding_dimension": "10", "num_eval_samples": "100",
         "cardinality": json.dumps(model["hyperparameters"] and json.loads(job["HyperParameters"]["cardinality"])),
     }  # fmt: skip
     manifest = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
@@ -137,7 +146,7 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
 
     # The canned endpoint answers, parsed: the backtest holds the first, window by window, in series order.
     backtest = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key))))
-    assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(3, n_series, H), actual)
+    assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(3, n_series, H), canned_point(actual))
     assert np.allclose(backtest["actual"].to_numpy().reshape(3, n_series, H), actual)
     metrics = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_metrics(report.partition_key)))
     assert set(metrics["champions"].values()) == {"deepar"} and not metrics["failed"]
@@ -147,12 +156,13 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
     assert len(forecasts) == n_series * H
     assert report.materialized["forecast_evaluation"]["champion"].startswith("deepar (4 families)")
-    assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), ahead)  # in series order
+    assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), canned_point(ahead))  # in series order
     assert forecasts["model_version"].str.startswith("deepar-").all()
-    # The published band is DeepAR's own (0.5x / 2x the mean) calibrated on its backtest errors, per family.
+    # The published band is DeepAR's own (its P10 / P50 / P90) calibrated on its backtest errors, per family.
     for family, rows in forecasts.groupby("family"):
-        mean = rows["mean"].to_numpy()
-        band = calibration.apply({0.1: 0.5 * mean, 0.5: mean, 0.9: 2 * mean}, metrics["offsets"]["deepar"][family])
+        canned = ahead.ravel()[rows.index.to_numpy()]
+        own = {0.1: DECILE_FACTORS[0] * canned, 0.5: DECILE_FACTORS[4] * canned, 0.9: DECILE_FACTORS[8] * canned}
+        band = calibration.apply(own, metrics["offsets"]["deepar"][family])
         assert np.allclose(rows["p10"], band[0.1]) and np.allclose(rows["p90"], band[0.9])
     # A perfect backtest narrows DeepAR's own band (BOOKS sold nothing in the windows: nothing to learn, no change).
     assert metrics["offsets"]["deepar"]["BEVERAGES"]["high"] < 0 and metrics["offsets"]["deepar"]["BOOKS"]["high"] == 0

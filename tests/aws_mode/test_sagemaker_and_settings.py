@@ -47,11 +47,14 @@ def test_batch_transform_request_and_parsed_output(aws_stack):
     model = {"version": "deepar-2017-08-abc", "backend": "sagemaker", "model_name": "favorita-deepar-2017-08-abc",
              "hyperparameters": {"prediction_length": 7, "num_eval_samples": 50}}  # fmt: skip
     out = batch.predict(CONTEXT, storage, model, records(5, 30 + 7, 0), (0.1, 0.5, 0.9), cut=7)
-    assert len(out) == 5 and np.allclose([o["mean"][0] for o in out], range(5))
+    deciles = [q / 10 for q in range(1, 10)]  # the point forecast: the mean of log1p over the deciles, as locally
+    assert len(out) == 5 and np.allclose([o["mean"][0] for o in out],
+                                         [np.expm1(np.mean([np.log1p(v * 2 * q) for q in deciles])) for v in range(5)])
     assert np.allclose(out[3][0.9], 3 * 0.9 * 2)
     (instances, config), = seen
     assert len(instances[0]["target"]) == 30 and len(instances[0]["dynamic_feat"][0]) == 37  # the cut applied
-    assert config == {"num_samples": 50, "output_types": ["mean", "quantiles"], "quantiles": ["0.1", "0.5", "0.9"]}
+    assert config == {"num_samples": 50, "output_types": ["mean", "quantiles"],
+                      "quantiles": ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]}
     (request,) = Batch.client.transform_requests
     assert request["ModelName"] == model["model_name"]
     assert request["TransformInput"]["ContentType"] == "application/jsonlines" and request["TransformInput"]["SplitType"] == "Line"

@@ -90,8 +90,9 @@ def test_config_uses_sagemaker_names_and_defaults():
     assert {"context_length", "prediction_length", "epochs", "num_cells", "num_layers", "likelihood",
             "mini_batch_size", "learning_rate", "dropout_rate", "embedding_dimension",
             "early_stopping_patience"} <= set(hp)  # fmt: skip
-    assert hp["prediction_length"] == 16 and hp["context_length"] == 28 and hp["time_freq"] == "D"
-    assert DeepARConfig().hyperparameters(56, auto_likelihood="negative-binomial")["context_length"] == 56
+    assert hp["prediction_length"] == 16 and hp["context_length"] == 56 and hp["time_freq"] == "D"
+    assert DeepARConfig().hyperparameters(70, auto_likelihood="negative-binomial")["context_length"] == 70
+    assert hp["epochs"] == 30 and hp["early_stopping_patience"] is None  # chosen on the real sales
 
 
 def test_auto_likelihood_is_resolved_from_the_data():
@@ -145,3 +146,21 @@ def test_chunked_prediction_is_the_one_call_prediction_from_compact_records(trai
     for a, b in zip(whole, chunked):
         for key in ("mean", 0.1, 0.9):
             np.testing.assert_array_equal(a[key], b[key])
+
+
+def test_a_sparse_series_never_scales_a_unit_into_an_explosion(trained):
+    """The root cause of DeepAR's exploding samples on real sales: a context of zeros (or one sale in 28 days) was
+    scaled by its mean (1e-10, 0.036), so one sampled unit entered the network as 10^10 or 28. The scale is floored
+    at one unit, in the trained model and in a saved one loaded again."""
+    import torch
+
+    predictor, recs, _ = trained
+    for model in (predictor, deepar_gluonts.from_bytes(deepar_gluonts.to_bytes(predictor))):
+        scaler = model.prediction_net.model.scaler
+        assert scaler.minimum_scale == deepar_gluonts.MINIMUM_SCALE == 1.0
+        data = torch.tensor([[0.0] * 27 + [1.0], [0.0] * 28])
+        _, _, scale = scaler(data, torch.ones_like(data))
+        assert scale.flatten().tolist() == [1.0, 1.0]
+    sparse = [{**r, "target": [0.0] * 110 + [1.0] + [0.0] * 9} for r in recs]
+    for f in deepar_gluonts.predict(predictor, sparse, (0.1, 0.5, 0.9)):
+        assert f[0.9].max() < 20 and f["mean"].max() < 5  # a few units at most, not 10^7

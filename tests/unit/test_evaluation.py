@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from favorita_assets.core import calibration, hierarchy
-from favorita_assets.core.candidates import challenger
+from favorita_assets.core.candidates import ENSEMBLE, challenger, stopped_selling
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, evaluate, history_matrix, problems_from_records
 
@@ -112,14 +112,42 @@ def test_challengers_forecast_every_series_and_the_global_model_follows_promotio
         r["dynamic_feat"][DYNAMIC_FEATURES.index("log1p_onpromotion")] = list(np.log1p(promo * 3))
     end = CUTOFF + pd.Timedelta(days=420 - 98)
     problems = problems_from_records(recs, None, 7, 2, end)
-    for name in ("last_week", "mean_last_4_weekdays", "croston", "mfles", "lightgbm", "mstl"):
+    for name in ("last_week", "mean_last_4_weekdays", "croston", "mfles", "lightgbm", "lightgbm_direct", "mstl", "autoets"):
         out = challenger(name).forecast_all(problems)
         assert len(out) == 2 and all(o.shape == (6, 7) and np.isfinite(o).all() and (o >= 0).all() for o in out), name
     promoted = [p for p in problems_from_records(recs, None, 7, 2, end)]
     promoted[1].features = promoted[1].features.copy()
     promoted[1].features[:, DYNAMIC_FEATURES.index("log1p_onpromotion"), -7:] = np.log1p(3)
-    base, lifted = challenger("lightgbm").forecast_all(problems)[1], challenger("lightgbm").forecast_all(promoted)[1]
-    assert lifted.sum() > base.sum() * 1.1
+    for name in ("lightgbm", "lightgbm_direct"):
+        base, lifted = challenger(name).forecast_all(problems)[1], challenger(name).forecast_all(promoted)[1]
+        assert lifted.sum() > base.sum() * 1.1, name
+
+
+def test_the_direct_model_says_how_much_history_it_needs():
+    recs = records(n_series=3, days=70)
+    with pytest.raises(ValueError, match="needs at least 63 days before the first window; the history has 49"):
+        challenger("lightgbm_direct").forecast_all(problems_from_records(recs, None, 7, 3, CUTOFF))
+
+
+def test_the_ensemble_is_a_candidate_and_its_choice_is_scored_nested():
+    recs = records(n_series=4)
+    high, low = truth_times(recs, 7, 3, 1.3), truth_times(recs, 7, 3, 1 / 1.3)
+    ev = evaluate(recs, 7, 3, CUTOFF, ["A", "A", "B", "B"], {DEEPAR: high, "lightgbm": low, "last_week": low})
+    # the log1p mean of a forecast 30 % high and one 30 % low is close to the truth, and wins every family
+    assert ENSEMBLE in ev.scores and set(ev.champions.values()) == {ENSEMBLE}
+    assert ev.scores[ENSEMBLE]["overall"]["rmsle"] < 0.02 < ev.scores[DEEPAR]["overall"]["rmsle"]
+    assert ev.published["nested"]["overall"]["rmsle"] < 0.02
+    only_one = evaluate(recs, 7, 3, CUTOFF, ["A", "A", "B", "B"], {DEEPAR: high, "last_week": low})
+    assert ENSEMBLE not in only_one.scores  # a single member is no ensemble
+
+
+def test_a_series_that_stopped_selling_is_forecast_zero_unless_it_sold_a_year_before():
+    history = np.zeros((3, 400))
+    history[:, :20] = 1.0  # sold in its first weeks, nothing since
+    history[1, -364 + 3] = 5.0  # ... but series 1 sold in the same weeks a year before (a seasonal family)
+    history[2, -10] = np.nan  # a closed day is no sale either
+    assert stopped_selling(history, 7).tolist() == [True, False, True]
+    assert not stopped_selling(np.ones((1, 30)), 7).any()
 
 
 def test_totals_add_up_and_their_band_is_not_the_sum_of_the_series_bands():

@@ -2,7 +2,9 @@
 
 import pandas as pd
 
-from favorita_assets.core.features import horizon_features, known_promotions
+import numpy as np
+
+from favorita_assets.core.features import horizon_features, known_promotions, weekday_promotions
 
 STORES = pd.DataFrame({"store_nbr": [1, 2], "city": ["Quito", "Cuenca"], "state": ["Pichincha", "Azuay"],
                        "type": ["D", "B"], "cluster": [13, 6]})  # fmt: skip
@@ -38,7 +40,7 @@ def test_known_promotions_say_where_they_come_from():
     assert source == "test.csv: 2 days, cleaned_series: 1 days"
     assert sorted(promos["onpromotion"].tolist()) == [3, 4, 6]
     assert known_promotions(None, history, HORIZON)[1] == "cleaned_series"
-    assert known_promotions(None, history.iloc[:0], HORIZON)[1] == "none (assumed 0)"
+    assert known_promotions(None, history.iloc[:0], HORIZON)[1] == "estimated (each series' last 4 weeks)"
     full = pd.DataFrame({"store_nbr": 1, "family": "EGGS", "date": HORIZON, "onpromotion": 1})
     assert known_promotions(full, history, HORIZON)[1] == "test.csv"
 
@@ -59,3 +61,12 @@ def test_yearly_closures_are_learned_from_every_year_and_known_ahead():
     assert known_closed([1, 2, 2, 1], dates, closures).tolist() == [True, False, True, False]
     grid = horizon_features(SERIES, pd.date_range("2017-12-31", periods=2), STORES, HOLIDAYS, closures=closures)
     assert grid.set_index(["store_nbr", "date"])["store_closed"].tolist() == [False, True, False, False]
+
+
+def test_unknown_promotions_are_each_weekdays_mean_over_the_last_four_weeks():
+    weeks = np.array([[0, 0, 0, 0, 0, 4, 8]] * 3 + [[0, 0, 0, 0, 0, 8, 8]] + [[9] * 7] * 0, dtype=float).ravel()
+    older = np.full(14, 50.0)  # more than four weeks back: not used
+    estimate = weekday_promotions(np.concatenate([older, weeks]), 9)
+    assert estimate.tolist() == [0, 0, 0, 0, 0, 5, 8, 0, 0]
+    assert weekday_promotions(np.arange(10.0), 3).tolist() == [3, 4, 5]  # one whole week only: its last week
+    assert weekday_promotions(np.ones(5), 3).tolist() == [0, 0, 0]  # not a week of history: nothing to go on

@@ -151,3 +151,41 @@ def test_days_kaggle_always_lacks_are_explained_and_others_are_not():
     assert list(expected["missing_date"]) == list(days[:2]) and "1 January" in why
     expected, unexpected, why = explain_missing_days("oil", list(days))
     assert list(unexpected["missing_date"]) == [days[3]] and "weekends" in why  # a Wednesday without a quote
+
+
+def test_kaggle_files_are_read_gzipped_or_inside_the_competitions_zip(small_data_dir, tmp_path):
+    import gzip
+    import shutil
+    import zipfile
+
+    from favorita_assets.ingest.resources import RawDataSource
+
+    plain = read_kaggle_csv(small_data_dir / "train.csv", "train")
+    packed = tmp_path / "gz"
+    packed.mkdir()
+    with open(small_data_dir / "train.csv", "rb") as source, gzip.open(packed / "train.csv.gz", "wb") as target:
+        shutil.copyfileobj(source, target)
+    with RawDataSource(data_dir=str(packed)).local_file(None, "train.csv") as path:
+        assert path.name == "train.csv.gz"
+        pd.testing.assert_frame_equal(read_kaggle_csv(path, "train"), plain)
+    download = tmp_path / "zip"
+    download.mkdir()
+    with zipfile.ZipFile(download / "store-sales-time-series-forecasting.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+        for spec in KAGGLE_FILES.values():
+            bundle.write(small_data_dir / spec.filename, spec.filename)
+    with RawDataSource(data_dir=str(download)).local_file(None, "train.csv") as path:
+        pd.testing.assert_frame_equal(read_kaggle_csv(path, "train"), plain)
+    assert not path.exists()  # the member copied out for reading is gone afterwards
+    with RawDataSource(data_dir=str(download)).local_file(None, "transactions.csv") as path:
+        assert read_kaggle_csv(path, "transactions")["transactions"].sum() > 0
+
+
+def test_a_gzipped_file_with_a_bad_value_is_named_like_a_plain_one(tmp_path):
+    import gzip
+
+    path = tmp_path / "stores.csv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("store_nbr,city,state,type,cluster\n1,Quito,Pichincha,D,13\nx,Quito,Pichincha,D,13\n")
+    with pytest.raises(FavoritaDataError) as error:
+        read_kaggle_csv(path, "stores")
+    assert "store_nbr" in str(error.value) and "'x'" in str(error.value) and "3" in str(error.value)
