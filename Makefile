@@ -65,6 +65,7 @@ dev: setup
 
 benchmark: setup
 	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/python benchmarks/real_sales_benchmark.py --run
 	$(BIN)/python benchmarks/etl_benchmark.py
 	$(BIN)/python benchmarks/forecast_benchmark.py
 	$(BIN)/python benchmarks/deepar_windows.py

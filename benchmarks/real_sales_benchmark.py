@@ -93,7 +93,7 @@ def horizon_table(tables: dict, cleaned: pd.DataFrame, h: int, k: int, names: li
             if name == DEEPAR:
                 forecasts[name], notes[name] = deepar_forecasts(channels, h, k, test)
             else:
-                forecasts[name] = challenger(name).forecast_all(problems)[:k]
+                forecasts[name] = challenger(name).forecast_all(problems[:k])
         cost[name] = results[0][2:]
         print(f"  {name}: {cost[name][0]:.0f} s, peak +{cost[name][1]:,.0f} MB", flush=True)
     evaluation = evaluate(test, h, k, cutoff, families, forecasts, problems=problems)
@@ -191,8 +191,11 @@ def main() -> None:
                         "optimistic backtest: what the scores were before the estimate)")
     parser.add_argument("--run", action="store_true", help="also time `favorita run --data DIR` with its defaults")
     args = parser.parse_args()
-    if not args.data.is_dir():
-        sys.exit(f"--data {args.data}: no such folder (Kaggle's files: train.csv or train.csv.gz, stores.csv, ...)")
+    sales = [args.data / "train.csv", args.data / "train.csv.gz", *args.data.glob("*.zip")] if args.data.is_dir() else []
+    if not any(path.exists() for path in sales):
+        print(f"skipped: no Kaggle sales history in {args.data} (train.csv, train.csv.gz or the competition's zip); "
+              "download it from Kaggle and pass --data DIR")  # fmt: skip
+        return
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning)
     results: list = []

@@ -26,7 +26,8 @@ from favorita_assets.core import baselines
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
 
 DEEPAR = "deepar"
-CANDIDATES = (DEEPAR, "last_week", "mean_last_4_weekdays", "mfles", "croston", "lightgbm", "lightgbm_direct", "mstl", "autoets")
+CANDIDATES = (DEEPAR, "last_week", "mean_last_4_weekdays", "mfles", "croston", "lightgbm", "lightgbm_direct", "mstl",
+              "autoets")
 # Scored by default. The statistical models are opt-in: on the real transactions neither beat the seasonal naive
 # baselines per store (benchmarks/forecast_benchmark.py), MFLES costs a minute on 1,782 series and MSTL about 0.3 s
 # per series and window (20 min); MSTL is the one to add for a few hundred aggregate series.

@@ -551,6 +551,9 @@ def inference_instances(records: list[dict], cut: int = 0, prediction_length: in
         return records
     out = []
     for record in records:
+        pad = cut + 1 - len(record["target"])
+        if pad > 0:  # a series younger than the window: the days before it began are missing, not absent
+            record = _left_pad(record, pad)
         instance = {**record, "target": record["target"][:-cut]}
         if prediction_length is not None and has_features(record):
             end = len(instance["target"]) + prediction_length
@@ -558,6 +561,22 @@ def inference_instances(records: list[dict], cut: int = 0, prediction_length: in
             instance["dynamic_feat"] = feats[:, :end] if isinstance(feats, np.ndarray) else [row[:end] for row in feats]
         out.append(instance)
     return out
+
+
+def _left_pad(record: dict, days: int) -> dict:
+    """``record`` starting ``days`` earlier: missing targets ("NaN") and zero features on the days added."""
+    start = (pd.Timestamp(record["start"]) - pd.Timedelta(days=days)).strftime(START_FORMAT)
+    target = record["target"]
+    if isinstance(target, np.ndarray):
+        target = np.concatenate([np.full(days, np.nan, dtype=target.dtype), target])
+    else:
+        target = ["NaN"] * days + list(target)
+    padded = {**record, "start": start, "target": target}
+    if has_features(record):
+        feats = record["dynamic_feat"]
+        padded["dynamic_feat"] = (np.hstack([np.zeros((feats.shape[0], days), dtype=feats.dtype), feats])
+                                  if isinstance(feats, np.ndarray) else [[0.0] * days + list(row) for row in feats])  # fmt: skip
+    return padded
 
 
 def window_instances(test: list[dict], h: int, windows: int) -> list[dict]:

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core import calibration, metrics
-from favorita_assets.core.candidates import (CANDIDATES, DEEPAR, ENSEMBLE, Problem, blend, closed_mask, ensemble_members,
-                                             stopped_selling)
+from favorita_assets.core.candidates import (CANDIDATES, DEEPAR, ENSEMBLE, Problem, blend, closed_mask,
+                                             ensemble_members, stopped_selling)
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES, has_features, target_array
 
 QUANTILES = (0.1, 0.5, 0.9)

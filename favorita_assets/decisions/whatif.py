@@ -11,9 +11,10 @@ import pandas as pd
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import scenarios
-from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, USES_PROMOTIONS, blend, challenger, labels_of
+from favorita_assets.core.candidates import (DEEPAR, ENSEMBLE, USES_PROMOTIONS, blend, challenger, labels_of,
+                                             stopped_selling)
 from favorita_assets.core.errors import FavoritaDataError
-from favorita_assets.core.evaluation import QUANTILES, closed_ahead, problems_from_records, publish
+from favorita_assets.core.evaluation import QUANTILES, closed_ahead, history_matrix, problems_from_records, publish
 from favorita_assets.modeling.assets import read_channel
 from favorita_assets.resources.storage import Storage
 
@@ -76,8 +77,9 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
         for target in (base, scen):
             target[ENSEMBLE] = {"mean": blend([target[m]["mean"] for m in members])}
     closed = closed_ahead(inference, h)[rows]
-    b_mean, b_q, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed)
-    s_mean, s_q, _ = publish(scen, champions, summary["offsets"], summary["versions"], families, closed)
+    stopped = stopped_selling(history_matrix([inference[i] for i in rows], max(len(r["target"]) for r in inference)), h)
+    b_mean, b_q, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed, stopped)
+    s_mean, s_q, _ = publish(scen, champions, summary["offsets"], summary["versions"], families, closed, stopped)
     models = np.array([champions[f] for f in families], dtype=object)
     uses = np.array([USES_PROMOTIONS[m] for m in models])
     table = scenarios.lift_frame(series, horizon, rows, changes, {"mean": b_mean, **b_q}, {"mean": s_mean, **s_q},

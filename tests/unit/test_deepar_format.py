@@ -226,3 +226,21 @@ def test_compact_records_give_back_the_exact_json(tmp_path):
         assert to_json_lines(compact) == to_json_lines(records), name
     compact_test = [compact_record(r) for r in whole.test]
     assert to_json_lines(window_instances(compact_test, 16, 3)) == to_json_lines(window_instances(whole.test, 16, 3))
+
+
+def test_a_series_younger_than_the_backtest_windows_gets_missing_days_before_it_began():
+    import numpy as np
+
+    from favorita_assets.core.deepar_format import compact_record, window_instances
+
+    young = {"start": "2017-07-10 00:00:00", "target": [1.0] * 21, "cat": [0], "dynamic_feat": [[0.5] * 21]}
+    for record in (young, compact_record(young)):
+        instances = window_instances([record], 28, 3)
+        for w, instance in enumerate(instances):
+            target = np.asarray(instance["target"], dtype=float)
+            assert len(target) >= 1 and len(np.asarray(instance["dynamic_feat"])[0]) == len(target) + 28
+            assert np.isnan(target).all()  # every window starts before the series began: nothing observed
+        first = instances[0]
+        # the instance starts so that its target ends where the first window begins (84 days before the end)
+        days = (pd.Timestamp("2017-07-30") - pd.Timestamp(first["start"])).days + 1
+        assert days - len(first["target"]) == 84
