@@ -33,6 +33,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import measured  # noqa: E402
+from scale_benchmark import tree_memory  # noqa: E402
 
 from favorita_assets.core import deepar_gluonts  # noqa: E402
 from favorita_assets.core.candidates import DEEPAR, DEFAULT_CHALLENGERS, ENSEMBLE, LABELS, challenger  # noqa: E402
@@ -135,18 +136,6 @@ def horizon_table(tables: dict, cleaned: pd.DataFrame, h: int, k: int, names: li
         print("nested coverage by window: " + ", ".join(f"{w['coverage']:.3f}" for w in nested["windows"]))
     for name, note in notes.items():
         print(f"{name}: " + ", ".join(f"{key} {value if not isinstance(value, float) else round(value, 1)}" for key, value in note.items()))
-
-
-def tree_memory(process) -> int:
-    import psutil
-
-    total = 0
-    for p in [process, *process.children(recursive=True)]:
-        try:
-            total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return total
 
 
 def time_run(data: Path) -> None:

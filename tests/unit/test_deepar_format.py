@@ -244,3 +244,29 @@ def test_a_series_younger_than_the_backtest_windows_gets_missing_days_before_it_
         # the instance starts so that its target ends where the first window begins (84 days before the end)
         days = (pd.Timestamp("2017-07-30") - pd.Timestamp(first["start"])).days + 1
         assert days - len(first["target"]) == 84
+
+
+def test_without_a_promotion_plan_the_horizon_and_every_window_get_the_weekday_estimate(small_data_dir):
+    import numpy as np
+
+    from favorita_assets.core.channels import prepare_from_cleaned
+    from favorita_assets.core.cleaning import clean_tables
+    from favorita_assets.core.deepar_format import PROMO_ROW, build_channels
+    from favorita_assets.core.features import weekday_promotions
+    from favorita_assets.core.schema import read_kaggle_csv
+
+    tables = {n: read_kaggle_csv(small_data_dir / f"{n}.csv", n) for n in ("train", "stores", "oil", "holidays_events")}
+    cleaned = clean_tables(tables)
+    cutoff, h, k = cleaned["date"].max(), 7, 2
+    history, inputs = prepare_from_cleaned(cleaned, None, tables["stores"], tables["holidays_events"], cutoff, h, k)
+    assert inputs.plan.unknown_promotions == tuple(range(h)) and inputs.promotions_source.startswith("estimated")
+    channels = build_channels(history, cutoff, h, inputs.horizon_features, k, inputs.plan.unknown_promotions)
+    one = history[(history["store_nbr"] == channels.series["store_nbr"][0])
+                  & (history["family"].astype(str) == channels.series["family"][0])]  # fmt: skip
+    counts = one["onpromotion"].to_numpy(dtype=float)
+    assert counts[-k * h :].any()  # the series was promoted in the windows: the estimate replaces that
+    test_promo = np.asarray(channels.test[0]["dynamic_feat"][PROMO_ROW])
+    for end in (len(counts) - 2 * h, len(counts) - h):
+        assert np.allclose(test_promo[end : end + h], np.log1p(weekday_promotions(counts[:end], h)), atol=1e-4)
+    future = np.asarray(channels.inference[0]["dynamic_feat"][PROMO_ROW])[-h:]
+    assert np.allclose(future, np.log1p(weekday_promotions(counts, h)), atol=1e-4)
