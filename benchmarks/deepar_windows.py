@@ -61,7 +61,9 @@ def channels_for(tables: dict, cleaned: pd.DataFrame):
     cutoff = cleaned["date"].max()
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=H, freq="D")
     promotions, _ = known_promotions(tables["test"], cleaned, horizon)
-    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, tables["stores"], tables["holidays_events"], promotions)
+    future = horizon_features(
+        cleaned[["store_nbr", "family"]], horizon, tables["stores"], tables["holidays_events"], promotions
+    )
     return build_channels(cleaned, cutoff, H, future)
 
 
@@ -103,21 +105,31 @@ def main() -> None:
                 rmsle = metrics.rmsle(actual, np.vstack([f["mean"] for f in forecast]).ravel())
                 name = f"auto ({hp['likelihood']})" if likelihood == "auto" else likelihood
                 rows.append((window, span, name, seed, rmsle, naive[best], best, seconds))
-                print(f"window {window} {name} seed {seed}: RMSLE {rmsle:.4f} ({seconds:.0f} s)", file=sys.stderr, flush=True)
+                print(
+                    f"window {window} {name} seed {seed}: RMSLE {rmsle:.4f} ({seconds:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
     print("\nDeepAR on the real transactions, 16-day windows (window 0 = the last 16 days); lower RMSLE is better\n")
-    print(f"| {'window':<6} | {'days':<22} | {'likelihood':<18} | {'seed':>4} | {'RMSLE':>7} | {'best naive':>10} | {'below it':>8} | {'train s':>7} |")
+    print(
+        f"| {'window':<6} | {'days':<22} | {'likelihood':<18} | {'seed':>4} | {'RMSLE':>7} | {'best naive':>10} | {'below it':>8} | {'train s':>7} |"
+    )
     print(f"|{'-' * 8}|{'-' * 24}|{'-' * 20}|{'-' * 6}|{'-' * 9}|{'-' * 12}|{'-' * 10}|{'-' * 9}|")
     for window, span, name, seed, rmsle, naive_rmsle, _, seconds in rows:
-        print(f"| {window:<6} | {span:<22} | {name:<18} | {seed:>4} | {rmsle:>7.4f} | {naive_rmsle:>10.4f} | "
-              f"{1 - rmsle / naive_rmsle:>+8.1%} | {seconds:>7.0f} |")  # fmt: skip
+        print(
+            f"| {window:<6} | {span:<22} | {name:<18} | {seed:>4} | {rmsle:>7.4f} | {naive_rmsle:>10.4f} | "
+            f"{1 - rmsle / naive_rmsle:>+8.1%} | {seconds:>7.0f} |"
+        )
     print()
     for name in dict.fromkeys(r[2] for r in rows):
         for window in dict.fromkeys(r[0] for r in rows):
             mine = [r for r in rows if r[2] == name and r[0] == window]
             margins = [1 - r[4] / r[5] for r in mine]
-            print(f"{name}, window {window}: mean RMSLE {np.mean([r[4] for r in mine]):.4f}, "
-                  f"{min(margins):+.1%} .. {max(margins):+.1%} below the best naive baseline ({mine[0][6]})")
+            print(
+                f"{name}, window {window}: mean RMSLE {np.mean([r[4] for r in mine]):.4f}, "
+                f"{min(margins):+.1%} .. {max(margins):+.1%} below the best naive baseline ({mine[0][6]})"
+            )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,11 @@ def baseline_clean(data: Path, out: Path) -> int:
     df = df.merge(stores.rename(columns={"type": "store_type"}), on="store_nbr", how="left")
     off = holidays[holidays["type"].isin(["Holiday", "Transfer", "Bridge", "Additional"]) & ~holidays["transferred"]]
     nat = off[off.locale == "National"][["date"]].drop_duplicates().assign(holiday_national=True)
-    reg = off[off.locale == "Regional"][["date", "locale_name"]].drop_duplicates().rename(columns={"locale_name": "state"})
+    reg = (
+        off[off.locale == "Regional"][["date", "locale_name"]]
+        .drop_duplicates()
+        .rename(columns={"locale_name": "state"})
+    )
     loc = off[off.locale == "Local"][["date", "locale_name"]].drop_duplicates().rename(columns={"locale_name": "city"})
     df = df.merge(nat, on="date", how="left")
     df = df.merge(reg.assign(holiday_regional=True), on=["date", "state"], how="left")
@@ -89,9 +93,12 @@ def main() -> None:
     parser.add_argument("--families", type=int, default=33)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--repeats", type=int, default=2, help="cleaning runs per implementation (best is shown)")
-    parser.add_argument("--with-spark", action="store_true",
-                        help="also time the Glue job's Spark engine in local mode (peak RSS counts this process "
-                        "only, not the JVM or the Python workers)")  # fmt: skip
+    parser.add_argument(
+        "--with-spark",
+        action="store_true",
+        help="also time the Glue job's Spark engine in local mode (peak RSS counts this process "
+        "only, not the JVM or the Python workers)",
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="favorita_bench_"))
     data = work / "data"
@@ -121,12 +128,16 @@ def main() -> None:
     same = len(a) == len(b) and np.isclose(a["sales"].sum(), b["sales"].sum())
 
     print(f"\nETL benchmark, {train_rows:,} train rows, {os.cpu_count()} cores (best of {args.repeats} for cleaning)\n")
-    print(f"| {'stage':<46} | {'rows in':>10} | {'rows out':>10} | {'wall s':>7} | {'rows/s':>11} | {'peak +RSS MB':>12} |")
+    print(
+        f"| {'stage':<46} | {'rows in':>10} | {'rows out':>10} | {'wall s':>7} | {'rows/s':>11} | {'peak +RSS MB':>12} |"
+    )
     print(f"|{'-' * 48}|{'-' * 12}|{'-' * 12}|{'-' * 9}|{'-' * 13}|{'-' * 14}|")
     stage, rows, seconds, peak = results[0]
     print(f"| {stage:<46} | {rows:>10,} | {rows:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | {peak:>12,.0f} |")
     for name, (stage, rows, seconds, peak, n_out) in best.items():
-        print(f"| {stage:<46} | {rows:>10,} | {n_out:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | {peak:>12,.0f} |")
+        print(
+            f"| {stage:<46} | {rows:>10,} | {n_out:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | {peak:>12,.0f} |"
+        )
     ours, base = best["ours: read+clean+parquet"], best["baseline pandas: read+reindex+merge+parquet"]
     print(f"\nspeed-up over the baseline: {base[2] / ours[2]:.1f}x; same rows and total sales: {same}")
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -63,8 +62,9 @@ def backtest(tables: dict, windows: int, config: DeepARConfig) -> tuple[dict, di
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=H, freq="D")
     promotions, _ = known_promotions(tables["test"], cleaned, horizon)
     closures = recurring_closures(cleaned)
-    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, tables["stores"], tables["holidays_events"],
-                              promotions, closures)  # fmt: skip
+    future = horizon_features(
+        cleaned[["store_nbr", "family"]], horizon, tables["stores"], tables["holidays_events"], promotions, closures
+    )
     channels = build_channels(cleaned, cutoff, H, future, backtest_windows=windows)
     likelihood, _ = suggest_likelihood(channels.train)
     hp = config.hyperparameters(H, auto_likelihood=likelihood)
@@ -73,8 +73,12 @@ def backtest(tables: dict, windows: int, config: DeepARConfig) -> tuple[dict, di
     predictor = deepar_gluonts.train(channels.train, hp, channels.encoding.cardinality, seed=config.seed)
     predictions = deepar_gluonts.predict(predictor, window_instances(channels.test, H, windows), QUANTILES)
     n = len(channels.test)
-    forecasts = {DEEPAR: {k: [np.vstack([p[k] for p in predictions[w * n : (w + 1) * n]]) for w in range(windows)]
-                          for k in ("mean", *QUANTILES)}}  # fmt: skip
+    forecasts = {
+        DEEPAR: {
+            k: [np.vstack([p[k] for p in predictions[w * n : (w + 1) * n]]) for w in range(windows)]
+            for k in ("mean", *QUANTILES)
+        }
+    }
     seconds[DEEPAR] = time.perf_counter() - started
     problems = problems_from_records(channels.test, channels.inference, H, windows, cutoff)
     for name in CANDIDATES[1:]:
@@ -94,26 +98,33 @@ def run_cli(source: Path, data: Path, out: Path, epochs: int | None) -> tuple[fl
     env = {**os.environ, "PYTHONPATH": str(source)}
     for name in ("DAGSTER_HOME", "FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR"):
         env.pop(name, None)
-    script = (f"import resource, subprocess, sys; r = subprocess.run([sys.executable, '-c', 'from favorita_assets.cli "
-              f"import main; raise SystemExit(main())', 'run', '--data', {str(data)!r}, '--out', {str(out)!r}, "
-              f"*{extra!r}], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
-              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)")  # fmt: skip
+    script = (
+        f"import resource, subprocess, sys; r = subprocess.run([sys.executable, '-c', 'from favorita_assets.cli "
+        f"import main; raise SystemExit(main())', 'run', '--data', {str(data)!r}, '--out', {str(out)!r}, "
+        f"*{extra!r}], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(r.returncode)"
+    )
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=source, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=source, capture_output=True, text=True, check=True
+    )
     return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
 
 
 def baseline_checkout(ref: str, work: Path) -> Path:
     target = work / "baseline_checkout"
     if not target.exists():
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), ref], check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(target), ref], check=True, capture_output=True
+        )
     return target
 
 
 def print_scores(title: str, rows: dict, seconds: dict | None = None) -> None:
     print(f"\n{title}\n")
-    print(f"| {'candidate':<58} | {'RMSLE':>6} | {'per window':>20} | {'WAPE':>6} | {'MASE':>6} | {'wQL':>6} | {'P10-P90':>7} | {'s':>6} |")
+    print(
+        f"| {'candidate':<58} | {'RMSLE':>6} | {'per window':>20} | {'WAPE':>6} | {'MASE':>6} | {'wQL':>6} | {'P10-P90':>7} | {'s':>6} |"
+    )
     print(f"|{'-' * 60}|{'-' * 8}|{'-' * 22}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 8}|")
     for name, r in rows.items():
         if r is None:
@@ -122,13 +133,18 @@ def print_scores(title: str, rows: dict, seconds: dict | None = None) -> None:
         per = " ".join(f"{w['rmsle']:.3f}" for w in r["windows"])
         label = LABELS.get(name, name)
         sec = f"{seconds[name]:.1f}" if seconds and name in seconds else ""
-        print(f"| {label:<58} | {o['rmsle']:>6.4f} | {per:>20} | {o['wape']:>6.4f} | {o['mase']:>6.3f} | "
-              f"{o['mean_wql']:>6.4f} | {o['coverage']:>7.2f} | {sec:>6} |")  # fmt: skip
+        print(
+            f"| {label:<58} | {o['rmsle']:>6.4f} | {per:>20} | {o['wape']:>6.4f} | {o['mase']:>6.3f} | "
+            f"{o['mean_wql']:>6.4f} | {o['coverage']:>7.2f} | {sec:>6} |"
+        )
     candidates = {k: v["overall"]["rmsle"] for k, v in rows.items() if k in CANDIDATES}
     best = min(candidates, key=candidates.get)
     nested = rows.get("published (nested)")
-    print(f"\nbest single candidate: {LABELS[best]} ({candidates[best]:.4f}); published mix "
-          f"{rows['published']['overall']['rmsle']:.4f}" + (f", nested {nested['overall']['rmsle']:.4f}" if nested else ""))
+    print(
+        f"\nbest single candidate: {LABELS[best]} ({candidates[best]:.4f}); published mix "
+        f"{rows['published']['overall']['rmsle']:.4f}"
+        + (f", nested {nested['overall']['rmsle']:.4f}" if nested else "")
+    )
 
 
 def main() -> None:
@@ -149,7 +165,10 @@ def main() -> None:
     print(f"Forecast benchmark, {os.cpu_count()} cores, {args.windows} backtest windows of {H} days")
     results = []
     if (args.real_dir / "transactions.csv").exists():
-        for total, title in ((False, "(b) real transactions, 54 stores"), (True, "(c) real transactions, all-stores total")):
+        for total, title in (
+            (False, "(b) real transactions, 54 stores"),
+            (True, "(c) real transactions, all-stores total"),
+        ):
             rows, seconds = backtest(real_tables(args.real_dir, total), args.windows, config)
             print_scores(title, rows, seconds)
             results.append((title, rows))
@@ -170,8 +189,11 @@ def main() -> None:
         rows = {name: {"overall": c["overall"], "windows": c["windows"]} for name, c in metrics["candidates"].items()}
         rows["published"] = metrics["published"]
         rows["published (nested)"] = metrics["published"]["nested"]
-        print_scores("(a) generated full-size data (1,782 series), from `favorita run`'s metrics.json", rows,
-                     {k: v["seconds"] for k, v in metrics["candidates"].items() if v.get("seconds") is not None})  # fmt: skip
+        print_scores(
+            "(a) generated full-size data (1,782 series), from `favorita run`'s metrics.json",
+            rows,
+            {k: v["seconds"] for k, v in metrics["candidates"].items() if v.get("seconds") is not None},
+        )
         print("\n`favorita run` on the full-size generated data, one after the other:\n")
         print(f"| {'code':<24} | {'wall s':>7} | {'peak RSS MB':>11} |\n|{'-' * 26}|{'-' * 9}|{'-' * 13}|")
         for name, seconds, peak in timings:

@@ -27,27 +27,44 @@ def frames(stores: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     """Published forecasts, a 3-window backtest and a snapshot for stores x 33 families (the plan's inputs)."""
     rng = np.random.default_rng(seed)
     families = [f.name for f in FAMILIES]
-    keys = pd.MultiIndex.from_product([range(1, stores + 1), families], names=["store_nbr", "family"]).to_frame(index=False)
+    keys = pd.MultiIndex.from_product([range(1, stores + 1), families], names=["store_nbr", "family"]).to_frame(
+        index=False
+    )
     n = len(keys)
     level = rng.lognormal(3, 1.5, n)
     horizon = pd.date_range("2017-08-16", periods=H, freq="D")
-    forecasts = pd.DataFrame({
-        "date": np.tile(horizon.values, n), "store_nbr": np.repeat(keys["store_nbr"], H),
-        "family": np.repeat(keys["family"], H), "mean": np.repeat(level, H) * rng.lognormal(0, 0.1, n * H),
-        "model_version": "lightgbm-2017-08-0000000000",
-    })  # fmt: skip
+    forecasts = pd.DataFrame(
+        {
+            "date": np.tile(horizon.values, n),
+            "store_nbr": np.repeat(keys["store_nbr"], H),
+            "family": np.repeat(keys["family"], H),
+            "mean": np.repeat(level, H) * rng.lognormal(0, 0.1, n * H),
+            "model_version": "lightgbm-2017-08-0000000000",
+        }
+    )
     days = pd.date_range("2017-07-01", periods=H * K, freq="D")
     actual = np.repeat(level, H * K) * rng.lognormal(0, 0.3, n * H * K)
-    backtest = pd.DataFrame({
-        "window": np.tile(np.repeat(np.arange(1, K + 1), H), n), "date": np.tile(days.values, n),
-        "store_nbr": np.repeat(keys["store_nbr"], H * K), "family": np.repeat(keys["family"], H * K),
-        "actual": actual, "published_mean": np.repeat(level, H * K),
-    })  # fmt: skip
+    backtest = pd.DataFrame(
+        {
+            "window": np.tile(np.repeat(np.arange(1, K + 1), H), n),
+            "date": np.tile(days.values, n),
+            "store_nbr": np.repeat(keys["store_nbr"], H * K),
+            "family": np.repeat(keys["family"], H * K),
+            "actual": actual,
+            "published_mean": np.repeat(level, H * K),
+        }
+    )
     inventory = keys.assign(
-        on_hand=np.round(level * rng.uniform(2, 20, n)), on_order=0.0, lead_time_days=rng.integers(2, 6, n),
-        review_period_days=7, pack_size=np.nan, target_service_level=np.nan, unit_cost=np.nan,
-        holding_cost_rate=np.nan, stockout_cost=np.nan,
-    )  # fmt: skip
+        on_hand=np.round(level * rng.uniform(2, 20, n)),
+        on_order=0.0,
+        lead_time_days=rng.integers(2, 6, n),
+        review_period_days=7,
+        pack_size=np.nan,
+        target_service_level=np.nan,
+        unit_cost=np.nan,
+        holding_cost_rate=np.nan,
+        stockout_cost=np.nan,
+    )
     return forecasts, backtest, inventory
 
 
@@ -63,8 +80,12 @@ def pooled_before(backtest, pools, days, family):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 4, 10])
-    parser.add_argument("--baseline-up-to", type=int, default=4, help="run the baseline up to this scale only (it "
-                        "grows with the square of the series: about 7 minutes at 10x)")
+    parser.add_argument(
+        "--baseline-up-to",
+        type=int,
+        default=4,
+        help="run the baseline up to this scale only (it grows with the square of the series: about 7 minutes at 10x)",
+    )
     args = parser.parse_args()
     results: list = []
     now = replenishment._pooled

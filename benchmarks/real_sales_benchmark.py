@@ -41,8 +41,8 @@ from favorita_assets.core.channels import prepare_from_cleaned  # noqa: E402
 from favorita_assets.core.cleaning import clean_tables  # noqa: E402
 from favorita_assets.core.deepar_format import build_channels, compact_record, suggest_likelihood, window_instances  # noqa: E402
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records  # noqa: E402
-from favorita_assets.ingest.resources import RawDataSource  # noqa: E402
 from favorita_assets.core.schema import read_kaggle_csv  # noqa: E402
+from favorita_assets.ingest.resources import RawDataSource  # noqa: E402
 from favorita_assets.modeling.config import DeepARConfig  # noqa: E402
 
 PEERS = ("autoets",)  # scored beside the product's candidates, not published by default
@@ -63,30 +63,38 @@ def deepar_forecasts(channels, h: int, k: int, test: list[dict]) -> tuple[dict, 
     hp = DeepARConfig().hyperparameters(h, auto_likelihood=likelihood)
     losses: list[float] = []
     started = time.perf_counter()
-    predictor = deepar_gluonts.train(channels.train, hp, channels.encoding.cardinality,
-                                     on_epoch=lambda e, n, loss: losses.append(loss))  # fmt: skip
+    predictor = deepar_gluonts.train(
+        channels.train, hp, channels.encoding.cardinality, on_epoch=lambda e, n, loss: losses.append(loss)
+    )
     trained = time.perf_counter() - started
     predictions = deepar_gluonts.predict(predictor, window_instances(test, h, k), QUANTILES)
     n = len(test)
-    out = {key: [np.vstack([p[key] for p in predictions[w * n : (w + 1) * n]]) for w in range(k)]
-           for key in ("mean", *QUANTILES)}  # fmt: skip
+    out = {
+        key: [np.vstack([p[key] for p in predictions[w * n : (w + 1) * n]]) for w in range(k)]
+        for key in ("mean", *QUANTILES)
+    }
     return out, {"epochs": len(losses), "training_seconds": trained, "likelihood": likelihood}
 
 
-def horizon_table(tables: dict, cleaned: pd.DataFrame, h: int, k: int, names: list[str],
-                  actual_promotions: bool = False) -> None:  # fmt: skip
+def horizon_table(
+    tables: dict, cleaned: pd.DataFrame, h: int, k: int, names: list[str], actual_promotions: bool = False
+) -> None:
     cutoff = cleaned["date"].max()
-    history, inputs = prepare_from_cleaned(cleaned, tables["test"], tables["stores"], tables["holidays_events"],
-                                           cutoff, h, k)  # fmt: skip
+    history, inputs = prepare_from_cleaned(
+        cleaned, tables["test"], tables["stores"], tables["holidays_events"], cutoff, h, k
+    )
     unknown = () if actual_promotions else inputs.plan.unknown_promotions
     channels = build_channels(history, cutoff, h, inputs.horizon_features, k, unknown)
     test = [compact_record(r) for r in channels.test]
     inference = [compact_record(r) for r in channels.inference]
     problems = problems_from_records(test, inference, h, k, cutoff)
     families = channels.series["family"].to_numpy()
-    print(f"\n## {k} windows of {h} days before {cutoff:%Y-%m-%d}: {len(test):,} series; horizon promotions: "
-          f"{inputs.promotions_source}; the windows' promotions: "
-          f"{'as estimated for the horizon' if unknown else 'the real ones (optimistic: unknown ahead)'}", flush=True)  # fmt: skip
+    print(
+        f"\n## {k} windows of {h} days before {cutoff:%Y-%m-%d}: {len(test):,} series; horizon promotions: "
+        f"{inputs.promotions_source}; the windows' promotions: "
+        f"{'as estimated for the horizon' if unknown else 'the real ones (optimistic: unknown ahead)'}",
+        flush=True,
+    )
     forecasts, cost, notes = {}, {}, {}
     for name in names:
         results: list = []
@@ -106,36 +114,72 @@ def horizon_table(tables: dict, cleaned: pd.DataFrame, h: int, k: int, names: li
     rows = []
     for name, s in evaluation.scores.items():
         worst = max(s["families"].items(), key=lambda item: item[1]["wape"] if np.isfinite(item[1]["wape"]) else -1)
-        rows.append({"candidate": LABELS.get(name, name), "windows": [w["rmsle"] for w in s["windows"]],
-                     "rmsle": s["overall"]["rmsle"], "wape": s["overall"]["wape"], "bias": bias(bt.forecasts[name]["mean"]),
-                     "coverage": s["overall"]["coverage"], "seconds": cost.get(name, (None, None))[0],
-                     "mb": cost.get(name, (None, None))[1], "worst": f"{worst[0]} {worst[1]['wape']:.2f}"})  # fmt: skip
+        rows.append(
+            {
+                "candidate": LABELS.get(name, name),
+                "windows": [w["rmsle"] for w in s["windows"]],
+                "rmsle": s["overall"]["rmsle"],
+                "wape": s["overall"]["wape"],
+                "bias": bias(bt.forecasts[name]["mean"]),
+                "coverage": s["overall"]["coverage"],
+                "seconds": cost.get(name, (None, None))[0],
+                "mb": cost.get(name, (None, None))[1],
+                "worst": f"{worst[0]} {worst[1]['wape']:.2f}",
+            }
+        )
     mean, _ = evaluation.mix()
     published, nested = evaluation.published, evaluation.published["nested"]
-    rows.append({"candidate": "**published mix** (champions chosen on all windows)",
-                 "windows": [w["rmsle"] for w in published["windows"]], "rmsle": published["overall"]["rmsle"],
-                 "wape": published["overall"]["wape"], "bias": bias(mean), "coverage": published["overall"]["coverage"],
-                 "seconds": None, "mb": None, "worst": ""})  # fmt: skip
+    rows.append(
+        {
+            "candidate": "**published mix** (champions chosen on all windows)",
+            "windows": [w["rmsle"] for w in published["windows"]],
+            "rmsle": published["overall"]["rmsle"],
+            "wape": published["overall"]["wape"],
+            "bias": bias(mean),
+            "coverage": published["overall"]["coverage"],
+            "seconds": None,
+            "mb": None,
+            "worst": "",
+        }
+    )
     if nested:
-        rows.append({"candidate": "**published, nested** (each window's champions chosen on the others)",
-                     "windows": [w["rmsle"] for w in nested["windows"]], "rmsle": nested["overall"]["rmsle"],
-                     "wape": nested["overall"]["wape"], "bias": [float("nan")] * k,
-                     "coverage": nested["overall"]["coverage"], "seconds": None, "mb": None, "worst": ""})  # fmt: skip
+        rows.append(
+            {
+                "candidate": "**published, nested** (each window's champions chosen on the others)",
+                "windows": [w["rmsle"] for w in nested["windows"]],
+                "rmsle": nested["overall"]["rmsle"],
+                "wape": nested["overall"]["wape"],
+                "bias": [float("nan")] * k,
+                "coverage": nested["overall"]["coverage"],
+                "seconds": None,
+                "mb": None,
+                "worst": "",
+            }
+        )
     print()
-    print("| candidate | RMSLE by window | mean RMSLE | WAPE | bias by window | P10-P90 coverage | seconds | peak MB | worst family WAPE |")
+    print(
+        "| candidate | RMSLE by window | mean RMSLE | WAPE | bias by window | P10-P90 coverage | seconds | peak MB | worst family WAPE |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         seconds = "" if r["seconds"] is None else f"{r['seconds']:.0f}"
         mb = "" if r["mb"] is None else f"{r['mb']:,.0f}"
-        print(f"| {r['candidate']} | {' / '.join(f'{v:.4f}' for v in r['windows'])} | {r['rmsle']:.4f} | {r['wape']:.4f} | "
-              f"{' / '.join('' if not np.isfinite(b) else f'{b:.3f}' for b in r['bias'])} | {r['coverage']:.3f} | "
-              f"{seconds} | {mb} | {r['worst']} |")  # fmt: skip
+        print(
+            f"| {r['candidate']} | {' / '.join(f'{v:.4f}' for v in r['windows'])} | {r['rmsle']:.4f} | {r['wape']:.4f} | "
+            f"{' / '.join('' if not np.isfinite(b) else f'{b:.3f}' for b in r['bias'])} | {r['coverage']:.3f} | "
+            f"{seconds} | {mb} | {r['worst']} |"
+        )
     counts = pd.Series(evaluation.champions).value_counts()
     print("\nchampions: " + ", ".join(f"{name} {count}" for name, count in counts.items()))
     if nested:
         print("nested coverage by window: " + ", ".join(f"{w['coverage']:.3f}" for w in nested["windows"]))
     for name, note in notes.items():
-        print(f"{name}: " + ", ".join(f"{key} {value if not isinstance(value, float) else round(value, 1)}" for key, value in note.items()))
+        print(
+            f"{name}: "
+            + ", ".join(
+                f"{key} {value if not isinstance(value, float) else round(value, 1)}" for key, value in note.items()
+            )
+        )
 
 
 def time_run(data: Path) -> None:
@@ -145,8 +189,13 @@ def time_run(data: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="favorita_real_run_") as folder:
         command = [str(Path(sys.executable).parent / "favorita"), "run", "--data", str(data), "--out", folder]
         started = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                 env={**__import__("os").environ, "DAGSTER_HOME": str(Path(folder) / "home")})  # fmt: skip
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**__import__("os").environ, "DAGSTER_HOME": str(Path(folder) / "home")},
+        )
         peak = [0]
 
         def sample():
@@ -164,8 +213,10 @@ def time_run(data: Path) -> None:
         wall = time.perf_counter() - started
         sampler.join()
         warnings_seen = sum("Warning" in line for line in output.splitlines())
-        print(f"\n## favorita run --data {data} (defaults)\n\nexit {child.returncode}, wall {wall:.0f} s, "
-              f"peak memory {peak[0] / 2**30:.2f} GB, lines naming a warning: {warnings_seen}")  # fmt: skip
+        print(
+            f"\n## favorita run --data {data} (defaults)\n\nexit {child.returncode}, wall {wall:.0f} s, "
+            f"peak memory {peak[0] / 2**30:.2f} GB, lines naming a warning: {warnings_seen}"
+        )
         print("\n".join(output.splitlines()[-40:]))
 
 
@@ -175,15 +226,22 @@ def main() -> None:
     parser.add_argument("--horizons", default="16,28")
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--candidates", default=",".join([DEEPAR, *DEFAULT_CHALLENGERS, *PEERS]))
-    parser.add_argument("--actual-promotions", action="store_true",
-                        help="give the windows their real promotions even when the horizon's are estimated (the "
-                        "optimistic backtest: what the scores were before the estimate)")
+    parser.add_argument(
+        "--actual-promotions",
+        action="store_true",
+        help="give the windows their real promotions even when the horizon's are estimated (the "
+        "optimistic backtest: what the scores were before the estimate)",
+    )
     parser.add_argument("--run", action="store_true", help="also time `favorita run --data DIR` with its defaults")
     args = parser.parse_args()
-    sales = [args.data / "train.csv", args.data / "train.csv.gz", *args.data.glob("*.zip")] if args.data.is_dir() else []
+    sales = (
+        [args.data / "train.csv", args.data / "train.csv.gz", *args.data.glob("*.zip")] if args.data.is_dir() else []
+    )
     if not any(path.exists() for path in sales):
-        print(f"skipped: no Kaggle sales history in {args.data} (train.csv, train.csv.gz or the competition's zip); "
-              "download it from Kaggle and pass --data DIR")  # fmt: skip
+        print(
+            f"skipped: no Kaggle sales history in {args.data} (train.csv, train.csv.gz or the competition's zip); "
+            "download it from Kaggle and pass --data DIR"
+        )
         return
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", category=UserWarning)

@@ -53,9 +53,11 @@ def sums(backtest: pd.DataFrame, days: int) -> pd.DataFrame:
     first = bt[bt["day"] <= days]
     sd = (first["published_p90"] - first["published_p10"]) / Z80
     first = first.assign(var=sd**2)
-    return first.groupby(["window", "store_nbr", "family"], observed=True).agg(
-        actual=("actual", "sum"), mean=("published_mean", "sum"), p90=("published_p90", "sum"), var=("var", "sum")
-    ).reset_index()  # fmt: skip
+    return (
+        first.groupby(["window", "store_nbr", "family"], observed=True)
+        .agg(actual=("actual", "sum"), mean=("published_mean", "sum"), p90=("published_p90", "sum"), var=("var", "sum"))
+        .reset_index()
+    )
 
 
 def evaluate(backtest: pd.DataFrame, days: int, level: float) -> dict[str, tuple[float, float]]:
@@ -89,14 +91,18 @@ def main() -> None:
     data = real_data(args.real_dir, work / "data")
     settings = Settings(deployment="local", data_dir=data, storage_dir=work / "storage")
     started = time.perf_counter()
-    report = run_pipeline(settings, config=run_config(**({"epochs": args.epochs} if args.epochs else {})), log_level="WARNING")
+    report = run_pipeline(
+        settings, config=run_config(**({"epochs": args.epochs} if args.epochs else {})), log_level="WARNING"
+    )
     if not report.success:
         raise SystemExit(f"the run failed: {report.failures}")
     (path,) = (work / "storage").glob("evaluation/*/backtest.parquet")
     backtest = pd.read_parquet(path)
-    print(f"real transactions: {backtest.groupby(['store_nbr', 'family']).ngroups} series, "
-          f"{backtest['window'].nunique()} backtest windows of 16 days; run {time.perf_counter() - started:.0f} s "
-          f"(published: {report.materialized['forecast_evaluation']['champion']})\n")  # fmt: skip
+    print(
+        f"real transactions: {backtest.groupby(['store_nbr', 'family']).ngroups} series, "
+        f"{backtest['window'].nunique()} backtest windows of 16 days; run {time.perf_counter() - started:.0f} s "
+        f"(published: {report.materialized['forecast_evaluation']['champion']})\n"
+    )
     print(f"{'P days':>6} {'level':>6}  {'method':<24} {'coverage':>9} {'mean units above need':>22}")
     for days in (7, 10, 14):
         for level in (0.8, 0.9, 0.95):

@@ -57,15 +57,35 @@ def stage_group(step: str) -> str:
     return step.removesuffix("_checks")
 
 
-def run_scale(scale: int, workdir: Path, epochs: int, limit: float, families: int, tree: Path | None = None,
-              pipeline_only: bool = False) -> dict:  # fmt: skip
+def run_scale(
+    scale: int,
+    workdir: Path,
+    epochs: int,
+    limit: float,
+    families: int,
+    tree: Path | None = None,
+    pipeline_only: bool = False,
+) -> dict:
     folder = workdir / (f"x{scale}" if tree is None else f"x{scale}-before")
     folder.mkdir(parents=True, exist_ok=True)
     result_file = folder / "result.json"
     result_file.unlink(missing_ok=True)
-    command = [sys.executable, __file__, "--child", str(folder), "--scale", str(scale), "--epochs", str(epochs),
-               "--families", str(families), *(["--pipeline-only"] if pipeline_only else [])]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")}
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        str(folder),
+        "--scale",
+        str(scale),
+        "--epochs",
+        str(epochs),
+        "--families",
+        str(families),
+        *(["--pipeline-only"] if pipeline_only else []),
+    ]
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")
+    }
     if tree is not None:  # the code as it was (a git worktree of an earlier commit): its favorita_assets first
         env["PYTHONPATH"] = str(tree)
         command.append("--before")
@@ -88,8 +108,13 @@ def run_scale(scale: int, workdir: Path, epochs: int, limit: float, families: in
     child.wait()
     wall = time.time() - started
     out = json.loads(result_file.read_text()) if result_file.exists() else {}
-    out.update(scale=f"{scale}x" if tree is None else f"{scale}x before", wall=wall, peak=max((r for _, r in samples), default=0), returncode=child.returncode,
-               stopped_for_memory=stopped_for_memory)  # fmt: skip
+    out.update(
+        scale=f"{scale}x" if tree is None else f"{scale}x before",
+        wall=wall,
+        peak=max((r for _, r in samples), default=0),
+        returncode=child.returncode,
+        stopped_for_memory=stopped_for_memory,
+    )
     spans: dict[str, list[float]] = {}
     for name, (a, b) in out.get("stages", {}).items():
         group = stage_group(name)
@@ -143,16 +168,25 @@ def child(folder: Path, scale: int, epochs: int, families: int, before: bool) ->
     side: list = []
 
     def save(phase: str) -> None:  # after each part: a child stopped for memory later still leaves what it measured
-        (folder / "result.json").write_text(json.dumps({
-            "success": report.success, "failures": report.failures, "rows": rows, "series": series,
-            "stages": stages, "side_by_side": side, "phase": phase,
-        }))  # fmt: skip
+        (folder / "result.json").write_text(
+            json.dumps(
+                {
+                    "success": report.success,
+                    "failures": report.failures,
+                    "rows": rows,
+                    "series": series,
+                    "stages": stages,
+                    "side_by_side": side,
+                    "phase": phase,
+                }
+            )
+        )
 
     save("pipeline done")
     if report.success and not before:
         import pandas as pd
-
         from _measure import measured
+
         from favorita_assets.core.deepar_format import build_channels, to_json_lines, write_channels
         from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
         from favorita_assets.ingest.assets import read_landed
@@ -167,8 +201,14 @@ def child(folder: Path, scale: int, epochs: int, families: int, before: bool) ->
         cleaned = cleaned[cleaned["date"] <= cutoff]
         horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=h, freq="D")
         promotions, _ = known_promotions(read_landed(storage, "test"), cleaned, horizon)
-        future = horizon_features(cleaned[["store_nbr", "family"]], horizon, read_landed(storage, "stores"),
-                                  read_landed(storage, "holidays_events"), promotions, recurring_closures(cleaned))  # fmt: skip
+        future = horizon_features(
+            cleaned[["store_nbr", "family"]],
+            horizon,
+            read_landed(storage, "stores"),
+            read_landed(storage, "holidays_events"),
+            promotions,
+            recurring_closures(cleaned),
+        )
         with tempfile.TemporaryDirectory() as tmp:
             with measured(side, "channels, streamed to files (pipeline)") as box:
                 files = write_channels(cleaned, cutoff, h, future, tmp, backtest_windows=k)
@@ -192,8 +232,13 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--memory-limit-gb", type=float, default=22.0)
     parser.add_argument("--print-only", action="store_true", help="print the table of an earlier run in --workdir")
-    parser.add_argument("--before-tree", type=Path, metavar="TREE", help="also run the first scale on the code in TREE (a "
-                        "git worktree of an earlier commit: git worktree add /tmp/before HEAD~1), as the baseline")
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        metavar="TREE",
+        help="also run the first scale on the code in TREE (a "
+        "git worktree of an earlier commit: git worktree add /tmp/before HEAD~1), as the baseline",
+    )
     parser.add_argument("--pipeline-only", action="store_true", help="skip the side-by-side channels (measured apart)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--before", action="store_true", help=argparse.SUPPRESS)
@@ -205,7 +250,9 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="favorita-scale-"))
     results = []
     if args.before_tree and not args.print_only:
-        out = run_scale(args.scales[0], workdir, args.epochs, args.memory_limit_gb, args.families, tree=args.before_tree)
+        out = run_scale(
+            args.scales[0], workdir, args.epochs, args.memory_limit_gb, args.families, tree=args.before_tree
+        )
         results.append(out)
         print(f"{out['scale']} done in {out['wall']:.0f} s, peak {out['peak'] / 2**30:.1f} GB", flush=True)
     elif args.before_tree:
@@ -214,35 +261,51 @@ def main() -> None:
         if args.print_only:
             results.append(json.loads((workdir / f"x{scale}" / "measured.json").read_text()))
             continue
-        out = run_scale(scale, workdir, args.epochs, args.memory_limit_gb, args.families, pipeline_only=args.pipeline_only)
+        out = run_scale(
+            scale, workdir, args.epochs, args.memory_limit_gb, args.families, pipeline_only=args.pipeline_only
+        )
         results.append(out)
         state = ("ok" if out.get("success") else f"failed (exit {out['returncode']}): {out.get('failures')}") + (
-            f"; stopped over the memory limit after: {out.get('phase', 'nothing')}" if out["stopped_for_memory"] else "")
+            f"; stopped over the memory limit after: {out.get('phase', 'nothing')}" if out["stopped_for_memory"] else ""
+        )
         print(f"{out['scale']} done in {out['wall']:.0f} s, peak {out['peak'] / 2**30:.1f} GB: {state}", flush=True)
     print_table(results, args.epochs)
 
 
 def print_table(results: list[dict], epochs: int) -> None:
-    print(f"\nfavorita pipeline, --epochs {epochs}, {os.cpu_count()} cores; wall s / peak memory GB (PSS of the process tree)")
+    print(
+        f"\nfavorita pipeline, --epochs {epochs}, {os.cpu_count()} cores; wall s / peak memory GB (PSS of the process tree)"
+    )
     names = []
     for out in results:
         names += [n for n in out["stage_peaks"] if n not in names]
     header = "| stage | " + " | ".join(o["scale"] for o in results) + " |"
     print(header + "\n|---|" + "---|" * len(results))
-    print("| train rows / series | " + " | ".join(f"{o.get('rows', 0) / 1e6:.1f} M / {o.get('series', 0):,}" for o in results) + " |")
+    print(
+        "| train rows / series | "
+        + " | ".join(f"{o.get('rows', 0) / 1e6:.1f} M / {o.get('series', 0):,}" for o in results)
+        + " |"
+    )
     for name in names:
         cells = []
         for o in results:
             wall, peak = o["stage_peaks"].get(name, (None, None))
-            cells.append("—" if wall is None else f"{wall:.0f} s / " + (f"{peak / 2**30:.1f} GB" if peak else "(too short)"))
+            cells.append(
+                "—" if wall is None else f"{wall:.0f} s / " + (f"{peak / 2**30:.1f} GB" if peak else "(too short)")
+            )
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print("| **whole run** | " + " | ".join(f"{o['run'][0]:.0f} s / {o['run'][1] / 2**30:.1f} GB" if o.get("run") else "—"
-                                         for o in results) + " |")  # fmt: skip
+    print(
+        "| **whole run** | "
+        + " | ".join(f"{o['run'][0]:.0f} s / {o['run'][1] / 2**30:.1f} GB" if o.get("run") else "—" for o in results)
+        + " |"
+    )
     if any(o.get("side_by_side") for o in results):
         print("\nDeepAR channels from the same cleaned series, side by side in one process (s / GB added / bytes)")
         for o in results:
             for stage, size, seconds, peak in o.get("side_by_side", []):
-                value = size if isinstance(size, bool) else f"{seconds:.1f} s / {peak / 1024:.2f} GB / {size / 1e6:,.0f} MB"
+                value = (
+                    size if isinstance(size, bool) else f"{seconds:.1f} s / {peak / 1024:.2f} GB / {size / 1e6:,.0f} MB"
+                )
                 print(f"| {o['scale']} | {stage} | {value} |")
 
 

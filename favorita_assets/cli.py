@@ -13,8 +13,13 @@ from favorita_assets.partitions import DEFAULT_PREDICTION_LENGTH, MAX_PREDICTION
 
 
 def _sample_data_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stores", type=int, default=54, help="number of stores, 1-1000 (default 54, "
-                        "Favorita's chain; more make a bigger retailer: 540 is 10 times Kaggle's size)")
+    parser.add_argument(
+        "--stores",
+        type=int,
+        default=54,
+        help="number of stores, 1-1000 (default 54, "
+        "Favorita's chain; more make a bigger retailer: 540 is 10 times Kaggle's size)",
+    )
     parser.add_argument("--families", type=int, default=33, help="number of product families, 1-33 (default 33)")
     parser.add_argument("--start", default=KAGGLE_START, help=f"first train date (default {KAGGLE_START})")
     parser.add_argument("--end", default=KAGGLE_END, help=f"last train date (default {KAGGLE_END})")
@@ -34,13 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
     _model_args(run)
 
-    what = sub.add_parser("what-if", help="forecast a published cut-off again under a promotion scenario file; "
-                          "prints the lift against the base plan and writes it into the planner report")  # fmt: skip
-    what.add_argument("--scenario", required=True, type=Path, help="scenario CSV: store_nbr (or all), family, "
-                      "start_date, end_date, onpromotion (see ops_jobs/examples/promotion_scenario.csv)")  # fmt: skip
+    what = sub.add_parser(
+        "what-if",
+        help="forecast a published cut-off again under a promotion scenario file; "
+        "prints the lift against the base plan and writes it into the planner report",
+    )
+    what.add_argument(
+        "--scenario",
+        required=True,
+        type=Path,
+        help="scenario CSV: store_nbr (or all), family, "
+        "start_date, end_date, onpromotion (see ops_jobs/examples/promotion_scenario.csv)",
+    )
     what.add_argument("--month", help="the published cut-off month, YYYY-MM (default the latest)")
     what.add_argument("--name", help="the scenario's name in storage and the report (default the file's name)")
-    what.add_argument("--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)")
+    what.add_argument(
+        "--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)"
+    )
 
     aws = sub.add_parser(
         "aws-settings",
@@ -48,19 +63,27 @@ def build_parser() -> argparse.ArgumentParser:
         "as .env lines: terraform -chdir=infra/terraform/envs/dev output -json | favorita aws-settings > .env",
     )
     aws.add_argument("--terraform-output", type=Path, help="file holding `terraform output -json` (default: stdin)")
-    glue = sub.add_parser("glue-package", help="build the Glue job script and favorita_core.zip (what Terraform uploads)")
+    glue = sub.add_parser(
+        "glue-package", help="build the Glue job script and favorita_core.zip (what Terraform uploads)"
+    )
     glue.add_argument("--out", type=Path, default=Path("dist/glue"), help="folder to write them to (default dist/glue)")
     demo = sub.add_parser("demo", help="generate sample data into OUT/data, then run the pipeline on it")
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
     _sample_data_args(demo)
     _model_args(demo)
-    prod = sub.add_parser("prod-local", help="production Dagster on this machine: PostgreSQL, the code server, the "
-                          "daemon and the webserver as their own processes (start, stop, status)")  # fmt: skip
+    prod = sub.add_parser(
+        "prod-local",
+        help="production Dagster on this machine: PostgreSQL, the code server, the "
+        "daemon and the webserver as their own processes (start, stop, status)",
+    )
     prod.add_argument("action", choices=("start", "stop", "status"))
-    prod.add_argument("--root", type=Path, default=Path("var/prod"), help="folder for the database, logs and state "
-                      "(default var/prod)")  # fmt: skip
+    prod.add_argument(
+        "--root", type=Path, default=Path("var/prod"), help="folder for the database, logs and state (default var/prod)"
+    )
     prod.add_argument("--port", type=int, default=3000, help="the UI's port on 127.0.0.1 (default 3000)")
-    prod.add_argument("--data", type=Path, help="folder with the Kaggle files (default: generated demo data in ROOT/data)")
+    prod.add_argument(
+        "--data", type=Path, help="folder with the Kaggle files (default: generated demo data in ROOT/data)"
+    )
     return parser
 
 
@@ -81,7 +104,10 @@ def _prod_local(args) -> int:
             print(f"{name:<12} {'running' if alive else 'NOT RUNNING'}  log {root / 'logs' / (name + '.log')}")
         return 0 if all(state.values()) else 1
     if topology.running(root):
-        print(f"[favorita] already running under {root}: `favorita prod-local stop --root {args.root}` first", file=sys.stderr)
+        print(
+            f"[favorita] already running under {root}: `favorita prod-local stop --root {args.root}` first",
+            file=sys.stderr,
+        )
         return 2
     data = args.data
     if data is None:
@@ -95,8 +121,13 @@ def _prod_local(args) -> int:
         print(f"[favorita] --data {data}: no such folder", file=sys.stderr)
         return 2
     env = {"FAVORITA_DATA_DIR": str(data.resolve()), "FAVORITA_STORAGE_DIR": str(root / "storage")}
-    env.update({k: v for k, v in os.environ.items()
-                if k.startswith("FAVORITA_") and k not in ("FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")})
+    env.update(
+        {
+            k: v
+            for k, v in os.environ.items()
+            if k.startswith("FAVORITA_") and k not in ("FAVORITA_DATA_DIR", "FAVORITA_STORAGE_DIR")
+        }
+    )
     top = topology.Topology(root, env=env, web_port=args.port)
     print(f"[favorita] starting PostgreSQL, the code server, the daemon and the webserver under {root} ...")
     try:
@@ -104,27 +135,45 @@ def _prod_local(args) -> int:
     except topology.TopologyError as error:
         print(f"[favorita] {error}", file=sys.stderr)
         return 1
-    print(f"[favorita] Dagster UI: {top.url}   logs: {root / 'logs'}   stop: favorita prod-local stop --root {args.root}")
+    print(
+        f"[favorita] Dagster UI: {top.url}   logs: {root / 'logs'}   stop: favorita prod-local stop --root {args.root}"
+    )
     return 0
 
 
 def _model_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prediction-length", type=int, default=DEFAULT_PREDICTION_LENGTH,
-                        help=f"days to forecast, 1-{MAX_PREDICTION_LENGTH} (default {DEFAULT_PREDICTION_LENGTH}, "
-                        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month")  # fmt: skip
-    parser.add_argument("--epochs", type=int, default=None, help="most DeepAR training epochs, at least 1 (default 100; early stopping usually ends sooner)")
-    parser.add_argument("--month", default=None,
-                        help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)")  # fmt: skip
-    parser.add_argument("--verbose", action="store_true",
-                        help="show Dagster's log of the run (and the stack trace of any failure) instead of the progress")  # fmt: skip
+    parser.add_argument(
+        "--prediction-length",
+        type=int,
+        default=DEFAULT_PREDICTION_LENGTH,
+        help=f"days to forecast, 1-{MAX_PREDICTION_LENGTH} (default {DEFAULT_PREDICTION_LENGTH}, "
+        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="most DeepAR training epochs, at least 1 (default 100; early stopping usually ends sooner)",
+    )
+    parser.add_argument(
+        "--month", default=None, help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)"
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show Dagster's log of the run (and the stack trace of any failure) instead of the progress",
+    )
 
 
 def _sample_data(out: Path, args: argparse.Namespace) -> None:
     from favorita_assets.core.sample_data import write_sample_data
 
     started = time.perf_counter()
-    print(f"[favorita] generating sample data ({args.stores} stores x {args.families} families, "
-          f"{args.start}..{args.end}, seed {args.seed}) into {out} ...", flush=True)
+    print(
+        f"[favorita] generating sample data ({args.stores} stores x {args.families} families, "
+        f"{args.start}..{args.end}, seed {args.seed}) into {out} ...",
+        flush=True,
+    )
     paths = write_sample_data(out, args.stores, args.families, args.start, args.end, args.seed)
     print(f"[favorita] wrote {', '.join(p.name for p in paths.values())} in {time.perf_counter() - started:.1f}s")
 
@@ -144,13 +193,17 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
 
     h = args.prediction_length
     if not 1 <= h <= MAX_PREDICTION_LENGTH:
-        return (f"--prediction-length {h}: a horizon must be 1 to {MAX_PREDICTION_LENGTH} days (default "
-                f"{DEFAULT_PREDICTION_LENGTH}; 1, 7, 28 = tomorrow, next week, next month)")  # fmt: skip
+        return (
+            f"--prediction-length {h}: a horizon must be 1 to {MAX_PREDICTION_LENGTH} days (default "
+            f"{DEFAULT_PREDICTION_LENGTH}; 1, 7, 28 = tomorrow, next week, next month)"
+        )
     if args.epochs is not None and args.epochs < 1:
         return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default 100)"
     if settings.raw_source != "landing" and not Path(settings.data_dir).is_dir():
-        return (f"the data folder {settings.data_dir} does not exist: give --data DIR (a folder with Kaggle's CSV "
-                "files), or make one with `favorita sample-data --out DIR`")  # fmt: skip
+        return (
+            f"the data folder {settings.data_dir} does not exist: give --data DIR (a folder with Kaggle's CSV "
+            "files), or make one with `favorita sample-data --out DIR`"
+        )
     span = data_date_range(settings, build_resources(settings)["storage"])
     if span is None:  # the data cannot be read yet: the run names the file's problem
         return None
@@ -168,12 +221,18 @@ from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE  # noqa: E402  
 
 def _what(meta: dict) -> str:
     """A few words on what a materialization holds, for the run's summary."""
-    parts = [f"{meta['rows']:,} rows" if "rows" in meta else None, meta.get("horizon"), meta.get("model_version"),
-             f"published: {meta['champion']}" if "champion" in meta and "model_version" not in meta else None,
-             f"{len(meta['files'])} PNG files" if isinstance(meta.get("files"), dict) else None]  # fmt: skip
+    parts = [
+        f"{meta['rows']:,} rows" if "rows" in meta else None,
+        meta.get("horizon"),
+        meta.get("model_version"),
+        f"published: {meta['champion']}" if "champion" in meta and "model_version" not in meta else None,
+        f"{len(meta['files'])} PNG files" if isinstance(meta.get("files"), dict) else None,
+    ]
     if "pairs" in meta:
-        parts = [f"{meta['pairs']:,} store x family pairs: {meta['stockout_risk']} stockout risks, {meta['overstock']} "
-                 f"overstocked, {meta['units_to_order']:,.0f} units to order"]  # fmt: skip
+        parts = [
+            f"{meta['pairs']:,} store x family pairs: {meta['stockout_risk']} stockout risks, {meta['overstock']} "
+            f"overstocked, {meta['units_to_order']:,.0f} units to order"
+        ]
     if meta.get("planned") is False:
         parts = [f"no plan: {meta['reason']}" if meta.get("reason") else "no inventory snapshot: no plan"]
     if "what_ifs" in meta and "plan_rows" in meta:
@@ -197,7 +256,8 @@ def _dagster_home(out: Path) -> tuple[object, str]:
     home = (out / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     return DagsterInstance.from_config(str(home)), (
-        f"runs recorded in {home}; to browse them: DAGSTER_HOME={home} dagster dev")
+        f"runs recorded in {home}; to browse them: DAGSTER_HOME={home} dagster dev"
+    )
 
 
 def _what_if(args: argparse.Namespace) -> int:
@@ -218,19 +278,30 @@ def _what_if(args: argparse.Namespace) -> int:
     config = {"scenario_file": str(args.scenario.resolve()), "month": args.month, "name": args.name}
     with instance:
         job = build_definitions(settings).resolve_job_def("promotion_what_if")
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
-                                        run_config={"ops": {"forecast_scenario": {"config": config}},
-                                                    "loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})  # fmt: skip
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={
+                "ops": {"forecast_scenario": {"config": config}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+            },
+        )
     if not result.success:
         failures = [step_failure_text(e) for e in result.all_events if e.is_step_failure]
         print(f"[favorita] the what-if failed: {failures[0] if failures else 'see the run'}", file=sys.stderr)
         return 1
     out = result.output_for_node("forecast_scenario")
-    print(f"[favorita] what-if {out['name']} on the {out['partition']} cut-off ({out['horizon'][0]} .. {out['horizon'][1]}):")
-    print(f"    {'line':<5} {'family':<24} {'stores':>6} {'days':<24} {'base units':>11} {'lift':>9} {'lift P10..P90':>19} {'lift %':>7}")
+    print(
+        f"[favorita] what-if {out['name']} on the {out['partition']} cut-off ({out['horizon'][0]} .. {out['horizon'][1]}):"
+    )
+    print(
+        f"    {'line':<5} {'family':<24} {'stores':>6} {'days':<24} {'base units':>11} {'lift':>9} {'lift P10..P90':>19} {'lift %':>7}"
+    )
     for r in out["rows"]:
         days = f"{r['first_date']} .. {r['last_date']}"
-        head = f"    {r['scenario_row']:<5} {r['family'][:24]:<24} {r['stores']:>6} {days:<24} {r['base_units']:>11,.0f}"
+        head = (
+            f"    {r['scenario_row']:<5} {r['family'][:24]:<24} {r['stores']:>6} {days:<24} {r['base_units']:>11,.0f}"
+        )
         if r["lift_units"] is None:
             print(f"{head}   {r['note']}")
         else:
@@ -266,8 +337,13 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     show_on(display)
     try:
         with instance:
-            report = run_pipeline(settings, partition_key=args.month, config=config, instance=instance,
-                                  loggers=None if args.verbose else {"favorita_progress": {}})  # fmt: skip
+            report = run_pipeline(
+                settings,
+                partition_key=args.month,
+                config=config,
+                instance=instance,
+                loggers=None if args.verbose else {"favorita_progress": {}},
+            )
     finally:
         show_on(None)
         if display is not None:
@@ -292,17 +368,23 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         return 1
     evaluation = report.materialized.get("forecast_evaluation", {})
     if evaluation:
-        print(f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
-              "windows, lower is better:")  # fmt: skip
+        print(
+            f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
+            "windows, lower is better:"
+        )
         print(f"    {'candidate':<22} {'RMSLE':>7} {'WAPE':>7} {'MASE':>7} {'mean wQL':>9} {'P10-P90':>8}")
         for method in (*CANDIDATES, ENSEMBLE, "published"):
             if f"{method}_rmsle" in evaluation:
-                print(f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
-                      f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} {evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "
-                      f"{evaluation.get(f'{method}_coverage', float('nan')):>8.2f}")  # fmt: skip
+                print(
+                    f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
+                    f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} {evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "
+                    f"{evaluation.get(f'{method}_coverage', float('nan')):>8.2f}"
+                )
         if evaluation.get("published_nested_rmsle") is not None:
-            print(f"    the rule's own accuracy (each window scored with champions chosen on the other windows): "
-                  f"RMSLE {evaluation['published_nested_rmsle']:.4f}")  # fmt: skip
+            print(
+                f"    the rule's own accuracy (each window scored with champions chosen on the other windows): "
+                f"RMSLE {evaluation['published_nested_rmsle']:.4f}"
+            )
         print(f"    published: {evaluation['champion']}")
     written = export_outputs(settings, report, out)
     print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")

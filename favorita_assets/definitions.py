@@ -3,7 +3,6 @@
 from dagster import Definitions, colored_console_logger
 
 import ops_jobs
-
 from favorita_assets import automation, decisions, ingest, modeling, publishing, series
 from favorita_assets.progress import favorita_progress
 from favorita_assets.settings import Settings, build_resources

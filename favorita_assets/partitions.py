@@ -28,11 +28,14 @@ DEFAULT_CONTEXT_LENGTH = 56
 
 def default_context_length(prediction_length: int) -> int:
     return max(DEFAULT_CONTEXT_LENGTH, prediction_length)
+
+
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def minimum_history_days(prediction_length: int, context_length: int | None = None,
-                         backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> int:  # fmt: skip
+def minimum_history_days(
+    prediction_length: int, context_length: int | None = None, backtest_windows: int = DEFAULT_BACKTEST_WINDOWS
+) -> int:
     """Days of history a cut-off needs: the train channel (everything before the ``backtest_windows`` windows of
     ``prediction_length`` days) must hold at least one whole training window, context_length + prediction_length
     days (context_length defaults to DeepAR's default_context_length)."""
@@ -58,8 +61,13 @@ def cutoff_of(month: str, last_date) -> pd.Timestamp:
     return min(pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0), pd.Timestamp(last_date))
 
 
-def cutoff_months(first_date, last_date, prediction_length: int = DEFAULT_PREDICTION_LENGTH,
-                  context_length: int | None = None, backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> list[str]:  # fmt: skip
+def cutoff_months(
+    first_date,
+    last_date,
+    prediction_length: int = DEFAULT_PREDICTION_LENGTH,
+    context_length: int | None = None,
+    backtest_windows: int = DEFAULT_BACKTEST_WINDOWS,
+) -> list[str]:
     """Every month (YYYY-MM) whose cut-off has enough history for ``prediction_length``, up to the month of
     ``last_date``."""
     first, last = pd.Timestamp(first_date), pd.Timestamp(last_date)
@@ -68,30 +76,47 @@ def cutoff_months(first_date, last_date, prediction_length: int = DEFAULT_PREDIC
     return [m for m in months if cutoff_of(m, last) >= earliest]
 
 
-def check_month(month: str, first_date, last_date, prediction_length: int = DEFAULT_PREDICTION_LENGTH,
-                context_length: int | None = None, source: str = "train.csv",
-                backtest_windows: int = DEFAULT_BACKTEST_WINDOWS) -> str:  # fmt: skip
+def check_month(
+    month: str,
+    first_date,
+    last_date,
+    prediction_length: int = DEFAULT_PREDICTION_LENGTH,
+    context_length: int | None = None,
+    source: str = "train.csv",
+    backtest_windows: int = DEFAULT_BACKTEST_WINDOWS,
+) -> str:
     """``month`` if it is a cut-off the data supports, else FavoritaDataError saying what is allowed."""
     allowed = cutoff_months(first_date, last_date, prediction_length, context_length, backtest_windows)
     span = f"{pd.Timestamp(first_date):%Y-%m-%d} to {pd.Timestamp(last_date):%Y-%m-%d}"
     need = minimum_history_days(prediction_length, context_length, backtest_windows)
-    why = (f"a {context_length or default_context_length(prediction_length)}-day context, one horizon to train on and "
-           f"{backtest_windows} backtest windows of one horizon each")
+    why = (
+        f"a {context_length or default_context_length(prediction_length)}-day context, one horizon to train on and "
+        f"{backtest_windows} backtest windows of one horizon each"
+    )
     if not _MONTH.match(str(month)):
-        raise FavoritaDataError(source, f"month {month!r} is not a month written YYYY-MM", column="date",
-                                value=month, fix=f"give a month such as {allowed[-1] if allowed else '2017-08'}")  # fmt: skip
+        raise FavoritaDataError(
+            source,
+            f"month {month!r} is not a month written YYYY-MM",
+            column="date",
+            value=month,
+            fix=f"give a month such as {allowed[-1] if allowed else '2017-08'}",
+        )
     if month in allowed:
         return month
     if not allowed:
-        problem = (f"the data ({span}) is shorter than the {need} days of history a {prediction_length}-day "
-                   f"forecast needs ({why})")  # fmt: skip
+        problem = (
+            f"the data ({span}) is shorter than the {need} days of history a {prediction_length}-day "
+            f"forecast needs ({why})"
+        )
         fix = "use a longer train.csv, or a shorter --prediction-length"
     elif month > allowed[-1]:
         problem = f"month {month} is after the data, which runs from {span}"
         fix = f"land newer data, or choose a month from {allowed[0]} to {allowed[-1]}"
     else:
-        problem = (f"month {month} has too little history before it: the data starts {pd.Timestamp(first_date):%Y-%m-%d} "
-                   f"and a {prediction_length}-day forecast needs {need} days ({why})")  # fmt: skip
+        problem = (
+            f"month {month} has too little history before it: the data starts {pd.Timestamp(first_date):%Y-%m-%d} "
+            f"and a {prediction_length}-day forecast needs {need} days ({why})"
+        )
         fix = f"choose a month from {allowed[0]} to {allowed[-1]}, or a shorter --prediction-length"
     raise FavoritaDataError(source, problem, column="date", value=month, fix=fix)
 
@@ -108,8 +133,10 @@ def no_data_for(month: str, settings, storage) -> str | None:
     """Why a retrain of ``month`` has nothing to work on (the data does not reach it), or None when it has."""
     span = data_date_range(settings, storage)
     if span is not None and partition_of(span[1]) < month:
-        return (f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; land newer data (the upload_raw_data job, "
-                "or a new train.csv in the data folder) and the next monthly retrain runs")  # fmt: skip
+        return (
+            f"no data for {month}: train.csv ends {span[1]:%Y-%m-%d}; land newer data (the upload_raw_data job, "
+            "or a new train.csv in the data folder) and the next monthly retrain runs"
+        )
     return None
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance
 
 from favorita_assets.automation import PIPELINE_JOB_NAME, REFRESH_JOB_NAME
-from favorita_assets.errors import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.definitions import build_definitions
+from favorita_assets.errors import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.partitions import (
     CUTOFF_PARTITIONS,
     DEFAULT_PREDICTION_LENGTH,
@@ -90,9 +90,11 @@ def run_pipeline(
         report.failures.append(f"deepar_training_data: {problem}")
         return report
     forecast = defs.resolve_job_def(PIPELINE_JOB_NAME).execute_in_process(
-        instance=instance, raise_on_error=False, partition_key=partition_key,
+        instance=instance,
+        raise_on_error=False,
+        partition_key=partition_key,
         run_config={**(config or {}), **logging_config},
-    )  # fmt: skip
+    )
     report.success = forecast.success
     _collect(report, forecast)
     return report
@@ -143,7 +145,11 @@ def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) ->
         "submission": ("kaggle_submission", keys.submission(partition), out_dir / "submission.csv"),
         "metrics": ("forecast_evaluation", keys.evaluation_metrics(partition), out_dir / "metrics.json"),
         "planner_report": ("planner_report", keys.planner_report(partition), out_dir / "planner_report.html"),
-        "replenishment_plan": ("replenishment_plan", keys.replenishment_csv(partition), out_dir / "replenishment_plan.csv"),
+        "replenishment_plan": (
+            "replenishment_plan",
+            keys.replenishment_csv(partition),
+            out_dir / "replenishment_plan.csv",
+        ),
     }
     for name in keys.PLOT_FILES:
         outputs[name] = ("forecast_plots", f"{keys.plots_prefix(partition)}/{name}", out_dir / "plots" / name)

@@ -39,13 +39,17 @@ def stage_of(step_key: str) -> int | None:
 
 
 def report_epoch(log, epoch: int, epochs: int, loss: float) -> None:
-    log.info(f"epoch {epoch}/{epochs}: training loss {loss:.4f}",
-             extra={FIELD: {"kind": "epoch", "done": epoch, "total": epochs, "loss": loss}})  # fmt: skip
+    log.info(
+        f"epoch {epoch}/{epochs}: training loss {loss:.4f}",
+        extra={FIELD: {"kind": "epoch", "done": epoch, "total": epochs, "loss": loss}},
+    )
 
 
 def report_predicted(log, done: int, total: int, what: str) -> None:
-    log.debug(f"{what}: {done:,}/{total:,} series predicted",
-              extra={FIELD: {"kind": "predict", "done": done, "total": total, "what": what}})  # fmt: skip
+    log.debug(
+        f"{what}: {done:,}/{total:,} series predicted",
+        extra={FIELD: {"kind": "predict", "done": done, "total": total, "what": what}},
+    )
 
 
 class Display:
@@ -84,13 +88,27 @@ class Display:
                 unit = "epoch" if kind == "epoch" else "series"
                 self._print(f"    {label}: {unit} {done:,}/{total:,} {detail}  ({self.elapsed()} elapsed)".rstrip())
             return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         if self._bar is None or self._bar[2] != (kind, label):
             self._close_bar()
-            bar = Progress(TextColumn("    {task.description}"), BarColumn(), MofNCompleteColumn(),
-                           TextColumn("{task.fields[detail]}"), TimeElapsedColumn(), TextColumn("left"),
-                           TimeRemainingColumn(), transient=False)  # fmt: skip
+            bar = Progress(
+                TextColumn("    {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                transient=False,
+            )
             bar.start()
             self._bar = (bar, bar.add_task(label, total=total, detail=detail), (kind, label))
         bar, task, _ = self._bar

@@ -41,34 +41,74 @@ AWS_SETTINGS = (
     AwsSetting("FAVORITA_AWS_REGION", "AWS region of the stack", "region"),
     AwsSetting("FAVORITA_RAW_BUCKET", "bucket for raw/ (landed Kaggle files)", "raw_bucket"),
     AwsSetting("FAVORITA_PROCESSED_BUCKET", "bucket for processed/ (cleaned series)", "processed_bucket"),
-    AwsSetting("FAVORITA_ARTIFACTS_BUCKET", "bucket for training/, models/, forecasts/, plots/ and Pipes messages",
-               "artifacts_bucket"),  # fmt: skip
-    AwsSetting("FAVORITA_KMS_KEY_ARN", "KMS key for server-side encryption of writes ('' = bucket default)",
-               "kms_key_arn", ""),  # fmt: skip
-    AwsSetting("FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series and builds the DeepAR channels",
-               "glue_job_name"),  # fmt: skip
+    AwsSetting(
+        "FAVORITA_ARTIFACTS_BUCKET",
+        "bucket for training/, models/, forecasts/, plots/ and Pipes messages",
+        "artifacts_bucket",
+    ),
+    AwsSetting(
+        "FAVORITA_KMS_KEY_ARN", "KMS key for server-side encryption of writes ('' = bucket default)", "kms_key_arn", ""
+    ),
+    AwsSetting(
+        "FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series and builds the DeepAR channels", "glue_job_name"
+    ),
     AwsSetting("FAVORITA_GLUE_ENGINE", "Glue script engine: spark or pandas", None, "spark"),
     AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
-    AwsSetting("FAVORITA_SAGEMAKER_NAME_PREFIX", "start of SageMaker job, model and endpoint names (IAM allows only these)",
-               "sagemaker_name_prefix", "favorita"),  # fmt: skip
-    AwsSetting("FAVORITA_MODEL_PACKAGE_GROUP", "SageMaker model registry group each trained model is registered in "
-               "('' = none)", "model_package_group_name", ""),  # fmt: skip
-    AwsSetting("FAVORITA_EVENT_QUEUE_URL", "SQS queue EventBridge feeds; set, the event sensor replaces the Dagster "
-               "schedule", "event_queue_url", ""),  # fmt: skip
-    AwsSetting("FAVORITA_ALERTS_TOPIC_ARN", "SNS topic for run-failure, quality-gate and low-stock alerts ('' = log "
-               "only)", "alerts_topic_arn", ""),  # fmt: skip
+    AwsSetting(
+        "FAVORITA_SAGEMAKER_NAME_PREFIX",
+        "start of SageMaker job, model and endpoint names (IAM allows only these)",
+        "sagemaker_name_prefix",
+        "favorita",
+    ),
+    AwsSetting(
+        "FAVORITA_MODEL_PACKAGE_GROUP",
+        "SageMaker model registry group each trained model is registered in ('' = none)",
+        "model_package_group_name",
+        "",
+    ),
+    AwsSetting(
+        "FAVORITA_EVENT_QUEUE_URL",
+        "SQS queue EventBridge feeds; set, the event sensor replaces the Dagster schedule",
+        "event_queue_url",
+        "",
+    ),
+    AwsSetting(
+        "FAVORITA_ALERTS_TOPIC_ARN",
+        "SNS topic for run-failure, quality-gate and low-stock alerts ('' = log only)",
+        "alerts_topic_arn",
+        "",
+    ),
     AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE", "training instance type", None, "ml.c5.2xlarge"),
-    AwsSetting("FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT", "training instances (DeepAR trains on several machines "
-               "at once: for data that outgrows one instance)", None, "1"),  # fmt: skip
-    AwsSetting("FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"),
+    AwsSetting(
+        "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT",
+        "training instances (DeepAR trains on several machines at once: for data that outgrows one instance)",
+        None,
+        "1",
+    ),
+    AwsSetting(
+        "FAVORITA_SAGEMAKER_INFERENCE_INSTANCE", "batch transform / endpoint instance type", None, "ml.c5.xlarge"
+    ),
     AwsSetting("FAVORITA_SAGEMAKER_INFERENCE", "batch (transform job) or endpoint (real-time)", None, "batch"),
-    AwsSetting("FAVORITA_MODEL_BACKEND", "who trains and forecasts: sagemaker-deepar, or amazon-forecast (for accounts "
-               "that still have Amazon Forecast)", "model_backend", "sagemaker-deepar"),  # fmt: skip
-    AwsSetting("FAVORITA_FORECAST_ROLE_ARN", "the role Amazon Forecast assumes to read the datasets and write the "
-               "exports (amazon-forecast backend; Terraform makes it with model_backend=amazon-forecast)",
-               "forecast_role_arn", ""),  # fmt: skip
-    AwsSetting("FAVORITA_FORECAST_ALGORITHM", "amazon-forecast backend: auto (AutoPredictor) or a named algorithm "
-               "(Deep_AR_Plus, CNN-QR, Prophet, NPTS, ETS, ARIMA)", None, "auto"),  # fmt: skip
+    AwsSetting(
+        "FAVORITA_MODEL_BACKEND",
+        "who trains and forecasts: sagemaker-deepar, or amazon-forecast (for accounts that still have Amazon Forecast)",
+        "model_backend",
+        "sagemaker-deepar",
+    ),
+    AwsSetting(
+        "FAVORITA_FORECAST_ROLE_ARN",
+        "the role Amazon Forecast assumes to read the datasets and write the "
+        "exports (amazon-forecast backend; Terraform makes it with model_backend=amazon-forecast)",
+        "forecast_role_arn",
+        "",
+    ),
+    AwsSetting(
+        "FAVORITA_FORECAST_ALGORITHM",
+        "amazon-forecast backend: auto (AutoPredictor) or a named algorithm "
+        "(Deep_AR_Plus, CNN-QR, Prophet, NPTS, ETS, ARIMA)",
+        None,
+        "auto",
+    ),
     AwsSetting("FAVORITA_AWS_MAX_ATTEMPTS", "attempts per AWS call (standard retry mode)", None, "8"),
     AwsSetting("FAVORITA_AWS_CONNECT_TIMEOUT", "seconds to connect", None, "10"),
     AwsSetting("FAVORITA_AWS_READ_TIMEOUT", "seconds to wait for a response", None, "120"),
@@ -110,8 +150,11 @@ class Settings:
                     "`terraform -chdir=infra/terraform/envs/dev output -json | favorita aws-settings > .env` "
                     "(dagster dev reads .env), or set them yourself"
                 )
-            choices = {"FAVORITA_GLUE_ENGINE": ("spark", "pandas"), "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint"),
-                       "FAVORITA_MODEL_BACKEND": MODEL_BACKENDS}  # fmt: skip
+            choices = {
+                "FAVORITA_GLUE_ENGINE": ("spark", "pandas"),
+                "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint"),
+                "FAVORITA_MODEL_BACKEND": MODEL_BACKENDS,
+            }
             for name, allowed in choices.items():
                 if aws[name] not in allowed:
                     raise SettingsError(f"{name}={aws[name]!r}: use one of {', '.join(allowed)}")
@@ -119,26 +162,37 @@ class Settings:
                 from favorita_assets.aws.amazon_forecast import ALGORITHMS
 
                 if not aws["FAVORITA_FORECAST_ROLE_ARN"]:
-                    raise SettingsError("FAVORITA_MODEL_BACKEND=amazon-forecast needs FAVORITA_FORECAST_ROLE_ARN: a role "
-                                        "that forecast.amazonaws.com may assume, allowed to read and write the artifacts "
-                                        "bucket and use the KMS key; `terraform apply -var model_backend=amazon-forecast` "
-                                        "makes it (output forecast_role_arn)")  # fmt: skip
+                    raise SettingsError(
+                        "FAVORITA_MODEL_BACKEND=amazon-forecast needs FAVORITA_FORECAST_ROLE_ARN: a role "
+                        "that forecast.amazonaws.com may assume, allowed to read and write the artifacts "
+                        "bucket and use the KMS key; `terraform apply -var model_backend=amazon-forecast` "
+                        "makes it (output forecast_role_arn)"
+                    )
                 if aws["FAVORITA_FORECAST_ALGORITHM"] not in ALGORITHMS:
-                    raise SettingsError(f"FAVORITA_FORECAST_ALGORITHM={aws['FAVORITA_FORECAST_ALGORITHM']!r}: use one "
-                                        f"of {', '.join(ALGORITHMS)}")  # fmt: skip
+                    raise SettingsError(
+                        f"FAVORITA_FORECAST_ALGORITHM={aws['FAVORITA_FORECAST_ALGORITHM']!r}: use one "
+                        f"of {', '.join(ALGORITHMS)}"
+                    )
             count = aws["FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT"]
             if not count.isdigit() or not 1 <= int(count) <= MAX_TRAINING_INSTANCES:
-                raise SettingsError(f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT={count!r}: use a whole number from 1 "
-                                    f"to {MAX_TRAINING_INSTANCES}")  # fmt: skip
+                raise SettingsError(
+                    f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT={count!r}: use a whole number from 1 "
+                    f"to {MAX_TRAINING_INSTANCES}"
+                )
         else:
             backend = env.get("FAVORITA_MODEL_BACKEND", "").strip().lower()
             if backend:
                 raise SettingsError(
                     f"FAVORITA_MODEL_BACKEND={backend!r} is an aws-mode setting: the embedded default trains GluonTS "
-                    "DeepAR in this process. " + ("Amazon Forecast is an AWS service with no local equivalent: "
-                    if backend == "amazon-forecast" else "") + "Set FAVORITA_DEPLOYMENT=aws to use "
+                    "DeepAR in this process. "
+                    + (
+                        "Amazon Forecast is an AWS service with no local equivalent: "
+                        if backend == "amazon-forecast"
+                        else ""
+                    )
+                    + "Set FAVORITA_DEPLOYMENT=aws to use "
                     f"{', '.join(MODEL_BACKENDS)}, or unset FAVORITA_MODEL_BACKEND"
-                )  # fmt: skip
+                )
         raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
         if raw_source not in RAW_SOURCES:
             raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
@@ -158,7 +212,9 @@ def _cron(value: str) -> str:
 
     value = value.strip()
     if not is_valid_cron_string(value):
-        raise SettingsError(f"FAVORITA_RETRAIN_CRON={value!r} is not a cron expression; e.g. '0 3 1 * *' (03:00 UTC on the 1st)")
+        raise SettingsError(
+            f"FAVORITA_RETRAIN_CRON={value!r} is not a cron expression; e.g. '0 3 1 * *' (03:00 UTC on the 1st)"
+        )
     return value
 
 
@@ -190,7 +246,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
         return {"raw_source": raw_source, **_aws_resources(settings.aws, settings.dagster_url)}
 
     from favorita_assets.resources.alerts import LoggedAlerts
-
     from favorita_assets.resources.channels import InProcessChannels
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
@@ -228,7 +283,8 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
     forecast = aws["FAVORITA_MODEL_BACKEND"] == "amazon-forecast"
     return {
         "aws": connection,
-        "alerts": SnsAlerts(topic_arn=topic, aws=connection, dagster_url=dagster_url) if topic
+        "alerts": SnsAlerts(topic_arn=topic, aws=connection, dagster_url=dagster_url)
+        if topic
         else LoggedAlerts(dagster_url=dagster_url),
         "storage": S3Storage(
             raw_bucket=aws["FAVORITA_RAW_BUCKET"],
@@ -238,12 +294,17 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             aws=connection,
         ),
         "cleaning": GlueCleaning(
-            job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
+            job_name=aws["FAVORITA_GLUE_JOB_NAME"],
+            engine=aws["FAVORITA_GLUE_ENGINE"],
+            pipes_poll_seconds=poll,
             aws=connection,
-        ),  # fmt: skip
+        ),
         "channels": GlueChannels(
-            job_name=aws["FAVORITA_GLUE_JOB_NAME"], engine=aws["FAVORITA_GLUE_ENGINE"], pipes_poll_seconds=poll,
-            forecast_datasets=forecast, aws=connection,
+            job_name=aws["FAVORITA_GLUE_JOB_NAME"],
+            engine=aws["FAVORITA_GLUE_ENGINE"],
+            pipes_poll_seconds=poll,
+            forecast_datasets=forecast,
+            aws=connection,
         ),  # the same job, --task channels (and Amazon Forecast's CSVs for that backend)
         "trainer": AmazonForecast(
             role_arn=aws["FAVORITA_FORECAST_ROLE_ARN"],
@@ -253,7 +314,9 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             poll_min_seconds=poll * 4,
             poll_max_seconds=poll * 40,
             aws=connection,
-        ) if forecast else SageMakerDeepAR(
+        )
+        if forecast
+        else SageMakerDeepAR(
             role_arn=aws["FAVORITA_SAGEMAKER_ROLE_ARN"],
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],
             model_package_group=aws["FAVORITA_MODEL_PACKAGE_GROUP"] or None,
@@ -265,5 +328,5 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             poll_min_seconds=poll,
             poll_max_seconds=poll * 8,
             aws=connection,
-        ),  # fmt: skip
+        ),
     }

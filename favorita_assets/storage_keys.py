@@ -4,7 +4,9 @@ Per-cut-off folders are Hive style (``cutoff_month=YYYY-MM``) so an Athena/Glue 
 partition per month.
 """
 
-LANDING_PREFIX = "landing"  # uploads of the Kaggle files (ops job upload_raw_data); read when FAVORITA_RAW_SOURCE=landing
+LANDING_PREFIX = (
+    "landing"  # uploads of the Kaggle files (ops job upload_raw_data); read when FAVORITA_RAW_SOURCE=landing
+)
 LANDING_MANIFEST = f"{LANDING_PREFIX}/_manifest.json"  # checksums of the uploaded files and train.csv's last date
 
 

@@ -93,8 +93,10 @@ class Postgres:
     def _tool(self, name: str) -> str:
         folder = postgres_bin()
         if folder is None:
-            raise TopologyError("PostgreSQL's initdb/pg_ctl were not found: install Debian's `postgresql` package "
-                                "(or set FAVORITA_PG_BIN to the folder holding them)")  # fmt: skip
+            raise TopologyError(
+                "PostgreSQL's initdb/pg_ctl were not found: install Debian's `postgresql` package "
+                "(or set FAVORITA_PG_BIN to the folder holding them)"
+            )
         return str(folder / name)
 
     def _run(self, *argv: str, input: str | None = None) -> subprocess.CompletedProcess:
@@ -108,11 +110,32 @@ class Postgres:
         self.socket_dir.mkdir(exist_ok=True)
         _chown_to_postgres(self.folder)
         if not (self.data / "PG_VERSION").exists():
-            self._run(self._tool("initdb"), "-D", str(self.data), "-U", DB_USER, "-E", "UTF8", "--no-instructions",
-                      "--auth-local=trust", "--auth-host=scram-sha-256")  # fmt: skip
+            self._run(
+                self._tool("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                DB_USER,
+                "-E",
+                "UTF8",
+                "--no-instructions",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            )
         options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1"
-        self._run(self._tool("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "postgres.log"), "-o", options,
-                  "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            self._tool("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "postgres.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         # Over the local socket (trust, this OS user only): the password of this start, then the database.
         sql = f"ALTER ROLE {DB_USER} PASSWORD '{self.password}';\n"
         self._psql(sql)
@@ -120,16 +143,38 @@ class Postgres:
             self._psql(f"CREATE DATABASE {DB_NAME};")
 
     def _psql(self, sql: str) -> subprocess.CompletedProcess:
-        return self._run(self._tool("psql"), "-X", "-q", "-t", "-v", "ON_ERROR_STOP=1", "-h", str(self.socket_dir),
-                         "-p", str(self.port), "-U", DB_USER, "-d", "postgres", "-f", "-", input=sql)  # fmt: skip
+        return self._run(
+            self._tool("psql"),
+            "-X",
+            "-q",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.socket_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            DB_USER,
+            "-d",
+            "postgres",
+            "-f",
+            "-",
+            input=sql,
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._run(self._tool("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
 
     def environment(self) -> dict[str, str]:
-        return {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_DB": DB_NAME,
-                "DAGSTER_PG_USER": DB_USER, "DAGSTER_PG_PASSWORD": self.password}  # fmt: skip
+        return {
+            "DAGSTER_PG_HOST": "127.0.0.1",
+            "DAGSTER_PG_PORT": str(self.port),
+            "DAGSTER_PG_DB": DB_NAME,
+            "DAGSTER_PG_USER": DB_USER,
+            "DAGSTER_PG_PASSWORD": self.password,
+        }
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -175,20 +220,45 @@ class Topology:
         return self.root / "logs" / f"{name}.log"
 
     def environment(self) -> dict[str, str]:
-        return {**os.environ, **self.env, **self.postgres.environment(), "DAGSTER_HOME": str(self.dagster_home),
-                "DAGSTER_COMPUTE_LOG_DIR": str(self.root / "compute_logs"),
-                "DAGSTER_CODE_SERVER_HOST": "127.0.0.1", "DAGSTER_CODE_SERVER_PORT": str(self.code_port),
-                "FAVORITA_DAGSTER_URL": self.env.get("FAVORITA_DAGSTER_URL", self.url)}  # fmt: skip
+        return {
+            **os.environ,
+            **self.env,
+            **self.postgres.environment(),
+            "DAGSTER_HOME": str(self.dagster_home),
+            "DAGSTER_COMPUTE_LOG_DIR": str(self.root / "compute_logs"),
+            "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
+            "DAGSTER_CODE_SERVER_PORT": str(self.code_port),
+            "FAVORITA_DAGSTER_URL": self.env.get("FAVORITA_DAGSTER_URL", self.url),
+        }
 
     def command(self, name: str) -> list[str]:
         bin_dir = Path(sys.executable).parent
         workspace = str(self.root / "workspace.yaml")
         return {
-            "code_server": [str(bin_dir / "dagster"), "code-server", "start", "-h", "127.0.0.1", "-p", str(self.code_port),
-                            "-m", "favorita_assets.definitions", "--location-name", LOCATION],
+            "code_server": [
+                str(bin_dir / "dagster"),
+                "code-server",
+                "start",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.code_port),
+                "-m",
+                "favorita_assets.definitions",
+                "--location-name",
+                LOCATION,
+            ],
             "daemon": [str(bin_dir / "dagster-daemon"), "run", "-w", workspace],
-            "webserver": [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(self.web_port), "-w", workspace],
-        }[name]  # fmt: skip
+            "webserver": [
+                str(bin_dir / "dagster-webserver"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.web_port),
+                "-w",
+                workspace,
+            ],
+        }[name]
 
     def start(self, timeout: float = 180) -> None:
         for folder in ("logs", "compute_logs", "dagster_home"):
@@ -210,16 +280,23 @@ class Topology:
     def start_process(self, name: str) -> None:
         log = self.log(name).open("ab")
         self.processes[name] = subprocess.Popen(
-            self.command(name), env=self.environment(), cwd=self.root, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,  # its own process group: stop takes its children too
-        )  # fmt: skip
+            self.command(name),
+            env=self.environment(),
+            cwd=self.root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stop takes its children too
+        )
         log.close()
 
     def _check_alive(self, name: str) -> None:
         process = self.processes[name]
         if process.poll() is not None:
             tail = self.log(name).read_text(errors="replace")[-2000:]
-            raise TopologyError(f"{name} exited with code {process.returncode}; its log ({self.log(name)}) ends:\n{tail}")
+            raise TopologyError(
+                f"{name} exited with code {process.returncode}; its log ({self.log(name)}) ends:\n{tail}"
+            )
 
     def wait_for_code_server(self, deadline: float) -> None:
         from dagster._grpc.client import DagsterGrpcClient
@@ -235,7 +312,9 @@ class Topology:
             except Exception:  # noqa: BLE001 - not listening yet, or still loading the definitions
                 pass
             if time.monotonic() > deadline:
-                raise TopologyError(f"the code server did not answer on 127.0.0.1:{self.code_port}; see {self.log('code_server')}")
+                raise TopologyError(
+                    f"the code server did not answer on 127.0.0.1:{self.code_port}; see {self.log('code_server')}"
+                )
             time.sleep(0.5)
 
     def wait_for_webserver(self, deadline: float) -> None:
@@ -268,8 +347,12 @@ class Topology:
             state.unlink()
 
     def save_state(self) -> None:
-        state = {"web_port": self.web_port, "code_port": self.code_port, "pg_port": self.pg_port,
-                 "groups": {name: p.pid for name, p in self.processes.items()}}  # fmt: skip
+        state = {
+            "web_port": self.web_port,
+            "code_port": self.code_port,
+            "pg_port": self.pg_port,
+            "groups": {name: p.pid for name, p in self.processes.items()},
+        }
         tmp = self.root / "state.json.tmp"
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.root / "state.json")

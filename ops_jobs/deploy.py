@@ -2,7 +2,6 @@
 one (aws mode; favorita_assets/aws/serving.py). On the embedded default there is no endpoint to deploy to, and the
 jobs say so."""
 
-
 from dagster import Config, Failure, OpExecutionContext, Output, job, op
 from pydantic import Field
 
@@ -14,8 +13,10 @@ def _sagemaker(trainer: DeepARTrainer):
     from favorita_assets.aws.sagemaker import SageMakerDeepAR
 
     if not isinstance(trainer, SageMakerDeepAR):
-        raise Failure("endpoint deploy and rollback need FAVORITA_DEPLOYMENT=aws: the embedded default serves "
-                      "forecasts as files (forecasts/...), it runs no endpoint")  # fmt: skip
+        raise Failure(
+            "endpoint deploy and rollback need FAVORITA_DEPLOYMENT=aws: the embedded default serves "
+            "forecasts as files (forecasts/...), it runs no endpoint"
+        )
     return trainer
 
 

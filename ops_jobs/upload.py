@@ -6,31 +6,37 @@ rewritten last, with the last date of train.csv so the event sensor knows which 
 mode every upload raises an S3 "Object Created" event under landing/, which EventBridge puts on the event queue.
 """
 
-
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from dagster import Config, MetadataValue, OpExecutionContext, Output, job, op
 from pydantic import Field
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.inventory import INVENTORY_FILES
 from favorita_assets.core.schema import KAGGLE_FILES
 from favorita_assets.errors import data_errors_as_failures
-from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.partitions import train_date_range
 from favorita_assets.resources.storage import Storage, sha256_of_file
+
 
 def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
     """Upload the Kaggle files of ``source_dir`` that changed since the last upload; returns the new manifest plus
     ``uploaded`` and ``skipped`` file names."""
     source_dir = Path(source_dir)
-    present = [name for name in [spec.filename for spec in KAGGLE_FILES.values()] + list(INVENTORY_FILES)
-               if (source_dir / name).is_file()]  # the Kaggle files and an inventory snapshot
+    present = [
+        name
+        for name in [spec.filename for spec in KAGGLE_FILES.values()] + list(INVENTORY_FILES)
+        if (source_dir / name).is_file()
+    ]  # the Kaggle files and an inventory snapshot
     if "train.csv" not in present:
-        raise FavoritaDataError(str(source_dir / "train.csv"), "file not found",
-                                fix="point the upload at the folder holding the Kaggle files")  # fmt: skip
+        raise FavoritaDataError(
+            str(source_dir / "train.csv"),
+            "file not found",
+            fix="point the upload at the folder holding the Kaggle files",
+        )
     manifest = storage.read_json(keys.LANDING_MANIFEST) if storage.exists(keys.LANDING_MANIFEST) else {"files": {}}
     uploaded, skipped = [], []
     for name in present:
@@ -43,9 +49,10 @@ def upload_landing(storage: Storage, source_dir: Path, log=print) -> dict:
             continue
         storage.put_file(path, key)
         manifest["files"][name] = {
-            "sha256": digest, "bytes": path.stat().st_size,
-            "uploaded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }  # fmt: skip
+            "sha256": digest,
+            "bytes": path.stat().st_size,
+            "uploaded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         uploaded.append(name)
         log(f"{name}: uploaded to {storage.uri(key)} (sha256 {digest[:12]}…, {path.stat().st_size:,} bytes)")
     if uploaded:
@@ -75,7 +82,9 @@ def upload_raw_files(context: OpExecutionContext, config: UploadConfig, storage:
     )
 
 
-@job(description="Upload raw Kaggle files to the landing zone (with checksums, skipping unchanged files). Set "
-     "FAVORITA_RAW_SOURCE=landing for the graph to read them from there.")  # fmt: skip
+@job(
+    description="Upload raw Kaggle files to the landing zone (with checksums, skipping unchanged files). Set "
+    "FAVORITA_RAW_SOURCE=landing for the graph to read them from there."
+)
 def upload_raw_data():
     upload_raw_files()

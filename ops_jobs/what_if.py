@@ -20,50 +20,90 @@ EXAMPLE_SCENARIO = Path(__file__).parent / "examples" / "promotion_scenario.csv"
 
 
 def latest_forecast_month(storage: Storage) -> str:
-    months = sorted({k.split("/")[1].removeprefix("cutoff_month=") for k in storage.list_keys("forecasts")
-                     if k.endswith("/forecasts.parquet")})  # fmt: skip
+    months = sorted(
+        {
+            k.split("/")[1].removeprefix("cutoff_month=")
+            for k in storage.list_keys("forecasts")
+            if k.endswith("/forecasts.parquet")
+        }
+    )
     if not months:
-        raise FavoritaDataError(storage.uri("forecasts"), "no forecasts are published yet",
-                                fix="materialize the forecasts asset first (favorita run, or the monthly schedule)")  # fmt: skip
+        raise FavoritaDataError(
+            storage.uri("forecasts"),
+            "no forecasts are published yet",
+            fix="materialize the forecasts asset first (favorita run, or the monthly schedule)",
+        )
     return months[-1]
 
 
 class WhatIfConfig(Config):
-    scenario_file: str = Field(description="Scenario CSV or Parquet: store_nbr (or 'all'), family, start_date, "
-                               "end_date, onpromotion; one row per promotion.")  # fmt: skip
+    scenario_file: str = Field(
+        description="Scenario CSV or Parquet: store_nbr (or 'all'), family, start_date, "
+        "end_date, onpromotion; one row per promotion."
+    )
     month: str | None = Field(default=None, description="Forecast cut-off month YYYY-MM; default the latest published.")
-    name: str | None = Field(default=None, description="Name of the scenario in storage and the report; default the file's name.")
+    name: str | None = Field(
+        default=None, description="Name of the scenario in storage and the report; default the file's name."
+    )
 
 
-@op(description="Forecast a published cut-off under a promotion scenario with the same published models; write the "
-    "lift against the base plan and the planner report with the scenario in it.")  # fmt: skip
+@op(
+    description="Forecast a published cut-off under a promotion scenario with the same published models; write the "
+    "lift against the base plan and the planner report with the scenario in it."
+)
 def forecast_scenario(context: OpExecutionContext, config: WhatIfConfig, storage: Storage, trainer: DeepARTrainer):
     with data_errors_as_failures():
         month = config.month or latest_forecast_month(storage)
         partition = month  # the cut-off partitions are months, YYYY-MM
         if not storage.exists(keys.forecasts(partition)):
-            raise FavoritaDataError(storage.uri(keys.forecasts(partition)), f"no forecasts for the cut-off month {month}",
-                                    fix="pick a published month, or leave month empty for the latest")  # fmt: skip
+            raise FavoritaDataError(
+                storage.uri(keys.forecasts(partition)),
+                f"no forecasts for the cut-off month {month}",
+                fix="pick a published month, or leave month empty for the latest",
+            )
         name = scenario_name(config.name or Path(config.scenario_file).stem)
         result = run_what_if(context, storage, trainer, partition, config.scenario_file, name)
     uri, facts, _ = write_report(storage, partition)
-    lines = "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-        f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | {r['base_units']:,.0f} | "
-        + ("{:,.0f} | {:,.0f} .. {:,.0f} | {} |".format(r["lift_units"], r["lift_p10"], r["lift_p90"],
-                                                     "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}")
-           if r["lift_units"] is not None else f"— | — | {r['note']} |")
-        for r in result["rows"])  # fmt: skip
+    lines = (
+        "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n|---|---|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | {r['base_units']:,.0f} | "
+            + (
+                "{:,.0f} | {:,.0f} .. {:,.0f} | {} |".format(
+                    r["lift_units"],
+                    r["lift_p10"],
+                    r["lift_p90"],
+                    "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}",
+                )
+                if r["lift_units"] is not None
+                else f"— | — | {r['note']} |"
+            )
+            for r in result["rows"]
+        )
+    )
     context.log.info(f"what-if {name} on {month}:\n{lines}\nreport: {uri}")
-    yield AssetMaterialization(asset_key=AssetKey("planner_report"), partition=partition,
-                               description=f"written again with the what-if {name}",
-                               metadata={"path": MetadataValue.path(uri), "what_ifs": ", ".join(facts["what_ifs"])})  # fmt: skip
-    yield Output(result | {"report": uri}, metadata={
-        "month": month, "scenario": name, "series_days": result["series_days"],
-        "results": MetadataValue.md(lines), "table": MetadataValue.path(result["table"]), "report": MetadataValue.path(uri),
-    })  # fmt: skip
+    yield AssetMaterialization(
+        asset_key=AssetKey("planner_report"),
+        partition=partition,
+        description=f"written again with the what-if {name}",
+        metadata={"path": MetadataValue.path(uri), "what_ifs": ", ".join(facts["what_ifs"])},
+    )
+    yield Output(
+        result | {"report": uri},
+        metadata={
+            "month": month,
+            "scenario": name,
+            "series_days": result["series_days"],
+            "results": MetadataValue.md(lines),
+            "table": MetadataValue.path(result["table"]),
+            "report": MetadataValue.path(uri),
+        },
+    )
 
 
-@job(description="Promotion what-if: a scenario file (stores, family, days, promotion counts) forecast with the same "
-     "published models; the lift against the base plan, with its interval, in storage and in the planner report.")  # fmt: skip
+@job(
+    description="Promotion what-if: a scenario file (stores, family, days, promotion counts) forecast with the same "
+    "published models; the lift against the base plan, with its interval, in storage and in the planner report."
+)
 def promotion_what_if():
     forecast_scenario()

@@ -88,15 +88,21 @@ def forecast_new_data(context: SensorEvaluationContext, asset_event: EventLogEnt
     if not months:
         return SkipReason("the sales data supports no monthly cut-off yet (too little history)")
     month = max(months)
-    return RunRequest(run_key=f"forecast-{month}-{version}", partition_key=month,
-                      tags={"favorita/trigger": "new-cleaned-series", "favorita/cleaned_version": str(version)})  # fmt: skip
+    return RunRequest(
+        run_key=f"forecast-{month}-{version}",
+        partition_key=month,
+        tags={"favorita/trigger": "new-cleaned-series", "favorita/cleaned_version": str(version)},
+    )
 
 
 def build_defs(settings: Settings) -> Definitions:
     """The two jobs, the monthly schedule, the new-data sensor, the run-failure alert, and in aws mode with an event
     queue the EventBridge sensor (which then replaces the schedule: EventBridge Scheduler sends the monthly message)."""
     queue = settings.aws.get("FAVORITA_EVENT_QUEUE_URL", "") if settings.deployment == "aws" else ""
-    sensors = [alert_on_run_failure, forecast_new_data] + ([build_event_sensor(queue, refresh_data, settings)] if queue else [])
+    sensors = [alert_on_run_failure, forecast_new_data] + (
+        [build_event_sensor(queue, refresh_data, settings)] if queue else []
+    )
     status = DefaultScheduleStatus.STOPPED if queue else DefaultScheduleStatus.RUNNING
-    return Definitions(jobs=[refresh_data, favorita_pipeline], schedules=[monthly_schedule(status, settings)],
-                       sensors=sensors)  # fmt: skip
+    return Definitions(
+        jobs=[refresh_data, favorita_pipeline], schedules=[monthly_schedule(status, settings)], sensors=sensors
+    )

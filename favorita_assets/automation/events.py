@@ -25,15 +25,21 @@ def classify(body: dict) -> Event:
     source, kind, detail = body.get("source"), body.get("detail-type"), body.get("detail") or {}
     if source == "favorita.scheduler" and kind == "Monthly Retrain":
         month = month_before(body.get("time") or pd.Timestamp.now(tz="UTC").isoformat())
-        return Event("monthly_retrain", {"partition": month, "id": body.get("id", "")}, f"monthly retrain of {month[:7]}")
+        return Event(
+            "monthly_retrain", {"partition": month, "id": body.get("id", "")}, f"monthly retrain of {month[:7]}"
+        )
     if source == "aws.s3" and kind == "Object Created":
         key = (detail.get("object") or {}).get("key", "")
         bucket = (detail.get("bucket") or {}).get("name", "")
         # The upload writes the manifest last: its event, not a data file's, says the upload is complete (a data
         # file's event can arrive before the manifest that lists it is rewritten).
         if key == keys.LANDING_MANIFEST:
-            return Event("raw_landed", {"bucket": bucket, "key": key}, f"s3://{bucket}/{key} written: an upload is complete")
-        return Event("ignored", {"key": key}, f"s3://{bucket}/{key} landed (the refresh waits for {keys.LANDING_MANIFEST})")
+            return Event(
+                "raw_landed", {"bucket": bucket, "key": key}, f"s3://{bucket}/{key} written: an upload is complete"
+            )
+        return Event(
+            "ignored", {"key": key}, f"s3://{bucket}/{key} landed (the refresh waits for {keys.LANDING_MANIFEST})"
+        )
     if source == "aws.sagemaker" and kind == "SageMaker Training Job State Change":
         status = detail.get("TrainingJobStatus")
         name = detail.get("TrainingJobName", "")

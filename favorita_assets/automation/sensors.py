@@ -22,6 +22,7 @@ from favorita_assets.partitions import no_data_for
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.storage import Storage
 
+
 @run_failure_sensor(
     name="alert_on_run_failure",
     default_status=DefaultSensorStatus.RUNNING,
@@ -49,8 +50,9 @@ def _run_level_reason(context: RunFailureSensorContext) -> str:
     memory) or run monitoring gave up on it, else the failure event's own message."""
     from dagster import DagsterEventType
 
-    records = context.instance.get_records_for_run(context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT,
-                                                   ascending=False, limit=20).records  # fmt: skip
+    records = context.instance.get_records_for_run(
+        context.dagster_run.run_id, of_type=DagsterEventType.ENGINE_EVENT, ascending=False, limit=20
+    ).records
     for record in records:
         entry = record.event_log_entry
         message = (entry.dagster_event.message if entry.dagster_event else None) or entry.message or ""
@@ -97,22 +99,30 @@ def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:
                 if nothing_new:
                     context.log.info(nothing_new)
                     return None
-                return RunRequest(run_key=f"monthly-{month}", tags={"favorita/trigger": "eventbridge-schedule",
-                                                                     "favorita/month": month})  # fmt: skip
+                return RunRequest(
+                    run_key=f"monthly-{month}",
+                    tags={"favorita/trigger": "eventbridge-schedule", "favorita/month": month},
+                )
             if event.kind == "raw_landed":
                 manifest = storage.read_json(keys.LANDING_MANIFEST)
                 digest = hashlib.sha256(json.dumps(manifest["files"], sort_keys=True).encode()).hexdigest()[:16]
                 return RunRequest(run_key=f"landed-{digest}", tags={"favorita/trigger": "raw-data-landed"})
             if event.kind == "training_failed" and message["MessageId"] not in alerted:  # once, across redeliveries
                 detail = event.detail
-                alerts.publish("training_failed", f"Favorita: SageMaker {event.summary}",
-                               f"SageMaker training job {detail['job']} ended {detail['status']}: "
-                               f"{detail['reason'] or 'no reason given'}.\nThe run that started it fails too; see "
-                               f"{alerts.dagster_url}/runs", detail)  # fmt: skip
+                alerts.publish(
+                    "training_failed",
+                    f"Favorita: SageMaker {event.summary}",
+                    f"SageMaker training job {detail['job']} ended {detail['status']}: "
+                    f"{detail['reason'] or 'no reason given'}.\nThe run that started it fails too; see "
+                    f"{alerts.dagster_url}/runs",
+                    detail,
+                )
                 alerted.append(message["MessageId"])
             return None
 
-        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
         requests, handles = [], []
         for message in messages:
             # Each message on its own: one that cannot be handled is left on the queue (it comes back, and after
@@ -120,8 +130,10 @@ def build_event_sensor(queue_url: str, job, settings) -> SensorDefinition:
             try:
                 request = handle_message(message)
             except Exception as error:  # noqa: BLE001 - logged with the message; never the whole tick
-                context.log.error(f"message {message['MessageId']} could not be handled and stays on the queue "
-                                  f"({type(error).__name__}: {error})")  # fmt: skip
+                context.log.error(
+                    f"message {message['MessageId']} could not be handled and stays on the queue "
+                    f"({type(error).__name__}: {error})"
+                )
                 continue
             handles.append(message["ReceiptHandle"])
             if request is not None:

@@ -60,8 +60,13 @@ ALGORITHMS = ("auto", "Deep_AR_Plus", "CNN-QR", "Prophet", "NPTS", "ETS", "ARIMA
 MAX_BACKTEST_WINDOWS = 5  # EvaluationParameters.NumberOfBacktestWindows: 1 to 5
 TAGS = [{"Key": "project", "Value": "favorita-forecast"}]
 DONE, FAILED = {"ACTIVE"}, {"CREATE_FAILED", "CREATE_STOPPED"}
-NOT_AVAILABLE = ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException", "SubscriptionRequiredException",
-                 "OptInRequired")  # fmt: skip
+NOT_AVAILABLE = (
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "SubscriptionRequiredException",
+    "OptInRequired",
+)
 BACKEND = "amazon-forecast"
 
 
@@ -98,19 +103,29 @@ def unavailable(error: ClientError) -> AmazonForecastUnavailable | None:
 class AmazonForecast(DeepARTrainer):
     """Amazon Forecast (FAVORITA_DEPLOYMENT=aws, FAVORITA_MODEL_BACKEND=amazon-forecast)."""
 
-    role_arn: str = Field(description="The role Amazon Forecast assumes to read the datasets and write the exports "
-                          "(FAVORITA_FORECAST_ROLE_ARN).")  # fmt: skip
-    name_prefix: str = Field(default="favorita", description="Start of every Forecast resource name; the Dagster "
-                             "policy allows only these (hyphens become _).")  # fmt: skip
-    algorithm: str = Field(default="auto", description="auto: AutoPredictor; or a named algorithm of the legacy "
-                           f"CreatePredictor: {', '.join(ALGORITHMS[1:])}.")  # fmt: skip
-    holiday_country: str = Field(default=HOLIDAY_COUNTRY, description="Forecast's built-in holiday featurization "
-                                 "(ISO country code); '' leaves it out.")  # fmt: skip
+    role_arn: str = Field(
+        description="The role Amazon Forecast assumes to read the datasets and write the exports "
+        "(FAVORITA_FORECAST_ROLE_ARN)."
+    )
+    name_prefix: str = Field(
+        default="favorita",
+        description="Start of every Forecast resource name; the Dagster policy allows only these (hyphens become _).",
+    )
+    algorithm: str = Field(
+        default="auto",
+        description="auto: AutoPredictor; or a named algorithm of the legacy "
+        f"CreatePredictor: {', '.join(ALGORITHMS[1:])}.",
+    )
+    holiday_country: str = Field(
+        default=HOLIDAY_COUNTRY,
+        description="Forecast's built-in holiday featurization (ISO country code); '' leaves it out.",
+    )
     kms_key_arn: str | None = Field(default=None, description="KMS key for the datasets, predictor and exports.")
     poll_min_seconds: float = Field(default=60.0, gt=0, description="First wait between status polls.")
     poll_max_seconds: float = Field(default=600.0, gt=0, description="Longest wait between status polls.")
-    max_hours: float = Field(default=24.0, gt=0, description="Longest wait for one resource (a predictor on large "
-                             "data can train for hours).")  # fmt: skip
+    max_hours: float = Field(
+        default=24.0, gt=0, description="Longest wait for one resource (a predictor on large data can train for hours)."
+    )
     aws: FavoritaAws = Field(description="Region, endpoint, retries and timeouts of the clients.")
 
     supports_what_if: ClassVar[bool] = False
@@ -135,13 +150,24 @@ class AmazonForecast(DeepARTrainer):
 
     def _wait(self, what: str, describe: str, arn_key: str, arn: str, log: Callable[[str], None]) -> dict:
         return wait_for(
-            what, lambda: self._call(describe, **{arn_key: arn}), "Status", DONE, FAILED, self.max_hours * 3600, log,
-            first_delay=self.poll_min_seconds, longest_delay=self.poll_max_seconds, error=ForecastJobFailed,
-            reason_keys=("Message",), stop=lambda: self._call("stop_resource", ResourceArn=arn),
-        )  # fmt: skip
+            what,
+            lambda: self._call(describe, **{arn_key: arn}),
+            "Status",
+            DONE,
+            FAILED,
+            self.max_hours * 3600,
+            log,
+            first_delay=self.poll_min_seconds,
+            longest_delay=self.poll_max_seconds,
+            error=ForecastJobFailed,
+            reason_keys=("Message",),
+            stop=lambda: self._call("stop_resource", ResourceArn=arn),
+        )
 
     def _encryption(self) -> dict:
-        return {"EncryptionConfig": {"RoleArn": self.role_arn, "KMSKeyArn": self.kms_key_arn}} if self.kms_key_arn else {}
+        return (
+            {"EncryptionConfig": {"RoleArn": self.role_arn, "KMSKeyArn": self.kms_key_arn}} if self.kms_key_arn else {}
+        )
 
     def _s3_config(self, path: str) -> dict:
         config = {"Path": path, "RoleArn": self.role_arn}
@@ -182,34 +208,58 @@ class AmazonForecast(DeepARTrainer):
         # A closed day's demand stays missing (not a zero sale), as in DeepAR's channels.
         filling = {"middlefill": "nan", "backfill": "nan"}
         if self.algorithm == "auto":
-            data = {"DatasetGroupArn": group_arn,
-                    "AttributeConfigs": [{"AttributeName": "demand", "Transformations": filling}]}  # fmt: skip
+            data = {
+                "DatasetGroupArn": group_arn,
+                "AttributeConfigs": [{"AttributeName": "demand", "Transformations": filling}],
+            }
             if self.holiday_country:
-                data["AdditionalDatasets"] = [{"Name": "holiday", "Configuration": {"CountryCode": [self.holiday_country]}}]
+                data["AdditionalDatasets"] = [
+                    {"Name": "holiday", "Configuration": {"CountryCode": [self.holiday_country]}}
+                ]
             return "create_auto_predictor", {
-                "PredictorName": base, "ForecastHorizon": horizon, "ForecastTypes": list(FORECAST_TYPES),
-                "ForecastFrequency": FREQUENCY, "DataConfig": data, "OptimizationMetric": "AverageWeightedQuantileLoss",
-                **self._encryption(), "Tags": TAGS,
-            }  # fmt: skip
+                "PredictorName": base,
+                "ForecastHorizon": horizon,
+                "ForecastTypes": list(FORECAST_TYPES),
+                "ForecastFrequency": FREQUENCY,
+                "DataConfig": data,
+                "OptimizationMetric": "AverageWeightedQuantileLoss",
+                **self._encryption(),
+                "Tags": TAGS,
+            }
         if not 1 <= windows <= MAX_BACKTEST_WINDOWS:
-            raise ValueError(f"backtest_windows={windows}: Amazon Forecast backtests 1 to {MAX_BACKTEST_WINDOWS} "
-                             "windows; set deepar_training_data's backtest_windows within that")  # fmt: skip
+            raise ValueError(
+                f"backtest_windows={windows}: Amazon Forecast backtests 1 to {MAX_BACKTEST_WINDOWS} "
+                "windows; set deepar_training_data's backtest_windows within that"
+            )
         inputs = {"DatasetGroupArn": group_arn}
         if self.holiday_country:
             inputs["SupplementaryFeatures"] = [{"Name": "holiday", "Value": self.holiday_country}]
         return "create_predictor", {
-            "PredictorName": base, "AlgorithmArn": f"arn:aws:forecast:::algorithm/{self.algorithm}",
-            "ForecastHorizon": horizon, "ForecastTypes": list(FORECAST_TYPES), "PerformAutoML": False,
+            "PredictorName": base,
+            "AlgorithmArn": f"arn:aws:forecast:::algorithm/{self.algorithm}",
+            "ForecastHorizon": horizon,
+            "ForecastTypes": list(FORECAST_TYPES),
+            "PerformAutoML": False,
             # The evaluation's windows: k windows of one horizon each, back to back, ending at the cut-off.
             "EvaluationParameters": {"NumberOfBacktestWindows": windows, "BackTestWindowOffset": horizon},
             "InputDataConfig": inputs,
-            "FeaturizationConfig": {"ForecastFrequency": FREQUENCY, "Featurizations": [{
-                "AttributeName": "demand", "FeaturizationPipeline": [{
-                    "FeaturizationMethodName": "filling", "FeaturizationMethodParameters": {"frontfill": "none", **filling},
-                }],
-            }]},
-            **self._encryption(), "Tags": TAGS,
-        }  # fmt: skip
+            "FeaturizationConfig": {
+                "ForecastFrequency": FREQUENCY,
+                "Featurizations": [
+                    {
+                        "AttributeName": "demand",
+                        "FeaturizationPipeline": [
+                            {
+                                "FeaturizationMethodName": "filling",
+                                "FeaturizationMethodParameters": {"frontfill": "none", **filling},
+                            }
+                        ],
+                    }
+                ],
+            },
+            **self._encryption(),
+            "Tags": TAGS,
+        }
 
     # --- training -----------------------------------------------------------------------------------------------
 
@@ -227,44 +277,73 @@ class AmazonForecast(DeepARTrainer):
         log = context.log.info
         base = forecast_name(self.name_prefix, request.version, utc_stamp())
         self.predictor_request(base, "", h, k)  # refuses bad settings before anything is created
-        group_arn = self._call("create_dataset_group", DatasetGroupName=base, Domain=DOMAIN, Tags=TAGS)["DatasetGroupArn"]
+        group_arn = self._call("create_dataset_group", DatasetGroupName=base, Domain=DOMAIN, Tags=TAGS)[
+            "DatasetGroupArn"
+        ]
         log(f"Amazon Forecast dataset group {base} ({DOMAIN})")
-        dataset_arns = {name: self._call("create_dataset", **req)["DatasetArn"]
-                        for name, req in self.dataset_requests(base).items()}  # fmt: skip
+        dataset_arns = {
+            name: self._call("create_dataset", **req)["DatasetArn"] for name, req in self.dataset_requests(base).items()
+        }
         self._call("update_dataset_group", DatasetGroupArn=group_arn, DatasetArns=list(dataset_arns.values()))
         imports = {}
         for name in DATASETS:
             folder = storage.uri(f"{request.channels_prefix}/forecast/{name}/")
-            imports[name] = self._call("create_dataset_import_job",
-                                       **self.import_request(base, name, dataset_arns[name], folder))["DatasetImportJobArn"]  # fmt: skip
+            imports[name] = self._call(
+                "create_dataset_import_job", **self.import_request(base, name, dataset_arns[name], folder)
+            )["DatasetImportJobArn"]
         for name, arn in imports.items():
             self._wait(f"dataset import {name}", "describe_dataset_import_job", "DatasetImportJobArn", arn, log)
         operation, predictor_request = self.predictor_request(base, group_arn, h, k)
         predictor_arn = self._call(operation, **predictor_request)["PredictorArn"]
-        log(f"Amazon Forecast predictor {base} ({self.algorithm}, horizon {h} days, forecast types "
-            f"{', '.join(FORECAST_TYPES)}) training")  # fmt: skip
+        log(
+            f"Amazon Forecast predictor {base} ({self.algorithm}, horizon {h} days, forecast types "
+            f"{', '.join(FORECAST_TYPES)}) training"
+        )
         describe = "describe_auto_predictor" if operation == "create_auto_predictor" else "describe_predictor"
         predictor = self._wait(f"predictor {base}", describe, "PredictorArn", predictor_arn, log)
         export_root = exports_prefix(request.model_prefix)
         backtest_path = storage.uri(f"{export_root}/backtest/")
         backtest_arn = self._call(
-            "create_predictor_backtest_export_job", PredictorBacktestExportJobName=forecast_name(base, "backtest"),
-            PredictorArn=predictor_arn, Destination=self._s3_config(backtest_path), Format="CSV", Tags=TAGS,
-        )["PredictorBacktestExportJobArn"]  # fmt: skip
-        forecast_arn = self._call("create_forecast", ForecastName=base, PredictorArn=predictor_arn,
-                                  ForecastTypes=list(FORECAST_TYPES), Tags=TAGS)["ForecastArn"]  # fmt: skip
-        self._wait("backtest export", "describe_predictor_backtest_export_job", "PredictorBacktestExportJobArn",
-                   backtest_arn, log)  # fmt: skip
+            "create_predictor_backtest_export_job",
+            PredictorBacktestExportJobName=forecast_name(base, "backtest"),
+            PredictorArn=predictor_arn,
+            Destination=self._s3_config(backtest_path),
+            Format="CSV",
+            Tags=TAGS,
+        )["PredictorBacktestExportJobArn"]
+        forecast_arn = self._call(
+            "create_forecast",
+            ForecastName=base,
+            PredictorArn=predictor_arn,
+            ForecastTypes=list(FORECAST_TYPES),
+            Tags=TAGS,
+        )["ForecastArn"]
+        self._wait(
+            "backtest export",
+            "describe_predictor_backtest_export_job",
+            "PredictorBacktestExportJobArn",
+            backtest_arn,
+            log,
+        )
         self._wait(f"forecast {base}", "describe_forecast", "ForecastArn", forecast_arn, log)
         forecast_path = storage.uri(f"{export_root}/forecast/")
         export_arn = self._call(
-            "create_forecast_export_job", ForecastExportJobName=forecast_name(base, "export"), ForecastArn=forecast_arn,
-            Destination=self._s3_config(forecast_path), Format="CSV", Tags=TAGS,
-        )["ForecastExportJobArn"]  # fmt: skip
+            "create_forecast_export_job",
+            ForecastExportJobName=forecast_name(base, "export"),
+            ForecastArn=forecast_arn,
+            Destination=self._s3_config(forecast_path),
+            Format="CSV",
+            Tags=TAGS,
+        )["ForecastExportJobArn"]
         self._wait("forecast export", "describe_forecast_export_job", "ForecastExportJobArn", export_arn, log)
         tables, windows = {}, []
-        for what, prefix in (("backtest", f"{export_root}/backtest/forecasted-values"), ("forecast", f"{export_root}/forecast")):
-            parts = [(storage.uri(key), storage.read_bytes(key)) for key in storage.list_keys(prefix) if key.endswith(".csv")]
+        for what, prefix in (
+            ("backtest", f"{export_root}/backtest/forecasted-values"),
+            ("forecast", f"{export_root}/forecast"),
+        ):
+            parts = [
+                (storage.uri(key), storage.read_bytes(key)) for key in storage.list_keys(prefix) if key.endswith(".csv")
+            ]
             try:
                 table = read_export(parts, backtest=what == "backtest")
             except ForecastFormatError as error:
@@ -293,11 +372,15 @@ class AmazonForecast(DeepARTrainer):
 
     def predict(self, context, storage, model, records, quantiles, cut=0):
         if model.get("backend") != BACKEND:
-            raise ValueError(f"model {model.get('version')} was trained by {model.get('backend')}, not Amazon Forecast: "
-                             "materialize deepar_model again (force_retrain) with FAVORITA_MODEL_BACKEND=amazon-forecast")  # fmt: skip
+            raise ValueError(
+                f"model {model.get('version')} was trained by {model.get('backend')}, not Amazon Forecast: "
+                "materialize deepar_model again (force_retrain) with FAVORITA_MODEL_BACKEND=amazon-forecast"
+            )
         if cut:
-            raise ValueError("Amazon Forecast forecasts from the end of its data only; it answers the backtest from "
-                             "its own backtest export, not from a cut target")  # fmt: skip
+            raise ValueError(
+                "Amazon Forecast forecasts from the end of its data only; it answers the backtest from "
+                "its own backtest export, not from a cut target"
+            )
         encoding = CategoryEncoding.from_dict(model["encoding"])
         h = int(model["hyperparameters"]["prediction_length"])
         requests = [(record_item(r, encoding), first_forecast_day(r)) for r in records]
@@ -305,19 +388,28 @@ class AmazonForecast(DeepARTrainer):
         backtest = [day != after_cutoff for _item, day in requests]
         if any(backtest) and not all(backtest):
             raise ValueError("one request mixes the horizon and backtest windows; ask for them apart")
-        what, key = ("backtest export", model["backtest_key"]) if any(backtest) else ("forecast export", model["model_key"])
+        what, key = (
+            ("backtest export", model["backtest_key"]) if any(backtest) else ("forecast export", model["model_key"])
+        )
         table = pd.read_parquet(io.BytesIO(storage.read_bytes(key)))
         try:
             return forecasts_for(table, requests, h, quantiles, f"{what} of predictor {model['model_name']}")
         except ForecastFormatError as error:
-            hint = "" if not any(backtest) or self.algorithm != "auto" else (
-                ". AutoPredictor chooses its backtest windows itself: set backtest_windows to 1, or name an "
-                "algorithm (FAVORITA_FORECAST_ALGORITHM=CNN-QR or Deep_AR_Plus), which is given the evaluation's windows")  # fmt: skip
+            hint = (
+                ""
+                if not any(backtest) or self.algorithm != "auto"
+                else (
+                    ". AutoPredictor chooses its backtest windows itself: set backtest_windows to 1, or name an "
+                    "algorithm (FAVORITA_FORECAST_ALGORITHM=CNN-QR or Deep_AR_Plus), which is given the evaluation's windows"
+                )
+            )
             raise ForecastJobFailed(f"{error}{hint}") from None
 
     def review(self, context, model, approved, reason):
-        context.log.info(f"Amazon Forecast predictor {model.get('model_name')}: {'kept' if approved else 'not preferred'} "
-                         f"by the backtest ({reason}); Forecast has no model registry to record it in")  # fmt: skip
+        context.log.info(
+            f"Amazon Forecast predictor {model.get('model_name')}: {'kept' if approved else 'not preferred'} "
+            f"by the backtest ({reason}); Forecast has no model registry to record it in"
+        )
 
     # --- clean-up -----------------------------------------------------------------------------------------------
 
@@ -329,8 +421,13 @@ class AmazonForecast(DeepARTrainer):
             for group in page["DatasetGroups"]:
                 if any(group["DatasetGroupName"].startswith(n + "_") for n in names):
                     detail = self._call("describe_dataset_group", DatasetGroupArn=group["DatasetGroupArn"])
-                    groups.append({"name": group["DatasetGroupName"], "arn": group["DatasetGroupArn"],
-                                   "datasets": list(detail.get("DatasetArns", []))})  # fmt: skip
+                    groups.append(
+                        {
+                            "name": group["DatasetGroupName"],
+                            "arn": group["DatasetGroupArn"],
+                            "datasets": list(detail.get("DatasetArns", [])),
+                        }
+                    )
         return groups
 
     def delete(self, groups: list[dict], log: Callable[[str], None] = print) -> None:
@@ -339,14 +436,18 @@ class AmazonForecast(DeepARTrainer):
         exported files in S3 stay (they go with the version's folder)."""
         for group in groups:
             self._call("delete_resource_tree", ResourceArn=group["arn"])
-            self._gone(f"dataset group {group['name']}", lambda: self._call("describe_dataset_group",
-                                                                             DatasetGroupArn=group["arn"]), log)  # fmt: skip
+            self._gone(
+                f"dataset group {group['name']}",
+                lambda: self._call("describe_dataset_group", DatasetGroupArn=group["arn"]),
+                log,
+            )
             for arn in group["datasets"]:
                 self._call("delete_resource_tree", ResourceArn=arn)
             log(f"deleted Amazon Forecast dataset group {group['name']} and its {len(group['datasets'])} datasets")
 
     def _gone(self, what: str, describe: Callable[[], dict], log: Callable[[str], None]) -> None:
         """Wait until ``describe`` answers ResourceNotFoundException (a delete is asynchronous)."""
+
         def status() -> dict:
             try:
                 return {"Status": describe().get("Status", "DELETE_IN_PROGRESS")}
@@ -355,9 +456,19 @@ class AmazonForecast(DeepARTrainer):
                     return {"Status": "DELETED"}
                 raise
 
-        wait_for(what, status, "Status", {"DELETED"}, {"DELETE_FAILED"}, self.max_hours * 3600, log,
-                 first_delay=self.poll_min_seconds, longest_delay=self.poll_max_seconds, error=ForecastJobFailed,
-                 reason_keys=("Message",))  # fmt: skip
+        wait_for(
+            what,
+            status,
+            "Status",
+            {"DELETED"},
+            {"DELETE_FAILED"},
+            self.max_hours * 3600,
+            log,
+            first_delay=self.poll_min_seconds,
+            longest_delay=self.poll_max_seconds,
+            error=ForecastJobFailed,
+            reason_keys=("Message",),
+        )
 
 
 def exports_prefix(model_prefix: str) -> str:
@@ -367,8 +478,17 @@ def exports_prefix(model_prefix: str) -> str:
 
 def _s3(storage) -> S3Storage:
     if not isinstance(storage, S3Storage):
-        raise TypeError("Amazon Forecast imports from S3 and exports there: it runs in aws mode only (FAVORITA_DEPLOYMENT=aws)")
+        raise TypeError(
+            "Amazon Forecast imports from S3 and exports there: it runs in aws mode only (FAVORITA_DEPLOYMENT=aws)"
+        )
     return storage
 
 
-__all__ = ["ALGORITHMS", "AmazonForecast", "AmazonForecastUnavailable", "ForecastJobFailed", "forecast_name", "unavailable"]
+__all__ = [
+    "ALGORITHMS",
+    "AmazonForecast",
+    "AmazonForecastUnavailable",
+    "ForecastJobFailed",
+    "forecast_name",
+    "unavailable",
+]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-
 from typing import Any
 
 import boto3
@@ -33,10 +32,21 @@ def _sleep(seconds: float) -> None:
     time.sleep(seconds)  # one name the tests can replace, without touching time.sleep for every thread
 
 
-def wait_for(what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
-             deadline_seconds: float, log: Callable[[str], None], *, first_delay: float, longest_delay: float,
-             error: type[AwsJobFailed] = AwsJobFailed, reason_keys: Iterable[str] = ("FailureReason",),
-             stop: Callable[[], object] | None = None) -> dict:  # fmt: skip
+def wait_for(
+    what: str,
+    describe: Callable[[], dict],
+    status_key: str,
+    done: set[str],
+    failed: set[str],
+    deadline_seconds: float,
+    log: Callable[[str], None],
+    *,
+    first_delay: float,
+    longest_delay: float,
+    error: type[AwsJobFailed] = AwsJobFailed,
+    reason_keys: Iterable[str] = ("FailureReason",),
+    stop: Callable[[], object] | None = None,
+) -> dict:
     """Poll ``describe`` until its ``status_key`` is in ``done`` (the answer is returned) or in ``failed`` (``error``
     is raised with the service's reason), backing off from ``first_delay`` by 1.6x to ``longest_delay``. When the
     run is terminated meanwhile, ``stop`` stops the job first, so nothing is left running and billing."""
@@ -74,9 +84,11 @@ class FavoritaAws(S3Resource):
     """Connection settings shared by every AWS client of the pipeline."""
 
     max_attempts: int = Field(
-        default=8, ge=1, description="Attempts per call, the first included (botocore 'standard' retry mode: "
-        "throttling, 5xx and connection errors are retried with exponential backoff and jitter)."
-    )  # fmt: skip
+        default=8,
+        ge=1,
+        description="Attempts per call, the first included (botocore 'standard' retry mode: "
+        "throttling, 5xx and connection errors are retried with exponential backoff and jitter).",
+    )
     connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for a connection.")
     read_timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for a response.")
     _clients: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -42,8 +42,10 @@ def fargate_size_problem(cpu: object, memory: object) -> str | None:
         return f"cpu={cpu_units} is not a Fargate size; use one of {', '.join(map(str, FARGATE_SIZES))}"
     if memory_mib not in allowed:
         sizes = list(allowed)
-        return (f"memory={memory_mib} does not go with cpu={cpu_units} on Fargate; with {cpu_units} CPU units use "
-                f"{sizes[0]}-{sizes[-1]} MiB in steps of {sizes[1] - sizes[0]}")  # fmt: skip
+        return (
+            f"memory={memory_mib} does not go with cpu={cpu_units} on Fargate; with {cpu_units} CPU units use "
+            f"{sizes[0]}-{sizes[-1]} MiB in steps of {sizes[1] - sizes[0]}"
+        )
     return None
 
 
@@ -64,8 +66,13 @@ class FavoritaEcsRunLauncher(EcsRunLauncher):
                     f"DAGSTER_RUN_SECURITY_GROUPS, comma-separated); got subnets={subnets!r}, "
                     f"security_groups={security_groups!r}"
                 )
-            run_task_kwargs["networkConfiguration"] = {"awsvpcConfiguration": {
-                "subnets": _split(subnets), "securityGroups": _split(security_groups), "assignPublicIp": "DISABLED"}}  # fmt: skip
+            run_task_kwargs["networkConfiguration"] = {
+                "awsvpcConfiguration": {
+                    "subnets": _split(subnets),
+                    "securityGroups": _split(security_groups),
+                    "assignPublicIp": "DISABLED",
+                }
+            }
         super().__init__(inst_data=inst_data, run_task_kwargs=run_task_kwargs, **config)
         self._default_size: Mapping[str, str] | None = None
 
@@ -83,10 +90,18 @@ class FavoritaEcsRunLauncher(EcsRunLauncher):
     def config_type(cls):
         return {
             **super().config_type(),
-            "subnets": Field(StringSource, is_required=False, default_value="",
-                             description="Subnets of the run tasks, comma-separated."),  # fmt: skip
-            "security_groups": Field(StringSource, is_required=False, default_value="",
-                                     description="Security groups of the run tasks, comma-separated."),  # fmt: skip
+            "subnets": Field(
+                StringSource,
+                is_required=False,
+                default_value="",
+                description="Subnets of the run tasks, comma-separated.",
+            ),
+            "security_groups": Field(
+                StringSource,
+                is_required=False,
+                default_value="",
+                description="Security groups of the run tasks, comma-separated.",
+            ),
         }
 
     def launch_run(self, context: LaunchRunContext) -> None:

@@ -12,8 +12,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from dagster import ConfigurableResource
+from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
 from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
@@ -24,8 +24,17 @@ from favorita_assets.resources.channels import ChannelBuilder
 from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 
 PIPES_PREFIX = "pipes/"  # the only artifacts prefix besides glue-temp/ the Glue role may write (infra/terraform iam)
-STAT_KEYS = ("rows", "series", "stores", "families", "first_date", "last_date", "missing_rows_filled",
-             "store_closed_rows", "total_sales")  # fmt: skip
+STAT_KEYS = (
+    "rows",
+    "series",
+    "stores",
+    "families",
+    "first_date",
+    "last_date",
+    "missing_rows_filled",
+    "store_closed_rows",
+    "total_sales",
+)
 
 
 class PipesPrefixedS3MessageReader(PipesS3MessageReader):
@@ -68,9 +77,13 @@ class GlueJob(ConfigurableResource):
         s3 = self.aws.client("s3")
         client = PipesGlueClient(
             client=self.glue_client(),
-            context_injector=PipesS3ContextInjector(bucket=storage.artifacts_bucket, client=s3, key_prefix=PIPES_PREFIX),
+            context_injector=PipesS3ContextInjector(
+                bucket=storage.artifacts_bucket, client=s3, key_prefix=PIPES_PREFIX
+            ),
             message_reader=PipesPrefixedS3MessageReader(
-                prefix=f"{PIPES_PREFIX}messages", bucket=storage.artifacts_bucket, client=s3,
+                prefix=f"{PIPES_PREFIX}messages",
+                bucket=storage.artifacts_bucket,
+                client=s3,
                 interval=self.pipes_poll_seconds,
             ),
             forward_termination=True,
@@ -153,14 +166,18 @@ class GlueChannels(GlueJob, ChannelBuilder):
             storage.delete(summary_key)
         invocation = self.run_job(context, storage, arguments, request.prefix)
         if not storage.exists(summary_key):
-            raise GlueJobFailed(f"Glue job {self.job_name} succeeded but wrote no {storage.uri(summary_key)}: is the "
-                                "job's script favorita_assets/aws/glue_script.py?")  # fmt: skip
+            raise GlueJobFailed(
+                f"Glue job {self.job_name} succeeded but wrote no {storage.uri(summary_key)}: is the "
+                "job's script favorita_assets/aws/glue_script.py?"
+            )
         summary = storage.read_json(summary_key)
         summary["files"] = _keys(summary["files"])
         if "forecast_datasets" in summary:
             summary["forecast_datasets"]["files"] = _keys(summary["forecast_datasets"]["files"])
-        summary["metadata"] = {"channels_built_by": f"Glue job {self.job_name} ({self.engine})",
-                               **dict(invocation.metadata)}  # fmt: skip
+        summary["metadata"] = {
+            "channels_built_by": f"Glue job {self.job_name} ({self.engine})",
+            **dict(invocation.metadata),
+        }
         return summary
 
 

@@ -218,13 +218,26 @@ def spark_output_schema():
     from pyspark.sql import types as T
 
     kinds = {
-        "date": T.DateType(), "store_nbr": T.LongType(), "family": T.StringType(), "sales": T.DoubleType(),
-        "onpromotion": T.LongType(), "is_missing_row": T.BooleanType(), "store_closed": T.BooleanType(),
-        "dcoilwtico": T.DoubleType(), "holiday_national": T.BooleanType(), "holiday_regional": T.BooleanType(),
-        "holiday_local": T.BooleanType(), "is_holiday": T.BooleanType(), "is_event": T.BooleanType(),
-        "day_of_week": T.ByteType(), "is_payday": T.BooleanType(), "city": T.StringType(), "state": T.StringType(),
-        "store_type": T.StringType(), "cluster": T.LongType(),
-    }  # fmt: skip
+        "date": T.DateType(),
+        "store_nbr": T.LongType(),
+        "family": T.StringType(),
+        "sales": T.DoubleType(),
+        "onpromotion": T.LongType(),
+        "is_missing_row": T.BooleanType(),
+        "store_closed": T.BooleanType(),
+        "dcoilwtico": T.DoubleType(),
+        "holiday_national": T.BooleanType(),
+        "holiday_regional": T.BooleanType(),
+        "holiday_local": T.BooleanType(),
+        "is_holiday": T.BooleanType(),
+        "is_event": T.BooleanType(),
+        "day_of_week": T.ByteType(),
+        "is_payday": T.BooleanType(),
+        "city": T.StringType(),
+        "state": T.StringType(),
+        "store_type": T.StringType(),
+        "cluster": T.LongType(),
+    }
     return T.StructType([T.StructField(name, kinds[name], nullable=False) for name in CLEANED_COLUMNS])
 
 
@@ -244,19 +257,25 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
     train = spark.read.csv(train_uri, header=True, schema=TRAIN_SCHEMA, mode="FAILFAST")
     # Each row's position in the file (zipWithIndex follows the file's order), so an error inside one series names
     # the same line as the local engine: the row's index is set back from it before cleaning.
-    train = spark.createDataFrame(train.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1])),
-                                  schema=f"{TRAIN_SCHEMA}, row LONG")  # fmt: skip
+    train = spark.createDataFrame(
+        train.rdd.zipWithIndex().map(lambda pair: (*pair[0], pair[1])), schema=f"{TRAIN_SCHEMA}, row LONG"
+    )
     totals = train.groupBy("store_nbr", "date").agg(F.sum("sales").alias("sales")).toPandas()
     if totals.empty:
-        raise FavoritaDataError("train.csv", "no sales rows to clean", fix="supply train.csv with at least one row per series")
+        raise FavoritaDataError(
+            "train.csv", "no sales rows to clean", fix="supply train.csv with at least one row per series"
+        )
     totals["date"] = pd.to_datetime(totals["date"])
     calendar_gap_check(totals["date"].drop_duplicates())
     unknown = sorted(set(totals["store_nbr"]) - set(stores["store_nbr"]))
     if unknown:
         raise FavoritaDataError(
-            "train.csv", "stores.csv does not list this store", column="store_nbr", value=str(unknown[0]),
+            "train.csv",
+            "stores.csv does not list this store",
+            column="store_nbr",
+            value=str(unknown[0]),
             fix="add the store to stores.csv, or drop its rows from train.csv",
-        )  # fmt: skip
+        )
     last_date = totals["date"].max()
     closures = find_store_closures(totals, last_date)
     shared = spark.sparkContext.broadcast((stores, oil, holidays, closures, last_date))
@@ -266,8 +285,9 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
         rows = rows.assign(date=pd.to_datetime(rows["date"]))
         rows.index = rows.pop("row").to_numpy()
         store = rows["store_nbr"].iat[0]
-        out = clean_series(rows, stores_b, oil_b, holidays_b, last_date=last_b,
-                           closures=closures_b[closures_b["store_nbr"] == store])  # fmt: skip
+        out = clean_series(
+            rows, stores_b, oil_b, holidays_b, last_date=last_b, closures=closures_b[closures_b["store_nbr"] == store]
+        )
         out["date"] = out["date"].dt.date
         for column in CATEGORICAL_COLUMNS:
             out[column] = out[column].astype(str)
@@ -294,6 +314,7 @@ def clean_with_spark(spark, train_uri: str, small: dict[str, pd.DataFrame], outp
 
 # --- task channels -------------------------------------------------------------------------------------------
 
+
 def read_small_tables(files: Files, args: argparse.Namespace) -> dict[str, pd.DataFrame | None]:
     tables = {t: files.read_table(getattr(args, f"{t}_uri"), t) for t in ("stores", "holidays_events")}
     tables["test"] = files.read_table(args.test_uri, "test") if args.test_uri else None
@@ -305,19 +326,28 @@ def channels_with_pandas(files: Files, args: argparse.Namespace, small: dict, fo
     parts = files.parquet_parts(args.cleaned_uri)
     if not parts:
         raise FileNotFoundError(f"no Parquet part under {args.cleaned_uri}: materialize cleaned_series")
-    frames = [pd.read_parquet(files.download(uri, folder / f"cleaned-{i:05d}.parquet"), columns=CHANNEL_COLUMNS)
-              for i, uri in enumerate(parts)]  # fmt: skip
+    frames = [
+        pd.read_parquet(files.download(uri, folder / f"cleaned-{i:05d}.parquet"), columns=CHANNEL_COLUMNS)
+        for i, uri in enumerate(parts)
+    ]
     cleaned = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     del frames
     if args.cleaned_engine == "spark" or len(parts) > 1:
         cleaned = normalize_cleaned(cleaned)
-    summary = build_channel_files(cleaned, small["test"], small["stores"], small["holidays_events"], args.cutoff,
-                                  args.prediction_length, args.backtest_windows, folder / "channels")  # fmt: skip
+    summary = build_channel_files(
+        cleaned,
+        small["test"],
+        small["stores"],
+        small["holidays_events"],
+        args.cutoff,
+        args.prediction_length,
+        args.backtest_windows,
+        folder / "channels",
+    )
     return summary, {name: summary["files"][name] for name in CHANNEL_NAMES}
 
 
-ENCODED_SCHEMA = ("store_nbr LONG, family STRING, train STRING, test STRING, inference STRING, small LONG, "
-                  "observed LONG")  # fmt: skip
+ENCODED_SCHEMA = "store_nbr LONG, family STRING, train STRING, test STRING, inference STRING, small LONG, observed LONG"
 
 
 def read_cleaned_with_spark(spark, uri: str):
@@ -360,8 +390,17 @@ def channels_with_spark(spark, files: Files, args: argparse.Namespace, small: di
     series = collect(history.select(*SERIES_COLUMNS).distinct(), date_column=False)
     in_horizon = [d.date() for d in horizon]
     horizon_rows = collect(cleaned.where(F.col("date").isin(in_horizon)).select(*PROMOTION_COLUMNS))
-    inputs = prepare_channels(days, series, horizon_rows, small["test"], small["stores"], small["holidays_events"],
-                              cutoff, h, args.backtest_windows)  # fmt: skip
+    inputs = prepare_channels(
+        days,
+        series,
+        horizon_rows,
+        small["test"],
+        small["stores"],
+        small["holidays_events"],
+        cutoff,
+        h,
+        args.backtest_windows,
+    )
     plan = spark.sparkContext.broadcast(inputs.plan)
 
     def encode(rows: pd.DataFrame) -> pd.DataFrame:
@@ -379,16 +418,27 @@ def channels_with_spark(spark, files: Files, args: argparse.Namespace, small: di
             out["observed"].append(observed)
         return pd.DataFrame(out)
 
-    encoded = (history.groupBy("store_nbr", "family").applyInPandas(encode, schema=ENCODED_SCHEMA)
-               .orderBy("store_nbr", "family").persist(StorageLevel.MEMORY_AND_DISK))  # fmt: skip
+    encoded = (
+        history.groupBy("store_nbr", "family")
+        .applyInPandas(encode, schema=ENCODED_SCHEMA)
+        .orderBy("store_nbr", "family")
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
     staging = f"{args.output_uri}/{STAGING}/{uuid.uuid4().hex}"
     staged = {}
     for name in CHANNEL_NAMES:
-        (encoded.where(F.col(name).isNotNull()).select(name)
-         .write.mode("overwrite").option("compression", "none").option("lineSep", "\n").text(f"{staging}/{name}"))  # fmt: skip
+        (
+            encoded.where(F.col(name).isNotNull())
+            .select(name)
+            .write.mode("overwrite")
+            .option("compression", "none")
+            .option("lineSep", "\n")
+            .text(f"{staging}/{name}")
+        )
         staged[name] = [u for u in files.list(f"{staging}/{name}") if u.rsplit("/", 1)[-1].startswith("part-")]
-    meta = encoded.select("store_nbr", "family", F.col("train").isNotNull().alias("has_train"), "small",
-                          "observed").toPandas()  # fmt: skip
+    meta = encoded.select(
+        "store_nbr", "family", F.col("train").isNotNull().alias("has_train"), "small", "observed"
+    ).toPandas()
     encoded.unpersist()
     likelihood, share = LikelihoodTally.from_counts(int(meta["small"].sum()), int(meta["observed"].sum())).result()
     digests = ChannelDigests()
@@ -419,8 +469,9 @@ def publish_channels(files: Files, staged: dict[str, list[str]], output_uri: str
     return published
 
 
-def publish_forecast_datasets(files: Files, inference: list[str], encoding: dict, args: argparse.Namespace,
-                              folder: Path) -> dict[str, Any]:  # fmt: skip
+def publish_forecast_datasets(
+    files: Files, inference: list[str], encoding: dict, args: argparse.Namespace, folder: Path
+) -> dict[str, Any]:
     """Amazon Forecast's target, related and item metadata CSVs, streamed from the published inference parts on
     the driver (one line at a time), to ``<output_uri>/forecast/<dataset>/part-00000.csv``."""
     local = [files.download(uri, folder / f"inference-{i:05d}.json") for i, uri in enumerate(inference)]
@@ -444,8 +495,9 @@ def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]
             summary, staged = channels_with_spark(spark_session(), files, args, small)
         published = publish_channels(files, staged, args.output_uri)
         if args.forecast_datasets == "true":
-            summary["forecast_datasets"] = publish_forecast_datasets(files, published["inference"], summary["encoding"],
-                                                                     args, Path(folder))  # fmt: skip
+            summary["forecast_datasets"] = publish_forecast_datasets(
+                files, published["inference"], summary["encoding"], args, Path(folder)
+            )
     if args.output_uri.startswith("s3://"):
         for leftover in files.list(f"{args.output_uri}/{STAGING}"):
             files.delete(leftover)
@@ -498,21 +550,29 @@ def main(argv: list[str] | None = None) -> int:
             result = run(args, files)
         except Exception as error:  # refused input, or anything else: leave a readable reason, then fail the run
             data_error = _data_error(error)
-            record = {"message": str(data_error) if data_error else f"{type(error).__name__}: {error}",
-                      "data_error": data_error.as_metadata() if data_error else None,
-                      "detail": None if data_error else traceback.format_exc()[-4000:]}  # fmt: skip
+            record = {
+                "message": str(data_error) if data_error else f"{type(error).__name__}: {error}",
+                "data_error": data_error.as_metadata() if data_error else None,
+                "detail": None if data_error else traceback.format_exc()[-4000:],
+            }
             files.write_bytes(f"{args.output_uri}/{ERROR_FILE}", json.dumps(record, default=str).encode())
             pipes.log.error(record["message"])
             return 1
         if args.task == "channels":
             counts = result["counts"]
-            pipes.report_asset_materialization(metadata={
-                "engine": args.engine, "fingerprint": result["fingerprint"], "data_version": result["data_version"],
-                **{f"{name}_series": counts[name] for name in CHANNEL_NAMES},
-                **{f"{name}_parts": len(result["files"][name]) for name in CHANNEL_NAMES},
-            })  # fmt: skip
-            pipes.log.info(f"wrote {counts['train']:,} train / {counts['test']:,} test / {counts['inference']:,} "
-                           f"inference records under {args.output_uri}")  # fmt: skip
+            pipes.report_asset_materialization(
+                metadata={
+                    "engine": args.engine,
+                    "fingerprint": result["fingerprint"],
+                    "data_version": result["data_version"],
+                    **{f"{name}_series": counts[name] for name in CHANNEL_NAMES},
+                    **{f"{name}_parts": len(result["files"][name]) for name in CHANNEL_NAMES},
+                }
+            )
+            pipes.log.info(
+                f"wrote {counts['train']:,} train / {counts['test']:,} test / {counts['inference']:,} "
+                f"inference records under {args.output_uri}"
+            )
             return 0
         parts = files.parquet_parts(args.output_uri)
         stats, reconciliation = result["stats"], result["reconciliation"]

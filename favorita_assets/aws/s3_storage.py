@@ -81,9 +81,12 @@ class S3Storage(Storage):
     def put_file(self, path: str | Path, key: str) -> None:
         bucket, key = self.locate(key)
         self.s3.upload_file(
-            str(path), bucket, key, ExtraArgs={"ChecksumAlgorithm": "SHA256", **self._encryption()},
+            str(path),
+            bucket,
+            key,
+            ExtraArgs={"ChecksumAlgorithm": "SHA256", **self._encryption()},
             Config=TransferConfig(multipart_threshold=MULTIPART_THRESHOLD),
-        )  # fmt: skip
+        )
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
@@ -55,7 +55,7 @@ def sagemaker_hyperparameters(hyperparameters: Mapping[str, Any], cardinality: l
 
 
 def utc_stamp() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    return datetime.now(UTC).strftime("%Y%m%d%H%M%S")
 
 
 def resource_name(*parts: str) -> str:
@@ -68,25 +68,32 @@ class SageMakerDeepAR(DeepARTrainer):
 
     role_arn: str = Field(description="SageMaker execution role (Terraform output sagemaker_execution_role_arn).")
     model_package_group: str | None = Field(
-        default=None, description="Model registry group each trained model is registered in, pending approval by the "
+        default=None,
+        description="Model registry group each trained model is registered in, pending approval by the "
         "backtest (Terraform output model_package_group_name); None registers nothing.",
-    )  # fmt: skip
+    )
     name_prefix: str = Field(
-        default="favorita", description="Start of every job, model and endpoint name; the IAM policy allows only these "
+        default="favorita",
+        description="Start of every job, model and endpoint name; the IAM policy allows only these "
         "(Terraform output sagemaker_name_prefix).",
-    )  # fmt: skip
+    )
     image_uri: str | None = Field(default=None, description="Override the region's built-in DeepAR image.")
     training_instance_type: str = Field(default="ml.c5.2xlarge", description="Training instance type.")
     training_instance_count: int = Field(default=1, ge=1)
     volume_size_gb: int = Field(default=30, ge=1)
     max_runtime_seconds: int = Field(default=4 * 3600, ge=60, description="SageMaker stops training after this.")
     inference_mode: Literal["batch", "endpoint"] = Field(
-        default="batch", description="batch: a transform job per forecast (no standing cost); endpoint: a real-time "
-        "endpoint per model version, kept for interactive use (billed while it runs)."
-    )  # fmt: skip
+        default="batch",
+        description="batch: a transform job per forecast (no standing cost); endpoint: a real-time "
+        "endpoint per model version, kept for interactive use (billed while it runs).",
+    )
     inference_instance_type: str = Field(default="ml.c5.xlarge")
-    endpoint_batch_size: int = Field(default=200, ge=1, description="Most series per endpoint request; fewer when "
-                                     "their JSON would exceed the endpoint's 6 MB request limit (5 MB is used).")
+    endpoint_batch_size: int = Field(
+        default=200,
+        ge=1,
+        description="Most series per endpoint request; fewer when "
+        "their JSON would exceed the endpoint's 6 MB request limit (5 MB is used).",
+    )
     kms_key_id: str | None = Field(default=None, description="KMS key for the model artifacts and transform output.")
     poll_min_seconds: float = Field(default=15.0, gt=0, description="First wait between status polls.")
     poll_max_seconds: float = Field(default=120.0, gt=0, description="Longest wait between status polls.")
@@ -105,12 +112,32 @@ class SageMakerDeepAR(DeepARTrainer):
     def image(self) -> str:
         return self.image_uri or deepar_image(self.sm.meta.region_name)
 
-    def wait(self, what: str, describe: Callable[[], dict], status_key: str, done: set[str], failed: set[str],
-              deadline_seconds: float, log: Callable[[str], None], stop: Callable[[], object] | None = None) -> dict:  # fmt: skip
+    def wait(
+        self,
+        what: str,
+        describe: Callable[[], dict],
+        status_key: str,
+        done: set[str],
+        failed: set[str],
+        deadline_seconds: float,
+        log: Callable[[str], None],
+        stop: Callable[[], object] | None = None,
+    ) -> dict:
         """Poll ``describe`` until its status is in ``done`` (returned) or ``failed`` (raised with SageMaker's
         FailureReason), backing off from poll_min_seconds to poll_max_seconds; ``stop`` on termination."""
-        return wait_for(what, describe, status_key, done, failed, deadline_seconds, log, first_delay=self.poll_min_seconds,
-                        longest_delay=self.poll_max_seconds, error=SageMakerJobFailed, stop=stop)  # fmt: skip
+        return wait_for(
+            what,
+            describe,
+            status_key,
+            done,
+            failed,
+            deadline_seconds,
+            log,
+            first_delay=self.poll_min_seconds,
+            longest_delay=self.poll_max_seconds,
+            error=SageMakerJobFailed,
+            stop=stop,
+        )
 
     # --- training -------------------------------------------------------------------------------------------------
 
@@ -119,15 +146,17 @@ class SageMakerDeepAR(DeepARTrainer):
         channels = [
             {
                 "ChannelName": channel,
-                "DataSource": {"S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": storage.uri(f"{request.channels_prefix}/{channel}/"),
-                    "S3DataDistributionType": "FullyReplicated",
-                }},
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": storage.uri(f"{request.channels_prefix}/{channel}/"),
+                        "S3DataDistributionType": "FullyReplicated",
+                    }
+                },
                 "ContentType": "json",
             }
             for channel in ("train", "test")
-        ]  # fmt: skip
+        ]
         output = {"S3OutputPath": storage.uri(f"{request.model_prefix}/")}
         if self.kms_key_id:
             output["KmsKeyId"] = self.kms_key_id
@@ -156,10 +185,15 @@ class SageMakerDeepAR(DeepARTrainer):
             f"{self.training_instance_type}; model artifacts to {storage.uri(request.model_prefix)}/"
         )
         job = self.wait(
-            f"training job {job_name}", lambda: self.sm.describe_training_job(TrainingJobName=job_name),
-            "TrainingJobStatus", {"Completed"}, {"Failed", "Stopped"}, self.max_runtime_seconds + 3600, context.log.info,
+            f"training job {job_name}",
+            lambda: self.sm.describe_training_job(TrainingJobName=job_name),
+            "TrainingJobStatus",
+            {"Completed"},
+            {"Failed", "Stopped"},
+            self.max_runtime_seconds + 3600,
+            context.log.info,
             stop=lambda: self.sm.stop_training_job(TrainingJobName=job_name),
-        )  # fmt: skip
+        )
         artifact = job["ModelArtifacts"]["S3ModelArtifacts"]
         metrics = {m["MetricName"]: m["Value"] for m in job.get("FinalMetricDataList", [])}
         for name, value in metrics.items():
@@ -210,7 +244,9 @@ class SageMakerDeepAR(DeepARTrainer):
         if not package:
             return
         status = "Approved" if approved else "Rejected"
-        self.sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus=status, ApprovalDescription=reason[:1024])
+        self.sm.update_model_package(
+            ModelPackageArn=package, ModelApprovalStatus=status, ApprovalDescription=reason[:1024]
+        )
         context.log.info(f"model package {package}: {status} ({reason})")
 
     def _create_model(self, model_name: str, artifact: str) -> None:
@@ -237,8 +273,10 @@ class SageMakerDeepAR(DeepARTrainer):
     def predict(self, context, storage, model, records, quantiles, cut=0):
         storage = _s3(storage)
         if model.get("backend") != "sagemaker":
-            raise ValueError(f"model {model.get('version')} was trained by {model.get('backend')}, not SageMaker: "
-                             "retrain it in AWS mode (force_retrain) before forecasting with SageMaker")  # fmt: skip
+            raise ValueError(
+                f"model {model.get('version')} was trained by {model.get('backend')}, not SageMaker: "
+                "retrain it in AWS mode (force_retrain) before forecasting with SageMaker"
+            )
         instances = inference_instances(records, cut)
         hp = model["hyperparameters"]
         horizon = int(hp["prediction_length"])
@@ -250,8 +288,10 @@ class SageMakerDeepAR(DeepARTrainer):
             raw = self._predict_batch(context, storage, model, instances, configuration)
         if len(raw) != len(instances):
             raise SageMakerJobFailed(f"SageMaker returned {len(raw)} forecasts for {len(instances)} series")
-        return [{"mean": point_forecast(row), **{q: row[q] for q in quantiles}}
-                for row in parse_predictions(raw, levels, horizon)]
+        return [
+            {"mean": point_forecast(row), **{q: row[q] for q in quantiles}}
+            for row in parse_predictions(raw, levels, horizon)
+        ]
 
     def _predict_batch(self, context, storage, model, instances, configuration) -> list[dict]:
         body = to_json_lines(instances)
@@ -259,8 +299,11 @@ class SageMakerDeepAR(DeepARTrainer):
         prefix = f"transforms/{model['version']}/{digest}"
         storage.write_bytes(f"{prefix}/input/data.json", body)
         job_name = resource_name(self.name_prefix, model["version"], digest[:8], utc_stamp())
-        output = {"S3OutputPath": storage.uri(f"{prefix}/output/"), "Accept": "application/jsonlines",
-                  "AssembleWith": "Line"}  # fmt: skip
+        output = {
+            "S3OutputPath": storage.uri(f"{prefix}/output/"),
+            "Accept": "application/jsonlines",
+            "AssembleWith": "Line",
+        }
         if self.kms_key_id:
             output["KmsKeyId"] = self.kms_key_id
         self.sm.create_transform_job(
@@ -278,12 +321,19 @@ class SageMakerDeepAR(DeepARTrainer):
             TransformResources={"InstanceType": self.inference_instance_type, "InstanceCount": 1},
             Tags=[*TAGS, {"Key": "model_version", "Value": model["version"]}],
         )
-        context.log.info(f"SageMaker batch transform {job_name}: {len(instances):,} series from {storage.uri(prefix)}/input/")
+        context.log.info(
+            f"SageMaker batch transform {job_name}: {len(instances):,} series from {storage.uri(prefix)}/input/"
+        )
         self.wait(
-            f"transform job {job_name}", lambda: self.sm.describe_transform_job(TransformJobName=job_name),
-            "TransformJobStatus", {"Completed"}, {"Failed", "Stopped"}, 3 * 3600, context.log.info,
+            f"transform job {job_name}",
+            lambda: self.sm.describe_transform_job(TransformJobName=job_name),
+            "TransformJobStatus",
+            {"Completed"},
+            {"Failed", "Stopped"},
+            3 * 3600,
+            context.log.info,
             stop=lambda: self.sm.stop_transform_job(TransformJobName=job_name),
-        )  # fmt: skip
+        )
         return list(read_json_lines(storage.read_bytes(f"{prefix}/output/data.json.out")))
 
     def endpoint_name(self, model: Mapping[str, Any]) -> str:
@@ -306,10 +356,16 @@ class SageMakerDeepAR(DeepARTrainer):
             config_name = resource_name(name, utc_stamp())
             self.sm.create_endpoint_config(
                 EndpointConfigName=config_name,
-                ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": model["model_name"],
-                                     "InstanceType": self.inference_instance_type, "InitialInstanceCount": 1}],
+                ProductionVariants=[
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": model["model_name"],
+                        "InstanceType": self.inference_instance_type,
+                        "InitialInstanceCount": 1,
+                    }
+                ],
                 Tags=TAGS,
-            )  # fmt: skip
+            )
             if status is None:
                 self.sm.create_endpoint(EndpointName=name, EndpointConfigName=config_name, Tags=TAGS)
                 context.log.info(f"creating SageMaker endpoint {name} ({self.inference_instance_type})")
@@ -317,9 +373,14 @@ class SageMakerDeepAR(DeepARTrainer):
                 self.sm.update_endpoint(EndpointName=name, EndpointConfigName=config_name)
                 context.log.info(f"endpoint {name} now serves {model['model_name']} (was {serving})")
         self.wait(
-            f"endpoint {name}", lambda: self.sm.describe_endpoint(EndpointName=name), "EndpointStatus",
-            {"InService"}, {"Failed", "OutOfService"}, 3600, context.log.info,
-        )  # fmt: skip
+            f"endpoint {name}",
+            lambda: self.sm.describe_endpoint(EndpointName=name),
+            "EndpointStatus",
+            {"InService"},
+            {"Failed", "OutOfService"},
+            3600,
+            context.log.info,
+        )
         return name
 
     def _predict_endpoint(self, context, model, instances, configuration) -> list[dict]:
@@ -339,6 +400,8 @@ class SageMakerDeepAR(DeepARTrainer):
 
 def _s3(storage) -> S3Storage:
     if not isinstance(storage, S3Storage):
-        raise TypeError("SageMaker reads its channels from S3 and writes models there: configure S3Storage "
-                        "(FAVORITA_DEPLOYMENT=aws)")  # fmt: skip
+        raise TypeError(
+            "SageMaker reads its channels from S3 and writes models there: configure S3Storage "
+            "(FAVORITA_DEPLOYMENT=aws)"
+        )
     return storage

@@ -26,8 +26,17 @@ from favorita_assets.core import baselines
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
 
 DEEPAR = "deepar"
-CANDIDATES = (DEEPAR, "last_week", "mean_last_4_weekdays", "mfles", "croston", "lightgbm", "lightgbm_direct", "mstl",
-              "autoets")
+CANDIDATES = (
+    DEEPAR,
+    "last_week",
+    "mean_last_4_weekdays",
+    "mfles",
+    "croston",
+    "lightgbm",
+    "lightgbm_direct",
+    "mstl",
+    "autoets",
+)
 # Scored by default. The statistical models are opt-in: on the real transactions neither beat the seasonal naive
 # baselines per store (benchmarks/forecast_benchmark.py), MFLES costs a minute on 1,782 series and MSTL about 0.3 s
 # per series and window (20 min); MSTL is the one to add for a few hundred aggregate series.
@@ -58,9 +67,18 @@ def labels_of(summary: dict) -> dict[str, str]:
 
 
 # Whether a candidate's forecast moves with the promotions it is given (a what-if can only move these).
-USES_PROMOTIONS = {DEEPAR: True, "lightgbm": True, "mfles": True, "last_week": False,
-                   "mean_last_4_weekdays": False, "croston": False, "mstl": False,
-                   "lightgbm_direct": True, "autoets": False, ENSEMBLE: True}  # fmt: skip
+USES_PROMOTIONS = {
+    DEEPAR: True,
+    "lightgbm": True,
+    "mfles": True,
+    "last_week": False,
+    "mean_last_4_weekdays": False,
+    "croston": False,
+    "mstl": False,
+    "lightgbm_direct": True,
+    "autoets": False,
+    ENSEMBLE: True,
+}
 PROMO_ROW = DYNAMIC_FEATURES.index("log1p_onpromotion")
 REGRESSORS = [f for f in DYNAMIC_FEATURES if f != "store_closed"]  # closed days are forecast 0 by every candidate
 CAT_NAMES = ("store", "family", "store_type", "cluster")
@@ -107,11 +125,13 @@ def _long(problem: Problem, days: int, log: bool, fill_closed: bool) -> pd.DataF
             shifted[:, lag:] = y[:, :-lag]
             y = np.where(np.isnan(y) & started, shifted, y)
     y = np.where(started, np.nan_to_num(y), np.nan)
-    frame = pd.DataFrame({
-        "unique_id": np.repeat(np.arange(n), t),
-        "ds": np.tile(problem.dates[-t:].values, n),
-        "y": np.log1p(y.ravel()) if log else y.ravel(),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), t),
+            "ds": np.tile(problem.dates[-t:].values, n),
+            "y": np.log1p(y.ravel()) if log else y.ravel(),
+        }
+    )
     for i, name in enumerate(DYNAMIC_FEATURES):
         frame[name] = feats[:, i, :].ravel()
     return frame[started.ravel()].reset_index(drop=True)
@@ -170,12 +190,16 @@ class StatsForecastModel:
         for p in problems:
             df = _long(p, self.days, log=self.log, fill_closed=True)
             keep = ["unique_id", "ds", "y", *(REGRESSORS if self.regressors else [])]
-            sf = StatsForecast(models=[self.model()], freq="D", n_jobs=_threads(p.history.shape[0]),
-                               fallback_model=SeasonalNaive(7))  # fmt: skip
+            sf = StatsForecast(
+                models=[self.model()], freq="D", n_jobs=_threads(p.history.shape[0]), fallback_model=SeasonalNaive(7)
+            )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = sf.forecast(df=df[keep], h=p.horizon,
-                                     X_df=_future(p)[["unique_id", "ds", *REGRESSORS]] if self.regressors else None)  # fmt: skip
+                result = sf.forecast(
+                    df=df[keep],
+                    h=p.horizon,
+                    X_df=_future(p)[["unique_id", "ds", *REGRESSORS]] if self.regressors else None,
+                )
             column = [c for c in result.columns if c not in ("unique_id", "ds")][0]
             out.append(_matrix(result.reset_index(), column, p.history.shape[0], p.horizon, self.log))
         return out
@@ -206,17 +230,31 @@ class LightGBMModel:
         from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
 
         model = MLForecast(
-            models={"lightgbm": lgb.LGBMRegressor(
-                n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=63, min_child_samples=40,
-                subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=self.seed, deterministic=True,
-                force_row_wise=True, n_jobs=_threads(), verbose=-1)},
+            models={
+                "lightgbm": lgb.LGBMRegressor(
+                    n_estimators=self.n_estimators,
+                    learning_rate=0.05,
+                    num_leaves=63,
+                    min_child_samples=40,
+                    subsample=0.8,
+                    subsample_freq=1,
+                    colsample_bytree=0.8,
+                    random_state=self.seed,
+                    deterministic=True,
+                    force_row_wise=True,
+                    n_jobs=_threads(),
+                    verbose=-1,
+                )
+            },
             freq="D",
             lags=[1, 2, 3, 4, 5, 6, 7, 14, 21, 28],
-            lag_transforms={1: [RollingMean(window_size=7), RollingMean(window_size=28)],
-                            7: [SeasonalRollingMean(season_length=7, window_size=4)]},
+            lag_transforms={
+                1: [RollingMean(window_size=7), RollingMean(window_size=28)],
+                7: [SeasonalRollingMean(season_length=7, window_size=4)],
+            },
             date_features=["dayofweek", "day", "month", "dayofyear"],
             num_threads=1,
-        )  # fmt: skip
+        )
         first = problems[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -86,16 +86,31 @@ def prepare_channels(
     return ChannelInputs(plan=plan, closures=closures, promotions_source=source, horizon_features=future)
 
 
-def prepare_from_cleaned(cleaned: pd.DataFrame, test: pd.DataFrame | None, stores: pd.DataFrame,
-                         holidays: pd.DataFrame, cutoff: pd.Timestamp, prediction_length: int,
-                         backtest_windows: int = 1) -> tuple[pd.DataFrame, ChannelInputs]:  # fmt: skip
+def prepare_from_cleaned(
+    cleaned: pd.DataFrame,
+    test: pd.DataFrame | None,
+    stores: pd.DataFrame,
+    holidays: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    backtest_windows: int = 1,
+) -> tuple[pd.DataFrame, ChannelInputs]:
     """The history up to ``cutoff`` and the build's inputs, from the cleaned table in memory (the local engine)."""
     cutoff = pd.Timestamp(cutoff)
     horizon = horizon_of(cutoff, prediction_length)
     horizon_rows = cleaned.loc[cleaned["date"].isin(horizon), PROMOTION_COLUMNS]
     history = cleaned if cleaned["date"].max() <= cutoff else cleaned.loc[cleaned["date"] <= cutoff]
-    inputs = prepare_channels(history[DAY_COLUMNS], history[SERIES_COLUMNS], horizon_rows, test, stores, holidays,
-                              cutoff, prediction_length, backtest_windows)  # fmt: skip
+    inputs = prepare_channels(
+        history[DAY_COLUMNS],
+        history[SERIES_COLUMNS],
+        horizon_rows,
+        test,
+        stores,
+        holidays,
+        cutoff,
+        prediction_length,
+        backtest_windows,
+    )
     return history, inputs
 
 
@@ -138,9 +153,16 @@ def by_day_of_year(closures: pd.DataFrame) -> dict[str, list[int]]:
     return out
 
 
-def channel_summary(inputs: ChannelInputs, counts: Mapping[str, int], sizes: Mapping[str, int],
-                    series: pd.DataFrame, digests: ChannelDigests, likelihood: str, small_count_share: float,
-                    files: Mapping[str, list[str]]) -> dict[str, Any]:  # fmt: skip
+def channel_summary(
+    inputs: ChannelInputs,
+    counts: Mapping[str, int],
+    sizes: Mapping[str, int],
+    series: pd.DataFrame,
+    digests: ChannelDigests,
+    likelihood: str,
+    small_count_share: float,
+    files: Mapping[str, list[str]],
+) -> dict[str, Any]:
     """What a build reports (JSON-ready): the manifest's content plus the counts, sizes and files written."""
     return {
         "counts": dict(counts),
@@ -157,25 +179,52 @@ def channel_summary(inputs: ChannelInputs, counts: Mapping[str, int], sizes: Map
     }
 
 
-def build_channel_files(cleaned: pd.DataFrame, test: pd.DataFrame | None, stores: pd.DataFrame,
-                        holidays: pd.DataFrame, cutoff: pd.Timestamp, prediction_length: int, backtest_windows: int,
-                        folder: str | Path) -> dict[str, Any]:  # fmt: skip
+def build_channel_files(
+    cleaned: pd.DataFrame,
+    test: pd.DataFrame | None,
+    stores: pd.DataFrame,
+    holidays: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    backtest_windows: int,
+    folder: str | Path,
+) -> dict[str, Any]:
     """The whole build in one process (the local engine, and Glue's ``pandas`` engine): the channels streamed series
     by series into ``folder``/{train,test,inference}.json; returns :func:`channel_summary` (files: those paths)."""
     history, inputs = prepare_from_cleaned(cleaned, test, stores, holidays, cutoff, prediction_length, backtest_windows)
     del cleaned
-    written = write_channels(history, cutoff, prediction_length, inputs.horizon_features, folder,
-                             backtest_windows=backtest_windows,
-                             unknown_promotions=inputs.plan.unknown_promotions)  # fmt: skip
+    written = write_channels(
+        history,
+        cutoff,
+        prediction_length,
+        inputs.horizon_features,
+        folder,
+        backtest_windows=backtest_windows,
+        unknown_promotions=inputs.plan.unknown_promotions,
+    )
     digests = ChannelDigests()
     for name in CHANNEL_NAMES:
         digests.add(name, file_chunks(written.paths[name]))
-    return channel_summary(inputs, written.counts, written.sizes, written.series, digests, written.likelihood,
-                           written.small_count_share, {n: [str(p)] for n, p in written.paths.items()})  # fmt: skip
+    return channel_summary(
+        inputs,
+        written.counts,
+        written.sizes,
+        written.series,
+        digests,
+        written.likelihood,
+        written.small_count_share,
+        {n: [str(p)] for n, p in written.paths.items()},
+    )
 
 
-def training_manifest(partition: str, cutoff: pd.Timestamp, data_dates: tuple[pd.Timestamp, pd.Timestamp],
-                      prediction_length: int, backtest_windows: int, summary: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+def training_manifest(
+    partition: str,
+    cutoff: pd.Timestamp,
+    data_dates: tuple[pd.Timestamp, pd.Timestamp],
+    prediction_length: int,
+    backtest_windows: int,
+    summary: Mapping[str, Any],
+) -> dict[str, Any]:
     """``manifest.json`` of the channels: what training, the backtest and the forecasts need to read them."""
     encoding = CategoryEncoding.from_dict(summary["encoding"])
     return {
@@ -198,5 +247,13 @@ def training_manifest(partition: str, cutoff: pd.Timestamp, data_dates: tuple[pd
     }
 
 
-__all__ = ["CHANNEL_COLUMNS", "ChannelDigests", "ChannelInputs", "build_channel_files", "channel_summary",
-           "prepare_channels", "prepare_from_cleaned", "training_manifest"]  # fmt: skip
+__all__ = [
+    "CHANNEL_COLUMNS",
+    "ChannelDigests",
+    "ChannelInputs",
+    "build_channel_files",
+    "channel_summary",
+    "prepare_channels",
+    "prepare_from_cleaned",
+    "training_manifest",
+]

@@ -134,7 +134,9 @@ def find_store_closures(sales: pd.DataFrame, last_date: str | pd.Timestamp | Non
     store_nbrs, store_idx = _dense_index(sales["store_nbr"].to_numpy()[keep])
     closed = _closed_matrix(store_idx, day[keep], sales["sales"].to_numpy()[keep], len(store_nbrs), n_days)
     s, d = np.nonzero(closed)
-    return pd.DataFrame({"store_nbr": store_nbrs[s], "date": (origin + d.astype("timedelta64[D]")).astype("datetime64[ns]")})
+    return pd.DataFrame(
+        {"store_nbr": store_nbrs[s], "date": (origin + d.astype("timedelta64[D]")).astype("datetime64[ns]")}
+    )
 
 
 def daily_oil(oil: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -314,8 +316,12 @@ def sales_reconciliation(input_total: float, output_total: float) -> dict[str, o
     days before a series' first sale hold no sales, so the totals must agree (to floating-point rounding)."""
     difference = float(output_total) - float(input_total)
     passed = abs(difference) <= SALES_TOLERANCE * max(1.0, abs(float(input_total)))
-    return {"passed": passed, "input_total_sales": float(input_total), "output_total_sales": float(output_total),
-            "difference": difference}  # fmt: skip
+    return {
+        "passed": passed,
+        "input_total_sales": float(input_total),
+        "output_total_sales": float(output_total),
+        "difference": difference,
+    }
 
 
 def clean_and_reconcile(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, dict[str, object], dict[str, object]]:

@@ -109,8 +109,19 @@ def _record(start: pd.Timestamp, target: np.ndarray, cat: list[int], feats: np.n
 
 
 # What the channels read from cleaned_series: a reader can ask for these columns alone.
-CHANNEL_COLUMNS = ["date", "store_nbr", "family", "sales", "onpromotion", "store_closed", "is_holiday", "is_event",
-                   "is_payday", "store_type", "cluster"]  # fmt: skip
+CHANNEL_COLUMNS = [
+    "date",
+    "store_nbr",
+    "family",
+    "sales",
+    "onpromotion",
+    "store_closed",
+    "is_holiday",
+    "is_event",
+    "is_payday",
+    "store_type",
+    "cluster",
+]
 
 
 @dataclass
@@ -159,8 +170,15 @@ def iter_series_records(
         history = history.sort_values(["store_nbr", "family", "date"], kind="stable")
     if history.empty:
         raise ValueError(f"no history on or before the cut-off {cutoff.date()}")
-    plan = series_plan(history, CategoryEncoding.from_frame(history), cutoff, prediction_length, horizon_features,
-                       backtest_windows, unknown_promotions)  # fmt: skip
+    plan = series_plan(
+        history,
+        CategoryEncoding.from_frame(history),
+        cutoff,
+        prediction_length,
+        horizon_features,
+        backtest_windows,
+        unknown_promotions,
+    )
     return plan.encoding, plan.horizon, encode_series(history, plan)
 
 
@@ -179,9 +197,15 @@ class SeriesPlan:
     unknown_promotions: tuple[int, ...] = ()
 
 
-def series_plan(days: pd.DataFrame, encoding: CategoryEncoding, cutoff: pd.Timestamp, prediction_length: int,
-                horizon_features: pd.DataFrame, backtest_windows: int = 1,
-                unknown_promotions: tuple[int, ...] = ()) -> SeriesPlan:  # fmt: skip
+def series_plan(
+    days: pd.DataFrame,
+    encoding: CategoryEncoding,
+    cutoff: pd.Timestamp,
+    prediction_length: int,
+    horizon_features: pd.DataFrame,
+    backtest_windows: int = 1,
+    unknown_promotions: tuple[int, ...] = (),
+) -> SeriesPlan:
     """The plan for the history up to ``cutoff``. ``days`` holds the history's (store_nbr, date, store_closed): every
     row of the cleaned series, or one per store and day (a closure is the same for every family of a store)."""
     cutoff = pd.Timestamp(cutoff)
@@ -230,7 +254,8 @@ def encode_series(history: pd.DataFrame, plan: SeriesPlan) -> Iterator[SeriesRec
         test_feats = feats.copy()
         held_out = pd.DatetimeIndex(dates[max(a, b - held) : b])
         test_feats[CLOSED_ROW, test_feats.shape[1] - len(held_out) :] = known_closed(
-            np.full(len(held_out), store), held_out, plan.window_closures)
+            np.full(len(held_out), store), held_out, plan.window_closures
+        )
         if counts is not None:  # each window's promotions estimated from the weeks before it, as published
             step = len(horizon)
             for end in range(len(target) - held, len(target), step):
@@ -241,14 +266,20 @@ def encode_series(history: pd.DataFrame, plan: SeriesPlan) -> Iterator[SeriesRec
         train = None
         if n_train > 0 and np.isfinite(target[:n_train]).any():
             train = _record(start, target[:n_train], cat, feats[:, :n_train])
-        yield SeriesRecords(store, family, train, _record(start, target, cat, test_feats),
-                            _record(start, target, cat, np.hstack([feats, future_feats])))  # fmt: skip
+        yield SeriesRecords(
+            store,
+            family,
+            train,
+            _record(start, target, cat, test_feats),
+            _record(start, target, cat, np.hstack([feats, future_feats])),
+        )
 
 
 def series_lines(one: SeriesRecords) -> dict[str, bytes | None]:
     """One series' JSON line (with its newline) in each channel; None where the series has no record."""
-    return {name: None if (record := getattr(one, name)) is None else orjson.dumps(record) + b"\n"
-            for name in CHANNEL_NAMES}  # fmt: skip
+    return {
+        name: None if (record := getattr(one, name)) is None else orjson.dumps(record) + b"\n" for name in CHANNEL_NAMES
+    }
 
 
 def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -282,8 +313,9 @@ def build_channels(
 ) -> Channels:
     """Every record of :func:`iter_series_records` held in memory: the whole-table path (tests and benchmarks; the
     pipeline streams with :func:`write_channels`)."""
-    encoding, horizon, records = iter_series_records(cleaned, cutoff, prediction_length, horizon_features,
-                                                     backtest_windows, unknown_promotions)  # fmt: skip
+    encoding, horizon, records = iter_series_records(
+        cleaned, cutoff, prediction_length, horizon_features, backtest_windows, unknown_promotions
+    )
     train, test, inference, series = [], [], [], []
     for one in records:
         if one.train is not None:
@@ -331,8 +363,9 @@ def write_channels(
     the same bytes as ``to_json_lines`` of its lists, and the same likelihood, without holding the records."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    encoding, horizon, records = iter_series_records(cleaned, cutoff, prediction_length, horizon_features,
-                                                     backtest_windows, unknown_promotions)  # fmt: skip
+    encoding, horizon, records = iter_series_records(
+        cleaned, cutoff, prediction_length, horizon_features, backtest_windows, unknown_promotions
+    )
     paths = {name: folder / f"{name}.json" for name in CHANNEL_NAMES}
     counts = dict.fromkeys(CHANNEL_NAMES, 0)
     tally = LikelihoodTally()
@@ -351,9 +384,16 @@ def write_channels(
         for handle in handles.values():
             handle.close()
     likelihood, share = tally.result()
-    return ChannelFiles(paths=paths, counts=counts, sizes={n: p.stat().st_size for n, p in paths.items()},
-                        series=pd.DataFrame(series, columns=["store_nbr", "family"]), encoding=encoding,
-                        horizon=horizon, small_count_share=share, likelihood=likelihood)  # fmt: skip
+    return ChannelFiles(
+        paths=paths,
+        counts=counts,
+        sizes={n: p.stat().st_size for n, p in paths.items()},
+        series=pd.DataFrame(series, columns=["store_nbr", "family"]),
+        encoding=encoding,
+        horizon=horizon,
+        small_count_share=share,
+        likelihood=likelihood,
+    )
 
 
 def has_features(record: dict) -> bool:
@@ -434,7 +474,7 @@ class LikelihoodTally:
         self.small = self.observed = 0
 
     @classmethod
-    def from_counts(cls, small: int, observed: int) -> "LikelihoodTally":
+    def from_counts(cls, small: int, observed: int) -> LikelihoodTally:
         """The tally of records whose :meth:`counts` sum to these (what a distributed builder adds up)."""
         tally = cls()
         tally.small, tally.observed = small, observed
@@ -472,7 +512,9 @@ def suggest_likelihood(records: Iterable[dict]) -> tuple[str, float]:
     return tally.result()
 
 
-def validate_lines(records: Iterable[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None) -> int:
+def validate_lines(
+    records: Iterable[dict], channel: str, prediction_length: int, num_dynamic_feat: int | None = None
+) -> int:
     """Raise DeepARFormatError for the first record SageMaker DeepAR would reject (rules in the module docstring);
     else return the number of records. ``records`` may be a stream: they are looked at one at a time.
 
@@ -500,9 +542,13 @@ def validate_lines(records: Iterable[dict], channel: str, prediction_length: int
         target = record.get("target")
         if not isinstance(target, list) or not target:
             raise DeepARFormatError(f"{where}: target must be a non-empty list")
-        bad = [v for v in target if not (v == "NaN" or v is None or isinstance(v, (int, float)) and not isinstance(v, bool))]
+        bad = [
+            v
+            for v in target
+            if not (v == "NaN" or v is None or isinstance(v, (int, float)) and not isinstance(v, bool))
+        ]
         if bad:
-            raise DeepARFormatError(f"{where}: target holds {bad[0]!r}; only numbers and \"NaN\" are allowed")
+            raise DeepARFormatError(f'{where}: target holds {bad[0]!r}; only numbers and "NaN" are allowed')
         cat = record.get("cat", [])
         if len(cat) != n_cat or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cat):
             raise DeepARFormatError(f"{where}: cat {cat!r} must be {n_cat} non-negative integers")
@@ -573,8 +619,11 @@ def _left_pad(record: dict, days: int) -> dict:
     padded = {**record, "start": start, "target": target}
     if has_features(record):
         feats = record["dynamic_feat"]
-        padded["dynamic_feat"] = (np.hstack([np.zeros((feats.shape[0], days), dtype=feats.dtype), feats])
-                                  if isinstance(feats, np.ndarray) else [[0.0] * days + list(row) for row in feats])  # fmt: skip
+        padded["dynamic_feat"] = (
+            np.hstack([np.zeros((feats.shape[0], days), dtype=feats.dtype), feats])
+            if isinstance(feats, np.ndarray)
+            else [[0.0] * days + list(row) for row in feats]
+        )
     return padded
 
 
@@ -597,8 +646,9 @@ def inference_configuration(quantiles: Iterable[float], num_samples: int) -> dic
 ENDPOINT_MAX_BYTES = 5 * 1024 * 1024
 
 
-def endpoint_requests(instances: list[dict], configuration: dict, max_bytes: int = ENDPOINT_MAX_BYTES,
-                      max_series: int = 1000) -> Iterator[tuple[bytes, int]]:  # fmt: skip
+def endpoint_requests(
+    instances: list[dict], configuration: dict, max_bytes: int = ENDPOINT_MAX_BYTES, max_series: int = 1000
+) -> Iterator[tuple[bytes, int]]:
     """The bodies of the endpoint requests for ``instances``, in order: ``{"instances": [...], "configuration":
     {...}}``, each at most ``max_bytes`` and ``max_series`` series. Yields (body, number of series in it). Raises
     ValueError when one series alone is too large to send."""
@@ -608,8 +658,10 @@ def endpoint_requests(instances: list[dict], configuration: dict, max_bytes: int
     for i, instance in enumerate(instances):
         encoded = orjson.dumps(json_ready(instance))
         if len(head) + len(tail) + len(encoded) > max_bytes:
-            raise ValueError(f"series {i} alone is {len(encoded):,} bytes as JSON, over the endpoint's request limit "
-                             f"of {max_bytes:,}: use batch inference (FAVORITA_SAGEMAKER_INFERENCE=batch)")  # fmt: skip
+            raise ValueError(
+                f"series {i} alone is {len(encoded):,} bytes as JSON, over the endpoint's request limit "
+                f"of {max_bytes:,}: use batch inference (FAVORITA_SAGEMAKER_INFERENCE=batch)"
+            )
         if batch and (size + len(encoded) + 1 > max_bytes or len(batch) >= max_series):
             yield head + b",".join(batch) + tail, len(batch)
             batch, size = [], len(head) + len(tail)

@@ -112,12 +112,19 @@ def _module_class():
 
     class FlooredDeepARModule(DeepARLightningModule):
         @validated()
-        def __init__(self, model_kwargs: dict, lr: float = 1e-3, weight_decay: float = 1e-8, patience: int = 10,
-                     minimum_scale: float = MINIMUM_SCALE) -> None:  # fmt: skip
+        def __init__(
+            self,
+            model_kwargs: dict,
+            lr: float = 1e-3,
+            weight_decay: float = 1e-8,
+            patience: int = 10,
+            minimum_scale: float = MINIMUM_SCALE,
+        ) -> None:
             super().__init__(model_kwargs=model_kwargs, lr=lr, weight_decay=weight_decay, patience=patience)
             if model_kwargs.get("scaling", True):
-                self.model.scaler = MeanScaler(dim=-1, keepdim=True, default_scale=model_kwargs.get("default_scale"),
-                                               minimum_scale=minimum_scale)  # fmt: skip
+                self.model.scaler = MeanScaler(
+                    dim=-1, keepdim=True, default_scale=model_kwargs.get("default_scale"), minimum_scale=minimum_scale
+                )
 
     FlooredDeepARModule.__module__ = __name__
     FlooredDeepARModule.__qualname__ = "FlooredDeepARModule"

@@ -68,8 +68,9 @@ def _group_mean(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return (sums / np.maximum(counts, 1))[groups]
 
 
-def origin_rows(y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.DatetimeIndex, origin: int,
-                horizon: int) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:  # fmt: skip
+def origin_rows(
+    y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.DatetimeIndex, origin: int, horizon: int
+) -> tuple[dict[str, np.ndarray], list[dict[str, np.ndarray]]]:
     """The features of every series at ``origin`` (the index of the first day forecast): what the rows of all
     horizons share, and, for each day ahead, what is particular to it. ``y``: (n, t) log1p sales, NaN where closed
     or not open yet; ``feats``: (n, 5, >= origin + horizon) the dynamic features; ``dates``: the dates of feats."""
@@ -112,7 +113,8 @@ def origin_rows(y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.Dat
         a, b = d - 364 - 3, d - 364 + 4
         day["year_before"] = _nanmean(y[:, max(0, a) : max(0, b)]) if b > 0 else np.full(y.shape[0], np.nan)
         day["year_before_ratio"] = day["year_before"] - (
-            _nanmean(y[:, max(0, T - 364 - 28) : max(0, T - 364)]) if T - 364 > 0 else np.nan)  # fmt: skip
+            _nanmean(y[:, max(0, T - 364 - 28) : max(0, T - 364)]) if T - 364 > 0 else np.nan
+        )
         day["promo"] = promo[:, d]
         day["promo_vs_recent"] = promo[:, d] - shared["promo_mean_14"]
         day["store_promo"] = store_promo[:, h - 1]
@@ -130,7 +132,6 @@ def origin_rows(y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.Dat
 
 
 CAT_COLUMNS = ("store", "family", "store_type", "cluster")
-
 
 
 def _frame(shared: dict, day: dict, cat: np.ndarray) -> pd.DataFrame:
@@ -155,12 +156,21 @@ class DirectGBM:
         year = [o for o in year if o + horizon <= first_origin]  # only targets the model may see
         origins = [o for o in sorted(set(recent + year)) if o >= MIN_HISTORY]
         if not origins:
-            raise ValueError(f"the direct LightGBM needs at least {MIN_HISTORY + horizon} days before the first "
-                             f"window; the history has {first_origin}")  # fmt: skip
+            raise ValueError(
+                f"the direct LightGBM needs at least {MIN_HISTORY + horizon} days before the first "
+                f"window; the history has {first_origin}"
+            )
         return origins
 
-    def fit(self, y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.DatetimeIndex, first_origin: int,
-            horizon: int) -> DirectGBM:  # fmt: skip
+    def fit(
+        self,
+        y: np.ndarray,
+        feats: np.ndarray,
+        cat: np.ndarray,
+        dates: pd.DatetimeIndex,
+        first_origin: int,
+        horizon: int,
+    ) -> DirectGBM:
         import lightgbm as lgb
 
         s = self.settings
@@ -179,21 +189,32 @@ class DirectGBM:
         for h in range(horizon):
             x = pd.concat(frames[h], ignore_index=True)
             model = lgb.LGBMRegressor(
-                n_estimators=s.n_estimators, learning_rate=s.learning_rate, num_leaves=s.num_leaves,
+                n_estimators=s.n_estimators,
+                learning_rate=s.learning_rate,
+                num_leaves=s.num_leaves,
                 min_child_samples=max(5, min(s.min_child_samples, len(x) // 50)),  # a few series: smaller leaves
-                subsample=0.8, subsample_freq=1, colsample_bytree=s.colsample, max_bin=s.max_bin,
-                random_state=s.seed + h, deterministic=True, force_row_wise=True, n_jobs=self.threads, verbose=-1,
-            )  # fmt: skip
+                subsample=0.8,
+                subsample_freq=1,
+                colsample_bytree=s.colsample,
+                max_bin=s.max_bin,
+                random_state=s.seed + h,
+                deterministic=True,
+                force_row_wise=True,
+                n_jobs=self.threads,
+                verbose=-1,
+            )
             model.fit(x, np.concatenate(targets[h]), categorical_feature=list(CAT_COLUMNS))
             self.models.append(model)
             frames[h] = []
         return self
 
-    def predict(self, y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.DatetimeIndex, origin: int,
-                horizon: int) -> np.ndarray:  # fmt: skip
+    def predict(
+        self, y: np.ndarray, feats: np.ndarray, cat: np.ndarray, dates: pd.DatetimeIndex, origin: int, horizon: int
+    ) -> np.ndarray:
         """(n, horizon) forecasts in units for the days from ``origin`` on."""
         shared, per_day = origin_rows(y, feats, cat, dates, origin, horizon)
         last = len(self.models) - 1
-        out = np.stack([self.models[min(h, last)].predict(_frame(shared, day, cat)) for h, day in enumerate(per_day)],
-                       axis=1)  # fmt: skip
+        out = np.stack(
+            [self.models[min(h, last)].predict(_frame(shared, day, cat)) for h, day in enumerate(per_day)], axis=1
+        )
         return np.expm1(np.clip(out, 0, None))

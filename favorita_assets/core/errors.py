@@ -44,10 +44,13 @@ class FavoritaDataError(ValueError):
         """Rebuild an error from :meth:`as_metadata` (how a Glue job's refusal reaches Dagster)."""
         lines = [int(r) for r in str(meta.get("lines") or "").split(",") if r.strip()]
         return cls(
-            str(meta["file"]), str(meta["problem"]), fix=str(meta["what_to_do"]),
+            str(meta["file"]),
+            str(meta["problem"]),
+            fix=str(meta["what_to_do"]),
             column=str(meta["column"]) if meta.get("column") else None,
-            value=meta["value"] if meta.get("value") not in (None, "") else None, rows=lines,
-        )  # fmt: skip
+            value=meta["value"] if meta.get("value") not in (None, "") else None,
+            rows=lines,
+        )
 
     @classmethod
     def parse(cls, text: str) -> FavoritaDataError | None:

@@ -14,8 +14,16 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core import calibration, metrics
-from favorita_assets.core.candidates import (CANDIDATES, DEEPAR, ENSEMBLE, Problem, blend, closed_mask,
-                                             ensemble_members, stopped_selling)
+from favorita_assets.core.candidates import (
+    CANDIDATES,
+    DEEPAR,
+    ENSEMBLE,
+    Problem,
+    blend,
+    closed_mask,
+    ensemble_members,
+    stopped_selling,
+)
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES, has_features, target_array
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -60,8 +68,9 @@ def feature_matrix(records: list[dict], days: int) -> np.ndarray:
     return out
 
 
-def problems_from_records(test: list[dict], inference: list[dict] | None, h: int, windows: int,
-                          cutoff) -> list[Problem]:  # fmt: skip
+def problems_from_records(
+    test: list[dict], inference: list[dict] | None, h: int, windows: int, cutoff
+) -> list[Problem]:
     """The ``windows`` backtest problems (oldest first; window w forecasts the h days after cut-off - (windows - w)
     * h, from the test channel, whose features over the held-out days carry only the closures known ahead), then,
     when ``inference`` is given, the publishing problem (the h days after the cut-off, features from the inference
@@ -96,9 +105,11 @@ class Backtest:
         return self.actual.shape[0]
 
     def _offsets(self, base: dict, rows: np.ndarray, windows: list[int]) -> dict[str, float]:
-        return calibration.offsets(self.actual[windows][:, rows].ravel(),
-                                   {q: base[q][windows][:, rows].ravel() for q in QUANTILES},
-                                   mask=~self.closed[windows][:, rows].ravel())  # fmt: skip
+        return calibration.offsets(
+            self.actual[windows][:, rows].ravel(),
+            {q: base[q][windows][:, rows].ravel() for q in QUANTILES},
+            mask=~self.closed[windows][:, rows].ravel(),
+        )
 
     def bands(self, candidate: str) -> dict[float, np.ndarray]:
         """Cross-conformal P10/P50/P90: window w's band calibrated, per family, on the other windows only (with a
@@ -109,7 +120,9 @@ class Backtest:
             rows = self.families == family
             for w in range(self.k):
                 others = [v for v in range(self.k) if v != w]
-                offset = self._offsets(base, rows, others) if others else calibration.offsets([], {q: [] for q in QUANTILES})
+                offset = (
+                    self._offsets(base, rows, others) if others else calibration.offsets([], {q: [] for q in QUANTILES})
+                )
                 band = calibration.apply({q: base[q][w][rows] for q in QUANTILES}, offset)
                 for q in QUANTILES:
                     out[q][w][rows] = np.where(self.closed[w][rows], 0.0, band[q])
@@ -144,14 +157,24 @@ def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
 def score_candidate(bt: Backtest, mean: np.ndarray, bands: dict[float, np.ndarray]) -> dict:
     """{"windows": [scores of each window], "overall": their mean, "families": {family: mean over windows},
     "family_windows": {family: [scores of each window]}}."""
+
     def window(w, rows=slice(None)):
-        return group_scores(bt.actual[w][rows], mean[w][rows], {q: b[w][rows] for q, b in bands.items()},
-                            bt.scales[w][rows], bt.closed[w][rows])  # fmt: skip
+        return group_scores(
+            bt.actual[w][rows],
+            mean[w][rows],
+            {q: b[w][rows] for q, b in bands.items()},
+            bt.scales[w][rows],
+            bt.closed[w][rows],
+        )
 
     per_window = [window(w) for w in range(bt.k)]
     family_windows = {str(f): [window(w, bt.families == f) for w in range(bt.k)] for f in np.unique(bt.families)}
-    return {"windows": per_window, "overall": mean_scores(per_window),
-            "families": {f: mean_scores(v) for f, v in family_windows.items()}, "family_windows": family_windows}  # fmt: skip
+    return {
+        "windows": per_window,
+        "overall": mean_scores(per_window),
+        "families": {f: mean_scores(v) for f, v in family_windows.items()},
+        "family_windows": family_windows,
+    }
 
 
 def choose_per_family(family_scores: dict[str, dict[str, dict]]) -> dict[str, str]:
@@ -198,11 +221,14 @@ def mase_scales(y: np.ndarray, windows: int, h: int, season: int = 7) -> np.ndar
 def window_actuals(y: np.ndarray, windows: int, h: int) -> np.ndarray:
     """(windows, n, h): the held-out days of each window (closed days as 0 sales)."""
     days = y.shape[1]
-    return np.stack([np.nan_to_num(y[:, days - (windows - w) * h : days - (windows - w) * h + h]) for w in range(windows)])
+    return np.stack(
+        [np.nan_to_num(y[:, days - (windows - w) * h : days - (windows - w) * h + h]) for w in range(windows)]
+    )
 
 
-def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts: dict,
-             problems: list[Problem] | None = None) -> Evaluation:  # fmt: skip
+def evaluate(
+    test: list[dict], h: int, windows: int, cutoff, families, forecasts: dict, problems: list[Problem] | None = None
+) -> Evaluation:
     """Score every candidate's window forecasts (``forecasts``: candidate -> {"mean": [K arrays (n, H)], q: [...]}
     or just a list of K mean arrays, windows oldest first) on the last ``windows`` x ``h`` days of the test
     records; calibrate their bands cross-conformally; choose each family's champion; score the published mix,
@@ -221,14 +247,21 @@ def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts
     stacked = {}
     for name, value in forecasts.items():
         value = value if isinstance(value, dict) else {"mean": value}
-        stacked[name] = {k: np.where(zero, 0.0, np.clip(np.stack([np.asarray(a, dtype=float) for a in v]), 0, None))
-                         for k, v in value.items()}  # fmt: skip
+        stacked[name] = {
+            k: np.where(zero, 0.0, np.clip(np.stack([np.asarray(a, dtype=float) for a in v]), 0, None))
+            for k, v in value.items()
+        }
     members = ensemble_members(stacked)
     if members:
         stacked[ENSEMBLE] = {"mean": blend([stacked[m]["mean"] for m in members])}
-    bt = Backtest(actual=window_actuals(y, windows, h), closed=closed, families=np.asarray(families).astype(str),
-                  scales=mase_scales(y, windows, h), windows=[(p.future_dates[0], p.future_dates[-1]) for p in problems],
-                  forecasts=stacked)  # fmt: skip
+    bt = Backtest(
+        actual=window_actuals(y, windows, h),
+        closed=closed,
+        families=np.asarray(families).astype(str),
+        scales=mase_scales(y, windows, h),
+        windows=[(p.future_dates[0], p.future_dates[-1]) for p in problems],
+        forecasts=stacked,
+    )
     bands = {name: bt.bands(name) for name in stacked}
     scores = {name: score_candidate(bt, stacked[name]["mean"], bands[name]) for name in stacked}
     champions = choose_per_family({c: s["families"] for c, s in scores.items()})
@@ -237,8 +270,10 @@ def evaluate(test: list[dict], h: int, windows: int, cutoff, families, forecasts
     published = score_candidate(bt, mean, mix_bands)
     nested = []
     for w in range(windows if windows > 1 else 0):
-        others = {c: {f: mean_scores([fw[v] for v in range(windows) if v != w]) for f, fw in s["family_windows"].items()}
-                  for c, s in scores.items()}  # fmt: skip
+        others = {
+            c: {f: mean_scores([fw[v] for v in range(windows) if v != w]) for f, fw in s["family_windows"].items()}
+            for c, s in scores.items()
+        }
         m, b = result.mix(choose_per_family(others))
         nested.append(group_scores(bt.actual[w], m[w], {q: v[w] for q, v in b.items()}, bt.scales[w], bt.closed[w]))
     published["nested"] = {"windows": nested, "overall": mean_scores(nested)} if nested else None
@@ -266,7 +301,9 @@ def forecast_frame(
             "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
             "family": np.repeat(series["family"].astype(str).to_numpy(), h),
             "days_ahead": np.tile(np.arange(1, h + 1, dtype=np.int64), n),
-            "store_closed": (np.zeros((n, h), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)).ravel(),
+            "store_closed": (
+                np.zeros((n, h), dtype=bool) if closed is None else np.asarray(closed, dtype=bool)
+            ).ravel(),
             # doubles on every path (GluonTS forecasts float32, SageMaker's JSON parses to float64): one Athena type
             "mean": np.clip(mean, 0, None).astype(np.float64).ravel(),
             "p10": np.asarray(quantiles[0.1], dtype=np.float64).ravel(),
@@ -277,9 +314,15 @@ def forecast_frame(
     )
 
 
-def publish(base: dict[str, dict], champions: dict[str, str], offsets: dict, versions: dict[str, str],
-            families: np.ndarray, closed: np.ndarray,
-            stopped: np.ndarray | None = None) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:  # fmt: skip
+def publish(
+    base: dict[str, dict],
+    champions: dict[str, str],
+    offsets: dict,
+    versions: dict[str, str],
+    families: np.ndarray,
+    closed: np.ndarray,
+    stopped: np.ndarray | None = None,
+) -> tuple[np.ndarray, dict[float, np.ndarray], np.ndarray]:
     """What is published for these series (``families``, one per row): each family's champion's mean, its band
     calibrated with that candidate's offsets for the family, known closures at 0 with a zero-width band, and the
     model version per row. ``base``: candidate -> {"mean": (n, h)[, 0.1/0.5/0.9 quantiles]} for these rows;
@@ -292,8 +335,9 @@ def publish(base: dict[str, dict], champions: dict[str, str], offsets: dict, ver
         rows = families == family
         name = champions[family]
         mean[rows] = base[name]["mean"][rows]
-        band = calibration.apply({q: v[rows] for q, v in calibration.base_quantiles(base[name]).items()},
-                                 offsets[name][family])  # fmt: skip
+        band = calibration.apply(
+            {q: v[rows] for q, v in calibration.base_quantiles(base[name]).items()}, offsets[name][family]
+        )
         for q in QUANTILES:
             quantiles[q][rows] = band[q]
         version[rows] = versions[name]

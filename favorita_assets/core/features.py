@@ -56,7 +56,9 @@ def horizon_features(
     return grid
 
 
-def known_promotions(test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex) -> tuple[pd.DataFrame, str]:
+def known_promotions(
+    test: pd.DataFrame | None, cleaned: pd.DataFrame, horizon: pd.DatetimeIndex
+) -> tuple[pd.DataFrame, str]:
     """Known promotions for the horizon, day by day: test.csv (Kaggle's promotion plan) where it has the day,
     else the cleaned history (a past cut-off). Days neither has are left out of the result (they are estimated
     series by series from their history when the channels are encoded, see :func:`weekday_promotions`). Returns
@@ -81,9 +83,18 @@ def recurring_closures(cleaned: pd.DataFrame, before=None, min_years: int = 2) -
     if before is not None:
         days = days[days["date"] < pd.Timestamp(before)]
     per_day = days.drop_duplicates(["store_nbr", "date"])  # a closure is the same for every family of a store
-    stats = per_day.groupby([per_day["store_nbr"], per_day["date"].dt.month.rename("month"),
-                             per_day["date"].dt.day.rename("day")])["store_closed"].agg(["sum", "size"]).reset_index()  # fmt: skip
-    keep = (stats["sum"] == stats["size"]) & (stats["size"] >= min_years) & ~((stats["month"] == 12) & (stats["day"] == 25))
+    stats = (
+        per_day.groupby(
+            [per_day["store_nbr"], per_day["date"].dt.month.rename("month"), per_day["date"].dt.day.rename("day")]
+        )["store_closed"]
+        .agg(["sum", "size"])
+        .reset_index()
+    )
+    keep = (
+        (stats["sum"] == stats["size"])
+        & (stats["size"] >= min_years)
+        & ~((stats["month"] == 12) & (stats["day"] == 25))
+    )
     return stats.loc[keep, ["store_nbr", "month", "day"]].reset_index(drop=True)
 
 

@@ -41,12 +41,22 @@ def _attribute(name: str, kind: str) -> dict[str, str]:
 
 
 SCHEMAS: dict[str, dict] = {
-    "target": {"Attributes": [_attribute("item_id", "string"), _attribute("timestamp", "timestamp"),
-                              _attribute("demand", "float")]},
-    "related": {"Attributes": [_attribute("item_id", "string"), _attribute("timestamp", "timestamp"),
-                               *(_attribute(name, "float") for name in DYNAMIC_FEATURES)]},
+    "target": {
+        "Attributes": [
+            _attribute("item_id", "string"),
+            _attribute("timestamp", "timestamp"),
+            _attribute("demand", "float"),
+        ]
+    },
+    "related": {
+        "Attributes": [
+            _attribute("item_id", "string"),
+            _attribute("timestamp", "timestamp"),
+            *(_attribute(name, "float") for name in DYNAMIC_FEATURES),
+        ]
+    },
     "items": {"Attributes": [_attribute("item_id", "string"), *(_attribute(name, "string") for name in ITEM_COLUMNS)]},
-}  # fmt: skip
+}
 
 
 class ForecastFormatError(ValueError):
@@ -68,8 +78,10 @@ def check_item_ids(encoding: CategoryEncoding) -> None:
     for family in encoding.family:
         other = spelled.setdefault(plain(family), family)
         if other != family:
-            raise ForecastFormatError(f"families {other!r} and {family!r} are both {plain(family)!r} in Amazon "
-                                      "Forecast's item_id: rename one of them in the sales data")  # fmt: skip
+            raise ForecastFormatError(
+                f"families {other!r} and {family!r} are both {plain(family)!r} in Amazon "
+                "Forecast's item_id: rename one of them in the sales data"
+            )
 
 
 def _number(value) -> str:
@@ -104,14 +116,24 @@ def record_rows(record: Mapping, encoding: CategoryEncoding) -> tuple[list[str],
     features = [list(row) for row in record["dynamic_feat"]]
     days = pd.date_range(start, periods=len(features[0]), freq="D").strftime("%Y-%m-%d")
     target_rows = [f"{item},{days[i]},{_number(v)}" for i, v in enumerate(target)]
-    related_rows = [f"{item},{day}," + ",".join(_number(row[i]) or "0" for row in features) for i, day in enumerate(days)]
-    item_row = ",".join([item, str(encoding.store_nbr[store]), plain(encoding.family[family]),
-                         plain(encoding.store_type[store_type]), str(encoding.cluster[cluster])])  # fmt: skip
+    related_rows = [
+        f"{item},{day}," + ",".join(_number(row[i]) or "0" for row in features) for i, day in enumerate(days)
+    ]
+    item_row = ",".join(
+        [
+            item,
+            str(encoding.store_nbr[store]),
+            plain(encoding.family[family]),
+            plain(encoding.store_type[store_type]),
+            str(encoding.cluster[cluster]),
+        ]
+    )
     return target_rows, related_rows, item_row
 
 
-def write_dataset_files(records: Iterable[Mapping], encoding: CategoryEncoding, folder: str | Path,
-                        prediction_length: int) -> tuple[dict[str, Path], DatasetCounts]:  # fmt: skip
+def write_dataset_files(
+    records: Iterable[Mapping], encoding: CategoryEncoding, folder: str | Path, prediction_length: int
+) -> tuple[dict[str, Path], DatasetCounts]:
     """Stream inference records to ``folder``/{target,related,items}.csv, series by series (bounded memory); checks
     that every record's features reach ``prediction_length`` days past its target, as Forecast requires."""
     check_item_ids(encoding)
@@ -124,8 +146,10 @@ def write_dataset_files(records: Iterable[Mapping], encoding: CategoryEncoding, 
         for record in records:
             reach = len(record["dynamic_feat"][0]) - len(record["target"])
             if reach != prediction_length:
-                raise ForecastFormatError(f"series {record['cat']}: its features reach {reach} days past the target, "
-                                          f"not the horizon's {prediction_length}: rebuild deepar_training_data")  # fmt: skip
+                raise ForecastFormatError(
+                    f"series {record['cat']}: its features reach {reach} days past the target, "
+                    f"not the horizon's {prediction_length}: rebuild deepar_training_data"
+                )
             target_rows, related_rows, item_row = record_rows(record, encoding)
             handles["target"].write("\n".join(target_rows) + "\n")
             handles["related"].write("\n".join(related_rows) + "\n")
@@ -144,8 +168,9 @@ def write_dataset_files(records: Iterable[Mapping], encoding: CategoryEncoding, 
     return paths, counts
 
 
-def write_datasets_from_channel(paths: Iterable[str | Path], encoding: Mapping | CategoryEncoding, folder: str | Path,
-                                prediction_length: int) -> tuple[dict[str, Path], dict]:  # fmt: skip
+def write_datasets_from_channel(
+    paths: Iterable[str | Path], encoding: Mapping | CategoryEncoding, folder: str | Path, prediction_length: int
+) -> tuple[dict[str, Path], dict]:
     """The three dataset files from the inference channel's files (in order), read line by line; returns the files
     and what the summary records of them (series, rows, first and last day)."""
     if not isinstance(encoding, CategoryEncoding):
@@ -173,12 +198,16 @@ def read_export(parts: Iterable[tuple[str, bytes]], backtest: bool) -> pd.DataFr
             continue
         frame = pd.read_csv(io.BytesIO(data), dtype={"item_id": str})
         date_column = "timestamp" if backtest else "date"
-        needed = {"item_id", date_column, "mean", *QUANTILE_COLUMNS} | ({"backtestwindow_start_time"} if backtest else set())
+        needed = {"item_id", date_column, "mean", *QUANTILE_COLUMNS} | (
+            {"backtestwindow_start_time"} if backtest else set()
+        )
         missing = sorted(needed - set(frame.columns))
         if missing:
-            raise ForecastFormatError(f"{name}: the export has no column {', '.join(missing)} (columns: "
-                                      f"{', '.join(frame.columns)}); the predictor must forecast "
-                                      f"{', '.join(FORECAST_TYPES)}")  # fmt: skip
+            raise ForecastFormatError(
+                f"{name}: the export has no column {', '.join(missing)} (columns: "
+                f"{', '.join(frame.columns)}); the predictor must forecast "
+                f"{', '.join(FORECAST_TYPES)}"
+            )
         out = pd.DataFrame({"item_id": frame["item_id"], "date": _days(frame[date_column], name, date_column)})
         if backtest:
             out["window_start"] = _days(frame["backtestwindow_start_time"], name, "backtestwindow_start_time")
@@ -186,8 +215,9 @@ def read_export(parts: Iterable[tuple[str, bytes]], backtest: bool) -> pd.DataFr
             values = pd.to_numeric(frame[column], errors="coerce")
             if values.isna().any():
                 row = int(np.flatnonzero(values.isna().to_numpy())[0])
-                raise ForecastFormatError(f"{name}, line {row + 2}, column {column}: {frame[column].iloc[row]!r} is "
-                                          "not a number")  # fmt: skip
+                raise ForecastFormatError(
+                    f"{name}, line {row + 2}, column {column}: {frame[column].iloc[row]!r} is not a number"
+                )
             out[column] = np.clip(values.to_numpy(dtype=np.float64), 0, None)
         frames.append(out)
     if not frames:
@@ -209,8 +239,13 @@ def _days(column: pd.Series, name: str, label: str) -> pd.Series:
     return days
 
 
-def forecasts_for(table: pd.DataFrame, requests: Iterable[tuple[str, pd.Timestamp]], horizon: int,
-                  quantiles: Iterable[float], what: str) -> list[dict]:  # fmt: skip
+def forecasts_for(
+    table: pd.DataFrame,
+    requests: Iterable[tuple[str, pd.Timestamp]],
+    horizon: int,
+    quantiles: Iterable[float],
+    what: str,
+) -> list[dict]:
     """Per request (item_id, first forecast day) the export's ``horizon`` days as ``{"mean": array, q: array}``, in
     request order. A backtest table is matched on its window's first day too. Raises ForecastFormatError, naming
     what is missing, when the export lacks a series or a day."""
@@ -229,14 +264,21 @@ def forecasts_for(table: pd.DataFrame, requests: Iterable[tuple[str, pd.Timestam
         if frame is None:
             starts = sorted({f"{d:%Y-%m-%d}" for d in table["window_start"]}) if backtest else []
             raise ForecastFormatError(
-                f"the {what} holds no forecast of {item}" + (f" for the window starting {first_day:%Y-%m-%d} "
-                f"(its windows start {', '.join(starts)})" if backtest else ""))  # fmt: skip
+                f"the {what} holds no forecast of {item}"
+                + (
+                    f" for the window starting {first_day:%Y-%m-%d} (its windows start {', '.join(starts)})"
+                    if backtest
+                    else ""
+                )
+            )
         days = pd.date_range(first_day, periods=horizon, freq="D")
         frame = frame.set_index("date").reindex(days)
         if frame["mean"].isna().any():
             gap = days[np.flatnonzero(frame["mean"].isna().to_numpy())[0]]
-            raise ForecastFormatError(f"the {what} has no forecast of {item} on {gap:%Y-%m-%d}: it covers fewer days "
-                                      f"than the horizon of {horizon}")  # fmt: skip
+            raise ForecastFormatError(
+                f"the {what} has no forecast of {item} on {gap:%Y-%m-%d}: it covers fewer days "
+                f"than the horizon of {horizon}"
+            )
         row = {"mean": frame["mean"].to_numpy(dtype=np.float64)}
         for q in quantiles:
             row[q] = frame[columns[q]].to_numpy(dtype=np.float64)
@@ -254,6 +296,20 @@ def record_item(record: Mapping, encoding: CategoryEncoding) -> str:
     return item_id(encoding.store_nbr[store], encoding.family[family])
 
 
-__all__ = ["DATASETS", "DATASET_TYPES", "FORECAST_TYPES", "SCHEMAS", "TIMESTAMP_FORMAT", "ForecastFormatError",
-           "check_item_ids", "first_forecast_day", "forecasts_for", "item_id", "read_export", "record_item", "record_rows",
-           "write_dataset_files", "write_datasets_from_channel"]  # fmt: skip
+__all__ = [
+    "DATASETS",
+    "DATASET_TYPES",
+    "FORECAST_TYPES",
+    "SCHEMAS",
+    "TIMESTAMP_FORMAT",
+    "ForecastFormatError",
+    "check_item_ids",
+    "first_forecast_day",
+    "forecasts_for",
+    "item_id",
+    "read_export",
+    "record_item",
+    "record_rows",
+    "write_dataset_files",
+    "write_datasets_from_channel",
+]

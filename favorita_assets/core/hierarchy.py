@@ -23,8 +23,11 @@ TOTALS_COLUMNS = ["level", "store_nbr", "family", "date", "days_ahead", "mean", 
 def level_keys(stores: np.ndarray, families: np.ndarray) -> dict[str, np.ndarray]:
     """For each level, the key of the aggregate each bottom series belongs to."""
     n = len(stores)
-    return {"total": np.full(n, "all", dtype=object), "store": np.asarray(stores).astype(str).astype(object),
-            "family": np.asarray(families).astype(str).astype(object)}  # fmt: skip
+    return {
+        "total": np.full(n, "all", dtype=object),
+        "store": np.asarray(stores).astype(str).astype(object),
+        "family": np.asarray(families).astype(str).astype(object),
+    }
 
 
 def aggregate(values: np.ndarray, keys: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -35,7 +38,7 @@ def aggregate(values: np.ndarray, keys: np.ndarray) -> tuple[list[str], np.ndarr
 
 
 def _point(mean: np.ndarray) -> dict[float, np.ndarray]:
-    return {q: mean for q in (calibration.LOW, calibration.MID, calibration.HIGH)}
+    return dict.fromkeys((calibration.LOW, calibration.MID, calibration.HIGH), mean)
 
 
 def backtest_totals(actual: np.ndarray, mean: np.ndarray, stores: np.ndarray, families: np.ndarray) -> dict:
@@ -66,8 +69,13 @@ def backtest_totals(actual: np.ndarray, mean: np.ndarray, stores: np.ndarray, fa
     return out
 
 
-def totals_frame(horizon: pd.DatetimeIndex, mean: np.ndarray, stores: np.ndarray, families: np.ndarray,
-                 offsets: dict[str, dict[str, dict]]) -> pd.DataFrame:  # fmt: skip
+def totals_frame(
+    horizon: pd.DatetimeIndex,
+    mean: np.ndarray,
+    stores: np.ndarray,
+    families: np.ndarray,
+    offsets: dict[str, dict[str, dict]],
+) -> pd.DataFrame:
     """The published totals: for every level and aggregate, the bottom-up mean of each horizon day and its
     calibrated band (``offsets``: level -> key -> the offsets of backtest_totals)."""
     frames = []
@@ -76,13 +84,19 @@ def totals_frame(horizon: pd.DatetimeIndex, mean: np.ndarray, stores: np.ndarray
         names, agg = aggregate(mean, keys)
         for g, name in enumerate(names):
             band = calibration.apply(_point(agg[g]), offsets[level][name])
-            frames.append(pd.DataFrame({
-                "level": level,
-                "store_nbr": pd.array([int(name) if level == "store" else None] * h, dtype="Int64"),
-                "family": name if level == "family" else None,
-                "date": horizon.date,
-                "days_ahead": np.arange(1, h + 1, dtype=np.int64),
-                "mean": agg[g].astype(np.float64),
-                "p10": band[0.1], "p50": band[0.5], "p90": band[0.9],
-            }))  # fmt: skip
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "level": level,
+                        "store_nbr": pd.array([int(name) if level == "store" else None] * h, dtype="Int64"),
+                        "family": name if level == "family" else None,
+                        "date": horizon.date,
+                        "days_ahead": np.arange(1, h + 1, dtype=np.int64),
+                        "mean": agg[g].astype(np.float64),
+                        "p10": band[0.1],
+                        "p50": band[0.5],
+                        "p90": band[0.9],
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)[TOTALS_COLUMNS]

@@ -55,25 +55,55 @@ def _draw(ax, panel: Panel) -> None:
     ax.plot(panel.history_dates, panel.history, color=ACTUAL, lw=1.4, label="actual sales")
     one_day = len(panel.dates) == 1  # "tomorrow": a point with its interval, not a line
     if panel.actual is not None and np.isfinite(np.asarray(panel.actual, dtype=float)).any():
-        ax.plot(panel.dates, panel.actual, color=ACTUAL, lw=1.4, marker="o", ms=4 if one_day else 3,
-                label=panel.actual_label)  # fmt: skip
+        ax.plot(
+            panel.dates,
+            panel.actual,
+            color=ACTUAL,
+            lw=1.4,
+            marker="o",
+            ms=4 if one_day else 3,
+            label=panel.actual_label,
+        )
     if panel.p10 is not None and panel.p90 is not None:
         if one_day:
             low, high = np.asarray(panel.mean) - np.asarray(panel.p10), np.asarray(panel.p90) - np.asarray(panel.mean)
-            ax.errorbar(panel.dates, panel.mean, yerr=[np.clip(low, 0, None), np.clip(high, 0, None)], fmt="none",
-                        ecolor=FORECAST, alpha=0.5, elinewidth=8, capsize=0, label="P10-P90 band")  # fmt: skip
+            ax.errorbar(
+                panel.dates,
+                panel.mean,
+                yerr=[np.clip(low, 0, None), np.clip(high, 0, None)],
+                fmt="none",
+                ecolor=FORECAST,
+                alpha=0.5,
+                elinewidth=8,
+                capsize=0,
+                label="P10-P90 band",
+            )
         else:
             ax.fill_between(panel.dates, panel.p10, panel.p90, color=FORECAST, alpha=0.18, lw=0, label="P10-P90 band")
-    ax.plot(panel.dates, panel.mean, color=FORECAST, lw=2, marker="D" if one_day else None, ms=7,
-            label=panel.forecast_label)  # fmt: skip
+    ax.plot(
+        panel.dates, panel.mean, color=FORECAST, lw=2, marker="D" if one_day else None, ms=7, label=panel.forecast_label
+    )
     if panel.baseline is not None:
-        ax.plot(panel.dates, panel.baseline, color=BASELINE, lw=1.6, ls="--", marker="s" if one_day else None,
-                label=panel.baseline_label)  # fmt: skip
+        ax.plot(
+            panel.dates,
+            panel.baseline,
+            color=BASELINE,
+            lw=1.6,
+            ls="--",
+            marker="s" if one_day else None,
+            label=panel.baseline_label,
+        )
     for start in panel.window_starts if panel.window_starts is not None else []:
         ax.axvline(start - pd.Timedelta(hours=12), color="#d1d5db", lw=1, ls="--")
     for day in panel.closed if panel.closed is not None else []:
-        ax.axvspan(day - pd.Timedelta(hours=12), day + pd.Timedelta(hours=12), color="#9ca3af", alpha=0.3, lw=0,
-                   label="closed: forecast 0")  # fmt: skip
+        ax.axvspan(
+            day - pd.Timedelta(hours=12),
+            day + pd.Timedelta(hours=12),
+            color="#9ca3af",
+            alpha=0.3,
+            lw=0,
+            label="closed: forecast 0",
+        )
     ax.axvline(panel.dates[0] - pd.Timedelta(hours=12), color="#9ca3af", lw=1, ls=":")
     ax.set_title(panel.title, fontsize=11, loc="left", fontweight="bold")
     ax.yaxis.set_major_formatter(FuncFormatter(_units))
@@ -92,8 +122,13 @@ def window_scores(series: dict[str, list[float]], windows: list[str], title: str
     width = 0.8 / max(1, len(series))
     for i, (label, values) in enumerate(series.items()):
         x = np.arange(len(windows)) + (i - (len(series) - 1) / 2) * width
-        ax.bar(x, [np.nan if v is None else v for v in values], width, label=label,
-               color="#111827" if label == "published mix" else None)  # fmt: skip
+        ax.bar(
+            x,
+            [np.nan if v is None else v for v in values],
+            width,
+            label=label,
+            color="#111827" if label == "published mix" else None,
+        )
     ax.set_xticks(np.arange(len(windows)), [f"window {i + 1}\n{w}" for i, w in enumerate(windows)], fontsize=9)
     ax.set_ylabel("RMSLE (log units)", fontsize=9)
     ax.set_title(title, fontsize=12, loc="left", fontweight="bold")
@@ -126,8 +161,15 @@ def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:
     legend_rows = int(np.ceil(len(seen) / max(ncol, 1)))
     title_room = (0.53 + 0.22 * legend_rows) / height  # inches kept free at the top for the title and the legend
     fig.suptitle(suptitle, x=0.01, y=1 - 0.12 / height, ha="left", va="top", fontsize=13, fontweight="bold")
-    fig.legend(seen.values(), seen.keys(), loc="upper left", bbox_to_anchor=(0.005, 1 - 0.42 / height),
-               ncol=max(ncol, 1), fontsize=9, frameon=False)  # fmt: skip
+    fig.legend(
+        seen.values(),
+        seen.keys(),
+        loc="upper left",
+        bbox_to_anchor=(0.005, 1 - 0.42 / height),
+        ncol=max(ncol, 1),
+        fontsize=9,
+        frameon=False,
+    )
     note = textwrap.fill(note, width=118 * cols) if note else ""
     if note:
         fig.text(0.01, 0.008, note, fontsize=8, color="#6b7280", ha="left", va="bottom")

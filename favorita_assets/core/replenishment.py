@@ -33,12 +33,35 @@ DEFAULT_SERVICE_LEVEL = 0.95
 DEFAULT_OVERSTOCK_COVER_DAYS = 30.0
 
 PLAN_COLUMNS = [
-    "store_nbr", "family", "on_hand", "on_order", "stock_position", "lead_time_days", "review_period_days",
-    "pack_size", "service_level", "service_level_from", "demand_mean", "demand_p10", "demand_p50", "demand_p90",
-    "lead_time_demand_mean", "order_up_to", "order_quantity", "p_stockout_no_order", "p_stockout_before_arrival",
-    "days_of_cover", "stockout_risk", "overstock", "expected_units_short", "expected_units_over", "expected_cost",
-    "residuals", "residuals_from", "model_version",
-]  # fmt: skip
+    "store_nbr",
+    "family",
+    "on_hand",
+    "on_order",
+    "stock_position",
+    "lead_time_days",
+    "review_period_days",
+    "pack_size",
+    "service_level",
+    "service_level_from",
+    "demand_mean",
+    "demand_p10",
+    "demand_p50",
+    "demand_p90",
+    "lead_time_demand_mean",
+    "order_up_to",
+    "order_quantity",
+    "p_stockout_no_order",
+    "p_stockout_before_arrival",
+    "days_of_cover",
+    "stockout_risk",
+    "overstock",
+    "expected_units_short",
+    "expected_units_over",
+    "expected_cost",
+    "residuals",
+    "residuals_from",
+    "model_version",
+]
 
 
 def interval_residuals(backtest: pd.DataFrame, days: int) -> pd.DataFrame:
@@ -47,7 +70,11 @@ def interval_residuals(backtest: pd.DataFrame, days: int) -> pd.DataFrame:
     published_mean)."""
     bt = backtest.sort_values(["window", "store_nbr", "family", "date"])
     bt = bt.assign(day=bt.groupby(["window", "store_nbr", "family"], observed=True).cumcount() + 1)
-    first = bt[bt["day"] <= days].groupby(["window", "store_nbr", "family"], observed=True)[["actual", "published_mean"]].sum()
+    first = (
+        bt[bt["day"] <= days]
+        .groupby(["window", "store_nbr", "family"], observed=True)[["actual", "published_mean"]]
+        .sum()
+    )
     return first.assign(r=np.log1p(first["actual"]) - np.log1p(first["published_mean"].clip(lower=0))).reset_index()
 
 
@@ -59,7 +86,9 @@ def quantile_level(level: float, m: int) -> float:
 def service_levels(inventory: pd.DataFrame, default: float) -> tuple[np.ndarray, np.ndarray]:
     """The service level of each row and where it comes from: 'target', 'costs' (the critical ratio) or 'default'."""
     target = inventory["target_service_level"].to_numpy(dtype=float)
-    co = (inventory["unit_cost"] * inventory["holding_cost_rate"] * inventory["review_period_days"] / 365).to_numpy(dtype=float)
+    co = (inventory["unit_cost"] * inventory["holding_cost_rate"] * inventory["review_period_days"] / 365).to_numpy(
+        dtype=float
+    )
     cu = inventory["stockout_cost"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cu + co > 0, cu / (cu + co), np.nan)
@@ -86,11 +115,16 @@ def plan(
     too_long = interval > horizon
     if too_long.any():
         i = int(np.flatnonzero(too_long.to_numpy())[0])
-        raise FavoritaDataError(file, f"lead time + review period = {int(interval.iloc[i])} days is beyond the "
-                                f"forecast horizon of {horizon} days", column="lead_time_days, review_period_days",
-                                value=f"{int(inventory['lead_time_days'].iloc[i])}, {int(inventory['review_period_days'].iloc[i])}",
-                                rows=[i + 2], fix=f"keep lead_time_days + review_period_days within {horizon}, or "
-                                "forecast further (deepar_training_data: prediction_length)")  # fmt: skip
+        raise FavoritaDataError(
+            file,
+            f"lead time + review period = {int(interval.iloc[i])} days is beyond the "
+            f"forecast horizon of {horizon} days",
+            column="lead_time_days, review_period_days",
+            value=f"{int(inventory['lead_time_days'].iloc[i])}, {int(inventory['review_period_days'].iloc[i])}",
+            rows=[i + 2],
+            fix=f"keep lead_time_days + review_period_days within {horizon}, or "
+            "forecast further (deepar_training_data: prediction_length)",
+        )
     means = {key: block["mean"].to_numpy(dtype=float) for key, block in f.groupby(["store_nbr", "family"])}
     versions = f.drop_duplicates(["store_nbr", "family"]).set_index(["store_nbr", "family"])["model_version"]
     level, source = service_levels(inventory, service_level)
@@ -119,29 +153,47 @@ def plan(
         short = float(np.clip(demand - after, 0, None).mean())
         over = float(np.clip(after - demand, 0, None).mean())
         co = row.unit_cost * row.holding_cost_rate * R / 365 if costed else math.nan
-        rows.append({
-            "store_nbr": key[0], "family": key[1], "on_hand": float(row.on_hand), "on_order": float(row.on_order),
-            "stock_position": position, "lead_time_days": L, "review_period_days": R, "pack_size": pack,
-            "service_level": round(sl, 4), "service_level_from": str(source[i]),
-            "demand_mean": float(demand.mean()), "demand_p10": float(np.quantile(demand, 0.1)),
-            "demand_p50": float(np.quantile(demand, 0.5)), "demand_p90": p90,
-            "lead_time_demand_mean": float(lead.mean()), "order_up_to": s, "order_quantity": float(order),
-            "p_stockout_no_order": float((demand > position).mean()), "p_stockout_before_arrival": p_lead,
-            "days_of_cover": float(cover),
-            "stockout_risk": bool(p_lead > 1 - sl),
-            "overstock": bool(position > p90 and cover > overstock_cover_days),
-            "expected_units_short": short if costed else math.nan, "expected_units_over": over if costed else math.nan,
-            "expected_cost": short * row.stockout_cost + over * co if costed else math.nan,
-            "residuals": len(residuals), "residuals_from": origin, "model_version": versions[key],
-        })  # fmt: skip
+        rows.append(
+            {
+                "store_nbr": key[0],
+                "family": key[1],
+                "on_hand": float(row.on_hand),
+                "on_order": float(row.on_order),
+                "stock_position": position,
+                "lead_time_days": L,
+                "review_period_days": R,
+                "pack_size": pack,
+                "service_level": round(sl, 4),
+                "service_level_from": str(source[i]),
+                "demand_mean": float(demand.mean()),
+                "demand_p10": float(np.quantile(demand, 0.1)),
+                "demand_p50": float(np.quantile(demand, 0.5)),
+                "demand_p90": p90,
+                "lead_time_demand_mean": float(lead.mean()),
+                "order_up_to": s,
+                "order_quantity": float(order),
+                "p_stockout_no_order": float((demand > position).mean()),
+                "p_stockout_before_arrival": p_lead,
+                "days_of_cover": float(cover),
+                "stockout_risk": bool(p_lead > 1 - sl),
+                "overstock": bool(position > p90 and cover > overstock_cover_days),
+                "expected_units_short": short if costed else math.nan,
+                "expected_units_over": over if costed else math.nan,
+                "expected_cost": short * row.stockout_cost + over * co if costed else math.nan,
+                "residuals": len(residuals),
+                "residuals_from": origin,
+                "model_version": versions[key],
+            }
+        )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
     order = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
     return table.iloc[order].reset_index(drop=True)
 
 
-def _pooled(backtest: pd.DataFrame, pools: dict[int, tuple[dict[str, np.ndarray], np.ndarray]], days: int,
-            family: str) -> tuple[np.ndarray, str]:  # fmt: skip
+def _pooled(
+    backtest: pd.DataFrame, pools: dict[int, tuple[dict[str, np.ndarray], np.ndarray]], days: int, family: str
+) -> tuple[np.ndarray, str]:
     """The residuals of ``days``-day sums for ``family`` (its own, or every family's when it has too few), and whose.
     Each interval's residuals are split by family once (``pools``): a row costs a lookup, not a scan of them all."""
     if days not in pools:
@@ -163,10 +215,12 @@ def summary_text(table: pd.DataFrame, month: str, limit: int = 15) -> str:
         f"- {len(over)} overstocked (stock above the P90 of demand until the next order can arrive, and more than "
         "the cover threshold);",
         f"- {len(ordering)} to order now, {ordering['order_quantity'].sum():,.0f} units in all.",
-    ]  # fmt: skip
+    ]
     for r in risky.head(limit).itertuples():
-        lines.append(f"  stockout risk: store {r.store_nbr}, {r.family}: stock {r.stock_position:,.0f}, "
-                     f"P(stockout before arrival) {r.p_stockout_before_arrival:.0%}, order {r.order_quantity:,.0f}")  # fmt: skip
+        lines.append(
+            f"  stockout risk: store {r.store_nbr}, {r.family}: stock {r.stock_position:,.0f}, "
+            f"P(stockout before arrival) {r.p_stockout_before_arrival:.0%}, order {r.order_quantity:,.0f}"
+        )
     if len(risky) > limit:
         lines.append(f"  ... and {len(risky) - limit} more at risk (see the plan)")
     return "\n".join(lines)

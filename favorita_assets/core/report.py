@@ -17,15 +17,23 @@ import numpy as np
 import pandas as pd
 
 PLAN_SHOWN = [  # (column, heading, format)
-    ("store_nbr", "Store", "int"), ("family", "Family", "text"), ("flag", "Flag", "text"),
-    ("stock_position", "On hand + on order", "units"), ("lead_time_days", "Lead time (d)", "int"),
-    ("review_period_days", "Review (d)", "int"), ("demand_mean", "Demand until next arrival, mean", "units"),
-    ("demand_p90", "Demand, P90", "units"), ("service_level", "Service level", "pct"),
-    ("order_up_to", "Order-up-to", "units"), ("order_quantity", "Order now", "units"),
+    ("store_nbr", "Store", "int"),
+    ("family", "Family", "text"),
+    ("flag", "Flag", "text"),
+    ("stock_position", "On hand + on order", "units"),
+    ("lead_time_days", "Lead time (d)", "int"),
+    ("review_period_days", "Review (d)", "int"),
+    ("demand_mean", "Demand until next arrival, mean", "units"),
+    ("demand_p90", "Demand, P90", "units"),
+    ("service_level", "Service level", "pct"),
+    ("order_up_to", "Order-up-to", "units"),
+    ("order_quantity", "Order now", "units"),
     ("p_stockout_before_arrival", "P(stockout before an order arrives)", "pct"),
-    ("p_stockout_no_order", "P(stockout if no order)", "pct"), ("days_of_cover", "Days of cover", "days"),
-    ("expected_cost", "Expected cost", "money"), ("model_version", "Forecast model", "text"),
-]  # fmt: skip
+    ("p_stockout_no_order", "P(stockout if no order)", "pct"),
+    ("days_of_cover", "Days of cover", "days"),
+    ("expected_cost", "Expected cost", "money"),
+    ("model_version", "Forecast model", "text"),
+]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;color:#1f2933;padding:0 16px}
@@ -95,20 +103,26 @@ def flag_of(row) -> str:
 
 
 def plan_table(plan: pd.DataFrame) -> str:
-    head = "".join(f'<th{" class=t" if kind == "text" else ""} data-column="{col}">{html.escape(label)}</th>'
-                   for col, label, kind in PLAN_SHOWN)  # fmt: skip
+    head = "".join(
+        f'<th{" class=t" if kind == "text" else ""} data-column="{col}">{html.escape(label)}</th>'
+        for col, label, kind in PLAN_SHOWN
+    )
     rows = []
     for record in plan.assign(flag=plan.apply(flag_of, axis=1)).to_dict("records"):
         css = {"stockout risk": "risk", "overstock": "over"}.get(record["flag"], "ok")
         cells = "".join(_cell(record[col], kind) for col, _, kind in PLAN_SHOWN)
         rows.append(f'<tr class="{css}">{cells}</tr>')
-    return (f'<div class="scroll"><table id="replenishment" class="sortable"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
+    return (
+        f'<div class="scroll"><table id="replenishment" class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def simple_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], table_id: str) -> str:
-    head = "".join(f'<th{" class=t" if kind == "text" else ""}>{html.escape(label)}</th>' for _, label, kind in columns)
-    body = "".join("<tr>" + "".join(_cell(r[c], kind) for c, _, kind in columns) + "</tr>" for r in frame.to_dict("records"))
+    head = "".join(f"<th{' class=t' if kind == 'text' else ''}>{html.escape(label)}</th>" for _, label, kind in columns)
+    body = "".join(
+        "<tr>" + "".join(_cell(r[c], kind) for c, _, kind in columns) + "</tr>" for r in frame.to_dict("records")
+    )
     return f'<table id="{table_id}" class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -122,23 +136,58 @@ def _band_figure(title: str, groups: dict[str, tuple[pd.Series, pd.DataFrame]], 
     for i, name in enumerate(names):
         history, fc = groups[name]
         visible = i == 0
-        fig.add_trace(go.Scatter(x=list(fc["date"]) + list(fc["date"])[::-1],
-                                 y=list(fc["p90"]) + list(fc["p10"])[::-1], fill="toself", fillcolor="rgba(31,119,180,0.18)",
-                                 line={"width": 0}, hoverinfo="skip", name="P10-P90", visible=visible))  # fmt: skip
-        fig.add_trace(go.Scatter(x=history.index, y=history.to_numpy(), mode="lines", line={"color": "#3e4c59"},
-                                 name="sales", visible=visible))  # fmt: skip
-        fig.add_trace(go.Scatter(x=fc["date"], y=fc["mean"], mode="lines+markers", line={"color": "#1f77b4"},
-                                 name="forecast (mean)", visible=visible,
-                                 customdata=np.stack([fc["p10"], fc["p90"]], axis=-1),
-                                 hovertemplate="%{x|%a %d %b}: %{y:,.0f} (P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f})<extra></extra>"))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=list(fc["date"]) + list(fc["date"])[::-1],
+                y=list(fc["p90"]) + list(fc["p10"])[::-1],
+                fill="toself",
+                fillcolor="rgba(31,119,180,0.18)",
+                line={"width": 0},
+                hoverinfo="skip",
+                name="P10-P90",
+                visible=visible,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=history.index,
+                y=history.to_numpy(),
+                mode="lines",
+                line={"color": "#3e4c59"},
+                name="sales",
+                visible=visible,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=fc["date"],
+                y=fc["mean"],
+                mode="lines+markers",
+                line={"color": "#1f77b4"},
+                name="forecast (mean)",
+                visible=visible,
+                customdata=np.stack([fc["p10"], fc["p90"]], axis=-1),
+                hovertemplate="%{x|%a %d %b}: %{y:,.0f} (P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f})<extra></extra>",
+            )
+        )
     if menu_label and len(names) > 1:
-        buttons = [{"label": name, "method": "update",
-                    "args": [{"visible": [j // 3 == i for j in range(3 * len(names))]}, {"title.text": f"{title}: {name}"}]}
-                   for i, name in enumerate(names)]  # fmt: skip
+        buttons = [
+            {
+                "label": name,
+                "method": "update",
+                "args": [{"visible": [j // 3 == i for j in range(3 * len(names))]}, {"title.text": f"{title}: {name}"}],
+            }
+            for i, name in enumerate(names)
+        ]
         fig.update_layout(updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.18, "yanchor": "top"}])
-    fig.update_layout(title={"text": f"{title}: {names[0]}" if menu_label else title}, height=380,
-                      margin={"l": 60, "r": 20, "t": 70, "b": 40}, yaxis_title="units sold per day",
-                      legend={"orientation": "h", "y": -0.15}, template="plotly_white")  # fmt: skip
+    fig.update_layout(
+        title={"text": f"{title}: {names[0]}" if menu_label else title},
+        height=380,
+        margin={"l": 60, "r": 20, "t": 70, "b": 40},
+        yaxis_title="units sold per day",
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
+    )
     return fig
 
 
@@ -160,36 +209,77 @@ def render(
 
     totals = totals.assign(date=pd.to_datetime(totals["date"]))
     history = history.assign(date=pd.to_datetime(history["date"]), family=history["family"].astype(str))
-    total = _band_figure("All stores, all families",
-                         {"all stores": (history.groupby("date")["sales"].sum(), totals[totals["level"] == "total"].sort_values("date"))},
-                         None)  # fmt: skip
+    total = _band_figure(
+        "All stores, all families",
+        {
+            "all stores": (
+                history.groupby("date")["sales"].sum(),
+                totals[totals["level"] == "total"].sort_values("date"),
+            )
+        },
+        None,
+    )
     stores = totals[totals["level"] == "store"]
-    by_store = {f"store {int(s)}": (history[history["store_nbr"] == s].groupby("date")["sales"].sum(), block.sort_values("date"))
-                for s, block in stores.groupby("store_nbr")}  # fmt: skip
+    by_store = {
+        f"store {int(s)}": (
+            history[history["store_nbr"] == s].groupby("date")["sales"].sum(),
+            block.sort_values("date"),
+        )
+        for s, block in stores.groupby("store_nbr")
+    }
     families = totals[totals["level"] == "family"]
-    by_family = {str(f): (history[history["family"] == f].groupby("date")["sales"].sum(), block.sort_values("date"))
-                 for f, block in families.groupby("family")}  # fmt: skip
-    charts = [pio.to_html(total, include_plotlyjs=True, full_html=False, div_id="chart-total",
-                          config={"displaylogo": False})]  # fmt: skip
-    for fig, div in ((_band_figure("Per store", by_store, "store"), "chart-store"),
-                     (_band_figure("Per family", by_family, "family"), "chart-family")):  # fmt: skip
-        charts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div, config={"displaylogo": False}))
+    by_family = {
+        str(f): (history[history["family"] == f].groupby("date")["sales"].sum(), block.sort_values("date"))
+        for f, block in families.groupby("family")
+    }
+    charts = [
+        pio.to_html(total, include_plotlyjs=True, full_html=False, div_id="chart-total", config={"displaylogo": False})
+    ]
+    for fig, div in (
+        (_band_figure("Per store", by_store, "store"), "chart-store"),
+        (_band_figure("Per family", by_family, "family"), "chart-family"),
+    ):
+        charts.append(
+            pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div, config={"displaylogo": False})
+        )
 
     published = evaluation["published"]
-    families_rows = pd.DataFrame([
-        {"family": f, "model": labels.get(m, m), "rmsle": published["families"][f]["rmsle"],
-         "wape": published["families"][f].get("wape", math.nan), "coverage": published["families"][f].get("coverage", math.nan)}
-        for f, m in sorted(evaluation["champions"].items())
-    ])  # fmt: skip
-    accuracy = simple_table(families_rows, [("family", "Family", "text"), ("model", "Published model", "text"),
-                                            ("rmsle", "RMSLE", "score"), ("wape", "WAPE", "pct"),
-                                            ("coverage", "P10-P90 coverage", "pct")], "accuracy")  # fmt: skip
+    families_rows = pd.DataFrame(
+        [
+            {
+                "family": f,
+                "model": labels.get(m, m),
+                "rmsle": published["families"][f]["rmsle"],
+                "wape": published["families"][f].get("wape", math.nan),
+                "coverage": published["families"][f].get("coverage", math.nan),
+            }
+            for f, m in sorted(evaluation["champions"].items())
+        ]
+    )
+    accuracy = simple_table(
+        families_rows,
+        [
+            ("family", "Family", "text"),
+            ("model", "Published model", "text"),
+            ("rmsle", "RMSLE", "score"),
+            ("wape", "WAPE", "pct"),
+            ("coverage", "P10-P90 coverage", "pct"),
+        ],
+        "accuracy",
+    )
     overall = published["overall"]
-    cards = [("Forecast cut-off", cutoff), ("Horizon", f"{horizon[0]} .. {horizon[1]}"),
-             ("Backtest RMSLE", f"{overall['rmsle']:.3f}"), ("Band coverage (80 % nominal)", f"{overall['coverage']:.0%}")]  # fmt: skip
+    cards = [
+        ("Forecast cut-off", cutoff),
+        ("Horizon", f"{horizon[0]} .. {horizon[1]}"),
+        ("Backtest RMSLE", f"{overall['rmsle']:.3f}"),
+        ("Band coverage (80 % nominal)", f"{overall['coverage']:.0%}"),
+    ]
     if plan is not None:
-        cards += [("Stockout risks", f"{int(plan['stockout_risk'].sum())}"), ("Overstocked", f"{int(plan['overstock'].sum())}"),
-                  ("Units to order now", f"{plan['order_quantity'].sum():,.0f}")]  # fmt: skip
+        cards += [
+            ("Stockout risks", f"{int(plan['stockout_risk'].sum())}"),
+            ("Overstocked", f"{int(plan['overstock'].sum())}"),
+            ("Units to order now", f"{plan['order_quantity'].sum():,.0f}"),
+        ]
     card_html = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
     plan_html = plan_table(plan) if plan is not None else ""
     scenario_html = _what_ifs(what_ifs)
@@ -199,7 +289,7 @@ def render(
 <style>{_CSS}</style></head><body>
 <h1>Favorita demand forecast</h1>
 <p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, for {html.escape(horizon[0])} .. {html.escape(horizon[1])}.
-Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.escape(evaluation['champion'])}.</p>
+Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.escape(evaluation["champion"])}.</p>
 <div class="cards">{card_html}</div>
 <h2>Replenishment plan</h2>
 <p class="note">{html.escape(plan_note)} Worst risks first; click a heading to sort.
@@ -212,7 +302,7 @@ lead time + review period, in whole packs.</p>
 <h2>Forecast per store</h2><p class="note">Pick a store in the menu at the top right of the chart.</p>{charts[1]}
 <h2>Forecast per family</h2><p class="note">Pick a family in the menu at the top right of the chart.</p>{charts[2]}
 <h2>Backtest accuracy by family</h2>
-<p class="note">Scored on {len(evaluation['windows'])} backtest windows of {evaluation['prediction_length']} days before the cut-off; lower RMSLE is better.</p>
+<p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days before the cut-off; lower RMSLE is better.</p>
 {accuracy}
 <h2>Promotion what-ifs</h2>{scenario_html}
 <script>{_SORT_JS}</script>
@@ -222,19 +312,32 @@ lead time + review period, in whole packs.</p>
 
 def _what_ifs(what_ifs: list[dict]) -> str:
     if not what_ifs:
-        return ('<p class="note">None run on this cut-off yet. Run one with <code>favorita what-if --scenario FILE</code> '
-                "or the promotion_what_if job in the Dagster UI; its results appear here.</p>")  # fmt: skip
+        return (
+            '<p class="note">None run on this cut-off yet. Run one with <code>favorita what-if --scenario FILE</code> '
+            "or the promotion_what_if job in the Dagster UI; its results appear here.</p>"
+        )
     parts = []
-    columns = [("scenario_row", "Line", "int"), ("family", "Family", "text"), ("stores", "Stores", "int"),
-               ("first_date", "From", "text"), ("last_date", "To", "text"), ("onpromotion", "On promotion", "units"),
-               ("base_units", "Base plan, units", "units"), ("scenario_units", "Scenario, units", "units"),
-               ("lift_units", "Lift", "units"), ("lift_p10", "Lift P10", "units"), ("lift_p90", "Lift P90", "units"),
-               ("lift_pct", "Lift %", "pct"), ("note", "Note", "text")]  # fmt: skip
+    columns = [
+        ("scenario_row", "Line", "int"),
+        ("family", "Family", "text"),
+        ("stores", "Stores", "int"),
+        ("first_date", "From", "text"),
+        ("last_date", "To", "text"),
+        ("onpromotion", "On promotion", "units"),
+        ("base_units", "Base plan, units", "units"),
+        ("scenario_units", "Scenario, units", "units"),
+        ("lift_units", "Lift", "units"),
+        ("lift_p10", "Lift P10", "units"),
+        ("lift_p90", "Lift P90", "units"),
+        ("lift_pct", "Lift %", "pct"),
+        ("note", "Note", "text"),
+    ]
     for item in what_ifs:
         frame = pd.DataFrame(item["rows"]).astype(object).where(lambda f: f.notna(), None)
         frame = frame.apply(lambda col: col.map(lambda v: float("nan") if v is None else v))
-        parts.append(f"<h3>{html.escape(item['name'])}</h3><p class=\"note\">Scenario file {html.escape(item['file'])}; "
-                     "the lift is the scenario against the same models without it; its P10-P90 assumes the two "
-                     "forecasts' errors move together.</p>"
-                     + simple_table(frame, columns, f"whatif-{item['name']}"))  # fmt: skip
+        parts.append(
+            f'<h3>{html.escape(item["name"])}</h3><p class="note">Scenario file {html.escape(item["file"])}; '
+            "the lift is the scenario against the same models without it; its P10-P90 assumes the two "
+            "forecasts' errors move together.</p>" + simple_table(frame, columns, f"whatif-{item['name']}")
+        )
     return "".join(parts)

@@ -81,33 +81,70 @@ FAMILIES: tuple[Family, ...] = (
 )
 # Which families a reduced data set keeps first: big, weighed, sparse and launched-late ones early on.
 _SUBSET_ORDER = (
-    "GROCERY I", "BEVERAGES", "PRODUCE", "BOOKS", "CLEANING", "DAIRY", "LIQUOR,WINE,BEER", "BABY CARE",
-    "MEATS", "SCHOOL AND OFFICE SUPPLIES", "CELEBRATION", "POULTRY",
-)  # fmt: skip
+    "GROCERY I",
+    "BEVERAGES",
+    "PRODUCE",
+    "BOOKS",
+    "CLEANING",
+    "DAIRY",
+    "LIQUOR,WINE,BEER",
+    "BABY CARE",
+    "MEATS",
+    "SCHOOL AND OFFICE SUPPLIES",
+    "CELEBRATION",
+    "POULTRY",
+)
 
 # (city, state, region) - Sierra (highlands) and Costa (coast) have different school calendars.
 _CITIES = (
-    ("Quito", "Pichincha", "Sierra"), ("Guayaquil", "Guayas", "Costa"), ("Cuenca", "Azuay", "Sierra"),
-    ("Santo Domingo", "Santo Domingo de los Tsachilas", "Costa"), ("Machala", "El Oro", "Costa"),
-    ("Manta", "Manabi", "Costa"), ("Ambato", "Tungurahua", "Sierra"), ("Latacunga", "Cotopaxi", "Sierra"),
-    ("Riobamba", "Chimborazo", "Sierra"), ("Ibarra", "Imbabura", "Sierra"), ("Loja", "Loja", "Sierra"),
-    ("Babahoyo", "Los Rios", "Costa"), ("Quevedo", "Los Rios", "Costa"), ("Esmeraldas", "Esmeraldas", "Costa"),
-    ("Salinas", "Santa Elena", "Costa"), ("Libertad", "Guayas", "Costa"), ("Daule", "Guayas", "Costa"),
-    ("Playas", "Guayas", "Costa"), ("El Carmen", "Manabi", "Costa"), ("Puyo", "Pastaza", "Sierra"),
-    ("Guaranda", "Bolivar", "Sierra"), ("Cayambe", "Pichincha", "Sierra"),
-)  # fmt: skip
+    ("Quito", "Pichincha", "Sierra"),
+    ("Guayaquil", "Guayas", "Costa"),
+    ("Cuenca", "Azuay", "Sierra"),
+    ("Santo Domingo", "Santo Domingo de los Tsachilas", "Costa"),
+    ("Machala", "El Oro", "Costa"),
+    ("Manta", "Manabi", "Costa"),
+    ("Ambato", "Tungurahua", "Sierra"),
+    ("Latacunga", "Cotopaxi", "Sierra"),
+    ("Riobamba", "Chimborazo", "Sierra"),
+    ("Ibarra", "Imbabura", "Sierra"),
+    ("Loja", "Loja", "Sierra"),
+    ("Babahoyo", "Los Rios", "Costa"),
+    ("Quevedo", "Los Rios", "Costa"),
+    ("Esmeraldas", "Esmeraldas", "Costa"),
+    ("Salinas", "Santa Elena", "Costa"),
+    ("Libertad", "Guayas", "Costa"),
+    ("Daule", "Guayas", "Costa"),
+    ("Playas", "Guayas", "Costa"),
+    ("El Carmen", "Manabi", "Costa"),
+    ("Puyo", "Pastaza", "Sierra"),
+    ("Guaranda", "Bolivar", "Sierra"),
+    ("Cayambe", "Pichincha", "Sierra"),
+)
 _CITY_WEIGHTS = np.array([18, 11, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
 # A chain bigger than Favorita's 54 stores opens in more places: Ecuador's other towns (the Amazon's follow the
 # Sierra school calendar), weighted by size, beside more stores in the cities above.
 _MORE_CITIES = (
-    ("Portoviejo", "Manabi", "Costa"), ("Duran", "Guayas", "Costa"), ("Milagro", "Guayas", "Costa"),
-    ("Samborondon", "Guayas", "Costa"), ("Sangolqui", "Pichincha", "Sierra"), ("Otavalo", "Imbabura", "Sierra"),
-    ("Tulcan", "Carchi", "Sierra"), ("Azogues", "Canar", "Sierra"), ("Chone", "Manabi", "Costa"),
-    ("Jipijapa", "Manabi", "Costa"), ("Pasaje", "El Oro", "Costa"), ("Santa Rosa", "El Oro", "Costa"),
-    ("Huaquillas", "El Oro", "Costa"), ("Ventanas", "Los Rios", "Costa"), ("Vinces", "Los Rios", "Costa"),
-    ("Tena", "Napo", "Sierra"), ("Nueva Loja", "Sucumbios", "Sierra"), ("Macas", "Morona Santiago", "Sierra"),
-    ("Zamora", "Zamora Chinchipe", "Sierra"), ("Francisco de Orellana", "Orellana", "Sierra"),
-)  # fmt: skip
+    ("Portoviejo", "Manabi", "Costa"),
+    ("Duran", "Guayas", "Costa"),
+    ("Milagro", "Guayas", "Costa"),
+    ("Samborondon", "Guayas", "Costa"),
+    ("Sangolqui", "Pichincha", "Sierra"),
+    ("Otavalo", "Imbabura", "Sierra"),
+    ("Tulcan", "Carchi", "Sierra"),
+    ("Azogues", "Canar", "Sierra"),
+    ("Chone", "Manabi", "Costa"),
+    ("Jipijapa", "Manabi", "Costa"),
+    ("Pasaje", "El Oro", "Costa"),
+    ("Santa Rosa", "El Oro", "Costa"),
+    ("Huaquillas", "El Oro", "Costa"),
+    ("Ventanas", "Los Rios", "Costa"),
+    ("Vinces", "Los Rios", "Costa"),
+    ("Tena", "Napo", "Sierra"),
+    ("Nueva Loja", "Sucumbios", "Sierra"),
+    ("Macas", "Morona Santiago", "Sierra"),
+    ("Zamora", "Zamora Chinchipe", "Sierra"),
+    ("Francisco de Orellana", "Orellana", "Sierra"),
+)
 _MORE_CITY_WEIGHTS = np.array([3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
 _ALL_CITIES = _CITIES + _MORE_CITIES
 KAGGLE_STORES = 54
@@ -137,8 +174,9 @@ def generate_stores(n_stores: int, rng: np.random.Generator) -> pd.DataFrame:
     city_idx = rng.choice(len(_CITIES), size=min(n_stores, KAGGLE_STORES), p=_CITY_WEIGHTS / _CITY_WEIGHTS.sum())
     if n_stores > KAGGLE_STORES:
         weights = np.concatenate([_CITY_WEIGHTS, _MORE_CITY_WEIGHTS])
-        city_idx = np.concatenate([city_idx, rng.choice(len(_ALL_CITIES), size=n_stores - KAGGLE_STORES,
-                                                        p=weights / weights.sum())])  # fmt: skip
+        city_idx = np.concatenate(
+            [city_idx, rng.choice(len(_ALL_CITIES), size=n_stores - KAGGLE_STORES, p=weights / weights.sum())]
+        )
     city_idx[0] = 0  # store 1 is in Quito, as in the real data
     types = rng.choice(list("ABCDE"), size=n_stores, p=[0.17, 0.15, 0.28, 0.3, 0.1])
     cluster_of_type = {"A": (5, 11, 14, 17), "B": (6, 16), "C": (3, 7, 12, 15), "D": (1, 2, 4, 8, 9, 13), "E": (10,)}
@@ -167,7 +205,11 @@ def generate_holidays(first_year: int, last_year: int, stores: pd.DataFrame, rng
     states = sorted(set(stores["state"]))
     city_day = {c: (int(rng.integers(1, 13)), int(rng.integers(1, 29))) for c in cities}
     state_day = {s: (int(rng.integers(1, 13)), int(rng.integers(1, 29))) for s in states}
-    movable = {5: (24, "Batalla de Pichincha"), 8: (10, "Primer Grito de Independencia"), 10: (9, "Independencia de Guayaquil")}
+    movable = {
+        5: (24, "Batalla de Pichincha"),
+        8: (10, "Primer Grito de Independencia"),
+        10: (9, "Independencia de Guayaquil"),
+    }
     for year in range(first_year, last_year + 1):
         easter = _easter(year)
         national(date(year, 1, 1), "Holiday", "Primer dia del ano")
@@ -202,7 +244,9 @@ def generate_holidays(first_year: int, last_year: int, stores: pd.DataFrame, rng
         for city, (month, day_nbr) in city_day.items():
             rows.append((date(year, month, day_nbr), "Holiday", "Local", city, f"Fundacion de {city}", False))
         for state, (month, day_nbr) in state_day.items():
-            rows.append((date(year, month, day_nbr), "Holiday", "Regional", state, f"Provincializacion de {state}", False))
+            rows.append(
+                (date(year, month, day_nbr), "Holiday", "Regional", state, f"Provincializacion de {state}", False)
+            )
     frame = pd.DataFrame(rows, columns=["date", "type", "locale", "locale_name", "description", "transferred"])
     frame["date"] = pd.to_datetime(frame["date"])
     return frame.sort_values(["date", "locale", "description"], kind="stable").reset_index(drop=True)
@@ -265,7 +309,9 @@ def generate(
 ) -> dict[str, pd.DataFrame]:
     """All six Kaggle tables as data frames (train, test, stores, oil, holidays_events, transactions)."""
     if not 1 <= n_stores <= MAX_STORES:
-        raise ValueError(f"--stores must be between 1 and {MAX_STORES:,} (Favorita has {KAGGLE_STORES}), got {n_stores}")
+        raise ValueError(
+            f"--stores must be between 1 and {MAX_STORES:,} (Favorita has {KAGGLE_STORES}), got {n_stores}"
+        )
     if not 1 <= n_families <= len(FAMILIES):
         raise ValueError(f"--families must be between 1 and {len(FAMILIES)}, got {n_families}")
     rng = np.random.default_rng(seed)
@@ -377,7 +423,9 @@ def generate(
             "id": np.arange(n_rows_train, dtype=np.int64),
             "date": pd.Categorical.from_codes(np.repeat(np.arange(n_train), S * F), categories=dates_str[:n_train]),
             "store_nbr": np.tile(np.repeat(st["store_nbr"].to_numpy(), F), n_train),
-            "family": pd.Categorical.from_codes(np.tile(np.arange(F), n_train * S), categories=[f.name for f in families]),
+            "family": pd.Categorical.from_codes(
+                np.tile(np.arange(F), n_train * S), categories=[f.name for f in families]
+            ),
             "sales": sales[:n_train].ravel(),
             "onpromotion": onpromotion[:n_train].ravel().astype(np.int64),
         }
@@ -399,7 +447,11 @@ def generate(
     has = (counted_total > 0) & (rng.random(counted_total.shape) > 0.01)
     d_idx, s_idx = np.nonzero(has)
     transactions = pd.DataFrame(
-        {"date": dates_str[:n_train][d_idx], "store_nbr": st["store_nbr"].to_numpy()[s_idx], "transactions": tickets[has]}
+        {
+            "date": dates_str[:n_train][d_idx],
+            "store_nbr": st["store_nbr"].to_numpy()[s_idx],
+            "transactions": tickets[has],
+        }
     ).sort_values(["date", "store_nbr"], kind="stable")
 
     stores_out = stores.sort_values("store_nbr").reset_index(drop=True)
@@ -430,7 +482,9 @@ def write_sample_data(
     tables = generate(n_stores, n_families, start, end, seed)
     train = tables["train"]
     days = pd.to_datetime(train["date"].cat.categories)  # via the categories: no 30 M date strings at 10x size
-    recent = train[np.isin(train["date"].cat.codes.to_numpy(), np.flatnonzero(days > days.max() - pd.Timedelta(days=28)))]
+    recent = train[
+        np.isin(train["date"].cat.codes.to_numpy(), np.flatnonzero(days > days.max() - pd.Timedelta(days=28)))
+    ]
     tables["inventory"] = example_snapshot(recent, seed=seed)
     tables["oil"] = tables["oil"].assign(dcoilwtico=tables["oil"]["dcoilwtico"].map(_price_text))
     tables["holidays_events"] = tables["holidays_events"].assign(

@@ -25,10 +25,26 @@ PROMO_ROW = DYNAMIC_FEATURES.index("log1p_onpromotion")
 ALL_STORES = "all"
 
 WHATIF_COLUMNS = [
-    "scenario_row", "date", "store_nbr", "family", "onpromotion", "model", "model_version", "uses_promotions",
-    "base_mean", "base_p10", "base_p50", "base_p90", "scenario_mean", "scenario_p10", "scenario_p50", "scenario_p90",
-    "lift_mean", "lift_p10", "lift_p90",
-]  # fmt: skip
+    "scenario_row",
+    "date",
+    "store_nbr",
+    "family",
+    "onpromotion",
+    "model",
+    "model_version",
+    "uses_promotions",
+    "base_mean",
+    "base_p10",
+    "base_p50",
+    "base_p90",
+    "scenario_mean",
+    "scenario_p10",
+    "scenario_p50",
+    "scenario_p90",
+    "lift_mean",
+    "lift_p10",
+    "lift_p90",
+]
 
 
 def read_scenario(path: str | Path, stores: set[int], families: set[str], horizon: pd.DatetimeIndex) -> pd.DataFrame:
@@ -39,7 +55,9 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
     name = path.name
     fix_header = f"write the header {','.join(SCENARIO_COLUMNS)} and one row per promotion"
     if not path.is_file():
-        raise FavoritaDataError(str(path), "file not found", fix="pass a scenario file (see ops_jobs/examples/promotion_scenario.csv)")
+        raise FavoritaDataError(
+            str(path), "file not found", fix="pass a scenario file (see ops_jobs/examples/promotion_scenario.csv)"
+        )
     try:
         if path.suffix.lower() == ".parquet":
             frame = pd.read_parquet(path)
@@ -55,7 +73,7 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
         raise FavoritaDataError(name, "a required column is missing", column=missing[0], fix=fix_header)
     if frame.empty:
         raise FavoritaDataError(name, "the file has a header but no rows", fix="add one row per promotion")
-    frame = frame.reset_index(drop=True).astype({c: str for c in SCENARIO_COLUMNS})
+    frame = frame.reset_index(drop=True).astype(dict.fromkeys(SCENARIO_COLUMNS, str))
     first, last = horizon[0], horizon[-1]
     out = []
     for i, row in frame.iterrows():
@@ -71,14 +89,24 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
             try:
                 store = int(float(store_text))
             except ValueError:
-                refuse("a store is not a number", "store_nbr", store_text, "write a store number, or 'all' for every store")
+                refuse(
+                    "a store is not a number", "store_nbr", store_text, "write a store number, or 'all' for every store"
+                )
             if store != float(store_text) or store not in stores:
-                refuse("unknown store: the forecasts hold no such store", "store_nbr", store_text,
-                       f"use a store of stores.csv ({min(stores)}..{max(stores)} here), or 'all'")  # fmt: skip
+                refuse(
+                    "unknown store: the forecasts hold no such store",
+                    "store_nbr",
+                    store_text,
+                    f"use a store of stores.csv ({min(stores)}..{max(stores)} here), or 'all'",
+                )
         family = row["family"].strip()
         if family not in families:
-            refuse("unknown family: the forecasts hold no such family", "family", family,
-                   "use a family name of train.csv, such as BEVERAGES")  # fmt: skip
+            refuse(
+                "unknown family: the forecasts hold no such family",
+                "family",
+                family,
+                "use a family name of train.csv, such as BEVERAGES",
+            )
         dates = {}
         for column in ("start_date", "end_date"):
             try:
@@ -86,30 +114,67 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
             except (ValueError, TypeError):
                 refuse("a date is not YYYY-MM-DD", column, row[column], "write dates as YYYY-MM-DD")
             if not first <= dates[column] <= last:
-                refuse(f"a date is outside the forecast horizon {first:%Y-%m-%d} .. {last:%Y-%m-%d}", column, row[column],
-                       "a what-if can only change days the published forecast covers; pick dates in the horizon")  # fmt: skip
+                refuse(
+                    f"a date is outside the forecast horizon {first:%Y-%m-%d} .. {last:%Y-%m-%d}",
+                    column,
+                    row[column],
+                    "a what-if can only change days the published forecast covers; pick dates in the horizon",
+                )
         if dates["start_date"] > dates["end_date"]:
-            refuse("start_date is after end_date", "start_date, end_date", f"{row['start_date']}, {row['end_date']}",
-                   "write the earlier date first")  # fmt: skip
+            refuse(
+                "start_date is after end_date",
+                "start_date, end_date",
+                f"{row['start_date']}, {row['end_date']}",
+                "write the earlier date first",
+            )
         try:
             promo = float(row["onpromotion"])
         except ValueError:
-            refuse("onpromotion is not a number", "onpromotion", row["onpromotion"], "write how many items are on promotion, such as 20")
+            refuse(
+                "onpromotion is not a number",
+                "onpromotion",
+                row["onpromotion"],
+                "write how many items are on promotion, such as 20",
+            )
         if not np.isfinite(promo) or promo < 0:
-            refuse("onpromotion is negative" if promo < 0 else "onpromotion is not a number", "onpromotion", row["onpromotion"],
-                   "onpromotion counts items on promotion; 0 or more")  # fmt: skip
-        out.append({"line": line, "store_nbr": store, "family": family, "start_date": dates["start_date"],
-                    "end_date": dates["end_date"], "onpromotion": promo})  # fmt: skip
+            refuse(
+                "onpromotion is negative" if promo < 0 else "onpromotion is not a number",
+                "onpromotion",
+                row["onpromotion"],
+                "onpromotion counts items on promotion; 0 or more",
+            )
+        out.append(
+            {
+                "line": line,
+                "store_nbr": store,
+                "family": family,
+                "start_date": dates["start_date"],
+                "end_date": dates["end_date"],
+                "onpromotion": promo,
+            }
+        )
     table = pd.DataFrame(out)
     expanded = expand(table, sorted(stores))
     twice = expanded.duplicated(["store_nbr", "family", "date"], keep=False)
     if twice.any():
         clash = expanded[twice].iloc[0]
-        lines = sorted(expanded.loc[twice & (expanded["store_nbr"] == clash["store_nbr"]) & (expanded["family"] == clash["family"])
-                                    & (expanded["date"] == clash["date"]), "line"])  # fmt: skip
-        raise FavoritaDataError(name, "two rows promote the same store, family and day", column="store_nbr, family, date",
-                                value=f"{clash['store_nbr']}, {clash['family']}, {clash['date']:%Y-%m-%d}", rows=lines,
-                                fix="keep one row per store, family and day")  # fmt: skip
+        lines = sorted(
+            expanded.loc[
+                twice
+                & (expanded["store_nbr"] == clash["store_nbr"])
+                & (expanded["family"] == clash["family"])
+                & (expanded["date"] == clash["date"]),
+                "line",
+            ]
+        )
+        raise FavoritaDataError(
+            name,
+            "two rows promote the same store, family and day",
+            column="store_nbr, family, date",
+            value=f"{clash['store_nbr']}, {clash['family']}, {clash['date']:%Y-%m-%d}",
+            rows=lines,
+            fix="keep one row per store, family and day",
+        )
     return table
 
 
@@ -123,7 +188,9 @@ def expand(scenario: pd.DataFrame, stores: list[int]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["line", "store_nbr", "family", "date", "onpromotion"])
 
 
-def apply(records: list[dict], series: pd.DataFrame, horizon: pd.DatetimeIndex, changes: pd.DataFrame) -> tuple[list[dict], np.ndarray]:
+def apply(
+    records: list[dict], series: pd.DataFrame, horizon: pd.DatetimeIndex, changes: pd.DataFrame
+) -> tuple[list[dict], np.ndarray]:
     """Inference records with the scenario's promotions over the horizon (their last len(horizon) feature days),
     and the indices of the records it changed. ``series``: the records' store_nbr and family, in order."""
     h = len(horizon)
@@ -143,8 +210,17 @@ def apply(records: list[dict], series: pd.DataFrame, horizon: pd.DatetimeIndex, 
     return out, np.array(sorted(touched), dtype=int)
 
 
-def lift_frame(series: pd.DataFrame, horizon: pd.DatetimeIndex, rows: np.ndarray, changes: pd.DataFrame,
-               base: dict, scenario: dict, models: np.ndarray, versions: np.ndarray, uses: np.ndarray) -> pd.DataFrame:  # fmt: skip
+def lift_frame(
+    series: pd.DataFrame,
+    horizon: pd.DatetimeIndex,
+    rows: np.ndarray,
+    changes: pd.DataFrame,
+    base: dict,
+    scenario: dict,
+    models: np.ndarray,
+    versions: np.ndarray,
+    uses: np.ndarray,
+) -> pd.DataFrame:
     """The what-if table, one row per changed series-day: base and scenario mean and P10/P50/P90, and the lift.
     ``base``/``scenario``: {"mean": (r, h), 0.1/0.5/0.9: (r, h)} for the changed ``rows``. The lift's interval is
     scenario quantile minus base quantile: exact when the two forecasts' errors move together (comonotone: the
@@ -152,16 +228,24 @@ def lift_frame(series: pd.DataFrame, horizon: pd.DatetimeIndex, rows: np.ndarray
     (``uses`` False) the lift is left empty, not reported as 0."""
     h = len(horizon)
     sub = series.iloc[rows].reset_index(drop=True)
-    frame = pd.DataFrame({
-        "date": np.tile(horizon.values, len(rows)),
-        "store_nbr": np.repeat(sub["store_nbr"].to_numpy(), h),
-        "family": np.repeat(sub["family"].astype(str).to_numpy(), h),
-        "model": np.repeat(models, h),
-        "model_version": np.repeat(versions, h),
-        "uses_promotions": np.repeat(uses, h),
-        **{f"base_{k}": np.asarray(base[q], dtype=float).ravel() for k, q in (("mean", "mean"), ("p10", 0.1), ("p50", 0.5), ("p90", 0.9))},
-        **{f"scenario_{k}": np.asarray(scenario[q], dtype=float).ravel() for k, q in (("mean", "mean"), ("p10", 0.1), ("p50", 0.5), ("p90", 0.9))},
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "date": np.tile(horizon.values, len(rows)),
+            "store_nbr": np.repeat(sub["store_nbr"].to_numpy(), h),
+            "family": np.repeat(sub["family"].astype(str).to_numpy(), h),
+            "model": np.repeat(models, h),
+            "model_version": np.repeat(versions, h),
+            "uses_promotions": np.repeat(uses, h),
+            **{
+                f"base_{k}": np.asarray(base[q], dtype=float).ravel()
+                for k, q in (("mean", "mean"), ("p10", 0.1), ("p50", 0.5), ("p90", 0.9))
+            },
+            **{
+                f"scenario_{k}": np.asarray(scenario[q], dtype=float).ravel()
+                for k, q in (("mean", "mean"), ("p10", 0.1), ("p50", 0.5), ("p90", 0.9))
+            },
+        }
+    )
     keyed = changes.assign(date=pd.to_datetime(changes["date"]))[["line", "store_nbr", "family", "date", "onpromotion"]]
     frame = frame.merge(keyed.rename(columns={"line": "scenario_row"}), on=["store_nbr", "family", "date"], how="inner")
     low = frame["scenario_p10"] - frame["base_p10"]
@@ -183,16 +267,27 @@ def summarize(table: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
         uses = bool(block["uses_promotions"].all())
         base, scen = block["base_mean"].sum(), block["scenario_mean"].sum()
         version, model = block["model_version"].iloc[0], block["model"].iloc[0]
-        out.append({
-            "scenario_row": int(line), "family": family, "stores": int(block["store_nbr"].nunique()),
-            "first_date": str(min(block["date"])), "last_date": str(max(block["date"])),
-            "onpromotion": float(block["onpromotion"].mean()), "model_version": version,
-            "base_units": float(base), "scenario_units": float(scen) if uses else np.nan,
-            "lift_units": float(scen - base) if uses else np.nan,
-            "lift_p10": float(block["lift_p10"].sum()) if uses else np.nan,
-            "lift_p90": float(block["lift_p90"].sum()) if uses else np.nan,
-            "lift_pct": float((scen - base) / base) if uses and base > 0 else np.nan,
-            "note": "" if uses else (f"the model published for {family} ({labels.get(model, model)}) "
-                                     "does not use promotions: no lift can be read from it"),
-        })  # fmt: skip
+        out.append(
+            {
+                "scenario_row": int(line),
+                "family": family,
+                "stores": int(block["store_nbr"].nunique()),
+                "first_date": str(min(block["date"])),
+                "last_date": str(max(block["date"])),
+                "onpromotion": float(block["onpromotion"].mean()),
+                "model_version": version,
+                "base_units": float(base),
+                "scenario_units": float(scen) if uses else np.nan,
+                "lift_units": float(scen - base) if uses else np.nan,
+                "lift_p10": float(block["lift_p10"].sum()) if uses else np.nan,
+                "lift_p90": float(block["lift_p90"].sum()) if uses else np.nan,
+                "lift_pct": float((scen - base) / base) if uses and base > 0 else np.nan,
+                "note": ""
+                if uses
+                else (
+                    f"the model published for {family} ({labels.get(model, model)}) "
+                    "does not use promotions: no lift can be read from it"
+                ),
+            }
+        )
     return pd.DataFrame(out)

@@ -7,9 +7,9 @@ the offending column is re-read as text so the error can name the exact value an
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import io
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +74,9 @@ KAGGLE_FILES: dict[str, FileSpec] = {
             {"store_nbr": INT, "city": TEXT, "state": TEXT, "type": TEXT, "cluster": INT},
             key=("store_nbr",),
         ),
-        FileSpec("oil", "oil.csv", {"date": DATE, "dcoilwtico": FLOAT}, key=("date",), nullable=frozenset({"dcoilwtico"})),
+        FileSpec(
+            "oil", "oil.csv", {"date": DATE, "dcoilwtico": FLOAT}, key=("date",), nullable=frozenset({"dcoilwtico"})
+        ),
         FileSpec(
             "holidays_events",
             "holidays_events.csv",
@@ -177,13 +179,18 @@ def read_dates(path: str | Path) -> pd.Series:
     if not path.is_file():
         raise FavoritaDataError(path.name, f"file not found at {path}", fix=f"put {path.name} in {path.parent}")
     try:
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(encoding=detect_encoding(path)),
-                               convert_options=pacsv.ConvertOptions(include_columns=["date"],
-                                                                    column_types={"date": pa.date32()}))  # fmt: skip
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(encoding=detect_encoding(path)),
+            convert_options=pacsv.ConvertOptions(include_columns=["date"], column_types={"date": pa.date32()}),
+        )
     except (pa.ArrowInvalid, KeyError) as error:
-        raise FavoritaDataError(path.name, f"cannot read its date column ({str(error).splitlines()[0]})",
-                                column="date", fix="write dates as YYYY-MM-DD under a 'date' header, as Kaggle's "
-                                "files do") from None  # fmt: skip
+        raise FavoritaDataError(
+            path.name,
+            f"cannot read its date column ({str(error).splitlines()[0]})",
+            column="date",
+            fix="write dates as YYYY-MM-DD under a 'date' header, as Kaggle's files do",
+        ) from None
     return table.column("date").to_pandas(date_as_object=False).astype("datetime64[ns]")
 
 

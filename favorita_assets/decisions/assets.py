@@ -1,6 +1,5 @@
 """Decisions: the inventory snapshot, the replenishment plan and the planner's report."""
 
-
 import numpy as np
 import pandas as pd
 from dagster import (
@@ -46,8 +45,10 @@ INVENTORY_POINTER = f"{keys.raw_prefix(keys.INVENTORY_TABLE)}/latest.json"
     "pack_size, target_service_level and the costs unit_cost, holding_cost_rate, stockout_cost. Validated like the "
     "Kaggle files and kept as an immutable sha256-addressed copy under raw/inventory/. Optional: when no snapshot "
     "is there, the asset records that and the replenishment plan is not made.",
-)  # fmt: skip
-def inventory_snapshot(context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage) -> MaterializeResult:
+)
+def inventory_snapshot(
+    context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage
+) -> MaterializeResult:
     prefix = keys.raw_prefix(keys.INVENTORY_TABLE)
     for filename in inv.INVENTORY_FILES:
         with raw_source.local_file(storage, filename) as path:
@@ -60,24 +61,34 @@ def inventory_snapshot(context: AssetExecutionContext, raw_source: RawDataSource
                 unknown = ~frame["store_nbr"].isin(stores["store_nbr"])
                 if unknown.any():
                     i = int(np.flatnonzero(unknown.to_numpy())[0])
-                    raise FavoritaDataError(filename, "unknown store: stores.csv has no such store", column="store_nbr",
-                                                value=int(frame["store_nbr"].iloc[i]), rows=[i + 2],
-                                                fix="use the store numbers of stores.csv")  # fmt: skip
+                    raise FavoritaDataError(
+                        filename,
+                        "unknown store: stores.csv has no such store",
+                        column="store_nbr",
+                        value=int(frame["store_nbr"].iloc[i]),
+                        rows=[i + 2],
+                        fix="use the store numbers of stores.csv",
+                    )
             record = storage.land_file(path, prefix, source)
             context.log.info(f"{filename}: {len(frame):,} store x family rows, landed at {storage.uri(record['key'])}")
             return MaterializeResult(
                 metadata={
-                    "present": True, "file": filename, "rows": MetadataValue.int(len(frame)),
+                    "present": True,
+                    "file": filename,
+                    "rows": MetadataValue.int(len(frame)),
                     "stores": MetadataValue.int(int(frame["store_nbr"].nunique())),
                     "families": MetadataValue.int(int(frame["family"].nunique())),
                     "rows_with_costs": MetadataValue.int(int(frame["stockout_cost"].notna().sum())),
-                    "sha256": record["sha256"], "landed_at": MetadataValue.path(storage.uri(record["key"])),
+                    "sha256": record["sha256"],
+                    "landed_at": MetadataValue.path(storage.uri(record["key"])),
                     "source": MetadataValue.path(source),
                     "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
                 },
                 data_version=DataVersion(record["sha256"]),
-            )  # fmt: skip
-    storage.write_json(f"{prefix}/latest.json", {"absent": True, "source": raw_source.source_of(storage, inv.INVENTORY_FILES[0])})
+            )
+    storage.write_json(
+        f"{prefix}/latest.json", {"absent": True, "source": raw_source.source_of(storage, inv.INVENTORY_FILES[0])}
+    )
     context.log.info(f"no inventory snapshot ({' or '.join(inv.INVENTORY_FILES)}): recorded as absent; no plan is made")
     return MaterializeResult(metadata={"present": False}, data_version=DataVersion("absent"))
 
@@ -95,10 +106,17 @@ def read_snapshot(storage: Storage) -> tuple[pd.DataFrame, str] | None:
 
 
 class ReplenishmentConfig(Config):
-    service_level: float = Field(default=replenishment.DEFAULT_SERVICE_LEVEL, gt=0.5, lt=1.0,
-                                 description="Service level for rows that give neither a target_service_level nor costs.")  # fmt: skip
-    overstock_cover_days: float = Field(default=replenishment.DEFAULT_OVERSTOCK_COVER_DAYS, gt=0,
-                                        description="Overstock needs more days of cover than this (and stock above the P90 of demand).")  # fmt: skip
+    service_level: float = Field(
+        default=replenishment.DEFAULT_SERVICE_LEVEL,
+        gt=0.5,
+        lt=1.0,
+        description="Service level for rows that give neither a target_service_level nor costs.",
+    )
+    overstock_cover_days: float = Field(
+        default=replenishment.DEFAULT_OVERSTOCK_COVER_DAYS,
+        gt=0,
+        description="Overstock needs more days of cover than this (and stock above the P90 of demand).",
+    )
 
 
 @asset(
@@ -108,13 +126,22 @@ class ReplenishmentConfig(Config):
     code_version=CODE_VERSIONS["replenishment_plan"],
     deps=[forecasts, forecast_evaluation, inventory_snapshot],
     check_specs=[
-        AssetCheckSpec("orders_are_whole_packs", asset="replenishment_plan",
-                       description="Every order is >= 0, a whole number of packs, and reaches the order-up-to level."),
-        AssetCheckSpec("every_snapshot_row_planned", asset="replenishment_plan",
-                       description="One plan row per snapshot row, with a finite demand distribution."),
-        AssetCheckSpec("stockout_risk_share", asset="replenishment_plan",
-                       description="Warns when more than a fifth of the pairs risk a stockout before an order can arrive."),
-    ],  # fmt: skip
+        AssetCheckSpec(
+            "orders_are_whole_packs",
+            asset="replenishment_plan",
+            description="Every order is >= 0, a whole number of packs, and reaches the order-up-to level.",
+        ),
+        AssetCheckSpec(
+            "every_snapshot_row_planned",
+            asset="replenishment_plan",
+            description="One plan row per snapshot row, with a finite demand distribution.",
+        ),
+        AssetCheckSpec(
+            "stockout_risk_share",
+            asset="replenishment_plan",
+            description="Warns when more than a fifth of the pairs risk a stockout before an order can arrive.",
+        ),
+    ],
     description="Per store x family, from the published forecast and the inventory snapshot: the demand over lead "
     "time + review period (its distribution from the published forecasts' own backtest errors on sums of that "
     "many days: no summed daily quantiles, no independence assumption), the order-up-to level for the service "
@@ -122,13 +149,21 @@ class ReplenishmentConfig(Config):
     "probability of a stockout with no order and before an order can arrive, days of cover, the stockout_risk and "
     "overstock flags, and with costs the expected units short and over and their cost. Parquet under "
     "replenishment_plan/ (an Athena table) and CSV beside the report. No snapshot: no plan (recorded).",
-)  # fmt: skip
-def replenishment_plan(context: AssetExecutionContext, config: ReplenishmentConfig, storage: Storage) -> MaterializeResult:
+)
+def replenishment_plan(
+    context: AssetExecutionContext, config: ReplenishmentConfig, storage: Storage
+) -> MaterializeResult:
     partition = context.partition_key
     key = keys.replenishment_plan(partition)
     snapshot = read_snapshot(storage)
     if snapshot is None:
-        return _no_plan(context, storage, "no inventory snapshot landed: no replenishment plan for this cut-off", "no-snapshot", passed=True)
+        return _no_plan(
+            context,
+            storage,
+            "no inventory snapshot landed: no replenishment plan for this cut-off",
+            "no-snapshot",
+            passed=True,
+        )
     frame, name = snapshot
     fc = storage.read_parquet(keys.forecasts(partition))
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
@@ -139,46 +174,86 @@ def replenishment_plan(context: AssetExecutionContext, config: ReplenishmentConf
     left_out = frame[beyond]
     frame = frame[~beyond].reset_index(drop=True)
     if len(left_out):  # a short horizon (tomorrow, next week) cannot say what to order for a longer interval
-        context.log.warning(f"{len(left_out)} snapshot rows need lead time + review period beyond the {horizon}-day "
-                            "horizon and are not planned; forecast at least that far (prediction_length)")  # fmt: skip
+        context.log.warning(
+            f"{len(left_out)} snapshot rows need lead time + review period beyond the {horizon}-day "
+            "horizon and are not planned; forecast at least that far (prediction_length)"
+        )
     if frame.empty:
-        reason = (f"every snapshot row needs lead time + review period beyond this cut-off's {horizon}-day horizon; "
-                  "forecast further (deepar_training_data: prediction_length) to plan")  # fmt: skip
+        reason = (
+            f"every snapshot row needs lead time + review period beyond this cut-off's {horizon}-day horizon; "
+            "forecast further (deepar_training_data: prediction_length) to plan"
+        )
         return _no_plan(context, storage, reason, f"short-horizon-{horizon}", passed=False)
-    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=["window", "date", "store_nbr", "family", "actual", "published_mean"])
+    backtest = storage.read_parquet(
+        keys.evaluation_backtest(partition),
+        columns=["window", "date", "store_nbr", "family", "actual", "published_mean"],
+    )
     with data_errors_as_failures():
-        plan = replenishment.plan(fc, backtest, frame, file=name, service_level=config.service_level,
-                                  overstock_cover_days=config.overstock_cover_days)  # fmt: skip
+        plan = replenishment.plan(
+            fc,
+            backtest,
+            frame,
+            file=name,
+            service_level=config.service_level,
+            overstock_cover_days=config.overstock_cover_days,
+        )
     storage.write_parquet(key, plan)
     if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
         storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
     storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
     risky, over = int(plan["stockout_risk"].sum()), int(plan["overstock"].sum())
     packs = plan["order_quantity"] / plan["pack_size"]
-    whole = bool(((plan["order_quantity"] >= 0) & np.isclose(packs, np.round(packs))
-                  & (plan["stock_position"] + plan["order_quantity"] >= plan["order_up_to"] - 1e-6)).all())  # fmt: skip
-    finite = bool(len(plan) == len(frame) and np.isfinite(plan[["demand_mean", "demand_p90", "order_up_to"]].to_numpy()).all())
-    beyond_text = "" if left_out.empty else (
-        f"; {len(left_out)} rows left out, their lead time + review period beyond the {horizon}-day horizon: "
-        + ", ".join(f"store {r.store_nbr} {r.family}" for r in left_out.head(10).itertuples()))  # fmt: skip
+    whole = bool(
+        (
+            (plan["order_quantity"] >= 0)
+            & np.isclose(packs, np.round(packs))
+            & (plan["stock_position"] + plan["order_quantity"] >= plan["order_up_to"] - 1e-6)
+        ).all()
+    )
+    finite = bool(
+        len(plan) == len(frame) and np.isfinite(plan[["demand_mean", "demand_p90", "order_up_to"]].to_numpy()).all()
+    )
+    beyond_text = (
+        ""
+        if left_out.empty
+        else (
+            f"; {len(left_out)} rows left out, their lead time + review period beyond the {horizon}-day horizon: "
+            + ", ".join(f"store {r.store_nbr} {r.family}" for r in left_out.head(10).itertuples())
+        )
+    )
     share = risky / len(plan)
     checks = [
         AssetCheckResult(check_name="orders_are_whole_packs", passed=whole),
-        AssetCheckResult(check_name="every_snapshot_row_planned", passed=finite and left_out.empty,
-                         severity=AssetCheckSeverity.ERROR if not finite else AssetCheckSeverity.WARN,
-                         description=f"{len(plan)} plan rows for {len(frame) + len(left_out)} snapshot rows{beyond_text}"),
-        AssetCheckResult(check_name="stockout_risk_share", passed=share <= 0.2, severity=AssetCheckSeverity.WARN,
-                         description=f"{risky} of {len(plan)} pairs ({share:.0%}) risk a stockout before an order can arrive"),
-    ]  # fmt: skip
+        AssetCheckResult(
+            check_name="every_snapshot_row_planned",
+            passed=finite and left_out.empty,
+            severity=AssetCheckSeverity.ERROR if not finite else AssetCheckSeverity.WARN,
+            description=f"{len(plan)} plan rows for {len(frame) + len(left_out)} snapshot rows{beyond_text}",
+        ),
+        AssetCheckResult(
+            check_name="stockout_risk_share",
+            passed=share <= 0.2,
+            severity=AssetCheckSeverity.WARN,
+            description=f"{risky} of {len(plan)} pairs ({share:.0%}) risk a stockout before an order can arrive",
+        ),
+    ]
     worst = plan.head(15)
-    table = "| store | family | flag | stock | demand P90 | order | P(stockout before arrival) |\n|---|---|---|---|---|---|---|\n" + "\n".join(
-        f"| {r.store_nbr} | {r.family} | {report.flag_of(r._asdict())} | {r.stock_position:,.0f} | {r.demand_p90:,.0f} | "
-        f"{r.order_quantity:,.0f} | {r.p_stockout_before_arrival:.0%} |" for r in worst.itertuples())  # fmt: skip
+    table = (
+        "| store | family | flag | stock | demand P90 | order | P(stockout before arrival) |\n|---|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {r.store_nbr} | {r.family} | {report.flag_of(r._asdict())} | {r.stock_position:,.0f} | {r.demand_p90:,.0f} | "
+            f"{r.order_quantity:,.0f} | {r.p_stockout_before_arrival:.0%} |"
+            for r in worst.itertuples()
+        )
+    )
     return MaterializeResult(
         metadata={
-            "planned": True, "snapshot": name, "pairs": MetadataValue.int(len(plan)),
+            "planned": True,
+            "snapshot": name,
+            "pairs": MetadataValue.int(len(plan)),
             "left_out_beyond_horizon": MetadataValue.int(len(left_out)),
-            "stockout_risk": MetadataValue.int(risky), "overstock": MetadataValue.int(over),
+            "stockout_risk": MetadataValue.int(risky),
+            "overstock": MetadataValue.int(over),
             "orders": MetadataValue.int(int((plan["order_quantity"] > 0).sum())),
             "units_to_order": round(float(plan["order_quantity"].sum()), 1),
             "expected_cost": round(float(plan["expected_cost"].sum()), 2),
@@ -188,20 +263,31 @@ def replenishment_plan(context: AssetExecutionContext, config: ReplenishmentConf
         },
         data_version=content_version(plan.to_csv(index=False)),
         check_results=checks,
-    )  # fmt: skip
+    )
 
 
-def _no_plan(context: AssetExecutionContext, storage: Storage, reason: str, version: str, passed: bool) -> MaterializeResult:
+def _no_plan(
+    context: AssetExecutionContext, storage: Storage, reason: str, version: str, passed: bool
+) -> MaterializeResult:
     """No plan for this cut-off, saying why; an earlier run's plan for it is removed (it no longer holds)."""
     partition = context.partition_key
     for stale in (keys.replenishment_plan(partition), keys.replenishment_csv(partition)):
         if storage.exists(stale):
             storage.delete(stale)
     context.log.info(reason)
-    checks = [AssetCheckResult(check_name="every_snapshot_row_planned", passed=passed, severity=AssetCheckSeverity.WARN, description=reason)]
-    checks += [AssetCheckResult(check_name=c, passed=True, description="nothing planned") for c in ("orders_are_whole_packs", "stockout_risk_share")]
+    checks = [
+        AssetCheckResult(
+            check_name="every_snapshot_row_planned", passed=passed, severity=AssetCheckSeverity.WARN, description=reason
+        )
+    ]
+    checks += [
+        AssetCheckResult(check_name=c, passed=True, description="nothing planned")
+        for c in ("orders_are_whole_packs", "stockout_risk_share")
+    ]
     storage.write_json(f"{keys.reports_prefix(partition)}/no_plan.json", {"reason": reason})
-    return MaterializeResult(metadata={"planned": False, "reason": reason}, data_version=DataVersion(version), check_results=checks)
+    return MaterializeResult(
+        metadata={"planned": False, "reason": reason}, data_version=DataVersion(version), check_results=checks
+    )
 
 
 def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
@@ -210,26 +296,41 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
     evaluation = storage.read_json(keys.evaluation_metrics(partition))
     cutoff = pd.Timestamp(manifest["cutoff"])
     totals = storage.read_parquet(keys.forecast_totals(partition))
-    cleaned = read_cleaned_series(storage, columns=["date", "store_nbr", "family", "sales"], since=cutoff - pd.Timedelta(days=56))
+    cleaned = read_cleaned_series(
+        storage, columns=["date", "store_nbr", "family", "sales"], since=cutoff - pd.Timedelta(days=56)
+    )
     history = cleaned[(cleaned["date"] > cutoff - pd.Timedelta(days=56)) & (cleaned["date"] <= cutoff)]
     plan_key = keys.replenishment_plan(partition)
     plan = storage.read_parquet(plan_key) if storage.exists(plan_key) else None
     no_plan = f"{keys.reports_prefix(partition)}/no_plan.json"
     if plan is not None:
-        note = (f"From the inventory snapshot landed at {storage.uri(INVENTORY_POINTER)}; the plan as CSV: "
-                f"{storage.uri(keys.replenishment_csv(partition))}.")  # fmt: skip
+        note = (
+            f"From the inventory snapshot landed at {storage.uri(INVENTORY_POINTER)}; the plan as CSV: "
+            f"{storage.uri(keys.replenishment_csv(partition))}."
+        )
     elif storage.exists(no_plan) and read_snapshot(storage) is not None:
         note = f"No plan: {storage.read_json(no_plan)['reason']}."
     else:
         note = "No inventory snapshot was landed, so there is no plan: land inventory.csv beside the Kaggle files."
     what_ifs = read_what_ifs(storage, partition)
-    page = report.render(cutoff=f"{cutoff:%Y-%m-%d}", horizon=(manifest["horizon"][0], manifest["horizon"][-1]),
-                         totals=totals, history=history, evaluation=evaluation, labels=labels_of(evaluation), plan=plan,
-                         plan_note=note, what_ifs=what_ifs).encode()  # fmt: skip
-    facts = {"plan_rows": 0 if plan is None else len(plan), "what_ifs": [w["name"] for w in what_ifs],
-             "stockout_risk": 0 if plan is None else int(plan["stockout_risk"].sum()),
-             "overstock": 0 if plan is None else int(plan["overstock"].sum()),
-             "units_to_order": 0.0 if plan is None else float(plan["order_quantity"].sum())}  # fmt: skip
+    page = report.render(
+        cutoff=f"{cutoff:%Y-%m-%d}",
+        horizon=(manifest["horizon"][0], manifest["horizon"][-1]),
+        totals=totals,
+        history=history,
+        evaluation=evaluation,
+        labels=labels_of(evaluation),
+        plan=plan,
+        plan_note=note,
+        what_ifs=what_ifs,
+    ).encode()
+    facts = {
+        "plan_rows": 0 if plan is None else len(plan),
+        "what_ifs": [w["name"] for w in what_ifs],
+        "stockout_risk": 0 if plan is None else int(plan["stockout_risk"].sum()),
+        "overstock": 0 if plan is None else int(plan["overstock"].sum()),
+        "units_to_order": 0.0 if plan is None else float(plan["order_quantity"].sum()),
+    }
     return page, facts
 
 
@@ -249,7 +350,7 @@ def write_report(storage: Storage, partition: str) -> tuple[str, dict, bytes]:
     "all-stores, per-store and per-family forecasts and their P10-P90 bands, the backtest accuracy by family, the "
     "replenishment plan (sortable, worst risks first) and the promotion what-ifs of the cut-off. Kept under "
     "reports/ beside the plan's CSV. Sends the plan's summary alert (log locally, SNS in aws mode) with its link.",
-)  # fmt: skip
+)
 def planner_report(context: AssetExecutionContext, storage: Storage, alerts: Alerts) -> MaterializeResult:
     partition = context.partition_key
     uri, facts, page = write_report(storage, partition)
@@ -265,12 +366,14 @@ def planner_report(context: AssetExecutionContext, storage: Storage, alerts: Ale
                 f"{text}\n\nReport: {uri}\nPlan (CSV): {storage.uri(keys.replenishment_csv(partition))}\n"
                 f"Run: {alerts.run_url(context.run_id)}",
                 {"month": partition[:7], "stockout_risk": facts["stockout_risk"], "overstock": facts["overstock"]},
-            )  # fmt: skip
+            )
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(uri), "bytes": MetadataValue.int(len(page)),
-            "plan_rows": MetadataValue.int(facts["plan_rows"]), "what_ifs": ", ".join(facts["what_ifs"]) or "none",
+            "path": MetadataValue.path(uri),
+            "bytes": MetadataValue.int(len(page)),
+            "plan_rows": MetadataValue.int(facts["plan_rows"]),
+            "what_ifs": ", ".join(facts["what_ifs"]) or "none",
             "alerted": alerts.describe() if sent else "no stockout risk or overstock: no alert",
         },
         data_version=content_version(page),
-    )  # fmt: skip
+    )

@@ -11,8 +11,15 @@ import pandas as pd
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import scenarios
-from favorita_assets.core.candidates import (DEEPAR, ENSEMBLE, USES_PROMOTIONS, blend, challenger, labels_of,
-                                             stopped_selling)
+from favorita_assets.core.candidates import (
+    DEEPAR,
+    ENSEMBLE,
+    USES_PROMOTIONS,
+    blend,
+    challenger,
+    labels_of,
+    stopped_selling,
+)
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, history_matrix, problems_from_records, publish
 from favorita_assets.modeling.assets import read_channel
@@ -53,25 +60,32 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
             pointer = storage.read_json(keys.model_pointer(partition))
             if not trainer.supports_what_if:
                 raise FavoritaDataError(
-                    path, f"the scenario's families are published from {pointer.get('label', pointer['version'])}, "
+                    path,
+                    f"the scenario's families are published from {pointer.get('label', pointer['version'])}, "
                     "which forecasts only the promotions it imported and cannot forecast a what-if",
                     fix="run the what-if with FAVORITA_MODEL_BACKEND=sagemaker-deepar (a DeepAR model of the "
                     "cut-off), or on families whose published model is a challenger",
-                )  # fmt: skip
+                )
             # Two requests of the same size and order: locally the same seeded draws, so sampling noise cancels.
             for target, records in ((base, inference), (scen, changed)):
                 predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
-                target[model] = {"mean": np.vstack([p["mean"] for p in predictions]),
-                                 **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}}  # fmt: skip
+                target[model] = {
+                    "mean": np.vstack([p["mean"] for p in predictions]),
+                    **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
+                }
         elif not USES_PROMOTIONS[model]:  # its published forecast, unchanged by any promotion
             horizon_table = storage.read_parquet(keys.evaluation_horizon(partition))
-            base[model] = scen[model] = {"mean": horizon_table[f"{model}_mean"].to_numpy().reshape(len(series), h)[rows]}
+            base[model] = scen[model] = {
+                "mean": horizon_table[f"{model}_mean"].to_numpy().reshape(len(series), h)[rows]
+            }
         else:  # refit with the evaluation's seed: the first origin trains a global model, as in the evaluation
             if problems is None:
                 test = read_channel(storage, partition, "test")
                 problems = problems_from_records(test, inference, h, k, cutoff)
                 scenario_problem = problems_from_records(test, changed, h, k, cutoff)[k]
-            out = challenger(model, seed=int(summary.get("seed", 0))).forecast_all([problems[0], problems[k], scenario_problem])
+            out = challenger(model, seed=int(summary.get("seed", 0))).forecast_all(
+                [problems[0], problems[k], scenario_problem]
+            )
             base[model], scen[model] = {"mean": out[1][rows]}, {"mean": out[2][rows]}
     if members:
         for target in (base, scen):
@@ -82,24 +96,31 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
     s_mean, s_q, _ = publish(scen, champions, summary["offsets"], summary["versions"], families, closed, stopped)
     models = np.array([champions[f] for f in families], dtype=object)
     uses = np.array([USES_PROMOTIONS[m] for m in models])
-    table = scenarios.lift_frame(series, horizon, rows, changes, {"mean": b_mean, **b_q}, {"mean": s_mean, **s_q},
-                                 models, versions, uses)  # fmt: skip
+    table = scenarios.lift_frame(
+        series, horizon, rows, changes, {"mean": b_mean, **b_q}, {"mean": s_mean, **s_q}, models, versions, uses
+    )
     lines = scenarios.summarize(table, labels_of(summary))
     prefix = keys.scenario_prefix(partition, name)
     storage.write_parquet(f"{prefix}/whatif.parquet", table)
     result = {
-        "name": name, "partition": partition, "cutoff": manifest["cutoff"], "file": str(path),
+        "name": name,
+        "partition": partition,
+        "cutoff": manifest["cutoff"],
+        "file": str(path),
         "horizon": [f"{horizon[0]:%Y-%m-%d}", f"{horizon[-1]:%Y-%m-%d}"],
-        "series_days": int(len(table)), "rows": _records(lines),
+        "series_days": int(len(table)),
+        "rows": _records(lines),
         "table": storage.uri(f"{prefix}/whatif.parquet"),
-    }  # fmt: skip
+    }
     storage.write_json(f"{prefix}/summary.json", result)
     return result
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-            for row in frame.to_dict("records")]  # fmt: skip
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
 
 
 def read_what_ifs(storage: Storage, partition: str) -> list[dict]:

@@ -1,6 +1,5 @@
 """``raw_<table>`` assets: read a Kaggle file, refuse it with a clear error if it is malformed, land a copy."""
 
-
 from pathlib import Path
 
 from dagster import AssetExecutionContext, AssetsDefinition, DataVersion, MaterializeResult, MetadataValue, asset
@@ -37,7 +36,9 @@ def _summary(table: str, frame) -> dict[str, object]:
     return meta
 
 
-def _land_file(context: AssetExecutionContext, storage: Storage, path: Path, source: str, table: str) -> MaterializeResult:
+def _land_file(
+    context: AssetExecutionContext, storage: Storage, path: Path, source: str, table: str
+) -> MaterializeResult:
     spec = KAGGLE_FILES[table]
     prefix = keys.raw_prefix(table)
     if not spec.required and not path.exists():

@@ -5,7 +5,6 @@ before anything is landed, and the landed copy cannot change afterwards without 
 sha256 is its address). Re-reading the whole file to re-test them would add time, not protection.
 """
 
-
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -71,12 +70,18 @@ def _raw_checks(table: str) -> AssetChecksDefinition:
             shown = ", ".join(f"{d:%Y-%m-%d}" for d in expected["missing_date"][:12])
             more = f" and {len(expected) - 12} more" if len(expected) > 12 else ""
             yield rows_check(
-                "contiguous_dates", asset_name, unexpected,
+                "contiguous_dates",
+                asset_name,
+                unexpected,
                 "days with no row at all, which Kaggle's files are not known to lack: the cleaning fills gaps of up "
-                "to 7 days as missing rows and refuses longer ones", severity=AssetCheckSeverity.WARN,
-                metadata={"expected_missing_days": MetadataValue.text(
-                    f"{len(expected)}: {shown}{more} ({why})" if len(expected) else "none")},
-            )  # fmt: skip
+                "to 7 days as missing rows and refuses longer ones",
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "expected_missing_days": MetadataValue.text(
+                        f"{len(expected)}: {shown}{more} ({why})" if len(expected) else "none"
+                    )
+                },
+            )
 
     return _checks
 

@@ -1,6 +1,5 @@
 """Where raw Kaggle files come from: a folder, or the landing/ prefix of storage."""
 
-
 import shutil
 import tempfile
 import zipfile
@@ -20,9 +19,10 @@ class RawDataSource(ConfigurableResource):
 
     data_dir: str = Field(description="Folder holding the Kaggle CSV files (FAVORITA_DATA_DIR).")
     from_landing: bool = Field(
-        default=False, description="Read the files from landing/ in storage instead (FAVORITA_RAW_SOURCE=landing): "
+        default=False,
+        description="Read the files from landing/ in storage instead (FAVORITA_RAW_SOURCE=landing): "
         "where the ops upload job puts them, and what the S3 'Object Created' rule watches in aws mode.",
-    )  # fmt: skip
+    )
 
     def path_of(self, filename: str) -> Path:
         """Where ``filename`` is in the folder: itself, else gzipped beside it (``train.csv.gz``, read as it is)."""
@@ -71,4 +71,3 @@ class RawDataSource(ConfigurableResource):
             named = Path(folder) / filename  # messages name the Kaggle file, not a temporary name
             shutil.copyfile(path, named)
             yield named
-

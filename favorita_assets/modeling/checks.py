@@ -18,8 +18,9 @@ def _check_stored_channels(context: AssetCheckExecutionContext, storage: Storage
     for channel in ("train", "test", "inference"):
         records = iter_channel(storage, partition, channel)  # as stored, one record at a time
         try:
-            count = validate_lines(records, channel, manifest["prediction_length"],
-                                   num_dynamic_feat=len(manifest["dynamic_feat"]))  # fmt: skip
+            count = validate_lines(
+                records, channel, manifest["prediction_length"], num_dynamic_feat=len(manifest["dynamic_feat"])
+            )
         except DeepARFormatError as error:
             return AssetCheckResult(passed=False, description=str(error), metadata={"channel": channel})
         counts[f"{channel}_records"] = count

@@ -11,16 +11,20 @@ from favorita_assets.partitions import default_context_length
 
 class TrainingDataConfig(Config):
     prediction_length: int = Field(
-        default=16, ge=1, le=365,
+        default=16,
+        ge=1,
+        le=365,
         description="Days to forecast after the cut-off (SageMaker's prediction_length): 16 is Kaggle's horizon; "
         "1, 7 and 28 answer 'tomorrow', 'next week' and 'next month'.",
-    )  # fmt: skip
+    )
     backtest_windows: int = Field(
-        default=3, ge=2, le=12,
+        default=3,
+        ge=2,
+        le=12,
         description="Backtest windows of prediction_length days each, ending at the cut-off. Every candidate is "
         "scored on each; the bands are calibrated on the windows not being scored, so at least 2. The train channel "
         "holds all of them out.",
-    )  # fmt: skip
+    )
 
 
 class EvaluationConfig(Config):
@@ -33,7 +37,7 @@ class EvaluationConfig(Config):
         "few hundred aggregate series, not for thousands); autoets is close behind the learned models on the real "
         "sales but takes about 11 minutes on 1,782 series. A challenger that fails is left out with its error in "
         "metrics.json.",
-    )  # fmt: skip
+    )
     seed: int = Field(default=0, description="Random seed of the LightGBM model.")
 
 
@@ -44,14 +48,17 @@ class DeepARConfig(Config):
         default=None, description="Must equal the training data's; left empty, it is taken from deepar_training_data."
     )
     context_length: int | None = Field(
-        default=None, ge=1, description="Days the network sees before predicting; empty means max(56, prediction_length), chosen on "
-        "the real sales (28 days scored RMSLE 0.450 there, 56 days 0.404)."
+        default=None,
+        ge=1,
+        description="Days the network sees before predicting; empty means max(56, prediction_length), chosen on "
+        "the real sales (28 days scored RMSLE 0.450 there, 56 days 0.404).",
     )
     epochs: int = Field(
-        default=30, ge=1,
+        default=30,
+        ge=1,
         description="Passes over the training data (each of at least 50 batches). 30, chosen on the real sales' "
         "backtest windows (benchmarks/real_sales_benchmark.py): 2 to 3 minutes of training on 2 cores.",
-    )  # fmt: skip
+    )
     num_cells: int = Field(default=40, ge=1, description="Cells in each hidden layer of the RNN.")
     num_layers: int = Field(default=2, ge=1, description="Hidden layers in the RNN.")
     likelihood: Literal["auto", "negative-binomial", "student-T", "gaussian"] = Field(
@@ -65,11 +72,12 @@ class DeepARConfig(Config):
     dropout_rate: float = Field(default=0.1, ge=0, lt=1, description="Dropout rate during training.")
     embedding_dimension: int = Field(default=10, ge=1, description="Embedding size of each categorical feature.")
     early_stopping_patience: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="Stop when the training loss has not improved for this many epochs (the best epoch is kept); "
         "empty: every epoch runs (the epoch with the lowest loss is kept either way). Off by default: on the real "
         "sales one epoch's loss is noisy, and a patience of 8 stopped at epoch 13, keeping epoch 5's weights.",
-    )  # fmt: skip
+    )
     num_eval_samples: int = Field(default=100, ge=1, description="Sample paths drawn to compute means and quantiles.")
     seed: int = Field(default=0, description="Random seed of the local trainer (SageMaker has no such setting).")
     force_retrain: bool = Field(

@@ -7,7 +7,6 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.core import hierarchy, plotting
 from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, blend, labels_of, stopped_selling
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, history_matrix, publish
@@ -16,10 +15,21 @@ from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
+from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
-FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90",
-                    "model_version"]
+FORECAST_COLUMNS = [
+    "date",
+    "store_nbr",
+    "family",
+    "days_ahead",
+    "store_closed",
+    "mean",
+    "p10",
+    "p50",
+    "p90",
+    "model_version",
+]
 
 
 @asset(
@@ -34,7 +44,7 @@ FORECAST_COLUMNS = ["date", "store_nbr", "family", "days_ahead", "store_closed",
     f"with columns {', '.join(FORECAST_COLUMNS)}, in Hive-style monthly folders that Athena and QuickSight can read. "
     "Beside it, forecast_totals/: the all-stores, per-store and per-family totals (bottom-up means, so they add up; "
     "bands from the totals' own backtest errors, never summed quantiles).",
-)  # fmt: skip
+)
 def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepARTrainer) -> MaterializeResult:
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
@@ -51,19 +61,27 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     if DEEPAR in champions.values() or DEEPAR in members:
         model = storage.read_json(keys.model_pointer(partition))
         predictions = trainer.predict(context, storage, model, inference, QUANTILES)
-        base[DEEPAR] = {"mean": np.vstack([p["mean"] for p in predictions]),
-                        **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES}}  # fmt: skip
+        base[DEEPAR] = {
+            "mean": np.vstack([p["mean"] for p in predictions]),
+            **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
+        }
     candidates = storage.read_parquet(keys.evaluation_horizon(partition))
     for name in (set(champions.values()) | set(members)) - {DEEPAR, ENSEMBLE}:
         base[name] = {"mean": candidates[f"{name}_mean"].to_numpy().reshape(n, h)}
     if members:
         base[ENSEMBLE] = {"mean": blend([base[m]["mean"] for m in members])}
     stopped = stopped_selling(history_matrix(inference, max(len(r["target"]) for r in inference)), h)
-    mean, quantiles, versions = publish(base, champions, summary["offsets"], summary["versions"], families, closed,
-                                        stopped)  # fmt: skip
+    mean, quantiles, versions = publish(
+        base, champions, summary["offsets"], summary["versions"], families, closed, stopped
+    )
     frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
-    totals = hierarchy.totals_frame(horizon, mean, series["store_nbr"].to_numpy(), families,
-                                    {level: t["offsets"] for level, t in summary["totals"].items()})  # fmt: skip
+    totals = hierarchy.totals_frame(
+        horizon,
+        mean,
+        series["store_nbr"].to_numpy(),
+        families,
+        {level: t["offsets"] for level, t in summary["totals"].items()},
+    )
     storage.write_parquet(keys.forecasts(partition), frame)
     storage.write_parquet(keys.forecast_totals(partition), totals)
     daily = totals[totals["level"] == "total"]
@@ -172,57 +190,91 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
     past = recent.groupby("date")["sales"].sum()
     mix = summary["champion"]
     whole = plotting.Panel(
-        "All stores, all families", past.index, past.to_numpy(), horizon, whole_total["mean"].to_numpy(),
-        whole_total["p10"].to_numpy(), whole_total["p90"].to_numpy(), "published forecast (each family's champion)",
-        actual=followed(after), actual_label="actual sales after the cut-off",
-    )  # fmt: skip
+        "All stores, all families",
+        past.index,
+        past.to_numpy(),
+        horizon,
+        whole_total["mean"].to_numpy(),
+        whole_total["p10"].to_numpy(),
+        whole_total["p90"].to_numpy(),
+        "published forecast (each family's champion)",
+        actual=followed(after),
+        actual_label="actual sales after the cut-off",
+    )
     total = plotting.render(
-        [whole], f"Forecast after {cutoff:%d %b %Y}: all stores",
+        [whole],
+        f"Forecast after {cutoff:%d %b %Y}: all stores",
         f"Published: {mix}. Band: P10-P90 of the total, calibrated on the total's own backtest errors.",
-    )  # fmt: skip
+    )
     top = recent.groupby(["store_nbr", "family"])["sales"].sum().sort_values(ascending=False).head(4).index.tolist()
 
     def series_panel(s, f):
         sub = fc[(fc.store_nbr == s) & (fc.family == f)].sort_values("date")
         hist = recent[(recent.store_nbr == s) & (recent.family == f)]
         return plotting.Panel(
-            f"Store {s} - {f}: {labels[champions[f]]}", hist["date"], hist["sales"].to_numpy(), horizon,
-            sub["mean"].to_numpy(), sub["p10"].to_numpy(), sub["p90"].to_numpy(), "published forecast",
+            f"Store {s} - {f}: {labels[champions[f]]}",
+            hist["date"],
+            hist["sales"].to_numpy(),
+            horizon,
+            sub["mean"].to_numpy(),
+            sub["p10"].to_numpy(),
+            sub["p90"].to_numpy(),
+            "published forecast",
             closed=pd.DatetimeIndex(sub["date"][sub["store_closed"].to_numpy()]),
             actual=followed(after[(after.store_nbr == s) & (after.family == f)]),
             actual_label="actual sales after the cut-off",
-        )  # fmt: skip
+        )
 
-    top_series = plotting.render([series_panel(s, f) for s, f in top], f"Forecast after {cutoff:%d %b %Y}: the largest series")
+    top_series = plotting.render(
+        [series_panel(s, f) for s, f in top], f"Forecast after {cutoff:%d %b %Y}: the largest series"
+    )
     bt = backtest.assign(date=pd.to_datetime(backtest["date"]), family=backtest["family"].astype(str))
-    before = cleaned[(cleaned["date"] < bt["date"].min()) & (cleaned["date"] > bt["date"].min() - pd.Timedelta(days=42))]
+    before = cleaned[
+        (cleaned["date"] < bt["date"].min()) & (cleaned["date"] > bt["date"].min() - pd.Timedelta(days=42))
+    ]
 
     def overlay(title, hist, sub, band: bool):
-        daily = sub.groupby("date")[["actual", "published_mean", "published_p10", "published_p90", f"{best}_mean"]].sum()
+        daily = sub.groupby("date")[
+            ["actual", "published_mean", "published_p10", "published_p90", f"{best}_mean"]
+        ].sum()
         history = hist.groupby("date")["sales"].sum()
         return plotting.Panel(
-            title, history.index, history.to_numpy(), daily.index, daily["published_mean"].to_numpy(),
-            daily["published_p10"].to_numpy() if band else None, daily["published_p90"].to_numpy() if band else None,
-            "published rule, backtest", actual=daily["actual"].to_numpy(), baseline=daily[f"{best}_mean"].to_numpy(),
-            baseline_label=labels[best], window_starts=pd.DatetimeIndex([pd.Timestamp(w[0]) for w in summary["windows"]]),
-        )  # fmt: skip
+            title,
+            history.index,
+            history.to_numpy(),
+            daily.index,
+            daily["published_mean"].to_numpy(),
+            daily["published_p10"].to_numpy() if band else None,
+            daily["published_p90"].to_numpy() if band else None,
+            "published rule, backtest",
+            actual=daily["actual"].to_numpy(),
+            baseline=daily[f"{best}_mean"].to_numpy(),
+            baseline_label=labels[best],
+            window_starts=pd.DatetimeIndex([pd.Timestamp(w[0]) for w in summary["windows"]]),
+        )
 
     s0, f0 = top[0]
     published = summary["published"]["overall"]
     backtest_png = plotting.render(
-        [overlay("All stores, all families", before, bt, band=False),
-         overlay(f"Store {s0} - {f0}", before[(before.store_nbr == s0) & (before.family == f0)],
-                 bt[(bt.store_nbr == s0) & (bt.family == f0)], band=True)],
+        [
+            overlay("All stores, all families", before, bt, band=False),
+            overlay(
+                f"Store {s0} - {f0}",
+                before[(before.store_nbr == s0) & (before.family == f0)],
+                bt[(bt.store_nbr == s0) & (bt.family == f0)],
+                band=True,
+            ),
+        ],
         f"Backtest on {len(summary['windows'])} windows: forecast vs what really happened",
         f"Mean RMSLE over the windows: published {published['rmsle']:.3f}, {labels[best]} "
         f"{summary['scores'][best]['rmsle']:.3f}; P10-P90 coverage {published['coverage']:.0%} (80 % nominal).",
-    )  # fmt: skip
+    )
     windows_png = plotting.window_scores(
         {labels[m]: [w["rmsle"] for w in c["windows"]] for m, c in summary["candidates"].items()}
         | {"published mix": [w["rmsle"] for w in summary["published"]["windows"]]},
         [f"{a} .. {b}" for a, b in summary["windows"]],
         "Backtest RMSLE per window (lower is better)",
-    )  # fmt: skip
+    )
     prefix = keys.plots_prefix(partition)
     files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png, windows_png)))
     for name, png in files.items():

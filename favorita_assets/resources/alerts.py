@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from abc import abstractmethod
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from dagster import ConfigurableResource
@@ -29,7 +29,7 @@ class Alerts(ConfigurableResource):
             "subject": subject[:100],  # SNS's limit on subjects
             "message": message,
             "attributes": {k: str(v) for k, v in (attributes or {}).items()},
-            "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "sent_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         return {**alert, **self.send(alert)}
 
@@ -51,4 +51,3 @@ class LoggedAlerts(Alerts):
 
     def describe(self) -> str:
         return "the log (logger favorita.alerts)"
-

@@ -51,9 +51,10 @@ class ChannelBuilder(ConfigurableResource, ABC):
     """Writes the channels of ``request`` and returns :func:`~favorita_assets.core.channels.channel_summary`."""
 
     forecast_datasets: bool = Field(
-        default=False, description="Also write Amazon Forecast's target, related and item metadata CSVs from the "
+        default=False,
+        description="Also write Amazon Forecast's target, related and item metadata CSVs from the "
         "inference channel, to {prefix}/forecast/{target,related,items}/ (the amazon-forecast model backend).",
-    )  # fmt: skip
+    )
 
     @abstractmethod
     def build(self, context: AssetExecutionContext, storage: Storage, request: ChannelRequest) -> dict[str, Any]:
@@ -76,23 +77,39 @@ class InProcessChannels(ChannelBuilder):
             with storage.local_path(key) as path:
                 tables[table] = read_kaggle_csv(path, table)
         with tempfile.TemporaryDirectory(prefix="favorita-channels-") as folder:
-            summary = build_channel_files(cleaned, tables["test"], tables["stores"], tables["holidays_events"],
-                                          request.cutoff, request.prediction_length, request.backtest_windows,
-                                          folder)  # fmt: skip
+            summary = build_channel_files(
+                cleaned,
+                tables["test"],
+                tables["stores"],
+                tables["holidays_events"],
+                request.cutoff,
+                request.prediction_length,
+                request.backtest_windows,
+                folder,
+            )
             del cleaned
-            written = {name: [_put_alone(storage, summary["files"][name][0], f"{request.prefix}/{name}", "data.json")]
-                       for name in CHANNEL_NAMES}  # fmt: skip
+            written = {
+                name: [_put_alone(storage, summary["files"][name][0], f"{request.prefix}/{name}", "data.json")]
+                for name in CHANNEL_NAMES
+            }
             if self.forecast_datasets:
                 summary["forecast_datasets"] = upload_forecast_datasets(
-                    storage, request, summary["files"]["inference"], summary["encoding"], folder)
+                    storage, request, summary["files"]["inference"], summary["encoding"], folder
+                )
         return {**summary, "files": written}
 
 
-def upload_forecast_datasets(storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping,
-                             folder: str) -> dict[str, Any]:  # fmt: skip
+def upload_forecast_datasets(
+    storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping, folder: str
+) -> dict[str, Any]:
     """Amazon Forecast's three CSVs from the local inference channel files, to ``{prefix}/forecast/<dataset>/data.csv``."""
-    files, counts = write_datasets_from_channel(inference_files, encoding, f"{folder}/forecast", request.prediction_length)
-    written = {name: [_put_alone(storage, path, f"{request.prefix}/forecast/{name}", "data.csv")] for name, path in files.items()}
+    files, counts = write_datasets_from_channel(
+        inference_files, encoding, f"{folder}/forecast", request.prediction_length
+    )
+    written = {
+        name: [_put_alone(storage, path, f"{request.prefix}/forecast/{name}", "data.csv")]
+        for name, path in files.items()
+    }
     return {"files": written, **counts}
 
 

@@ -5,7 +5,6 @@ Keys follow one layout in every backend (see README "Storage layout"): ``raw/<ta
 Every write is atomic: a reader sees the old object or the new one, never half of one.
 """
 
-
 import hashlib
 import io
 import json
@@ -83,7 +82,9 @@ class Storage(ConfigurableResource, ABC):
         frame.to_parquet(buffer, index=False)
         self.write_bytes(key, buffer.getvalue())
 
-    def read_parquet(self, key: str, columns: list[str] | None = None, since: tuple[str, Any] | None = None) -> pd.DataFrame:
+    def read_parquet(
+        self, key: str, columns: list[str] | None = None, since: tuple[str, Any] | None = None
+    ) -> pd.DataFrame:
         """The Parquet object at ``key`` (``columns`` only, when given). ``since=(column, day)`` keeps the rows on or
         after that day, filtered while reading (row groups before it are skipped), whether the column holds
         timestamps, dates or ISO strings."""

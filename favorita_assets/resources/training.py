@@ -95,5 +95,9 @@ class LocalDeepAR(DeepARTrainer):
     def predict(self, context, storage, model, records, quantiles, cut=0):
         predictor = deepar_gluonts.from_bytes(storage.read_bytes(model["model_key"]))
         what = "backtest forecasts" if cut else "forecasts"
-        return deepar_gluonts.predict(predictor, inference_instances(records, cut), quantiles,
-                                      on_progress=lambda done, total: report_predicted(context.log, done, total, what))  # fmt: skip
+        return deepar_gluonts.predict(
+            predictor,
+            inference_instances(records, cut),
+            quantiles,
+            on_progress=lambda done, total: report_predicted(context.log, done, total, what),
+        )

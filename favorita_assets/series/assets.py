@@ -1,9 +1,8 @@
 """``cleaned_series``: every (store_nbr, family) on a complete daily grid with its features, as Parquet."""
 
-
 import hashlib
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from dagster import (
     AssetCheckResult,
@@ -20,9 +19,8 @@ from favorita_assets import storage_keys as keys
 from favorita_assets.core.cleaning import CLEANED_COLUMNS, CLEANING_INPUTS
 from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES
-from favorita_assets.resources.etl import CleaningRunner
+from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 from favorita_assets.resources.storage import Storage
-from favorita_assets.resources.etl import CleaningOutcome
 from favorita_assets.series.checks import broken_rules
 from favorita_assets.series.dataset import commit_cleaned_series, committed_version, read_parts
 from favorita_assets.versions import CODE_VERSIONS
@@ -32,7 +30,11 @@ CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
 
 def _not_committed(storage: Storage, version: str, problem: str, metadata: dict) -> Failure:
     """The failure of a cleaned version that is not committed, naming the version readers keep."""
-    served = storage.read_json(keys.CLEANED_SERIES_POINTER)["version"] if storage.exists(keys.CLEANED_SERIES_POINTER) else None
+    served = (
+        storage.read_json(keys.CLEANED_SERIES_POINTER)["version"]
+        if storage.exists(keys.CLEANED_SERIES_POINTER)
+        else None
+    )
     return Failure(
         description=f"cleaned_series: {problem}, so version {version} was not committed; readers keep "
         f"{'version ' + served if served else 'no cleaned series (none was committed before)'}\n"
@@ -49,7 +51,9 @@ def _not_committed(storage: Storage, version: str, problem: str, metadata: dict)
     deps=[RAW_ASSET_NAMES[t] for t in CLEANING_INPUTS],
     check_specs=[
         AssetCheckSpec(
-            "sales_reconcile", asset="cleaned_series", blocking=True,
+            "sales_reconcile",
+            asset="cleaned_series",
+            blocking=True,
             description="Reported by the cleaning engine itself (in-process, or the Glue job through Dagster Pipes): "
             "total sales out equal total sales in, so no row was lost or counted twice.",
         )
@@ -58,7 +62,7 @@ def _not_committed(storage: Storage, version: str, problem: str, metadata: dict)
     "missing rows and closed days as flagged zeros, oil filled onto every day, per-store holiday flags "
     f"(national/regional/local, transfers applied), promotions, calendar and store metadata. Columns: "
     f"{', '.join(CLEANED_COLUMNS)}. Cleaned in-process locally, by an AWS Glue job in AWS mode.",
-)  # fmt: skip
+)
 def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: CleaningRunner) -> MaterializeResult:
     pointers = {t: storage.read_json(f"{keys.raw_prefix(t)}/latest.json") for t in CLEANING_INPUTS}
     inputs = {t: p["key"] for t, p in pointers.items()}
@@ -70,10 +74,15 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
     committed = committed_version(storage, version)
     if committed is not None:  # unchanged inputs: nothing to clean (no Glue job run, no second engine's parts)
         context.log.info(f"the inputs are unchanged: version {version} is committed; the cleaning is not run again")
-        outcome = CleaningOutcome(parts=committed["parts"], stats=committed["stats"], engine=committed["engine"],
-                                  reconciliation=committed["reconciliation"], metadata={"reused": True})  # fmt: skip
+        outcome = CleaningOutcome(
+            parts=committed["parts"],
+            stats=committed["stats"],
+            engine=committed["engine"],
+            reconciliation=committed["reconciliation"],
+            metadata={"reused": True},
+        )
     else:
-        attempt = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+        attempt = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
         with data_errors_as_failures():
             outcome = cleaning.run(context, storage, inputs, keys.cleaned_series_attempt(version, attempt))
     seconds = time.perf_counter() - started
@@ -86,14 +95,22 @@ def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: C
     # A version that lost sales, or breaks a blocking rule, is never committed, and nothing is materialized for it:
     # the asset's latest materialization, and the checks shown with it, stay those of the version readers are served.
     if not reconciliation["passed"]:
-        raise _not_committed(storage, version, f"total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
-                             f"in, {reconciliation['output_total_sales']:,.3f} out)", reconcile)  # fmt: skip
+        raise _not_committed(
+            storage,
+            version,
+            f"total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
+            f"in, {reconciliation['output_total_sales']:,.3f} out)",
+            reconcile,
+        )
     if committed is None:  # the blocking rules gate the commit: the pointer moves only for a version that meets them
         broken = broken_rules(read_parts(storage, outcome.parts, outcome.engine))
         if broken:
-            raise _not_committed(storage, version, f"version {version} breaks "
-                                 + ", ".join(f"{k} ({v})" for k, v in broken.items()),
-                                 {"parts": ", ".join(outcome.parts), **broken})  # fmt: skip
+            raise _not_committed(
+                storage,
+                version,
+                f"version {version} breaks " + ", ".join(f"{k} ({v})" for k, v in broken.items()),
+                {"parts": ", ".join(outcome.parts), **broken},
+            )
         commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats, reconciliation)
     check = AssetCheckResult(check_name="sales_reconcile", passed=True, metadata=reconcile)
     return MaterializeResult(

@@ -11,14 +11,28 @@ from favorita_assets.core.cleaning import normalize_cleaned
 from favorita_assets.resources.storage import Storage
 
 
-def commit_cleaned_series(storage: Storage, version: str, parts: list[str], engine: str, stats: dict[str, Any],
-                          reconciliation: dict[str, Any] | None = None) -> dict:  # fmt: skip
+def commit_cleaned_series(
+    storage: Storage,
+    version: str,
+    parts: list[str],
+    engine: str,
+    stats: dict[str, Any],
+    reconciliation: dict[str, Any] | None = None,
+) -> dict:
     """Point readers at ``parts`` (the commit: one atomic write of the pointer). The pointer keeps the statistics
     and the reconciliation, so unchanged inputs can reuse the committed version without cleaning again."""
     if not parts:
-        raise RuntimeError(f"the cleaning wrote no Parquet part under {storage.uri(keys.cleaned_series_version(version))}")
-    pointer = {"version": version, "parts": sorted(parts), "engine": engine, "rows": stats.get("rows"),
-               "stats": stats, "reconciliation": reconciliation or {}}  # fmt: skip
+        raise RuntimeError(
+            f"the cleaning wrote no Parquet part under {storage.uri(keys.cleaned_series_version(version))}"
+        )
+    pointer = {
+        "version": version,
+        "parts": sorted(parts),
+        "engine": engine,
+        "rows": stats.get("rows"),
+        "stats": stats,
+        "reconciliation": reconciliation or {},
+    }
     storage.write_json(keys.CLEANED_SERIES_POINTER, pointer)
     return pointer
 
@@ -28,13 +42,18 @@ def committed_version(storage: Storage, version: str) -> dict | None:
     if not storage.exists(keys.CLEANED_SERIES_POINTER):
         return None
     pointer = storage.read_json(keys.CLEANED_SERIES_POINTER)
-    if pointer.get("version") != version or "stats" not in pointer or not all(storage.exists(k) for k in pointer["parts"]):
+    if (
+        pointer.get("version") != version
+        or "stats" not in pointer
+        or not all(storage.exists(k) for k in pointer["parts"])
+    ):
         return None
     return pointer
 
 
-def read_parts(storage: Storage, parts: list[str], engine: str, columns: list[str] | None = None,
-               since: pd.Timestamp | None = None) -> pd.DataFrame:  # fmt: skip
+def read_parts(
+    storage: Storage, parts: list[str], engine: str, columns: list[str] | None = None, since: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """The cleaned series held in ``parts``, in :func:`~favorita_assets.core.cleaning.clean_series`'s form; with
     ``since``, only the days from it on (filtered while reading: a plot of recent weeks never loads all history)."""
     window = ("date", since) if since is not None else None
@@ -45,7 +64,9 @@ def read_parts(storage: Storage, parts: list[str], engine: str, columns: list[st
     return frame
 
 
-def read_cleaned_series(storage: Storage, columns: list[str] | None = None, since: pd.Timestamp | None = None) -> pd.DataFrame:
+def read_cleaned_series(
+    storage: Storage, columns: list[str] | None = None, since: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """The current cleaned series (all parts the pointer names); ``since``: only the days from it on."""
     pointer = storage.read_json(keys.CLEANED_SERIES_POINTER)
     return read_parts(storage, pointer["parts"], pointer.get("engine", ""), columns, since)

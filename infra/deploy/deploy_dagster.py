@@ -28,8 +28,12 @@ ROLES = ("webserver", "daemon", "code_server")
 
 
 def terraform(root: str, *args: str) -> str:
-    result = subprocess.run([os.environ.get("TERRAFORM", "terraform"), f"-chdir={root}", *args], text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    result = subprocess.run(
+        [os.environ.get("TERRAFORM", "terraform"), f"-chdir={root}", *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
         raise SystemExit(f"terraform {args[0]} in {root} failed (exit {result.returncode})")
@@ -39,7 +43,9 @@ def terraform(root: str, *args: str) -> str:
 def outputs(root: str) -> dict:
     found = {name: spec["value"] for name, spec in json.loads(terraform(root, "output", "-json")).items()}
     if not found.get("dagster_cluster_name"):
-        raise SystemExit(f"{root} has no Dagster hosting (dagster_cluster_name is empty): apply it with dagster_hosting=true first")
+        raise SystemExit(
+            f"{root} has no Dagster hosting (dagster_cluster_name is empty): apply it with dagster_hosting=true first"
+        )
     return found
 
 
@@ -62,23 +68,30 @@ def image_present(found: dict, tag: str) -> bool:
 def deploy(root: str, tag: str, wait_seconds: int) -> None:
     before = outputs(root)
     if not image_present(before, tag):
-        raise SystemExit(f"{before['dagster_ecr_repository_url']}:{tag} is not in ECR: build and push it first "
-                         "(the deploy job does), or pick a SHA that was deployed before")  # fmt: skip
+        raise SystemExit(
+            f"{before['dagster_ecr_repository_url']}:{tag} is not in ECR: build and push it first "
+            "(the deploy job does), or pick a SHA that was deployed before"
+        )
     terraform(root, "apply", "-input=false", "-auto-approve", "-no-color", f"-var=dagster_image_tag={tag}")
     found = outputs(root)
     ecs = boto3.client("ecs", region_name=region(found))
     cluster, names = found["dagster_cluster_name"], [found["dagster_service_names"][role] for role in ROLES]
     try:
-        ecs.get_waiter("services_stable").wait(cluster=cluster, services=names,
-                                               WaiterConfig={"Delay": 15, "MaxAttempts": max(1, wait_seconds // 15)})  # fmt: skip
+        ecs.get_waiter("services_stable").wait(
+            cluster=cluster, services=names, WaiterConfig={"Delay": 15, "MaxAttempts": max(1, wait_seconds // 15)}
+        )
     except WaiterError as error:
-        raise SystemExit(f"the services of {cluster} were not stable after {wait_seconds}s ({error}); the deployment "
-                         "circuit breaker rolls a failing one back: see `aws ecs describe-services` and the log group") from error  # fmt: skip
+        raise SystemExit(
+            f"the services of {cluster} were not stable after {wait_seconds}s ({error}); the deployment "
+            "circuit breaker rolls a failing one back: see `aws ecs describe-services` and the log group"
+        ) from error
     for service in ecs.describe_services(cluster=cluster, services=names)["services"]:
         definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
         images = ",".join(c["image"] for c in definition["containerDefinitions"])
-        print(f"{service['serviceName']}: {service['taskDefinition'].rsplit('/', 1)[1]} {images} "
-              f"running {service['runningCount']}/{service['desiredCount']}")  # fmt: skip
+        print(
+            f"{service['serviceName']}: {service['taskDefinition'].rsplit('/', 1)[1]} {images} "
+            f"running {service['runningCount']}/{service['desiredCount']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

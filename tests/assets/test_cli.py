@@ -11,8 +11,23 @@ from favorita_assets.cli import main
 
 
 def test_sample_data_command_writes_the_six_kaggle_files_and_an_inventory_snapshot(tmp_path):
-    code = main(["sample-data", "--out", str(tmp_path), "--stores", "2", "--families", "3",
-                 "--start", "2017-06-01", "--end", "2017-08-15", "--seed", "4"])  # fmt: skip
+    code = main(
+        [
+            "sample-data",
+            "--out",
+            str(tmp_path),
+            "--stores",
+            "2",
+            "--families",
+            "3",
+            "--start",
+            "2017-06-01",
+            "--end",
+            "2017-08-15",
+            "--seed",
+            "4",
+        ]
+    )
     assert code == 0
     assert sorted(p.name for p in tmp_path.glob("*.csv")) == sorted(
         ["train.csv", "test.csv", "stores.csv", "oil.csv", "holidays_events.csv", "transactions.csv", "inventory.csv"]
@@ -27,9 +42,23 @@ def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
     assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
     assert "materialized replenishment_plan" in printed and (tmp_path / "out/planner_report.html").is_file()
     plan = pd.read_csv(tmp_path / "out/replenishment_plan.csv")
-    assert len(plan) == len(pd.read_csv(small_data_dir / "inventory.csv")) and str(tmp_path / "out/planner_report.html") in printed
+    assert (
+        len(plan) == len(pd.read_csv(small_data_dir / "inventory.csv"))
+        and str(tmp_path / "out/planner_report.html") in printed
+    )
     forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
-    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(forecasts.columns) == [
+        "date",
+        "store_nbr",
+        "family",
+        "days_ahead",
+        "store_closed",
+        "mean",
+        "p10",
+        "p50",
+        "p90",
+        "model_version",
+    ]
     assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
     for name in ("metrics.json", "plots/forecast_total.png", "plots/backtest.png", "plots/forecast_largest_series.png"):
         assert (tmp_path / "out" / name).is_file(), name
@@ -58,7 +87,10 @@ def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp
     assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2"]) == 0
     assert (out / "submission.csv").is_file()
     # A 7-day horizon does not cover test.csv: this run makes no submission, so the 16-day one must not linger.
-    assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2", "--prediction-length", "7"]) == 0
+    assert (
+        main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2", "--prediction-length", "7"])
+        == 0
+    )
     assert not (out / "submission.csv").exists()
     assert not list((out / "storage" / "submissions").rglob("submission.csv"))  # not left in storage either
     forecasts = pd.read_csv(out / "forecasts.csv")
@@ -69,24 +101,31 @@ def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "favorita_assets.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "favorita_assets.cli", *map(str, args)], capture_output=True, text=True, cwd=cwd
+    )
 
 
 @pytest.mark.parametrize(
     "args, expected",
     [
-        (["--month", "2030-01"], "--month 2030-01: month 2030-01 is after the data, which runs from 2016-06-01 to "
-                                 "2017-08-15; land newer data, or choose a month from 2016-09 to 2017-08"),
+        (
+            ["--month", "2030-01"],
+            "--month 2030-01: month 2030-01 is after the data, which runs from 2016-06-01 to "
+            "2017-08-15; land newer data, or choose a month from 2016-09 to 2017-08",
+        ),
         (["--month", "2017-8"], "--month 2017-8: month '2017-8' is not a month written YYYY-MM"),
         (["--month", "2016-06"], "--month 2016-06: month 2016-06 has too little history before it"),
         (["--prediction-length", "0"], "--prediction-length 0: a horizon must be 1 to 365 days (default 16"),
         (["--prediction-length", "400"], "--prediction-length 400: a horizon must be 1 to 365 days"),
         (["--epochs", "0"], "--epochs 0: DeepAR needs at least 1 training epoch"),
-        (["--prediction-length", "300"], "the data's last month (2017-08): the data (2016-06-01 to 2017-08-15) is "
-                                         "shorter than the 1500 days of history a 300-day forecast needs"),
+        (
+            ["--prediction-length", "300"],
+            "the data's last month (2017-08): the data (2016-06-01 to 2017-08-15) is "
+            "shorter than the 1500 days of history a 300-day forecast needs",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_arguments_are_refused_in_one_line_before_any_work(small_data_dir, tmp_path, args, expected):
     out = tmp_path / "out"
     result = run_cli("run", "--data", small_data_dir, "--out", out, *args)
@@ -101,8 +140,10 @@ def test_a_data_error_is_its_message_alone_on_stdout_and_stderr(data_dir, tmp_pa
     result = run_cli("run", "--data", data_dir, "--out", tmp_path / "out")
     assert result.returncode == 1
     summary = result.stdout.strip().splitlines()
-    assert any("[favorita] the run failed: raw_stores: stores.csv: required column 'cluster' is missing" in line
-               for line in summary), result.stdout  # fmt: skip
+    assert any(
+        "[favorita] the run failed: raw_stores: stores.csv: required column 'cluster' is missing" in line
+        for line in summary
+    ), result.stdout
     for stream in (result.stdout, result.stderr):
         assert "Stack Trace" not in stream and "Traceback" not in stream and "dagster._core" not in stream
 

@@ -11,10 +11,9 @@ from favorita_assets.core.candidates import DEEPAR, DEFAULT_CHALLENGERS, ENSEMBL
 from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.resources.training import LocalDeepAR
-from favorita_assets.storage_keys import evaluation_backtest, evaluation_metrics
+from favorita_assets.storage_keys import evaluation_backtest, evaluation_metrics, plots_prefix, training_prefix
 from favorita_assets.storage_keys import forecast_totals as forecast_totals_key
 from favorita_assets.storage_keys import forecasts as forecasts_key
-from favorita_assets.storage_keys import plots_prefix, training_prefix
 from favorita_assets.storage_keys import submission as submission_key
 
 FAST = {"epochs": 2, "num_cells": 8}
@@ -33,8 +32,14 @@ def test_every_asset_materializes_for_the_latest_cutoff(forecast_run):
     _, report = forecast_run
     assert report.success, report.failures
     assert report.partition_key == "2017-08"
-    assert {"deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "kaggle_submission",
-            "forecast_plots"} <= set(report.materialized)  # fmt: skip
+    assert {
+        "deepar_training_data",
+        "deepar_model",
+        "forecast_evaluation",
+        "forecasts",
+        "kaggle_submission",
+        "forecast_plots",
+    } <= set(report.materialized)
     failed = {(c.asset, c.check) for c in report.failed_checks if c.severity != "WARN"}
     assert not failed
     assert any(c.check == "sagemaker_format" and c.passed for c in report.checks)
@@ -43,7 +48,18 @@ def test_every_asset_materializes_for_the_latest_cutoff(forecast_run):
 def test_forecasts_table(forecast_run, small_data_dir):
     settings, report = forecast_run
     frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
-    assert list(frame.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
+    assert list(frame.columns) == [
+        "date",
+        "store_nbr",
+        "family",
+        "days_ahead",
+        "store_closed",
+        "mean",
+        "p10",
+        "p50",
+        "p90",
+        "model_version",
+    ]
     assert len(frame) == 12 * 16
     test = pd.read_csv(small_data_dir / "test.csv", parse_dates=["date"])
     assert set(pd.to_datetime(frame["date"])) == set(test["date"])
@@ -157,7 +173,10 @@ def test_tomorrow_next_week_next_month(horizon, settings_for, small_data_dir):
     # A submission needs every test.csv day (16) inside the horizon: 28 days cover them, 1 and 7 do not.
     assert ("kaggle_submission" in report.materialized) == (horizon >= 16)
     if horizon == 28:
-        assert report.materialized["deepar_training_data"]["promotions_source"] == "test.csv: 16 days, estimated (each series' last 4 weeks): 12 days"
+        assert (
+            report.materialized["deepar_training_data"]["promotions_source"]
+            == "test.csv: 16 days, estimated (each series' last 4 weeks): 12 days"
+        )
 
 
 def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir):
@@ -170,10 +189,13 @@ def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir)
 
 def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, small_data_dir):
     instance = DagsterInstance.ephemeral()
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-10", config=run_config(**FAST),
-                          instance=instance)  # fmt: skip
+    report = run_pipeline(
+        settings_for(small_data_dir), partition_key="2017-10", config=run_config(**FAST), instance=instance
+    )
     assert not report.success and "deepar_model" not in report.materialized
-    assert any("month 2017-10 is after the data, which runs from 2016-06-01 to 2017-08-15" in f for f in report.failures)
+    assert any(
+        "month 2017-10 is after the data, which runs from 2016-06-01 to 2017-08-15" in f for f in report.failures
+    )
     # The cut-offs follow the data: from the first month with 120 days of history (a 56-day context, one 16-day
     # horizon to train on, three backtest windows) to the last.
     months = instance.get_dynamic_partitions("cutoff_month")
@@ -208,16 +230,19 @@ def test_single_family_data_set_forecasts(settings_for, data_dir):
         frame[frame.family == "GROCERY I"].to_csv(data_dir / f"{name}.csv", index=False)
     report = run_pipeline(settings_for(data_dir), config=run_config(**FAST))
     assert report.success, report.failures
-    assert report.materialized["forecasts"]["rows"] == 3 * 16 and report.materialized["replenishment_plan"]["pairs"] == 3
+    assert (
+        report.materialized["forecasts"]["rows"] == 3 * 16 and report.materialized["replenishment_plan"]["pairs"] == 3
+    )
     assert report.materialized["kaggle_submission"]["rows"] == 3 * 16
 
 
 def schedule_tick(defs, when: str, instance=None):
     context = build_schedule_context(
         scheduled_execution_time=pd.Timestamp(when, tz="UTC").to_pydatetime(),
-        repository_def=defs.get_repository_def(), instance=instance,
+        repository_def=defs.get_repository_def(),
+        instance=instance,
         resources={"storage": defs.resources["storage"]},
-    )  # fmt: skip
+    )
     return defs.get_schedule_def("monthly_retrain").evaluate_tick(context)
 
 
@@ -230,7 +255,9 @@ def test_monthly_schedule_refreshes_when_the_data_reaches_the_month_and_skips_af
     assert later.run_requests == [] and "no data for 2026-11: train.csv ends 2017-08-15" in later.skip_message
 
 
-def test_a_backfill_of_three_months_lands_and_cleans_once_and_new_data_starts_one_forecast(settings_for, small_data_dir):
+def test_a_backfill_of_three_months_lands_and_cleans_once_and_new_data_starts_one_forecast(
+    settings_for, small_data_dir
+):
     from dagster import build_sensor_context
 
     settings = settings_for(small_data_dir)
@@ -241,12 +268,16 @@ def test_a_backfill_of_three_months_lands_and_cleans_once_and_new_data_starts_on
     assert defs.resolve_job_def("refresh_data").execute_in_process(instance=instance).success
     sensor = defs.get_sensor_def("forecast_new_data")
     # The daemon evaluates sensors with the instance as the store of dynamic partitions; so does this test.
-    with partition_loading_context(dynamic_partitions_store=instance), \
-            build_sensor_context(instance=instance, definitions=defs) as context:
+    with (
+        partition_loading_context(dynamic_partitions_store=instance),
+        build_sensor_context(instance=instance, definitions=defs) as context,
+    ):
         (request,) = sensor.evaluate_tick(context).run_requests
     assert request.partition_key == "2017-08" and request.run_key.startswith("forecast-2017-08-")
     for month in ("2017-05", "2017-06", "2017-07"):  # what a backfill of three months runs
-        assert pipeline.execute_in_process(instance=instance, partition_key=month, run_config=run_config(**FAST)).success
+        assert pipeline.execute_in_process(
+            instance=instance, partition_key=month, run_config=run_config(**FAST)
+        ).success
     count = lambda asset: len(instance.fetch_materializations(AssetKey(asset), limit=100).records)  # noqa: E731
     assert (count("raw_sales"), count("cleaned_series"), count("deepar_model"), count("forecasts")) == (1, 1, 3, 3)
 
@@ -262,18 +293,24 @@ def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small
 
     defs = build_definitions(settings)
     check_keys = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "sagemaker_format"}
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection=check_keys, asset_selection=set())
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_check_selection=check_keys, asset_selection=set()
+    )
     result = job.execute_in_process(partition_key="2017-08", raise_on_error=False, instance=instance)
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
-    assert "inference record 4" in evaluation.description and "len(target) + prediction_length" in evaluation.description
+    assert (
+        "inference record 4" in evaluation.description and "len(target) + prediction_length" in evaluation.description
+    )
 
 
 def test_christmas_is_forecast_closed_with_a_zero_width_band(settings_for, small_data_dir):
     settings = settings_for(small_data_dir)
     report = run_pipeline(settings, partition_key="2016-11", config=run_config(prediction_length=28, **FAST))
     assert report.success, report.failures
-    frame = pd.read_parquet(settings.storage_dir / forecasts_key("2016-11")).assign(date=lambda f: pd.to_datetime(f["date"]))
+    frame = pd.read_parquet(settings.storage_dir / forecasts_key("2016-11")).assign(
+        date=lambda f: pd.to_datetime(f["date"])
+    )
     christmas = frame[frame["date"] == "2016-12-25"]
     assert len(christmas) == 12 and christmas["store_closed"].all()
     assert (christmas[["mean", "p10", "p50", "p90"]] == 0).all().all()
@@ -283,8 +320,9 @@ def test_christmas_is_forecast_closed_with_a_zero_width_band(settings_for, small
 
 
 def test_a_context_longer_than_the_history_is_refused_before_training(settings_for, small_data_dir):
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2016-09",
-                          config=run_config(context_length=120, **FAST))  # fmt: skip
+    report = run_pipeline(
+        settings_for(small_data_dir), partition_key="2016-09", config=run_config(context_length=120, **FAST)
+    )
     assert not report.success and "deepar_model" not in report.materialized and report.tracebacks == []
     (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
     assert "month 2016-09 has too little history before it" in failure and "needs 184 days" in failure

@@ -10,17 +10,30 @@ from dagster import AssetKey, materialize
 from favorita_assets.definitions import build_definitions
 from favorita_assets.ingest.assets import RAW_ASSETS
 from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.series.assets import cleaned_series
-from favorita_assets.settings import build_resources
 from favorita_assets.resources.storage import LocalStorage
+from favorita_assets.series.assets import cleaned_series
 from favorita_assets.series.dataset import read_cleaned_series
+from favorita_assets.settings import build_resources
 from favorita_assets.storage_keys import CLEANED_SERIES_PREFIX
 
 EXPECTED_ASSETS = {
-    "raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
-    "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "kaggle_submission", "forecast_plots",
-    "inventory_snapshot", "replenishment_plan", "planner_report",
-}  # fmt: skip
+    "raw_sales",
+    "raw_stores",
+    "raw_oil",
+    "raw_holidays_events",
+    "raw_transactions",
+    "raw_test",
+    "cleaned_series",
+    "deepar_training_data",
+    "deepar_model",
+    "forecast_evaluation",
+    "forecasts",
+    "kaggle_submission",
+    "forecast_plots",
+    "inventory_snapshot",
+    "replenishment_plan",
+    "planner_report",
+}
 FAST = run_config(epochs=2, num_cells=8)
 
 
@@ -31,7 +44,9 @@ def digest(path):
 def cleaned_digest(storage_dir):
     """Digest of the cleaned series as readers see it: the pointer and every file under the prefix."""
     files = sorted(p for p in (storage_dir / CLEANED_SERIES_PREFIX).rglob("*") if p.is_file())
-    return hashlib.sha256(b"".join(p.relative_to(storage_dir).as_posix().encode() + p.read_bytes() for p in files)).hexdigest()
+    return hashlib.sha256(
+        b"".join(p.relative_to(storage_dir).as_posix().encode() + p.read_bytes() for p in files)
+    ).hexdigest()
 
 
 def test_definitions_load_with_every_asset_and_check(settings_for, small_data_dir):
@@ -124,14 +139,22 @@ def drop_store(data_dir):
 
 BAD_INPUTS = {
     "missing file": (lambda d: (d / "oil.csv").unlink(), ["oil.csv", "not found"]),
-    "renamed column": (lambda d: break_train(d, lambda f: f.rename(columns={"sales": "units"}, inplace=True)),
-                       ["train.csv", "'sales'", "units"]),
-    "non-numeric sales": (lambda d: break_train(d, set_cell("sales", "12,5")), ["train.csv", "sales", "'12,5'", "line(s): 7"]),
+    "renamed column": (
+        lambda d: break_train(d, lambda f: f.rename(columns={"sales": "units"}, inplace=True)),
+        ["train.csv", "'sales'", "units"],
+    ),
+    "non-numeric sales": (
+        lambda d: break_train(d, set_cell("sales", "12,5")),
+        ["train.csv", "sales", "'12,5'", "line(s): 7"],
+    ),
     "duplicate key": (lambda d: break_train(d, duplicate_row), ["train.csv", "date, store_nbr, family", "line(s): 5"]),
-    "negative sales": (lambda d: break_train(d, set_cell("sales", "-3.0")), ["train.csv", "negative sales", "-3.0", "line(s): 7"]),
+    "negative sales": (
+        lambda d: break_train(d, set_cell("sales", "-3.0")),
+        ["train.csv", "negative sales", "-3.0", "line(s): 7"],
+    ),
     "unknown store": (drop_store, ["train.csv", "store_nbr", "stores.csv does not list", "value: 3"]),
     "empty file": (lambda d: (d / "holidays_events.csv").write_text(""), ["holidays_events.csv", "empty"]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
@@ -165,9 +188,12 @@ def test_check_names_offending_rows_of_a_tampered_landed_copy(settings_for, smal
     landed.write_text("\n".join(lines + [lines[1]]) + "\n")  # someone appended a copy of the first row
 
     defs = build_definitions(settings)
-    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_check_selection={
-        k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == AssetKey("raw_sales")
-    }, asset_selection=set())
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(
+        asset_check_selection={
+            k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == AssetKey("raw_sales")
+        },
+        asset_selection=set(),
+    )
     result = job.execute_in_process(raise_on_error=False)
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     # The sha256 is the copy's address, so any change to it is caught without re-testing the file's content.
@@ -186,7 +212,11 @@ def test_a_failed_reconciliation_commits_nothing_and_materializes_nothing(settin
 
         def run(self, context, storage, inputs, output_prefix):
             out = super().run(context, storage, inputs, output_prefix)
-            lost = {**out.reconciliation, "passed": False, "output_total_sales": out.reconciliation["output_total_sales"] - 5}
+            lost = {
+                **out.reconciliation,
+                "passed": False,
+                "output_total_sales": out.reconciliation["output_total_sales"] - 5,
+            }
             return CleaningOutcome(out.parts, out.stats, lost, out.engine, out.metadata)
 
     settings = settings_for(data_dir)
@@ -228,7 +258,9 @@ def test_the_monthly_assets_go_stale_when_their_inputs_change(settings_for, data
 
 def refresh(settings, resources=None):
     """Only the data refresh (land and clean): what these tests are about, without a training."""
-    return build_definitions(settings, resources).resolve_job_def("refresh_data").execute_in_process(raise_on_error=False)
+    return (
+        build_definitions(settings, resources).resolve_job_def("refresh_data").execute_in_process(raise_on_error=False)
+    )
 
 
 def changed(data_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,13 +11,11 @@ import pytest
 import requests
 from botocore.config import Config
 
+from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy
 from favorita_assets.aws.glue import GlueChannels, GlueCleaning
 from favorita_assets.aws.glue_package import build_glue_package
 from favorita_assets.settings import Settings, build_resources
-from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy
 from favorita_assets.topology import free_port
-
-import logging
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server request lines
 
@@ -72,14 +71,20 @@ def aws_stack(moto_url, proxy, glue_package):
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     iam = direct_client(moto_url, "iam")
     role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
-    glue_role = iam.create_role(RoleName="favorita-dev-glue", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}')
+    glue_role = iam.create_role(
+        RoleName="favorita-dev-glue", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
+    )
     s3.upload_file(str(glue_package["script"]), BUCKETS["artifacts"], "glue/clean_series_job.py")
     s3.upload_file(str(glue_package["package"]), BUCKETS["artifacts"], "glue/favorita_core.zip")
     direct_client(moto_url, "glue").create_job(
         Name=GLUE_JOB,
         Role=glue_role["Role"]["Arn"],
         GlueVersion="5.0",
-        Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKETS['artifacts']}/glue/clean_series_job.py", "PythonVersion": "3"},
+        Command={
+            "Name": "glueetl",
+            "ScriptLocation": f"s3://{BUCKETS['artifacts']}/glue/clean_series_job.py",
+            "PythonVersion": "3",
+        },
         DefaultArguments={
             "--extra-py-files": f"s3://{BUCKETS['artifacts']}/glue/favorita_core.zip",
             "--additional-python-modules": "dagster-pipes==1.13.*,orjson==3.*",
@@ -119,8 +124,9 @@ class EmulatedGlueChannels(EmulatedGlueJob, GlueChannels):
     job_env: dict[str, str] = {}
 
 
-def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, str] | None = None,
-                  **trainer_overrides) -> tuple[Settings, dict]:
+def aws_resources(
+    env: dict[str, str], data_dir: Path, glue_job_env: dict[str, str] | None = None, **trainer_overrides
+) -> tuple[Settings, dict]:
     """The aws deployment's resources for ``env``, with Glue's runner emulated (its script run with
     ``glue_job_env``) and trainer fields overridden."""
     settings = Settings.from_env({**env, "FAVORITA_DATA_DIR": str(data_dir)})
@@ -128,9 +134,17 @@ def aws_resources(env: dict[str, str], data_dir: Path, glue_job_env: dict[str, s
     for name, emulated in (("cleaning", EmulatedGlueCleaning), ("channels", EmulatedGlueChannels)):
         glue = resources[name]
         extra = {"forecast_datasets": glue.forecast_datasets} if name == "channels" else {}
-        resources[name] = emulated(job_name=glue.job_name, engine=glue.engine, pipes_poll_seconds=0.2, aws=glue.aws,
-                                   job_env=glue_job_env or {}, **extra)  # fmt: skip
+        resources[name] = emulated(
+            job_name=glue.job_name,
+            engine=glue.engine,
+            pipes_poll_seconds=0.2,
+            aws=glue.aws,
+            job_env=glue_job_env or {},
+            **extra,
+        )
     if trainer_overrides:
         trainer = resources["trainer"]
-        resources["trainer"] = type(trainer)(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **trainer_overrides})
+        resources["trainer"] = type(trainer)(
+            **{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **trainer_overrides}
+        )
     return settings, resources

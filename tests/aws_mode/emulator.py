@@ -108,7 +108,9 @@ class FaultProxy:
                         status, out_headers, data = proxy.forward(self.command, self.path, headers, body)
                         data = json.dumps(fault.rewrite(json.loads(data))).encode()
                         proxy.log.append((self.command, self.path, target, status))
-                        self._answer(status, data, {"Content-Type": out_headers.get("content-type", "application/json")})
+                        self._answer(
+                            status, data, {"Content-Type": out_headers.get("content-type", "application/json")}
+                        )
                         return
                 status, out_headers, data = proxy.forward(self.command, self.path, headers, body)
                 proxy.log.append((self.command, self.path, target, status))
@@ -148,15 +150,21 @@ class FaultProxy:
         """AWS's answer to a request moto would wrongly accept, or None."""
         if method == "POST" and "/invocations" in path and len(body) > ENDPOINT_PAYLOAD_LIMIT:
             message = f"Request body of {len(body):,} bytes exceeds the limit of {ENDPOINT_PAYLOAD_LIMIT:,}"
-            return 413, json.dumps({"message": message}).encode(), {"Content-Type": "application/json",
-                                                                    "x-amzn-ErrorType": "ValidationError"}  # fmt: skip
+            return (
+                413,
+                json.dumps({"message": message}).encode(),
+                {"Content-Type": "application/json", "x-amzn-ErrorType": "ValidationError"},
+            )
         operation = target.removeprefix("SageMaker.")
         if operation in _UNIQUE_NAMES and target.startswith("SageMaker."):
             name = json.loads(body or b"{}").get(_UNIQUE_NAMES[operation][0])
             if (operation, name) in self.names:
-                message = f"Cannot create already existing {operation.removeprefix('Create')} \"{name}\"."
-                return 400, json.dumps({"__type": "ValidationException", "message": message}).encode(), {
-                    "Content-Type": "application/x-amz-json-1.1"}
+                message = f'Cannot create already existing {operation.removeprefix("Create")} "{name}".'
+                return (
+                    400,
+                    json.dumps({"__type": "ValidationException", "message": message}).encode(),
+                    {"Content-Type": "application/x-amz-json-1.1"},
+                )
         return None
 
     def remember(self, target: str, body: bytes, status: int) -> None:
@@ -257,7 +265,9 @@ class EmulatedSageMakerClient(Delegating):
             config = json.loads(params["Environment"]["DEEPAR_INFERENCE_CONFIG"])
             lines = [json.dumps(p) for p in self._predict(instances, config)]
             out_bucket, _, out_prefix = params["TransformOutput"]["S3OutputPath"][len("s3://") :].partition("/")
-            self._s3.put_object(Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{name}.out", Body="\n".join(lines).encode())
+            self._s3.put_object(
+                Bucket=out_bucket, Key=f"{out_prefix.rstrip('/')}/{name}.out", Body="\n".join(lines).encode()
+            )
         return response
 
 
@@ -304,8 +314,9 @@ class EmulatedForecastClient:
         import boto3
         from botocore.validate import ParamValidator
 
-        self._model = boto3.client("forecast", region_name=region, aws_access_key_id="x",
-                                   aws_secret_access_key="x").meta.service_model  # fmt: skip
+        self._model = boto3.client(
+            "forecast", region_name=region, aws_access_key_id="x", aws_secret_access_key="x"
+        ).meta.service_model
         self._validator = ParamValidator()
         self._s3 = s3
         self._arn = f"arn:aws:forecast:{region}:123456789012"
@@ -331,9 +342,11 @@ class EmulatedForecastClient:
 
     def __getattr__(self, operation: str):
         if operation.startswith("describe_"):
+
             def describe(**params):
                 self._check(operation, params)
                 return {"Status": "ACTIVE"}
+
             return describe
         raise AttributeError(operation)
 
@@ -353,8 +366,9 @@ class EmulatedForecastClient:
 
     def create_dataset_import_job(self, **p):
         self.imports[p["DatasetArn"].rsplit("|", 1)[1]] = self._read(p["DataSource"]["S3Config"]["Path"])
-        return self._create("create_dataset_import_job", p, "DatasetImportJobArn", "dataset-import-job",
-                            p["DatasetImportJobName"])  # fmt: skip
+        return self._create(
+            "create_dataset_import_job", p, "DatasetImportJobArn", "dataset-import-job", p["DatasetImportJobName"]
+        )
 
     def create_predictor(self, **p):
         self.predictor = p
@@ -367,8 +381,12 @@ class EmulatedForecastClient:
         import pandas as pd
 
         self._check("create_predictor_backtest_export_job", p)
-        target = pd.read_csv(io.StringIO(self.imports["TARGET_TIME_SERIES"]), header=None, names=["item_id", "timestamp", "demand"],
-                             parse_dates=["timestamp"])  # fmt: skip
+        target = pd.read_csv(
+            io.StringIO(self.imports["TARGET_TIME_SERIES"]),
+            header=None,
+            names=["item_id", "timestamp", "demand"],
+            parse_dates=["timestamp"],
+        )
         h = self.predictor["ForecastHorizon"]
         k = self.predictor["EvaluationParameters"]["NumberOfBacktestWindows"]
         last = target["timestamp"].max()
@@ -379,28 +397,52 @@ class EmulatedForecastClient:
             window = target[(target["timestamp"] >= start) & (target["timestamp"] <= end)]
             for row in window.itertuples():
                 a = 0.0 if pd.isna(row.demand) else float(row.demand)
-                lines.append(f"{row.item_id},{row.timestamp:%Y-%m-%d}T00:00:00Z,{'' if pd.isna(row.demand) else a},"
-                             f"{start:%Y-%m-%d}T00:00:00,{end:%Y-%m-%d}T00:00:00,{0.5 * a},{a},{2 * a},{a}")  # fmt: skip
-        self._write(p["Destination"]["S3Config"]["Path"], f"forecasted-values/{p['PredictorBacktestExportJobName']}_part0.csv",
-                    "\n".join(lines) + "\n")  # fmt: skip
-        self._write(p["Destination"]["S3Config"]["Path"], f"accuracy-metrics-values/{p['PredictorBacktestExportJobName']}_part0.csv",
-                    "item_id,backtest_window,wQL[0.5]\n")  # fmt: skip
-        return {"PredictorBacktestExportJobArn": f"{self._arn}:predictor-backtest-export-job/{p['PredictorBacktestExportJobName']}"}
+                lines.append(
+                    f"{row.item_id},{row.timestamp:%Y-%m-%d}T00:00:00Z,{'' if pd.isna(row.demand) else a},"
+                    f"{start:%Y-%m-%d}T00:00:00,{end:%Y-%m-%d}T00:00:00,{0.5 * a},{a},{2 * a},{a}"
+                )
+        self._write(
+            p["Destination"]["S3Config"]["Path"],
+            f"forecasted-values/{p['PredictorBacktestExportJobName']}_part0.csv",
+            "\n".join(lines) + "\n",
+        )
+        self._write(
+            p["Destination"]["S3Config"]["Path"],
+            f"accuracy-metrics-values/{p['PredictorBacktestExportJobName']}_part0.csv",
+            "item_id,backtest_window,wQL[0.5]\n",
+        )
+        return {
+            "PredictorBacktestExportJobArn": f"{self._arn}:predictor-backtest-export-job/{p['PredictorBacktestExportJobName']}"
+        }
 
     def create_forecast_export_job(self, **p):
         import pandas as pd
 
         self._check("create_forecast_export_job", p)
         items = [line.split(",")[0] for line in self.imports["ITEM_METADATA"].splitlines() if line]
-        related = pd.read_csv(io.StringIO(self.imports["RELATED_TIME_SERIES"]), header=None, usecols=[0, 1], names=["item_id", "timestamp"])
+        related = pd.read_csv(
+            io.StringIO(self.imports["RELATED_TIME_SERIES"]),
+            header=None,
+            usecols=[0, 1],
+            names=["item_id", "timestamp"],
+        )
         target_last = pd.read_csv(io.StringIO(self.imports["TARGET_TIME_SERIES"]), header=None, usecols=[1])[1].max()
         days = sorted(d for d in related["timestamp"].unique() if d > target_last)
         lines = ["item_id,date,p10,p50,p90,mean"]
         for i, item in enumerate(items):
             v = 3.0 * (i + 1)
-            lines += [f"{item},{day}T00:00:00Z,{0.5 * v},{v},{2 * v},{v}" for day in days[: self.predictor["ForecastHorizon"]]]
+            lines += [
+                f"{item},{day}T00:00:00Z,{0.5 * v},{v},{2 * v},{v}" for day in days[: self.predictor["ForecastHorizon"]]
+            ]
         half = 1 + len(lines) // 2  # two parts, each with its header, as Forecast writes larger exports
-        self._write(p["Destination"]["S3Config"]["Path"], f"{p['ForecastExportJobName']}_part0.csv", "\n".join(lines[:half]) + "\n")
-        self._write(p["Destination"]["S3Config"]["Path"], f"{p['ForecastExportJobName']}_part1.csv",
-                    "\n".join([lines[0], *lines[half:]]) + "\n")  # fmt: skip
+        self._write(
+            p["Destination"]["S3Config"]["Path"],
+            f"{p['ForecastExportJobName']}_part0.csv",
+            "\n".join(lines[:half]) + "\n",
+        )
+        self._write(
+            p["Destination"]["S3Config"]["Path"],
+            f"{p['ForecastExportJobName']}_part1.csv",
+            "\n".join([lines[0], *lines[half:]]) + "\n",
+        )
         return {"ForecastExportJobArn": f"{self._arn}:forecast-export-job/{p['ForecastExportJobName']}"}

@@ -26,15 +26,14 @@ ACCOUNT = "123456789012"  # moto's default account
 # SageMaker operation -> (resource type in the ARN, request field naming it). From the Service Authorization
 # Reference; the operations the pipeline, the ops jobs and the tests call.
 _SAGEMAKER = {
-    **{op: ("training-job", "TrainingJobName") for op in ("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob")},
-    **{op: ("transform-job", "TransformJobName") for op in ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob")},
-    **{op: ("model", "ModelName") for op in ("CreateModel", "DescribeModel", "DeleteModel")},
-    **{op: ("endpoint", "EndpointName") for op in ("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "UpdateEndpoint")},
-    **{op: ("endpoint-config", "EndpointConfigName")
-       for op in ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig")},
+    **dict.fromkeys(("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob"), ("training-job", "TrainingJobName")),
+    **dict.fromkeys(("CreateTransformJob", "DescribeTransformJob", "StopTransformJob"), ("transform-job", "TransformJobName")),
+    **dict.fromkeys(("CreateModel", "DescribeModel", "DeleteModel"), ("model", "ModelName")),
+    **dict.fromkeys(("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "UpdateEndpoint"), ("endpoint", "EndpointName")),
+    **dict.fromkeys(("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig"), ("endpoint-config", "EndpointConfigName")),
     "DescribeModelPackageGroup": ("model-package-group", "ModelPackageGroupName"),
     "CreateModelPackageGroup": ("model-package-group", "ModelPackageGroupName"),
-}  # fmt: skip
+}
 _GLUE_JOB_OPERATIONS = {"StartJobRun", "GetJobRun", "GetJobRuns", "BatchStopJobRun", "GetJob"}
 
 

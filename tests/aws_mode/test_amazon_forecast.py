@@ -63,18 +63,27 @@ def stack(aws_stack, monkeypatch):
     sleeps: list[float] = []
     monkeypatch.setattr(af, "utc_stamp", lambda: STAMP)
     monkeypatch.setattr("favorita_assets.aws.clients._sleep", sleeps.append)
-    stubbed = Stubbed(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, "poll_min_seconds": 1.0,
-                         "poll_max_seconds": 4.0})  # fmt: skip
+    stubbed = Stubbed(
+        **{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, "poll_min_seconds": 1.0, "poll_max_seconds": 4.0}
+    )
     with Stubber(client) as stubber:
         yield SimpleNamespace(trainer=stubbed, storage=resources["storage"], stubber=stubber, sleeps=sleeps)
 
 
 def _manifest(storage):
-    storage.write_json(f"{PREFIX}/manifest.json", {
-        "cutoff": f"{CUTOFF:%Y-%m-%d}", "prediction_length": H, "backtest_windows": K, "encoding": ENCODING.to_dict(),
-        "forecast_datasets": {"files": {n: [f"{PREFIX}/forecast/{n}/part-00000.csv"] for n in ("target", "related", "items")},
-                              "series": 4},
-    })  # fmt: skip
+    storage.write_json(
+        f"{PREFIX}/manifest.json",
+        {
+            "cutoff": f"{CUTOFF:%Y-%m-%d}",
+            "prediction_length": H,
+            "backtest_windows": K,
+            "encoding": ENCODING.to_dict(),
+            "forecast_datasets": {
+                "files": {n: [f"{PREFIX}/forecast/{n}/part-00000.csv"] for n in ("target", "related", "items")},
+                "series": 4,
+            },
+        },
+    )
 
 
 def _exports(storage, windows=K):
@@ -88,43 +97,79 @@ def _exports(storage, windows=K):
             for d in range(H):
                 day = start + pd.Timedelta(days=d)
                 v = 10 * w + i + d / 10
-                rows.append(f"{item},{day:%Y-%m-%d}T00:00:00Z,{v},{start:%Y-%m-%d}T00:00:00,"
-                            f"{start + pd.Timedelta(days=H - 1):%Y-%m-%d}T00:00:00,{v - 1},{v},{v + 1},{v + 0.05}")  # fmt: skip
+                rows.append(
+                    f"{item},{day:%Y-%m-%d}T00:00:00Z,{v},{start:%Y-%m-%d}T00:00:00,"
+                    f"{start + pd.Timedelta(days=H - 1):%Y-%m-%d}T00:00:00,{v - 1},{v},{v + 1},{v + 0.05}"
+                )
     header = "item_id,timestamp,target_value,backtestwindow_start_time,backtestwindow_end_time,p10,p50,p90,mean\n"
     half = len(rows) // 2
     for n, chunk in enumerate((rows[:half], rows[half:])):
-        storage.write_bytes(f"{root}/backtest/forecasted-values/{BASE}_backtest_{STAMP}_part{n}.csv",
-                            (header + "\n".join(chunk) + "\n").encode())  # fmt: skip
-    storage.write_bytes(f"{root}/backtest/accuracy-metrics-values/{BASE}_backtest_{STAMP}_part0.csv",
-                        b"item_id,backtest_window,wQL[0.1],wQL[0.5],wQL[0.9]\n1_EGGS,Summary,0.1,0.2,0.1\n")  # fmt: skip
-    lines = [f"{item},{CUTOFF + pd.Timedelta(days=d + 1):%Y-%m-%d}T00:00:00Z,{i},{i + 1},{i + 2},{i + 1.1}"
-             for i, item in enumerate(ITEMS) for d in range(H)]  # fmt: skip
-    storage.write_bytes(f"{root}/forecast/{BASE}_export_{STAMP}_part0.csv",
-                        ("item_id,date,p10,p50,p90,mean\n" + "\n".join(lines) + "\n").encode())  # fmt: skip
+        storage.write_bytes(
+            f"{root}/backtest/forecasted-values/{BASE}_backtest_{STAMP}_part{n}.csv",
+            (header + "\n".join(chunk) + "\n").encode(),
+        )
+    storage.write_bytes(
+        f"{root}/backtest/accuracy-metrics-values/{BASE}_backtest_{STAMP}_part0.csv",
+        b"item_id,backtest_window,wQL[0.1],wQL[0.5],wQL[0.9]\n1_EGGS,Summary,0.1,0.2,0.1\n",
+    )
+    lines = [
+        f"{item},{CUTOFF + pd.Timedelta(days=d + 1):%Y-%m-%d}T00:00:00Z,{i},{i + 1},{i + 2},{i + 1.1}"
+        for i, item in enumerate(ITEMS)
+        for d in range(H)
+    ]
+    storage.write_bytes(
+        f"{root}/forecast/{BASE}_export_{STAMP}_part0.csv",
+        ("item_id,date,p10,p50,p90,mean\n" + "\n".join(lines) + "\n").encode(),
+    )
 
 
 def _request():
-    return TrainingRequest(version=VERSION, channels_prefix=PREFIX, hyperparameters={"prediction_length": H},
-                           cardinality=[2, 2, 1, 1], model_prefix=f"models/{VERSION}")  # fmt: skip
+    return TrainingRequest(
+        version=VERSION,
+        channels_prefix=PREFIX,
+        hyperparameters={"prediction_length": H},
+        cardinality=[2, 2, 1, 1],
+        model_prefix=f"models/{VERSION}",
+    )
 
 
 def _expect_training(s, predictor_status=("CREATE_IN_PROGRESS", "ACTIVE"), message=None):
     bucket = BUCKETS["artifacts"]
     stub = s.stubber
     group = f"{ACCOUNT}:dataset-group/{BASE}"
-    stub.add_response("create_dataset_group", {"DatasetGroupArn": group},
-                      {"DatasetGroupName": BASE, "Domain": "RETAIL", "Tags": TAGS})  # fmt: skip
+    stub.add_response(
+        "create_dataset_group", {"DatasetGroupArn": group}, {"DatasetGroupName": BASE, "Domain": "RETAIL", "Tags": TAGS}
+    )
     arns = {}
-    for name, kind in (("target", "TARGET_TIME_SERIES"), ("related", "RELATED_TIME_SERIES"), ("items", "ITEM_METADATA")):
+    for name, kind in (
+        ("target", "TARGET_TIME_SERIES"),
+        ("related", "RELATED_TIME_SERIES"),
+        ("items", "ITEM_METADATA"),
+    ):
         arns[name] = f"{ACCOUNT}:dataset/{BASE}_{name}"
-        schema = {"target": ["item_id", "timestamp", "demand"],
-                  "related": ["item_id", "timestamp", "log1p_onpromotion", "is_holiday", "is_event", "is_payday", "store_closed"],
-                  "items": ["item_id", "store_nbr", "family", "store_type", "cluster"]}[name]  # fmt: skip
+        schema = {
+            "target": ["item_id", "timestamp", "demand"],
+            "related": [
+                "item_id",
+                "timestamp",
+                "log1p_onpromotion",
+                "is_holiday",
+                "is_event",
+                "is_payday",
+                "store_closed",
+            ],
+            "items": ["item_id", "store_nbr", "family", "store_type", "cluster"],
+        }[name]
         types = {"item_id": "string", "timestamp": "timestamp", "demand": "float"}
         default = "string" if name == "items" else "float"
         attributes = [{"AttributeName": a, "AttributeType": types.get(a, default)} for a in schema]
-        expected = {"DatasetName": f"{BASE}_{name}", "Domain": "RETAIL", "DatasetType": kind,
-                    "Schema": {"Attributes": attributes}, "Tags": TAGS}
+        expected = {
+            "DatasetName": f"{BASE}_{name}",
+            "Domain": "RETAIL",
+            "DatasetType": kind,
+            "Schema": {"Attributes": attributes},
+            "Tags": TAGS,
+        }
         if name != "items":
             expected["DataFrequency"] = "D"
         stub.add_response("create_dataset", {"DatasetArn": arns[name]}, expected)
@@ -132,49 +177,98 @@ def _expect_training(s, predictor_status=("CREATE_IN_PROGRESS", "ACTIVE"), messa
     imports = {}
     for name in arns:
         imports[name] = f"{ACCOUNT}:dataset-import-job/{BASE}_{name}/{BASE}_{name}"
-        expected = {"DatasetImportJobName": f"{BASE}_{name}", "DatasetArn": arns[name], "Format": "CSV", "Tags": TAGS,
-                    "DataSource": {"S3Config": {"Path": f"s3://{bucket}/{PREFIX}/forecast/{name}/", "RoleArn": ROLE}}}  # fmt: skip
+        expected = {
+            "DatasetImportJobName": f"{BASE}_{name}",
+            "DatasetArn": arns[name],
+            "Format": "CSV",
+            "Tags": TAGS,
+            "DataSource": {"S3Config": {"Path": f"s3://{bucket}/{PREFIX}/forecast/{name}/", "RoleArn": ROLE}},
+        }
         if name != "items":
             expected["TimestampFormat"] = "yyyy-MM-dd"
         stub.add_response("create_dataset_import_job", {"DatasetImportJobArn": imports[name]}, expected)
     for n, name in enumerate(arns):
-        for status in (("CREATE_PENDING", "CREATE_IN_PROGRESS", "ACTIVE") if n == 0 else ("ACTIVE",)):
+        for status in ("CREATE_PENDING", "CREATE_IN_PROGRESS", "ACTIVE") if n == 0 else ("ACTIVE",):
             stub.add_response("describe_dataset_import_job", {"Status": status}, {"DatasetImportJobArn": imports[name]})
     predictor = f"{ACCOUNT}:predictor/{BASE}"
-    stub.add_response("create_auto_predictor", {"PredictorArn": predictor}, {
-        "PredictorName": BASE, "ForecastHorizon": H, "ForecastTypes": ["0.1", "0.5", "0.9", "mean"],
-        "ForecastFrequency": "D", "OptimizationMetric": "AverageWeightedQuantileLoss", "Tags": TAGS,
-        "DataConfig": {"DatasetGroupArn": group,
-                       "AttributeConfigs": [{"AttributeName": "demand", "Transformations": {"middlefill": "nan", "backfill": "nan"}}],
-                       "AdditionalDatasets": [{"Name": "holiday", "Configuration": {"CountryCode": ["EC"]}}]},
-    })  # fmt: skip
+    stub.add_response(
+        "create_auto_predictor",
+        {"PredictorArn": predictor},
+        {
+            "PredictorName": BASE,
+            "ForecastHorizon": H,
+            "ForecastTypes": ["0.1", "0.5", "0.9", "mean"],
+            "ForecastFrequency": "D",
+            "OptimizationMetric": "AverageWeightedQuantileLoss",
+            "Tags": TAGS,
+            "DataConfig": {
+                "DatasetGroupArn": group,
+                "AttributeConfigs": [
+                    {"AttributeName": "demand", "Transformations": {"middlefill": "nan", "backfill": "nan"}}
+                ],
+                "AdditionalDatasets": [{"Name": "holiday", "Configuration": {"CountryCode": ["EC"]}}],
+            },
+        },
+    )
     for status in predictor_status:
-        stub.add_response("describe_auto_predictor", {"Status": status, **({"Message": message} if message and status == "CREATE_FAILED" else {})},
-                          {"PredictorArn": predictor})  # fmt: skip
+        stub.add_response(
+            "describe_auto_predictor",
+            {"Status": status, **({"Message": message} if message and status == "CREATE_FAILED" else {})},
+            {"PredictorArn": predictor},
+        )
     if "ACTIVE" not in predictor_status:
         return
     root = f"s3://{bucket}/models/{VERSION}/amazon_forecast/exports"
     backtest = f"{ACCOUNT}:predictor-backtest-export-job/{BASE}/{BASE}_backtest"
-    stub.add_response("create_predictor_backtest_export_job", {"PredictorBacktestExportJobArn": backtest}, {
-        "PredictorBacktestExportJobName": f"{BASE}_backtest", "PredictorArn": predictor, "Format": "CSV", "Tags": TAGS,
-        "Destination": {"S3Config": {"Path": f"{root}/backtest/", "RoleArn": ROLE}}})  # fmt: skip
+    stub.add_response(
+        "create_predictor_backtest_export_job",
+        {"PredictorBacktestExportJobArn": backtest},
+        {
+            "PredictorBacktestExportJobName": f"{BASE}_backtest",
+            "PredictorArn": predictor,
+            "Format": "CSV",
+            "Tags": TAGS,
+            "Destination": {"S3Config": {"Path": f"{root}/backtest/", "RoleArn": ROLE}},
+        },
+    )
     forecast = f"{ACCOUNT}:forecast/{BASE}"
-    stub.add_response("create_forecast", {"ForecastArn": forecast}, {"ForecastName": BASE, "PredictorArn": predictor,
-                      "ForecastTypes": ["0.1", "0.5", "0.9", "mean"], "Tags": TAGS})  # fmt: skip
-    stub.add_response("describe_predictor_backtest_export_job", {"Status": "ACTIVE"}, {"PredictorBacktestExportJobArn": backtest})
+    stub.add_response(
+        "create_forecast",
+        {"ForecastArn": forecast},
+        {"ForecastName": BASE, "PredictorArn": predictor, "ForecastTypes": ["0.1", "0.5", "0.9", "mean"], "Tags": TAGS},
+    )
+    stub.add_response(
+        "describe_predictor_backtest_export_job", {"Status": "ACTIVE"}, {"PredictorBacktestExportJobArn": backtest}
+    )
     stub.add_response("describe_forecast", {"Status": "ACTIVE"}, {"ForecastArn": forecast})
     export = f"{ACCOUNT}:forecast-export-job/{BASE}/{BASE}_export"
-    stub.add_response("create_forecast_export_job", {"ForecastExportJobArn": export}, {
-        "ForecastExportJobName": f"{BASE}_export", "ForecastArn": forecast, "Format": "CSV", "Tags": TAGS,
-        "Destination": {"S3Config": {"Path": f"{root}/forecast/", "RoleArn": ROLE}}})  # fmt: skip
+    stub.add_response(
+        "create_forecast_export_job",
+        {"ForecastExportJobArn": export},
+        {
+            "ForecastExportJobName": f"{BASE}_export",
+            "ForecastArn": forecast,
+            "Format": "CSV",
+            "Tags": TAGS,
+            "Destination": {"S3Config": {"Path": f"{root}/forecast/", "RoleArn": ROLE}},
+        },
+    )
     stub.add_response("describe_forecast_export_job", {"Status": "ACTIVE"}, {"ForecastExportJobArn": export})
 
 
 def _records(start_offset: int, length: int = 20) -> list[dict]:
     """Inference-like records of the four series whose target ends ``start_offset`` days before the cut-off."""
     start = CUTOFF - pd.Timedelta(days=length - 1 + start_offset)
-    return [{"start": f"{start:%Y-%m-%d} 00:00:00", "target": [1.0] * length, "cat": [s, f, 0, 0],
-             "dynamic_feat": [[0.0] * (length + H)] * 5} for s in range(2) for f in range(2)]  # fmt: skip
+    return [
+        {
+            "start": f"{start:%Y-%m-%d} 00:00:00",
+            "target": [1.0] * length,
+            "cat": [s, f, 0, 0],
+            "dynamic_feat": [[0.0] * (length + H)] * 5,
+        }
+        for s in range(2)
+        for f in range(2)
+    ]
 
 
 def test_training_makes_the_datasets_predictor_and_exports_and_forecasts_come_from_them(stack):
@@ -184,7 +278,10 @@ def test_training_makes_the_datasets_predictor_and_exports_and_forecasts_come_fr
     info = stack.trainer.train(CONTEXT, stack.storage, _request(), on_epoch=None)
     stack.stubber.assert_no_pending_responses()
     assert info["backend"] == "amazon-forecast" and info["model_name"] == BASE
-    assert info["predictor_arn"].endswith(f":predictor/{BASE}") and info["backtest_windows"] == ["2017-08-10", "2017-08-13"]
+    assert info["predictor_arn"].endswith(f":predictor/{BASE}") and info["backtest_windows"] == [
+        "2017-08-10",
+        "2017-08-13",
+    ]
     assert info["label"] == "Amazon Forecast (AutoPredictor)"
     # The waits backed off from the first delay by 1.6x up to the longest: two polls of the first import, one of
     # the predictor.
@@ -198,22 +295,30 @@ def test_training_makes_the_datasets_predictor_and_exports_and_forecasts_come_fr
     ahead = stack.trainer.predict(CONTEXT, stack.storage, model, _records(0), (0.1, 0.5, 0.9))
     assert [a["mean"][0] for a in ahead] == [1.1, 2.1, 3.1, 4.1] and ahead[3][0.1].tolist() == [3.0] * H
     # A window the backtest does not hold is named, with what AutoPredictor's windows were.
-    with pytest.raises(ForecastJobFailed, match="window starting 2017-08-07 .* AutoPredictor chooses its backtest windows"):
+    with pytest.raises(
+        ForecastJobFailed, match="window starting 2017-08-07 .* AutoPredictor chooses its backtest windows"
+    ):
         stack.trainer.predict(CONTEXT, stack.storage, model, _records(3 * H), (0.5,))
 
 
 def test_a_predictor_that_ends_create_failed_fails_with_its_message(stack):
     _manifest(stack.storage)
-    _expect_training(stack, predictor_status=("CREATE_IN_PROGRESS", "CREATE_FAILED"),
-                     message="Not enough data: the target time series needs at least 3 observations per item")  # fmt: skip
+    _expect_training(
+        stack,
+        predictor_status=("CREATE_IN_PROGRESS", "CREATE_FAILED"),
+        message="Not enough data: the target time series needs at least 3 observations per item",
+    )
     with pytest.raises(ForecastJobFailed, match=f"predictor {BASE} ended CREATE_FAILED: Not enough data"):
         stack.trainer.train(CONTEXT, stack.storage, _request(), on_epoch=None)
 
 
-@pytest.mark.parametrize("code, message", [
-    ("AccessDeniedException", "User is not authorized to perform: forecast:CreateDatasetGroup"),
-    ("ValidationException", "Amazon Forecast is not available to new customers"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "code, message",
+    [
+        ("AccessDeniedException", "User is not authorized to perform: forecast:CreateDatasetGroup"),
+        ("ValidationException", "Amazon Forecast is not available to new customers"),
+    ],
+)
 def test_an_account_without_forecast_is_told_so_and_pointed_to_deepar(stack, code, message):
     _manifest(stack.storage)
     stack.stubber.add_client_error("create_dataset_group", service_error_code=code, service_message=message)
@@ -247,8 +352,13 @@ def test_every_request_shape_is_forecasts_own(stack):
         for name in ("target", "related", "items"):
             check("CreateDatasetImportJob", trainer.import_request(BASE, name, f"{ACCOUNT}:dataset/x", "s3://b/p/"))
         for algorithm in ("auto", "CNN-QR", "Deep_AR_Plus"):
-            operation, params = trainer.model_copy(update={"algorithm": algorithm}).predictor_request(BASE, group, 28, 3)
-            check({"create_auto_predictor": "CreateAutoPredictor", "create_predictor": "CreatePredictor"}[operation], params)
+            operation, params = trainer.model_copy(update={"algorithm": algorithm}).predictor_request(
+                BASE, group, 28, 3
+            )
+            check(
+                {"create_auto_predictor": "CreateAutoPredictor", "create_predictor": "CreatePredictor"}[operation],
+                params,
+            )
     operation, params = stack.trainer.model_copy(update={"algorithm": "CNN-QR"}).predictor_request(BASE, group, 28, 3)
     assert params["EvaluationParameters"] == {"NumberOfBacktestWindows": 3, "BackTestWindowOffset": 28}
     assert params["AlgorithmArn"] == "arn:aws:forecast:::algorithm/CNN-QR"
@@ -262,15 +372,22 @@ def test_every_request_shape_is_forecasts_own(stack):
 
 def test_clean_up_deletes_each_removed_versions_groups_then_their_datasets(stack):
     group = {"DatasetGroupName": BASE, "DatasetGroupArn": f"{ACCOUNT}:dataset-group/{BASE}"}
-    other = {"DatasetGroupName": "favorita_forecast_2017_07_0000000000_1", "DatasetGroupArn": f"{ACCOUNT}:dataset-group/o"}
+    other = {
+        "DatasetGroupName": "favorita_forecast_2017_07_0000000000_1",
+        "DatasetGroupArn": f"{ACCOUNT}:dataset-group/o",
+    }
     datasets = [f"{ACCOUNT}:dataset/{BASE}_target", f"{ACCOUNT}:dataset/{BASE}_items"]
     stub = stack.stubber
     stub.add_response("list_dataset_groups", {"DatasetGroups": [group, other]}, {})
-    stub.add_response("describe_dataset_group", {"DatasetArns": datasets}, {"DatasetGroupArn": group["DatasetGroupArn"]})
+    stub.add_response(
+        "describe_dataset_group", {"DatasetArns": datasets}, {"DatasetGroupArn": group["DatasetGroupArn"]}
+    )
     groups = stack.trainer.leftovers([VERSION])
     assert [g["name"] for g in groups] == [BASE]
     stub.add_response("delete_resource_tree", {}, {"ResourceArn": group["DatasetGroupArn"]})
-    stub.add_response("describe_dataset_group", {"Status": "DELETE_PENDING"}, {"DatasetGroupArn": group["DatasetGroupArn"]})
+    stub.add_response(
+        "describe_dataset_group", {"Status": "DELETE_PENDING"}, {"DatasetGroupArn": group["DatasetGroupArn"]}
+    )
     stub.add_client_error("describe_dataset_group", service_error_code="ResourceNotFoundException")
     for arn in datasets:
         stub.add_response("delete_resource_tree", {}, {"ResourceArn": arn})
@@ -282,7 +399,9 @@ def test_the_backend_is_aws_only_and_its_settings_are_checked(aws_stack):
     with pytest.raises(SettingsError, match="aws-mode setting.*no local equivalent.*FAVORITA_DEPLOYMENT=aws"):
         Settings.from_env({"FAVORITA_MODEL_BACKEND": "amazon-forecast"})
     env = {**aws_stack, "FAVORITA_MODEL_BACKEND": "amazon-forecast"}
-    with pytest.raises(SettingsError, match="needs FAVORITA_FORECAST_ROLE_ARN: a role that forecast.amazonaws.com may assume"):
+    with pytest.raises(
+        SettingsError, match="needs FAVORITA_FORECAST_ROLE_ARN: a role that forecast.amazonaws.com may assume"
+    ):
         Settings.from_env(env)
     with pytest.raises(SettingsError, match="FAVORITA_FORECAST_ALGORITHM='Prophet2'"):
         Settings.from_env({**env, "FAVORITA_FORECAST_ROLE_ARN": ROLE, "FAVORITA_FORECAST_ALGORITHM": "Prophet2"})
@@ -304,14 +423,24 @@ def test_the_asset_graph_trains_and_publishes_through_amazon_forecast(aws_stack,
     from favorita_assets import storage_keys as keys
     from favorita_assets.pipeline import run_config, run_pipeline
 
-    env = {**aws_stack, "FAVORITA_MODEL_BACKEND": "amazon-forecast", "FAVORITA_FORECAST_ROLE_ARN": ROLE,
-           "FAVORITA_FORECAST_ALGORITHM": "CNN-QR"}  # fmt: skip
+    env = {
+        **aws_stack,
+        "FAVORITA_MODEL_BACKEND": "amazon-forecast",
+        "FAVORITA_FORECAST_ROLE_ARN": ROLE,
+        "FAVORITA_FORECAST_ALGORITHM": "CNN-QR",
+    }
     settings, resources = aws_resources(env, small_data_dir)
     trainer = resources["trainer"]
     emulated = EmulatedForecastClient(direct_client(moto_url, "s3"), REGION)
     CLIENT["forecast"] = emulated
-    resources["trainer"] = Stubbed(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws,
-                                      "poll_min_seconds": 0.01, "poll_max_seconds": 0.01})  # fmt: skip
+    resources["trainer"] = Stubbed(
+        **{
+            **trainer.model_dump(exclude={"aws"}),
+            "aws": trainer.aws,
+            "poll_min_seconds": 0.01,
+            "poll_max_seconds": 0.01,
+        }
+    )
     report = run_pipeline(settings, config=run_config(prediction_length=16), resources=resources)
     assert report.success, report.failures
     s3 = direct_client(moto_url, "s3")
@@ -323,9 +452,17 @@ def test_the_asset_graph_trains_and_publishes_through_amazon_forecast(aws_stack,
     n = len(pd.DataFrame(manifest["series"]))
     assert manifest["forecast_datasets"]["series"] == n
     calls = [operation for operation, _ in emulated.requests if operation.startswith("create_")]
-    assert calls == ["create_dataset_group", "create_dataset", "create_dataset", "create_dataset",
-                     *["create_dataset_import_job"] * 3, "create_predictor", "create_predictor_backtest_export_job",
-                     "create_forecast", "create_forecast_export_job"]  # fmt: skip
+    assert calls == [
+        "create_dataset_group",
+        "create_dataset",
+        "create_dataset",
+        "create_dataset",
+        *["create_dataset_import_job"] * 3,
+        "create_predictor",
+        "create_predictor_backtest_export_job",
+        "create_forecast",
+        "create_forecast_export_job",
+    ]
     assert emulated.predictor["EvaluationParameters"] == {"NumberOfBacktestWindows": 3, "BackTestWindowOffset": 16}
     assert len(emulated.imports["ITEM_METADATA"].splitlines()) == n
     model = json.loads(read(keys.model_pointer(report.partition_key)))

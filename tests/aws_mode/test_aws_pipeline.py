@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import requests
 
-from favorita_assets import storage_keys as keys
-from favorita_assets.core import calibration
-from favorita_assets.aws.sagemaker import deepar_image
-from favorita_assets.pipeline import run_config, run_pipeline
 from aws_mode.conftest import BUCKETS, REGION, aws_resources, direct_client
 from aws_mode.emulator import Fault, operation, s3_put
+from favorita_assets import storage_keys as keys
+from favorita_assets.aws.sagemaker import deepar_image
+from favorita_assets.core import calibration
+from favorita_assets.pipeline import run_config, run_pipeline
 
 FAST = dict(epochs=2, num_cells=8)
 H = 16
@@ -34,11 +34,13 @@ def canned_predictions(means: np.ndarray) -> dict:
     (P90) in even steps."""
     return {
         "predictions": [
-            {"mean": list(map(float, m)),
-             "quantiles": {f"{q / 10:g}": [f * v for v in m] for q, f in zip(range(1, 10), DECILE_FACTORS)}}
+            {
+                "mean": list(map(float, m)),
+                "quantiles": {f"{q / 10:g}": [f * v for v in m] for q, f in zip(range(1, 10), DECILE_FACTORS)},
+            }
             for m in means
         ]
-    }  # fmt: skip
+    }
 
 
 def backtest_actuals(data_dir, h: int) -> np.ndarray:
@@ -50,8 +52,14 @@ def backtest_actuals(data_dir, h: int) -> np.ndarray:
 
 def queue_endpoint_results(moto_url: str, bodies: list[dict]) -> None:
     """moto's canned-result API: invoke_endpoint answers these, in order."""
-    payload = {"region": REGION, "results": [{"Body": json.dumps(b), "ContentType": "application/json"} for b in bodies]}
-    assert requests.post(f"{moto_url}/moto-api/static/sagemaker/endpoint-results", json=payload, timeout=10).status_code == 201
+    payload = {
+        "region": REGION,
+        "results": [{"Body": json.dumps(b), "ContentType": "application/json"} for b in bodies],
+    }
+    assert (
+        requests.post(f"{moto_url}/moto-api/static/sagemaker/endpoint-results", json=payload, timeout=10).status_code
+        == 201
+    )
 
 
 def local_manifest(data_dir, partition: str, like: dict, folder) -> dict:
@@ -60,11 +68,14 @@ def local_manifest(data_dir, partition: str, like: dict, folder) -> dict:
     from favorita_assets.core.cleaning import clean_tables
     from favorita_assets.core.schema import read_kaggle_csv
 
-    frames = {t: read_kaggle_csv(data_dir / f"{t}.csv", t) for t in ("train", "stores", "oil", "holidays_events", "test")}
+    frames = {
+        t: read_kaggle_csv(data_dir / f"{t}.csv", t) for t in ("train", "stores", "oil", "holidays_events", "test")
+    }
     cleaned = clean_tables({t: frames[t] for t in ("train", "stores", "oil", "holidays_events")})
     cutoff, h, windows = pd.Timestamp(like["cutoff"]), like["prediction_length"], like["backtest_windows"]
-    summary = build_channel_files(cleaned, frames["test"], frames["stores"], frames["holidays_events"], cutoff, h,
-                                  windows, folder)  # fmt: skip
+    summary = build_channel_files(
+        cleaned, frames["test"], frames["stores"], frames["holidays_events"], cutoff, h, windows, folder
+    )
     return training_manifest(partition, cutoff, (cleaned["date"].min(), cleaned["date"].max()), h, windows, summary)
 
 
@@ -81,11 +92,23 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     ahead = np.repeat(3.0 * np.arange(1, n_series + 1)[:, None], H, axis=1)
     queue_endpoint_results(moto_url, [canned_predictions(np.vstack(actual)), canned_predictions(ahead)])
     # Throttling on the training job's creation and a 503 on a write to S3: both must be retried and survived.
-    throttled = proxy.add(Fault(operation("SageMaker.CreateTrainingJob"), status=400, times=2,
-                                body=b'{"__type":"ThrottlingException","message":"Rate exceeded"}',
-                                headers={"Content-Type": "application/x-amz-json-1.1"}))  # fmt: skip
-    unavailable = proxy.add(Fault(s3_put("forecasts.parquet"), status=503, times=1,
-                                  body=b"<Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error>"))  # fmt: skip
+    throttled = proxy.add(
+        Fault(
+            operation("SageMaker.CreateTrainingJob"),
+            status=400,
+            times=2,
+            body=b'{"__type":"ThrottlingException","message":"Rate exceeded"}',
+            headers={"Content-Type": "application/x-amz-json-1.1"},
+        )
+    )
+    unavailable = proxy.add(
+        Fault(
+            s3_put("forecasts.parquet"),
+            status=503,
+            times=1,
+            body=b"<Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error>",
+        )
+    )
     settings, resources = aws_resources(aws_stack, small_data_dir, inference_mode="endpoint")
     report = run_pipeline(settings, config=run_config(**FAST), resources=resources)
     glue = resources["cleaning"].last_client
@@ -93,7 +116,7 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert throttled.seen == 2 and unavailable.seen == 1
 
     # Glue: the job ran the repository's script with the landed keys and reported back through Pipes.
-    (run_id, argv), = glue.argv.items()
+    ((run_id, argv),) = glue.argv.items()
     args = dict(zip(argv[2::2], argv[3::2]))
     assert args["--train_uri"].startswith(f"s3://{BUCKETS['raw']}/raw/train/sha256=")
     assert args["--output_uri"].startswith(f"s3://{BUCKETS['processed']}/processed/cleaned_series/version=")
@@ -106,15 +129,22 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     # Glue again: the same job built the DeepAR channels (--task channels) from the cleaned series' version prefix;
     # they are ordered parts, and the manifest is exactly the local build's on the same data.
     channels_glue = resources["channels"].last_client
-    (channels_run, channels_argv), = channels_glue.argv.items()
+    ((channels_run, channels_argv),) = channels_glue.argv.items()
     channel_args = dict(zip(channels_argv[2::2], channels_argv[3::2]))
     assert channels_glue.runs[channels_run].returncode == 0, channels_glue.runs[channels_run].stderr
     assert channel_args["--task"] == "channels" and channel_args["--cleaned_uri"] == args["--output_uri"]
     prefix = keys.training_prefix(report.partition_key)
-    stored = [o["Key"] for o in direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=f"{prefix}/")["Contents"]]
+    stored = [
+        o["Key"]
+        for o in direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=f"{prefix}/")[
+            "Contents"
+        ]
+    ]
     assert {f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")} <= set(stored)
     assert not [k for k in stored if "/_staging/" in k]
-    assert report.materialized["deepar_training_data"]["channels_built_by"].startswith("Glue job favorita-dev-clean-series")
+    assert report.materialized["deepar_training_data"]["channels_built_by"].startswith(
+        "Glue job favorita-dev-clean-series"
+    )
     built = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
     assert built == local_manifest(small_data_dir, report.partition_key, built, tmp_path)
 
@@ -125,35 +155,65 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     model = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.model_pointer(report.partition_key)))
     training = f"s3://{BUCKETS['artifacts']}/{keys.training_prefix(report.partition_key)}"
     assert job["AlgorithmSpecification"]["TrainingImage"] == deepar_image(REGION)
-    assert job["AlgorithmSpecification"]["TrainingImage"].endswith(".dkr.ecr.eu-west-1.amazonaws.com/forecasting-deepar:1")
+    assert job["AlgorithmSpecification"]["TrainingImage"].endswith(
+        ".dkr.ecr.eu-west-1.amazonaws.com/forecasting-deepar:1"
+    )
     assert job["RoleArn"] == aws_stack["FAVORITA_SAGEMAKER_ROLE_ARN"]
     assert job["HyperParameters"] == {
-        "time_freq": "D", "prediction_length": "16", "context_length": "56", "epochs": "2", "num_cells": "8",
-        "num_layers": "2", "likelihood": "negative-binomial", "mini_batch_size": "64", "learning_rate": "0.003",
-        "dropout_rate": "0.1", "embedding_dimension": "10", "num_eval_samples": "100",
+        "time_freq": "D",
+        "prediction_length": "16",
+        "context_length": "56",
+        "epochs": "2",
+        "num_cells": "8",
+        "num_layers": "2",
+        "likelihood": "negative-binomial",
+        "mini_batch_size": "64",
+        "learning_rate": "0.003",
+        "dropout_rate": "0.1",
+        "embedding_dimension": "10",
+        "num_eval_samples": "100",
         "cardinality": json.dumps(model["hyperparameters"] and json.loads(job["HyperParameters"]["cardinality"])),
-    }  # fmt: skip
+    }
     manifest = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
     assert json.loads(job["HyperParameters"]["cardinality"]) == manifest["cardinality"]
     # likelihood "auto" reaches SageMaker as the name the training data resolved it to (sales: small counts)
     assert manifest["likelihood_auto"] == "negative-binomial" and manifest["small_count_share"] >= 0.05
     assert [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in job["InputDataConfig"]] == [
-        ("train", f"{training}/train/"), ("test", f"{training}/test/")]
+        ("train", f"{training}/train/"),
+        ("test", f"{training}/test/"),
+    ]
     assert job["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKETS['artifacts']}/models/{model['version']}/"
     assert model["training_job_name"] == job["TrainingJobName"] and model["backend"] == "sagemaker"
-    assert sm.describe_model(ModelName=model["model_name"])["PrimaryContainer"]["ModelDataUrl"] == model["model_artifact"]
+    assert (
+        sm.describe_model(ModelName=model["model_name"])["PrimaryContainer"]["ModelDataUrl"] == model["model_artifact"]
+    )
     assert sm.describe_endpoint(EndpointName=f"favorita-{model['version']}")["EndpointStatus"] == "InService"
 
     # The canned endpoint answers, parsed: the backtest holds the first, window by window, in series order.
-    backtest = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key))))
+    backtest = pd.read_parquet(
+        io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_backtest(report.partition_key)))
+    )
     assert np.allclose(backtest["deepar_mean"].to_numpy().reshape(3, n_series, H), canned_point(actual))
     assert np.allclose(backtest["actual"].to_numpy().reshape(3, n_series, H), actual)
     metrics = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.evaluation_metrics(report.partition_key)))
     assert set(metrics["champions"].values()) == {"deepar"} and not metrics["failed"]
 
     # Everything a planner reads is in the artifacts bucket, in the local layout.
-    forecasts = pd.read_parquet(io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key))))
-    assert list(forecasts.columns) == ["date", "store_nbr", "family", "days_ahead", "store_closed", "mean", "p10", "p50", "p90", "model_version"]
+    forecasts = pd.read_parquet(
+        io.BytesIO(read_s3(moto_url, BUCKETS["artifacts"], keys.forecasts(report.partition_key)))
+    )
+    assert list(forecasts.columns) == [
+        "date",
+        "store_nbr",
+        "family",
+        "days_ahead",
+        "store_closed",
+        "mean",
+        "p10",
+        "p50",
+        "p90",
+        "model_version",
+    ]
     assert len(forecasts) == n_series * H
     assert report.materialized["forecast_evaluation"]["champion"].startswith("deepar (4 families)")
     assert np.allclose(forecasts["mean"].to_numpy().reshape(n_series, H), canned_point(ahead))  # in series order
@@ -166,14 +226,21 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
         assert np.allclose(rows["p10"], band[0.1]) and np.allclose(rows["p90"], band[0.9])
     # A perfect backtest narrows DeepAR's own band (BOOKS sold nothing in the windows: nothing to learn, no change).
     assert metrics["offsets"]["deepar"]["BEVERAGES"]["high"] < 0 and metrics["offsets"]["deepar"]["BOOKS"]["high"] == 0
-    listing = direct_client(moto_url, "s3").list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=keys.plots_prefix(report.partition_key))
+    listing = direct_client(moto_url, "s3").list_objects_v2(
+        Bucket=BUCKETS["artifacts"], Prefix=keys.plots_prefix(report.partition_key)
+    )
     assert {o["Key"].rsplit("/", 1)[1] for o in listing["Contents"]} == set(keys.PLOT_FILES)
 
 
 def test_failed_training_job_fails_the_asset_with_its_reason(aws_stack, proxy, small_data_dir):
     reason = "ClientError: Unable to read data channel 'train'. Requested content-type is 'json'."
-    proxy.add(Fault(operation("SageMaker.DescribeTrainingJob"), times=1000,
-                    rewrite=lambda body: {**body, "TrainingJobStatus": "Failed", "FailureReason": reason}))  # fmt: skip
+    proxy.add(
+        Fault(
+            operation("SageMaker.DescribeTrainingJob"),
+            times=1000,
+            rewrite=lambda body: {**body, "TrainingJobStatus": "Failed", "FailureReason": reason},
+        )
+    )
     settings, resources = aws_resources(aws_stack, small_data_dir)
     report = run_pipeline(settings, config=run_config(**FAST), resources=resources)
     assert not report.success

@@ -46,13 +46,25 @@ def test_the_ecs_instance_and_its_launcher_config_validate_against_their_schemas
 @pytest.mark.parametrize(
     ("cpu", "memory", "problem"),
     [
-        (256, 512, None), (1024, 8192, None), (2048, 16384, None), (4096, 30720, None), (16384, 122880, None),
-        (2048, 2048, "memory=2048 does not go with cpu=2048 on Fargate; with 2048 CPU units use 4096-16384 MiB in steps of 1024"),
-        (8192, 18432, "memory=18432 does not go with cpu=8192 on Fargate; with 8192 CPU units use 16384-61440 MiB in steps of 4096"),
+        (256, 512, None),
+        (1024, 8192, None),
+        (2048, 16384, None),
+        (4096, 30720, None),
+        (16384, 122880, None),
+        (
+            2048,
+            2048,
+            "memory=2048 does not go with cpu=2048 on Fargate; with 2048 CPU units use 4096-16384 MiB in steps of 1024",
+        ),
+        (
+            8192,
+            18432,
+            "memory=18432 does not go with cpu=8192 on Fargate; with 8192 CPU units use 16384-61440 MiB in steps of 4096",
+        ),
         (3000, 8192, "cpu=3000 is not a Fargate size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
         ("two", 8192, "cpu='two' and memory=8192 must be whole numbers (CPU units, MiB)"),
     ],
-)  # fmt: skip
+)
 def test_fargate_sizes_are_the_pairs_aws_allows(cpu, memory, problem):
     assert fargate_size_problem(cpu, memory) == problem
 

@@ -37,10 +37,15 @@ def test_spark_engine_matches_the_local_cleaning(small_data_dir, tmp_path):
     spark = glue_script.spark_session()
     try:
         result = glue_script.clean_with_spark(
-            spark.newSession(), str(small_data_dir / "train.csv"), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "out")
+            spark.newSession(),
+            str(small_data_dir / "train.csv"),
+            {t: frames[t] for t in TABLES[1:]},
+            str(tmp_path / "out"),
         )
         with pytest.raises(Exception) as spark_error:
-            glue_script.clean_with_spark(spark.newSession(), str(bad), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "bad"))
+            glue_script.clean_with_spark(
+                spark.newSession(), str(bad), {t: frames[t] for t in TABLES[1:]}, str(tmp_path / "bad")
+            )
     finally:
         spark.stop()
     with pytest.raises(FavoritaDataError) as local_error:
@@ -76,7 +81,12 @@ def test_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url, glue_pa
     s3 = direct_client(moto_url, "s3")
     args = upload_inputs(s3, small_data_dir)
     output = f"s3://{BUCKETS['processed']}/processed/cleaned_series/version=test"
-    run = run_script(glue_package["script"], glue_package["package"], moto_url, {**args, "--output_uri": output, "--engine": "pandas"})
+    run = run_script(
+        glue_package["script"],
+        glue_package["package"],
+        moto_url,
+        {**args, "--output_uri": output, "--engine": "pandas"},
+    )
     assert run.returncode == 0, run.stderr
     listing = s3.list_objects_v2(Bucket=BUCKETS["processed"], Prefix="processed/cleaned_series/version=test/")
     (part,) = [o["Key"] for o in listing["Contents"]]
@@ -95,8 +105,12 @@ def test_script_refuses_bad_input_with_a_message_dagster_shows(aws_stack, moto_u
     s3 = direct_client(moto_url, "s3")
     args = upload_inputs(s3, data_dir)
     prefix = "processed/cleaned_series/version=bad"
-    run = run_script(glue_package["script"], glue_package["package"], moto_url,
-                     {**args, "--output_uri": f"s3://{BUCKETS['processed']}/{prefix}", "--engine": "pandas"})  # fmt: skip
+    run = run_script(
+        glue_package["script"],
+        glue_package["package"],
+        moto_url,
+        {**args, "--output_uri": f"s3://{BUCKETS['processed']}/{prefix}", "--engine": "pandas"},
+    )
     assert run.returncode == 1
     record = json.loads(s3.get_object(Bucket=BUCKETS["processed"], Key=f"{prefix}/{ERROR_FILE}")["Body"].read())
     assert record["data_error"]["file"] == "train.csv" and record["data_error"]["value"] == "-3.0"
@@ -104,7 +118,8 @@ def test_script_refuses_bad_input_with_a_message_dagster_shows(aws_stack, moto_u
     error = GlueCleaning._refusal(storage, prefix)
     assert "negative sales" in str(error) and "line(s): 7" in str(error) and "what to do:" in str(error)
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKETS["processed"], Prefix=prefix).get("Contents", [])] == [
-        f"{prefix}/{ERROR_FILE}"]  # nothing else was written
+        f"{prefix}/{ERROR_FILE}"
+    ]  # nothing else was written
 
 
 def test_glue_package_is_reproducible_and_free_of_dagster_and_boto3(tmp_path, glue_package):
@@ -127,16 +142,33 @@ def local_channels(small_data_dir, folder, cutoff="2017-07-31", h=16, windows=2)
 
     frames = {t: read_kaggle_csv(small_data_dir / f"{t}.csv", t) for t in (*TABLES, "test")}
     cleaned = clean_tables({t: frames[t] for t in TABLES})
-    summary = build_channel_files(cleaned, frames["test"], frames["stores"], frames["holidays_events"],
-                                  pd.Timestamp(cutoff), h, windows, folder)  # fmt: skip
+    summary = build_channel_files(
+        cleaned, frames["test"], frames["stores"], frames["holidays_events"], pd.Timestamp(cutoff), h, windows, folder
+    )
     return cleaned, summary
 
 
-def channel_args(cleaned_uri: str, output_uri: str, tables: dict[str, str], engine: str, cleaned_engine: str = "pandas",
-                 cutoff="2017-07-31", h=16, windows=2) -> dict[str, str]:  # fmt: skip
-    return {"--task": "channels", "--engine": engine, "--cleaned_uri": cleaned_uri, "--cleaned_engine": cleaned_engine,
-            "--output_uri": output_uri, "--cutoff": cutoff, "--prediction_length": str(h),
-            "--backtest_windows": str(windows), **{f"--{t}_uri": uri for t, uri in tables.items()}}  # fmt: skip
+def channel_args(
+    cleaned_uri: str,
+    output_uri: str,
+    tables: dict[str, str],
+    engine: str,
+    cleaned_engine: str = "pandas",
+    cutoff="2017-07-31",
+    h=16,
+    windows=2,
+) -> dict[str, str]:
+    return {
+        "--task": "channels",
+        "--engine": engine,
+        "--cleaned_uri": cleaned_uri,
+        "--cleaned_engine": cleaned_engine,
+        "--output_uri": output_uri,
+        "--cutoff": cutoff,
+        "--prediction_length": str(h),
+        "--backtest_windows": str(windows),
+        **{f"--{t}_uri": uri for t, uri in tables.items()},
+    }
 
 
 def assert_same_build(summary: dict, local: dict, read_part) -> None:
@@ -144,7 +176,9 @@ def assert_same_build(summary: dict, local: dict, read_part) -> None:
     from pathlib import Path
 
     for name in ("train", "test", "inference"):
-        assert b"".join(read_part(uri) for uri in summary["files"][name]) == Path(local["files"][name][0]).read_bytes(), name
+        assert (
+            b"".join(read_part(uri) for uri in summary["files"][name]) == Path(local["files"][name][0]).read_bytes()
+        ), name
     drop = {"files"}
     assert {k: v for k, v in summary.items() if k not in drop} == {k: v for k, v in local.items() if k not in drop}
 
@@ -167,11 +201,17 @@ def test_spark_channels_match_the_local_build(small_data_dir, tmp_path):
     try:
         spark.conf.set("spark.sql.adaptive.enabled", "false")  # keep 3 sort ranges: the parts' order is tested
         spark.conf.set("spark.sql.shuffle.partitions", "3")
-        glue_script.clean_with_spark(spark, str(small_data_dir / "train.csv"), {t: frames[t] for t in TABLES[1:]},
-                                     str(tmp_path / "spark_cleaned"))  # fmt: skip
+        glue_script.clean_with_spark(
+            spark,
+            str(small_data_dir / "train.csv"),
+            {t: frames[t] for t in TABLES[1:]},
+            str(tmp_path / "spark_cleaned"),
+        )
         for source, engine in ((tmp_path / "cleaned", "pandas"), (tmp_path / "spark_cleaned", "spark")):
             out = tmp_path / f"channels_from_{engine}"
-            args = glue_script.parse_args(sum(map(list, channel_args(str(source), str(out), tables, "spark", engine).items()), []))
+            args = glue_script.parse_args(
+                sum(map(list, channel_args(str(source), str(out), tables, "spark", engine).items()), [])
+            )
             small = glue_script.read_small_tables(files, args)
             summary, staged = glue_script.channels_with_spark(spark, files, args, small)
             assert len(staged["train"]) > 1, "the sort should have written several parts"
@@ -182,7 +222,9 @@ def test_spark_channels_match_the_local_build(small_data_dir, tmp_path):
         spark.stop()
 
 
-def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url, glue_package, small_data_dir, tmp_path):
+def test_channels_script_reads_and_writes_s3_as_glue_runs_it(
+    aws_stack, moto_url, glue_package, small_data_dir, tmp_path
+):
     """The channels task as Glue runs it (the pandas engine), reading the cleaned series and tables from the
     emulator's S3 and writing the ordered parts and the summary there; an earlier build's extra part is removed."""
     import io
@@ -200,7 +242,9 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url
         tables[table] = f"s3://{BUCKETS['raw']}/{key}"
     prefix = "training/cutoff_month=2017-07"
     s3.put_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/train/part-00007.json", Body=b"{}\n")  # stale
-    args = channel_args(f"s3://{BUCKETS['processed']}/{version}", f"s3://{BUCKETS['artifacts']}/{prefix}", tables, "pandas")
+    args = channel_args(
+        f"s3://{BUCKETS['processed']}/{version}", f"s3://{BUCKETS['artifacts']}/{prefix}", tables, "pandas"
+    )
     # With the amazon-forecast backend the same run also writes Forecast's three CSVs from the inference channel.
     run = run_script(glue_package["script"], glue_package["package"], moto_url, {**args, "--forecast_datasets": "true"})
     assert run.returncode == 0, run.stderr
@@ -212,11 +256,17 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(aws_stack, moto_url
 
     forecast = summary.pop("forecast_datasets")
     assert_same_build(summary, local, read)
-    expected, counts = write_datasets_from_channel(local["files"]["inference"], local["encoding"], tmp_path / "forecast", 16)
+    expected, counts = write_datasets_from_channel(
+        local["files"]["inference"], local["encoding"], tmp_path / "forecast", 16
+    )
     for name, path in expected.items():
         assert [read(uri) for uri in forecast["files"][name]] == [path.read_bytes()], name
-    assert {k: v for k, v in forecast.items() if k != "files"} == counts and counts["series"] == summary["counts"]["inference"]
+    assert {k: v for k, v in forecast.items() if k != "files"} == counts and counts["series"] == summary["counts"][
+        "inference"
+    ]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKETS["artifacts"], Prefix=prefix)["Contents"]]
-    assert sorted(keys) == sorted([f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")]
-                                  + [f"{prefix}/forecast/{n}/part-00000.csv" for n in ("target", "related", "items")]
-                                  + [f"{prefix}/_glue_channels.json"])  # fmt: skip
+    assert sorted(keys) == sorted(
+        [f"{prefix}/{n}/part-00000.json" for n in ("train", "test", "inference")]
+        + [f"{prefix}/forecast/{n}/part-00000.csv" for n in ("target", "related", "items")]
+        + [f"{prefix}/_glue_channels.json"]
+    )

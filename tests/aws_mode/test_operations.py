@@ -14,16 +14,16 @@ from dagster import (
     op,
 )
 
+from aws_mode.conftest import BUCKETS, direct_client
+from aws_mode.emulator import MotoSageMaker
 from favorita_assets.automation.sensors import alert_on_run_failure
-from favorita_assets.definitions import build_definitions
 from favorita_assets.aws.sagemaker import SageMakerDeepAR
 from favorita_assets.aws.serving import DEPLOYMENTS, ServingError, deploy, rollback
 from favorita_assets.aws.sns import SnsAlerts
+from favorita_assets.definitions import build_definitions
 from favorita_assets.settings import Settings, build_resources
 from ops_jobs import cleanup_old_versions
 from ops_jobs.upload import upload_landing
-from aws_mode.conftest import BUCKETS, REGION, direct_client
-from aws_mode.emulator import MotoSageMaker
 
 
 @pytest.fixture
@@ -36,8 +36,13 @@ def ops_stack(aws_stack, moto_url):
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "false"})
     direct_client(moto_url, "sagemaker").create_model_package_group(ModelPackageGroupName="favorita-dev-deepar")
-    env = {**aws_stack, "FAVORITA_EVENT_QUEUE_URL": queue, "FAVORITA_ALERTS_TOPIC_ARN": topic,
-           "FAVORITA_MODEL_PACKAGE_GROUP": "favorita-dev-deepar", "FAVORITA_SAGEMAKER_NAME_PREFIX": "favorita-dev"}  # fmt: skip
+    env = {
+        **aws_stack,
+        "FAVORITA_EVENT_QUEUE_URL": queue,
+        "FAVORITA_ALERTS_TOPIC_ARN": topic,
+        "FAVORITA_MODEL_PACKAGE_GROUP": "favorita-dev-deepar",
+        "FAVORITA_SAGEMAKER_NAME_PREFIX": "favorita-dev",
+    }
     return {"env": env, "queue": queue, "inbox": inbox, "topic": topic}
 
 
@@ -54,18 +59,27 @@ def test_upload_lands_files_in_the_raw_bucket_with_sha256_checksums(aws_stack, m
     s3 = direct_client(moto_url, "s3")
     head = s3.head_object(Bucket=BUCKETS["raw"], Key="landing/train.csv", ChecksumMode="ENABLED")
     assert head["ChecksumSHA256"]  # S3 verified the bytes it received against this
-    assert json.loads(s3.get_object(Bucket=BUCKETS["raw"], Key="landing/_manifest.json")["Body"].read())["train_last_date"] == "2017-08-15"
+    assert (
+        json.loads(s3.get_object(Bucket=BUCKETS["raw"], Key="landing/_manifest.json")["Body"].read())["train_last_date"]
+        == "2017-08-15"
+    )
     second = upload_landing(storage, small_data_dir, log=lambda _: None)
     assert second["uploaded"] == [] and set(second["skipped"]) == set(first["uploaded"])
 
 
 def register(sm, version: str, approved: bool) -> str:
     arn = sm.create_model_package(
-        ModelPackageGroupName="favorita-dev-deepar", ModelPackageDescription=version,
-        InferenceSpecification={"Containers": [{"Image": "deepar", "ModelDataUrl": f"s3://{BUCKETS['artifacts']}/models/{version}/model.tar.gz"}],
-                                "SupportedContentTypes": ["application/jsonlines"], "SupportedResponseMIMETypes": ["application/jsonlines"]},
+        ModelPackageGroupName="favorita-dev-deepar",
+        ModelPackageDescription=version,
+        InferenceSpecification={
+            "Containers": [
+                {"Image": "deepar", "ModelDataUrl": f"s3://{BUCKETS['artifacts']}/models/{version}/model.tar.gz"}
+            ],
+            "SupportedContentTypes": ["application/jsonlines"],
+            "SupportedResponseMIMETypes": ["application/jsonlines"],
+        },
         ModelApprovalStatus="PendingManualApproval",
-    )["ModelPackageArn"]  # fmt: skip
+    )["ModelPackageArn"]
     sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved" if approved else "Rejected")
     return arn
 
@@ -106,10 +120,16 @@ def test_deploy_from_the_registry_and_roll_back(ops_stack, moto_url):
 
 
 def s3_created(key: str) -> dict:
-    return {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": BUCKETS["raw"]}, "object": {"key": key}}}
+    return {
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": BUCKETS["raw"]}, "object": {"key": key}},
+    }
 
 
-def test_event_sensor_waits_for_the_manifest_survives_a_bad_message_and_alerts_once(ops_stack, moto_url, small_data_dir, tmp_path):
+def test_event_sensor_waits_for_the_manifest_survives_a_bad_message_and_alerts_once(
+    ops_stack, moto_url, small_data_dir, tmp_path
+):
     import shutil
     import time
 
@@ -135,8 +155,11 @@ def test_event_sensor_waits_for_the_manifest_survives_a_bad_message_and_alerts_o
             return sensor.evaluate_tick(context)
 
     first_upload = upload_landing(storage, small_data_dir, log=lambda _: None)
-    failure = {"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change",
-               "detail": {"TrainingJobName": "favorita-dev-deepar-y", "TrainingJobStatus": "Failed"}}  # fmt: skip
+    failure = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Training Job State Change",
+        "detail": {"TrainingJobName": "favorita-dev-deepar-y", "TrainingJobStatus": "Failed"},
+    }
     # A second upload is under way: train.csv's event arrives before the manifest that lists it is rewritten.
     a = tick(None, s3_created("landing/train.csv"), failure)
     assert a.run_requests == [] and len(inbox_messages(moto_url, ops_stack["inbox"])) == 1
@@ -156,7 +179,12 @@ def test_event_sensor_waits_for_the_manifest_survives_a_bad_message_and_alerts_o
     assert inbox_messages(moto_url, ops_stack["inbox"]) == []  # the redelivered failure is not alerted twice
     # A message that cannot be handled (here: the manifest is unreadable) stays on the queue; the others go on.
     storage.write_bytes(LANDING_MANIFEST, b"{not json")
-    monthly = {"source": "favorita.scheduler", "detail-type": "Monthly Retrain", "time": "2017-09-01T03:00:00Z", "detail": {}}
+    monthly = {
+        "source": "favorita.scheduler",
+        "detail-type": "Monthly Retrain",
+        "time": "2017-09-01T03:00:00Z",
+        "detail": {},
+    }
     c = tick(b.cursor, s3_created(LANDING_MANIFEST), monthly)
     assert [r.run_key for r in c.run_requests] == ["monthly-2017-08"]
     assert len(json.loads(c.cursor)["delete"]) == 1  # the bad one is not deleted: it returns, then the DLQ alarms
@@ -168,12 +196,29 @@ def test_event_sensor_starts_each_run_once_and_deletes_messages_after_recording(
     sqs = direct_client(moto_url, "sqs")
     queue = ops_stack["queue"]
     bodies = [
-        {"source": "favorita.scheduler", "detail-type": "Monthly Retrain", "time": "2017-09-01T03:00:00Z", "detail": {}},
-        {"source": "aws.s3", "detail-type": "Object Created", "detail": {"bucket": {"name": BUCKETS["raw"]}, "object": {"key": "landing/train.csv"}}},
-        s3_created("landing/_manifest.json"), s3_created("landing/_manifest.json"),  # e.g. EventBridge delivering twice
-        {"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change",
-         "detail": {"TrainingJobName": "favorita-dev-deepar-x", "TrainingJobStatus": "Failed", "FailureReason": "ClientError: bad channel"}},
-    ]  # fmt: skip
+        {
+            "source": "favorita.scheduler",
+            "detail-type": "Monthly Retrain",
+            "time": "2017-09-01T03:00:00Z",
+            "detail": {},
+        },
+        {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {"bucket": {"name": BUCKETS["raw"]}, "object": {"key": "landing/train.csv"}},
+        },
+        s3_created("landing/_manifest.json"),
+        s3_created("landing/_manifest.json"),  # e.g. EventBridge delivering twice
+        {
+            "source": "aws.sagemaker",
+            "detail-type": "SageMaker Training Job State Change",
+            "detail": {
+                "TrainingJobName": "favorita-dev-deepar-x",
+                "TrainingJobStatus": "Failed",
+                "FailureReason": "ClientError: bad channel",
+            },
+        },
+    ]
     for body in bodies:
         sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(body))
     defs = build_definitions(Settings.from_env(ops_stack["env"]))
@@ -195,11 +240,18 @@ def test_event_sensor_starts_each_run_once_and_deletes_messages_after_recording(
     attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
     assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "5"
 
-    with build_sensor_context(instance=instance, resources=sensor_resources, cursor=first.cursor, definitions=defs) as context:
+    with build_sensor_context(
+        instance=instance, resources=sensor_resources, cursor=first.cursor, definitions=defs
+    ) as context:
         second = sensor.evaluate_tick(context)
     assert second.run_requests == []
-    attributes = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert attributes["Attributes"] == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
 
 
 def test_run_failure_and_quality_gate_alerts_reach_sns(ops_stack, moto_url):
@@ -217,13 +269,20 @@ def test_run_failure_and_quality_gate_alerts_reach_sns(ops_stack, moto_url):
     instance = DagsterInstance.ephemeral()
     result = favorita_demo_job.execute_in_process(instance=instance, raise_on_error=False)
     failure = [e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE][0]
-    with build_run_status_sensor_context(sensor_name="alert_on_run_failure", dagster_event=failure,
-                                         dagster_instance=instance, dagster_run=result.dagster_run,
-                                         resources={"alerts": alerts}) as context:  # fmt: skip
+    with build_run_status_sensor_context(
+        sensor_name="alert_on_run_failure",
+        dagster_event=failure,
+        dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"alerts": alerts},
+    ) as context:
         alert_on_run_failure(context.for_run_failure())
     (message,) = inbox_messages(moto_url, ops_stack["inbox"])
     assert message["Subject"] == "Favorita run failed: favorita_demo_job"
-    assert f"/runs/{result.run_id}" in message["Message"] and "- broken_step: ValueError: oil.csv could not be read" in message["Message"]
+    assert (
+        f"/runs/{result.run_id}" in message["Message"]
+        and "- broken_step: ValueError: oil.csv could not be read" in message["Message"]
+    )
     assert message["MessageAttributes"]["kind"]["Value"] == "run_failure"
 
 
@@ -234,29 +293,54 @@ def test_cleanup_removes_old_versions_sagemaker_resources_but_not_the_serving_en
     role = ops_stack["env"]["FAVORITA_SAGEMAKER_ROLE_ARN"]
 
     def serve(name: str, model: str) -> None:
-        sm.create_model(ModelName=model, PrimaryContainer={"Image": "deepar", "ModelDataUrl": "s3://x/model.tar.gz"}, ExecutionRoleArn=role)
-        sm.create_endpoint_config(EndpointConfigName=f"{name}-20261125000000", ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.c5.xlarge", "InitialInstanceCount": 1}])  # fmt: skip
+        sm.create_model(
+            ModelName=model,
+            PrimaryContainer={"Image": "deepar", "ModelDataUrl": "s3://x/model.tar.gz"},
+            ExecutionRoleArn=role,
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName=f"{name}-20261125000000",
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": "ml.c5.xlarge",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
         sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-20261125000000")
 
     versions = [f"deepar-2017-0{i}-abc{i}" for i in (6, 7, 8)]
     for day, version in enumerate(versions, start=1):
-        storage.write_json(f"models/{version}/model.json", {"version": version, "trained_at": f"2026-11-0{day}T00:00:00+00:00"})
+        storage.write_json(
+            f"models/{version}/model.json", {"version": version, "trained_at": f"2026-11-0{day}T00:00:00+00:00"}
+        )
         storage.write_json(f"models/cutoff_month={version[7:14]}/latest.json", {"version": version})
         serve(f"favorita-dev-{version}", f"favorita-dev-{version}-2026110{day}000000")  # one model per training
     serve("favorita-dev-serving", "favorita-dev-pkg-1-20261125000000")
     register(sm, versions[0], approved=True)  # June's model is Approved in the registry: a deploy may need it
 
     result = cleanup_old_versions.execute_in_process(
-        resources=resources, run_config={"ops": {"remove_old_versions": {"config": {"keep": 1, "remove_old_months": True}}}})
+        resources=resources,
+        run_config={"ops": {"remove_old_versions": {"config": {"keep": 1, "remove_old_months": True}}}},
+    )
     assert result.success
     out = result.output_for_node("remove_old_versions")
-    assert out["removed"] == [versions[1]] and out["kept"] == [versions[0], versions[2]] and out["in_use"] == [versions[0]]
+    assert (
+        out["removed"] == [versions[1]] and out["kept"] == [versions[0], versions[2]] and out["in_use"] == [versions[0]]
+    )
     assert out["dropped_months"] == ["2017-06", "2017-07"]
     assert out["sagemaker"]["endpoints"] == [f"favorita-dev-{versions[1]}"]
     assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
-        ["favorita-dev-serving", f"favorita-dev-{versions[0]}", f"favorita-dev-{versions[2]}"])
+        ["favorita-dev-serving", f"favorita-dev-{versions[0]}", f"favorita-dev-{versions[2]}"]
+    )
     assert f"favorita-dev-{versions[1]}-20261102000000" not in {m["ModelName"] for m in sm.list_models()["Models"]}
     assert len(sm.list_endpoint_configs()["EndpointConfigs"]) == 3
-    assert storage.list_keys("models") == sorted([f"models/{versions[0]}/model.json", f"models/{versions[2]}/model.json",
-                                                  "models/cutoff_month=2017-08/latest.json"])  # fmt: skip
+    assert storage.list_keys("models") == sorted(
+        [
+            f"models/{versions[0]}/model.json",
+            f"models/{versions[2]}/model.json",
+            "models/cutoff_month=2017-08/latest.json",
+        ]
+    )

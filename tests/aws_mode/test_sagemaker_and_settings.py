@@ -22,8 +22,15 @@ CONTEXT = SimpleNamespace(log=logging.getLogger("test"))
 
 
 def records(n: int, length: int, h: int) -> list[dict]:
-    return [{"start": "2017-01-01 00:00:00", "target": [float(i)] * length, "cat": [i, 0],
-             "dynamic_feat": [[0.0] * (length + h)]} for i in range(n)]  # fmt: skip
+    return [
+        {
+            "start": "2017-01-01 00:00:00",
+            "target": [float(i)] * length,
+            "cat": [i, 0],
+            "dynamic_feat": [[0.0] * (length + h)],
+        }
+        for i in range(n)
+    ]
 
 
 def test_batch_transform_request_and_parsed_output(aws_stack):
@@ -33,8 +40,13 @@ def test_batch_transform_request_and_parsed_output(aws_stack):
 
     def container(instances, config):  # what the DeepAR container would answer: last target value, flat
         seen.append((instances, config))
-        return [{"mean": [inst["target"][-1]] * 7, "quantiles": {q: [inst["target"][-1] * float(q) * 2] * 7
-                 for q in config["quantiles"]}} for inst in instances]  # fmt: skip
+        return [
+            {
+                "mean": [inst["target"][-1]] * 7,
+                "quantiles": {q: [inst["target"][-1] * float(q) * 2] * 7 for q in config["quantiles"]},
+            }
+            for inst in instances
+        ]
 
     class Batch(SageMakerDeepAR):
         @property
@@ -44,21 +56,34 @@ def test_batch_transform_request_and_parsed_output(aws_stack):
             return Batch.client
 
     batch = Batch(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, "inference_mode": "batch"})
-    model = {"version": "deepar-2017-08-abc", "backend": "sagemaker", "model_name": "favorita-deepar-2017-08-abc",
-             "hyperparameters": {"prediction_length": 7, "num_eval_samples": 50}}  # fmt: skip
+    model = {
+        "version": "deepar-2017-08-abc",
+        "backend": "sagemaker",
+        "model_name": "favorita-deepar-2017-08-abc",
+        "hyperparameters": {"prediction_length": 7, "num_eval_samples": 50},
+    }
     out = batch.predict(CONTEXT, storage, model, records(5, 30 + 7, 0), (0.1, 0.5, 0.9), cut=7)
     deciles = [q / 10 for q in range(1, 10)]  # the point forecast: the mean of log1p over the deciles, as locally
-    assert len(out) == 5 and np.allclose([o["mean"][0] for o in out],
-                                         [np.expm1(np.mean([np.log1p(v * 2 * q) for q in deciles])) for v in range(5)])
+    assert len(out) == 5 and np.allclose(
+        [o["mean"][0] for o in out], [np.expm1(np.mean([np.log1p(v * 2 * q) for q in deciles])) for v in range(5)]
+    )
     assert np.allclose(out[3][0.9], 3 * 0.9 * 2)
-    (instances, config), = seen
+    ((instances, config),) = seen
     assert len(instances[0]["target"]) == 30 and len(instances[0]["dynamic_feat"][0]) == 37  # the cut applied
-    assert config == {"num_samples": 50, "output_types": ["mean", "quantiles"],
-                      "quantiles": ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"]}
+    assert config == {
+        "num_samples": 50,
+        "output_types": ["mean", "quantiles"],
+        "quantiles": ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8", "0.9"],
+    }
     (request,) = Batch.client.transform_requests
     assert request["ModelName"] == model["model_name"]
-    assert request["TransformInput"]["ContentType"] == "application/jsonlines" and request["TransformInput"]["SplitType"] == "Line"
-    assert request["TransformOutput"]["S3OutputPath"].startswith(f"s3://{BUCKETS['artifacts']}/transforms/deepar-2017-08-abc/")
+    assert (
+        request["TransformInput"]["ContentType"] == "application/jsonlines"
+        and request["TransformInput"]["SplitType"] == "Line"
+    )
+    assert request["TransformOutput"]["S3OutputPath"].startswith(
+        f"s3://{BUCKETS['artifacts']}/transforms/deepar-2017-08-abc/"
+    )
     assert request["TransformOutput"]["AssembleWith"] == "Line"
 
 
@@ -79,35 +104,57 @@ def test_aws_settings_name_what_is_missing():
         assert name in str(error.value)
     assert "terraform" in str(error.value) and "favorita aws-settings" in str(error.value)
     with pytest.raises(SettingsError, match="FAVORITA_SAGEMAKER_INFERENCE='realtime'"):
-        Settings.from_env({**{s.env: "x" for s in AWS_SETTINGS if s.default is None}, "FAVORITA_DEPLOYMENT": "aws",
-                           "FAVORITA_SAGEMAKER_INFERENCE": "realtime"})  # fmt: skip
+        Settings.from_env(
+            {
+                **{s.env: "x" for s in AWS_SETTINGS if s.default is None},
+                "FAVORITA_DEPLOYMENT": "aws",
+                "FAVORITA_SAGEMAKER_INFERENCE": "realtime",
+            }
+        )
     for count in ("0", "two", "21"):
         with pytest.raises(SettingsError, match=f"FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT='{count}'"):
-            Settings.from_env({**{s.env: "x" for s in AWS_SETTINGS if s.default is None}, "FAVORITA_DEPLOYMENT": "aws",
-                               "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": count})  # fmt: skip
+            Settings.from_env(
+                {
+                    **{s.env: "x" for s in AWS_SETTINGS if s.default is None},
+                    "FAVORITA_DEPLOYMENT": "aws",
+                    "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": count,
+                }
+            )
 
 
 def test_deepar_trains_on_several_instances_when_asked(aws_stack):
     from favorita_assets.resources.training import TrainingRequest
 
-    trainer = build_resources(Settings.from_env({**aws_stack, "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": "3"}))["trainer"]
-    request = TrainingRequest(version="deepar-2017-08-abc", channels_prefix="training/cutoff_month=2017-08",
-                              hyperparameters={"prediction_length": 16, "epochs": 1}, cardinality=[1, 1, 1, 1],
-                              model_prefix="models/deepar-2017-08-abc", seed=0)  # fmt: skip
+    trainer = build_resources(Settings.from_env({**aws_stack, "FAVORITA_SAGEMAKER_TRAINING_INSTANCE_COUNT": "3"}))[
+        "trainer"
+    ]
+    request = TrainingRequest(
+        version="deepar-2017-08-abc",
+        channels_prefix="training/cutoff_month=2017-08",
+        hyperparameters={"prediction_length": 16, "epochs": 1},
+        cardinality=[1, 1, 1, 1],
+        model_prefix="models/deepar-2017-08-abc",
+        seed=0,
+    )
     body = trainer.training_job_request(build_resources(Settings.from_env(aws_stack))["storage"], request, "favorita-x")
     assert body["ResourceConfig"]["InstanceCount"] == 3
     # Every instance reads every series (DeepAR samples its training windows from all of them).
-    assert {c["DataSource"]["S3DataSource"]["S3DataDistributionType"] for c in body["InputDataConfig"]} == {"FullyReplicated"}
+    assert {c["DataSource"]["S3DataSource"]["S3DataDistributionType"] for c in body["InputDataConfig"]} == {
+        "FullyReplicated"
+    }
 
 
 def test_terraform_outputs_become_the_settings(tmp_path, capsys, aws_stack):
     outputs = {
         "region": {"value": "eu-west-1", "type": "string", "sensitive": False},
-        "raw_bucket": {"value": "r"}, "processed_bucket": {"value": "p"}, "artifacts_bucket": {"value": "a"},
-        "kms_key_arn": {"value": "arn:aws:kms:eu-west-1:123456789012:key/k"}, "glue_job_name": {"value": "g"},
+        "raw_bucket": {"value": "r"},
+        "processed_bucket": {"value": "p"},
+        "artifacts_bucket": {"value": "a"},
+        "kms_key_arn": {"value": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+        "glue_job_name": {"value": "g"},
         "sagemaker_execution_role_arn": {"value": "arn:aws:iam::123456789012:role/s"},
         "unrelated_output": {"value": ["x"]},
-    }  # fmt: skip
+    }
     env = settings_from_terraform(outputs)
     settings = Settings.from_env(env)
     assert settings.aws["FAVORITA_RAW_BUCKET"] == "r" and settings.aws["FAVORITA_KMS_KEY_ARN"].endswith("key/k")
@@ -121,8 +168,13 @@ def test_terraform_outputs_become_the_settings(tmp_path, capsys, aws_stack):
 
 def test_every_client_has_retries_timeouts_and_the_endpoint(aws_stack):
     resources = build_resources(Settings.from_env(aws_stack))
-    clients = [resources["storage"].s3, resources["cleaning"].glue_client(), resources["trainer"].sm,
-               resources["trainer"].runtime, resources["storage"].aws.get_client()]  # fmt: skip
+    clients = [
+        resources["storage"].s3,
+        resources["cleaning"].glue_client(),
+        resources["trainer"].sm,
+        resources["trainer"].runtime,
+        resources["storage"].aws.get_client(),
+    ]
     for client in clients:
         config = client.meta.config
         assert config.retries == {"mode": "standard", "total_max_attempts": 4}
@@ -159,8 +211,13 @@ def training_request(version="deepar-2017-08-abc"):
     from favorita_assets.resources.training import TrainingRequest
 
     hp = {"prediction_length": 16, "context_length": 28, "epochs": 2, "likelihood": "negative-binomial"}
-    return TrainingRequest(version=version, channels_prefix="training/cutoff_month=2017-08", hyperparameters=hp,
-                           cardinality=[3, 4], model_prefix=f"models/{version}")  # fmt: skip
+    return TrainingRequest(
+        version=version,
+        channels_prefix="training/cutoff_month=2017-08",
+        hyperparameters=hp,
+        cardinality=[3, 4],
+        model_prefix=f"models/{version}",
+    )
 
 
 def test_a_terminated_run_stops_its_training_job(aws_stack, proxy, monkeypatch):
@@ -170,8 +227,13 @@ def test_a_terminated_run_stops_its_training_job(aws_stack, proxy, monkeypatch):
 
     storage = build_resources(Settings.from_env(aws_stack))["storage"]
     trainer = moto_trainer(aws_stack)
-    proxy.add(Fault(operation("SageMaker.DescribeTrainingJob"), times=1000,
-                    rewrite=lambda body: {**body, "TrainingJobStatus": "InProgress"}))  # fmt: skip
+    proxy.add(
+        Fault(
+            operation("SageMaker.DescribeTrainingJob"),
+            times=1000,
+            rewrite=lambda body: {**body, "TrainingJobStatus": "InProgress"},
+        )
+    )
 
     def terminated(_seconds):  # Dagster interrupts the step while it waits
         raise DagsterExecutionInterruptedError()
@@ -193,10 +255,16 @@ def test_a_retrain_of_the_same_version_gets_a_model_of_its_own_and_the_endpoint_
     second = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)  # force_retrain of the same version
     assert first["model_name"] != second["model_name"]
     sm = trainer.sm
-    assert sm.describe_model(ModelName=second["model_name"])["PrimaryContainer"]["ModelDataUrl"] == second["model_artifact"]
+    assert (
+        sm.describe_model(ModelName=second["model_name"])["PrimaryContainer"]["ModelDataUrl"]
+        == second["model_artifact"]
+    )
     assert trainer.ensure_endpoint(CONTEXT, {"version": "deepar-2017-08-abc", **second}) == endpoint
     config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
-    assert sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"] == second["model_name"]
+    assert (
+        sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["ModelName"]
+        == second["model_name"]
+    )
     assert [name for name, _ in sm.updates] == [endpoint]
 
 
@@ -209,4 +277,6 @@ def test_the_emulator_refuses_a_second_model_of_a_name_as_aws_does(aws_stack):
     with pytest.raises(Exception, match="already exists and serves s3://favorita-dev-artifacts/models/a/model.tar.gz"):
         trainer._create_model("favorita-m", "s3://favorita-dev-artifacts/models/b/model.tar.gz")
     with pytest.raises(ClientError, match="Cannot create already existing Model"):
-        trainer.sm.create_model(ModelName="favorita-m", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=trainer.role_arn)
+        trainer.sm.create_model(
+            ModelName="favorita-m", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=trainer.role_arn
+        )

@@ -12,17 +12,30 @@ from pathlib import Path
 import pytest
 import requests
 
-from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.settings import Settings
 from favorita_assets.topology import free_port
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS = Path(__file__).parent / "screenshots"
-ASSETS = ["raw_sales", "raw_stores", "raw_oil", "raw_holidays_events", "raw_transactions", "raw_test", "cleaned_series",
-          "deepar_training_data", "deepar_model", "forecast_evaluation", "forecasts", "forecast_plots", "kaggle_submission",
-          "inventory_snapshot", "replenishment_plan", "planner_report"]  # fmt: skip
+ASSETS = [
+    "raw_sales",
+    "raw_stores",
+    "raw_oil",
+    "raw_holidays_events",
+    "raw_transactions",
+    "raw_test",
+    "cleaned_series",
+    "deepar_training_data",
+    "deepar_model",
+    "forecast_evaluation",
+    "forecasts",
+    "forecast_plots",
+    "kaggle_submission",
+    "inventory_snapshot",
+    "replenishment_plan",
+    "planner_report",
+]
 
 
 def chromium_binary() -> str | None:
@@ -36,12 +49,19 @@ def chromium_binary() -> str | None:
 def ui_work(small_data_dir, tmp_path_factory):
     """A run of the graph on the small data, recorded in its own DAGSTER_HOME: the folder holding both."""
     work = tmp_path_factory.mktemp("ui")
-    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "FAVORITA_DATA_DIR": str(small_data_dir),
-           "FAVORITA_STORAGE_DIR": str(work / "storage"), "FAVORITA_DEPLOYMENT": "local"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "FAVORITA_DATA_DIR": str(small_data_dir),
+        "FAVORITA_STORAGE_DIR": str(work / "storage"),
+        "FAVORITA_DEPLOYMENT": "local",
+    }
     Path(env["DAGSTER_HOME"]).mkdir()
     # The run is recorded in this DAGSTER_HOME, so the UI shows its materializations, checks and plots.
-    script = ("from favorita_assets.pipeline import run_config, run_pipeline; from favorita_assets.settings import Settings; "
-              "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); sys.exit(0 if r.success else 1)")  # fmt: skip
+    script = (
+        "from favorita_assets.pipeline import run_config, run_pipeline; from favorita_assets.settings import Settings; "
+        "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); sys.exit(0 if r.success else 1)"
+    )
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=600, capture_output=True)
     return work
 
@@ -49,12 +69,23 @@ def ui_work(small_data_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def dagster_ui(ui_work, small_data_dir):
     work = ui_work
-    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster_home"), "FAVORITA_DATA_DIR": str(small_data_dir),
-           "FAVORITA_STORAGE_DIR": str(work / "storage"), "FAVORITA_DEPLOYMENT": "local"}  # fmt: skip
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(work / "dagster_home"),
+        "FAVORITA_DATA_DIR": str(small_data_dir),
+        "FAVORITA_STORAGE_DIR": str(work / "storage"),
+        "FAVORITA_DEPLOYMENT": "local",
+    }
     port = free_port()
     log = open(work / "dagster_dev.log", "w")
-    server = subprocess.Popen([str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-                              cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -88,7 +119,9 @@ def page():
 
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=binary, headless=True, args=["--no-sandbox", "--disable-gpu"])
+        browser = playwright.chromium.launch(
+            executable_path=binary, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         yield page
         browser.close()
@@ -129,7 +162,9 @@ def test_asset_graph_shows_every_asset(dagster_ui, page):
             continue
     else:
         page.screenshot(path=str(SHOTS / "asset_graph_failed.png"))
-        raise AssertionError(f"no asset node showed after 4 tries to expand the groups (see {SHOTS / 'asset_graph_failed.png'})")
+        raise AssertionError(
+            f"no asset node showed after 4 tries to expand the groups (see {SHOTS / 'asset_graph_failed.png'})"
+        )
     time.sleep(2)  # let the layout settle before the screenshot
     page.screenshot(path=str(SHOTS / "asset_graph.png"))
     labels = page.locator("[class*='AssetNode_assetName']").all_inner_texts()
@@ -161,8 +196,14 @@ def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_pl
     errors, outside = [], []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file:", "data:"))
-               else (outside.append(route.request.url), route.abort()))  # fmt: skip
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("file:", "data:"))
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
     page.goto(report.as_uri(), wait_until="load")
     page.locator("#chart-total .main-svg").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1000)
@@ -176,7 +217,14 @@ def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_pl
             document.querySelectorAll('#replenishment th')[i].dataset.column, td.dataset.value])))""")
     for shown, (_, row) in zip(cells, plan.iterrows()):
         assert int(shown["store_nbr"]) == row["store_nbr"] and shown["family"] == row["family"]
-        for column in ("stock_position", "demand_mean", "demand_p90", "order_up_to", "order_quantity", "p_stockout_before_arrival"):
+        for column in (
+            "stock_position",
+            "demand_mean",
+            "demand_p90",
+            "order_up_to",
+            "order_quantity",
+            "p_stockout_before_arrival",
+        ):
             assert float(shown[column]) == row[column], (column, shown[column], row[column])
     # Sorting by the order quantity puts the largest first on a second click.
     heading = page.locator("#replenishment th[data-column=order_quantity]")

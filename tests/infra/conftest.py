@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import boto3
 import pytest
 import requests
+from aws_mode.emulator import FAKE_CREDENTIALS
 
 from favorita_assets.aws.glue_package import build_glue_package
-from aws_mode.emulator import FAKE_CREDENTIALS
 from favorita_assets.topology import free_port
 from infra.terraform import Terraform, emulator_override, terraform_binary
 
@@ -62,8 +62,16 @@ def apply_dev(terraform_bin: str, url: str, work, hosting: bool) -> SimpleNamesp
     started = time.monotonic()
     tf.run("dev", "apply", "-auto-approve", "-no-color", *tf_vars, *secure, timeout=900)
     applied_in = time.monotonic() - started
-    return SimpleNamespace(tf=tf, vars=tf_vars + secure, vars_secure_default=tf_vars, glue_dir=glue_dir, url=url,
-                           outputs=tf.output("dev"), destroyed=False, applied_in=applied_in)  # fmt: skip
+    return SimpleNamespace(
+        tf=tf,
+        vars=tf_vars + secure,
+        vars_secure_default=tf_vars,
+        glue_dir=glue_dir,
+        url=url,
+        outputs=tf.output("dev"),
+        destroyed=False,
+        applied_in=applied_in,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +93,13 @@ def empty_buckets(url: str) -> None:
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket["Name"]):
             versions = page.get("Versions", []) + page.get("DeleteMarkers", [])
             if versions:
-                s3.delete_objects(Bucket=bucket["Name"], Delete={
-                    "Objects": [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions], "Quiet": True})
+                s3.delete_objects(
+                    Bucket=bucket["Name"],
+                    Delete={
+                        "Objects": [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions],
+                        "Quiet": True,
+                    },
+                )
 
 
 def destroy(stack) -> None:

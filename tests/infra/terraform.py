@@ -68,7 +68,9 @@ class Terraform:
     def __init__(self, binary: str, workdir: Path, env: dict[str, str] | None = None) -> None:
         self.binary = binary
         self.tree = workdir / "terraform"
-        shutil.copytree(INFRA, self.tree, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl"))
+        shutil.copytree(
+            INFRA, self.tree, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+        )
         self.env = {
             **os.environ,
             "TF_IN_AUTOMATION": "1",
@@ -84,7 +86,9 @@ class Terraform:
 
     def run(self, root: str | Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         cwd = self.tree if root == "." else self.root(str(root))
-        result = subprocess.run([self.binary, *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout)
+        result = subprocess.run(
+            [self.binary, *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         if result.returncode != 0:
             raise AssertionError(
                 f"terraform {' '.join(args)} in {cwd} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
@@ -93,7 +97,11 @@ class Terraform:
 
     def init(self, root: str, backend: bool = True) -> None:
         mirror = plugin_dir()
-        args = ["init", "-input=false", "-no-color"] + ([f"-plugin-dir={mirror}"] if mirror else []) + ([] if backend else ["-backend=false"])
+        args = (
+            ["init", "-input=false", "-no-color"]
+            + ([f"-plugin-dir={mirror}"] if mirror else [])
+            + ([] if backend else ["-backend=false"])
+        )
         self.run(root, *args)
 
     def output(self, root: str) -> dict:
@@ -102,8 +110,29 @@ class Terraform:
 
 def emulator_override(endpoint: str) -> str:
     """A test-only ``*_override.tf``: local state, and every AWS service of the stack sent to ``endpoint``."""
-    services = ["athena", "cloudwatch", "cloudwatchlogs", "ec2", "ecr", "ecs", "elbv2", "eventbridge", "glue", "iam", "kms",
-                "quicksight", "rds", "s3", "sagemaker", "scheduler", "secretsmanager", "servicediscovery", "sns", "sqs", "sts"]  # fmt: skip
+    services = [
+        "athena",
+        "cloudwatch",
+        "cloudwatchlogs",
+        "ec2",
+        "ecr",
+        "ecs",
+        "elbv2",
+        "eventbridge",
+        "glue",
+        "iam",
+        "kms",
+        "quicksight",
+        "rds",
+        "s3",
+        "sagemaker",
+        "scheduler",
+        "secretsmanager",
+        "servicediscovery",
+        "sns",
+        "sqs",
+        "sts",
+    ]
     lines = "\n".join(f'    {s} = "{endpoint}"' for s in services)
     return f"""terraform {{
   backend "local" {{}}
@@ -146,7 +175,9 @@ def planned_changes(plan: dict) -> list[tuple[str, str]]:
         before, after = change["change"]["before"], change["change"]["after"]
         unknown = change["change"]["after_unknown"]
         for attribute in sorted(set(before) | set(after)):
-            if (before.get(attribute) != after.get(attribute) or unknown.get(attribute) is True) and not emulator_quirk(change, attribute):
+            if (before.get(attribute) != after.get(attribute) or unknown.get(attribute) is True) and not emulator_quirk(
+                change, attribute
+            ):
                 found.append((change["address"], attribute))
     return found
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import boto3
 import pytest
 import yaml
-
 from aws_mode.emulator import FAKE_CREDENTIALS
+
 from infra.conftest import NOT_DELETABLE_IN_MOTO, apply_dev, destroy
 from infra.terraform import REPO, plan_json, planned_changes
 
@@ -43,7 +43,8 @@ ECS_INSTANCE = REPO / "infra" / "dagster" / "dagster-ecs.yaml"
 def stack(terraform_bin, moto_server, tmp_path_factory):
     # AWS's default since 2021: task ARNs carry the cluster name, which the daemon's IAM policy scopes to.
     boto3.client("ecs", endpoint_url=moto_server, region_name=REGION).put_account_setting(
-        name="taskLongArnFormat", value="enabled")  # fmt: skip
+        name="taskLongArnFormat", value="enabled"
+    )
     # moto counts a service's tasks as running only when told to (no container runs): one each, as ECS would report.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MOTO_ECS_SERVICE_RUNNING", "1")
@@ -77,7 +78,9 @@ def environment(definition: dict) -> dict[str, str]:
 
 def services(stack) -> dict[str, dict]:
     names = out(stack, "dagster_service_names")
-    described = client(stack, "ecs").describe_services(cluster=out(stack, "dagster_cluster_name"), services=list(names.values()))
+    described = client(stack, "ecs").describe_services(
+        cluster=out(stack, "dagster_cluster_name"), services=list(names.values())
+    )
     by_name = {s["serviceName"]: s for s in described["services"]}
     return {role: by_name[name] for role, name in names.items()}
 
@@ -99,7 +102,9 @@ def test_every_task_runs_the_image_with_its_own_role_and_the_password_only_by_ar
         assert not [k for k in env if "PASSWORD" in k or "SECRET" in k], env
         assert env["DAGSTER_HOME"] == "/opt/dagster/ecs" and env["FAVORITA_DEPLOYMENT"] == "aws"
         assert env["DAGSTER_PG_HOST"] == db["Endpoint"]["Address"] and env["DAGSTER_PG_USER"] == "dagster"
-        assert env["FAVORITA_RAW_BUCKET"] == out(stack, "raw_bucket") and env["FAVORITA_EVENT_QUEUE_URL"] == out(stack, "event_queue_url")
+        assert env["FAVORITA_RAW_BUCKET"] == out(stack, "raw_bucket") and env["FAVORITA_EVENT_QUEUE_URL"] == out(
+            stack, "event_queue_url"
+        )
         assert env["FAVORITA_DAGSTER_URL"] == out(stack, "dagster_ui_url")
         assert spec["readonlyRootFilesystem"] is True and spec["user"] == "10001"
         assert spec["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{NAME}-dagster"
@@ -107,11 +112,17 @@ def test_every_task_runs_the_image_with_its_own_role_and_the_password_only_by_ar
     assert roles["run"] == out(stack, "dagster_run_launcher")["task_role_arn"]
     # The runs and the code server (its sensors read the queue) hold the Dagster policy; the webserver and daemon do not.
     iam = client(stack, "iam")
-    attached = {role: [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=arn.rsplit("/", 1)[1])["AttachedPolicies"]]
-                for role, arn in roles.items()}  # fmt: skip
+    attached = {
+        role: [
+            p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=arn.rsplit("/", 1)[1])["AttachedPolicies"]
+        ]
+        for role, arn in roles.items()
+    }
     policy = out(stack, "dagster_policy_arn")
     assert attached == {"webserver": [], "daemon": [], "code-server": [policy], "run": [policy]}
-    assert environment(task_definition(stack, f"{NAME}-code-server"))["DAGSTER_CURRENT_IMAGE"] == f"{repository}:bootstrap"
+    assert (
+        environment(task_definition(stack, f"{NAME}-code-server"))["DAGSTER_CURRENT_IMAGE"] == f"{repository}:bootstrap"
+    )
 
 
 def test_the_daemons_ecs_rights_are_scoped_to_the_cluster_and_the_run_family(stack):
@@ -126,8 +137,9 @@ def test_the_daemons_ecs_rights_are_scoped_to_the_cluster_and_the_run_family(sta
     assert start["Condition"] == {"ArnEquals": {"ecs:cluster": cluster_arn}}
     assert by_sid["WatchAndStopRunTasks"]["Resource"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{NAME}-dagster/*"
     passed = by_sid["PassTheRunRoles"]
-    assert sorted(passed["Resource"]) == sorted([out(stack, "dagster_run_launcher")["task_role_arn"],
-                                                 out(stack, "dagster_run_launcher")["execution_role_arn"]])  # fmt: skip
+    assert sorted(passed["Resource"]) == sorted(
+        [out(stack, "dagster_run_launcher")["task_role_arn"], out(stack, "dagster_run_launcher")["execution_role_arn"]]
+    )
     unscoped = [s["Sid"] for s in document["Statement"] if s["Resource"] == "*"]
     assert unscoped == ["DescribeTheRunTaskDefinition"]  # DescribeTaskDefinition has no resource type in IAM
 
@@ -179,14 +191,18 @@ def test_the_database_is_encrypted_private_backed_up_and_its_password_is_not_in_
 def state_attributes(stack, kind: str, name: str, state: dict | None = None) -> dict:
     """The attributes Terraform holds for module.dagster's resource ``kind.name`` (in ``state``, else pulled)."""
     state = state or json.loads(stack.tf.run("dev", "state", "pull").stdout)
-    (found,) = [r["instances"][0]["attributes"] for r in state["resources"]
-                if r["type"] == kind and r["name"] == name and r.get("module") == "module.dagster[0]"]  # fmt: skip
+    (found,) = [
+        r["instances"][0]["attributes"]
+        for r in state["resources"]
+        if r["type"] == kind and r["name"] == name and r.get("module") == "module.dagster[0]"
+    ]
     return found
 
 
 def security_group(stack, role: str) -> str:
     (group,) = client(stack, "ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{NAME}-dagster-{role}"]}])["SecurityGroups"]  # fmt: skip
+        Filters=[{"Name": "group-name", "Values": [f"{NAME}-dagster-{role}"]}]
+    )["SecurityGroups"]
     return group["GroupId"]
 
 
@@ -197,15 +213,24 @@ def rules(stack, group_id: str) -> list[dict]:
 
 def test_security_groups_let_in_only_their_peers(stack):
     ec2 = client(stack, "ec2")
-    groups = {g["GroupName"].removeprefix(f"{NAME}-dagster-"): g["GroupId"]
-              for g in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{NAME}-dagster-*"]}])["SecurityGroups"]}  # fmt: skip
+    groups = {
+        g["GroupName"].removeprefix(f"{NAME}-dagster-"): g["GroupId"]
+        for g in ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": [f"{NAME}-dagster-*"]}])[
+            "SecurityGroups"
+        ]
+    }
     assert set(groups) == {"alb", "webserver", "daemon", "code-server", "run", "db"}
 
     def ingress(name):
-        return sorted((r["FromPort"], r["ToPort"], r.get("CidrIpv4") or r["ReferencedGroupInfo"]["GroupId"])
-                      for r in rules(stack, groups[name]) if not r["IsEgress"])  # fmt: skip
+        return sorted(
+            (r["FromPort"], r["ToPort"], r.get("CidrIpv4") or r["ReferencedGroupInfo"]["GroupId"])
+            for r in rules(stack, groups[name])
+            if not r["IsEgress"]
+        )
 
-    assert ingress("alb") == [(80, 80, "10.0.0.0/8")]  # the default allowed CIDRs of envs/dev; no HTTPS without a certificate
+    assert ingress("alb") == [
+        (80, 80, "10.0.0.0/8")
+    ]  # the default allowed CIDRs of envs/dev; no HTTPS without a certificate
     assert ingress("webserver") == [(3000, 3000, groups["alb"])]
     assert ingress("code-server") == sorted((4000, 4000, groups[g]) for g in ("webserver", "daemon", "run"))
     assert ingress("db") == sorted((5432, 5432, groups[g]) for g in ("webserver", "daemon", "code-server", "run"))
@@ -225,7 +250,9 @@ def test_repository_cluster_logs_and_load_balancer(stack):
     assert repo["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": out(stack, "kms_key_arn")}
     lifecycle = json.loads(ecr.get_lifecycle_policy(repositoryName=f"{NAME}-dagster")["lifecyclePolicyText"])
     assert [r["selection"]["countNumber"] for r in lifecycle["rules"]] == [1, 30]
-    (cluster,) = client(stack, "ecs").describe_clusters(clusters=[out(stack, "dagster_cluster_name")], include=["SETTINGS"])["clusters"]
+    (cluster,) = client(stack, "ecs").describe_clusters(
+        clusters=[out(stack, "dagster_cluster_name")], include=["SETTINGS"]
+    )["clusters"]
     assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
     (group,) = client(stack, "logs").describe_log_groups(logGroupNamePrefix=f"/ecs/{NAME}-dagster")["logGroups"]
     assert group["retentionInDays"] == 365 and group["kmsKeyId"] == out(stack, "kms_key_arn")
@@ -235,9 +262,14 @@ def test_repository_cluster_logs_and_load_balancer(stack):
     # moto returns no Scheme; the state has what the provider asked for (internet-facing: reached over the VPN CIDRs).
     assert state_attributes(stack, "aws_lb", "this")["internal"] is False
     assert out(stack, "dagster_ui_url") == f"http://{lb['DNSName']}"
-    attributes = {a["Key"]: a["Value"] for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]}
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
+    }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attributes["access_logs.s3.enabled"] == "true" and attributes["access_logs.s3.bucket"] == out(stack, "access_log_bucket")
+    assert attributes["access_logs.s3.enabled"] == "true" and attributes["access_logs.s3.bucket"] == out(
+        stack, "access_log_bucket"
+    )
     (listener,) = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
     assert listener["Port"] == 80 and listener["DefaultActions"][0]["Type"] == "forward"
 
@@ -283,9 +315,12 @@ def workspace(stack, ecs_instance):
 
     image = environment(task_definition(stack, f"{NAME}-code-server"))["DAGSTER_CURRENT_IMAGE"]
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(executable_path=sys.executable, module_name="favorita_assets.definitions",
-                             working_directory=str(REPO)),  # fmt: skip
-        container_image=image, location_name="favorita")  # fmt: skip
+        LoadableTargetOrigin(
+            executable_path=sys.executable, module_name="favorita_assets.definitions", working_directory=str(REPO)
+        ),
+        container_image=image,
+        location_name="favorita",
+    )
     with WorkspaceProcessContext(ecs_instance, InProcessWorkspaceLoadTarget(origin)) as context:
         yield context
 
@@ -297,16 +332,26 @@ def launch(instance, context, job: str, tags: dict[str, str] | None = None):
     request = context.create_request_context()
     (entry,) = request.get_code_location_entries().values()
     remote = entry.code_location.get_repository("__repository__").get_full_job(job)
-    plan = entry.code_location.get_execution_plan(remote_job=remote, run_config={}, step_keys_to_execute=None,
-                                                  known_state=None, instance=instance)  # fmt: skip
-    run = create_run_for_test(instance, job_name=job, tags=tags or {}, remote_job_origin=remote.get_remote_origin(),
-                              job_code_origin=remote.get_python_origin(), job_snapshot=remote.job_snapshot,
-                              execution_plan_snapshot=plan.execution_plan_snapshot, asset_graph=request.asset_graph)  # fmt: skip
+    plan = entry.code_location.get_execution_plan(
+        remote_job=remote, run_config={}, step_keys_to_execute=None, known_state=None, instance=instance
+    )
+    run = create_run_for_test(
+        instance,
+        job_name=job,
+        tags=tags or {},
+        remote_job_origin=remote.get_remote_origin(),
+        job_code_origin=remote.get_python_origin(),
+        job_snapshot=remote.job_snapshot,
+        execution_plan_snapshot=plan.execution_plan_snapshot,
+        asset_graph=request.asset_graph,
+    )
     instance.launch_run(run.run_id, request)
     return instance.get_run_by_id(run.run_id)
 
 
-def test_each_run_is_a_task_of_the_run_definition_in_the_cluster_subnets_and_group_from_terraform(stack, ecs_instance, workspace):
+def test_each_run_is_a_task_of_the_run_definition_in_the_cluster_subnets_and_group_from_terraform(
+    stack, ecs_instance, workspace
+):
     from favorita_assets.aws.ecs import FavoritaEcsRunLauncher
 
     launcher_outputs = out(stack, "dagster_run_launcher")
@@ -317,8 +362,13 @@ def test_each_run_is_a_task_of_the_run_definition_in_the_cluster_subnets_and_gro
     assert call["cluster"] == launcher_outputs["cluster"] == out(stack, "dagster_cluster_name")
     assert call["taskDefinition"] == run_definition["taskDefinitionArn"]  # reused: Terraform registered it
     assert call["launchType"] == "FARGATE"
-    assert call["networkConfiguration"] == {"awsvpcConfiguration": {
-        "subnets": launcher_outputs["subnets"], "securityGroups": [launcher_outputs["security_group"]], "assignPublicIp": "DISABLED"}}  # fmt: skip
+    assert call["networkConfiguration"] == {
+        "awsvpcConfiguration": {
+            "subnets": launcher_outputs["subnets"],
+            "securityGroups": [launcher_outputs["security_group"]],
+            "assignPublicIp": "DISABLED",
+        }
+    }
     (override,) = call["overrides"]["containerOverrides"]
     assert override["name"] == "run" and override["command"][:3] == ["dagster", "api", "execute_run"]
     tags = {t["key"]: t["value"] for t in call["tags"]}
@@ -328,16 +378,32 @@ def test_each_run_is_a_task_of_the_run_definition_in_the_cluster_subnets_and_gro
     (task,) = ecs.describe_tasks(cluster=call["cluster"], tasks=[run.tags["ecs/task_arn"]])["tasks"]
     assert task["taskDefinitionArn"] == run_definition["taskDefinitionArn"]
     assert run_definition["taskRoleArn"] == launcher_outputs["task_role_arn"]
-    assert task["taskArn"].startswith(f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{NAME}-dagster/")  # what the daemon's IAM allows
-    assert ecs.list_task_definitions(familyPrefix=f"{NAME}-run")["taskDefinitionArns"] == [run_definition["taskDefinitionArn"]]
+    assert task["taskArn"].startswith(
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{NAME}-dagster/"
+    )  # what the daemon's IAM allows
+    assert ecs.list_task_definitions(familyPrefix=f"{NAME}-run")["taskDefinitionArns"] == [
+        run_definition["taskDefinitionArn"]
+    ]
 
 
-def test_a_run_resized_by_its_tags_gets_that_fargate_size_and_a_wrong_pair_fails_with_the_pairs_allowed(stack, ecs_instance, workspace):
-    launch(ecs_instance, workspace, "favorita_pipeline", {"dagster/partition": "2017-07", "ecs/cpu": "4096", "ecs/memory": "16384"})
+def test_a_run_resized_by_its_tags_gets_that_fargate_size_and_a_wrong_pair_fails_with_the_pairs_allowed(
+    stack, ecs_instance, workspace
+):
+    launch(
+        ecs_instance,
+        workspace,
+        "favorita_pipeline",
+        {"dagster/partition": "2017-07", "ecs/cpu": "4096", "ecs/memory": "16384"},
+    )
     (call,) = ecs_instance.run_task_calls
     assert call["overrides"]["cpu"] == "4096" and call["overrides"]["memory"] == "16384"
     with pytest.raises(Exception) as refused:
-        launch(ecs_instance, workspace, "favorita_pipeline", {"dagster/partition": "2017-07", "ecs/cpu": "4096", "ecs/memory": "4096"})
+        launch(
+            ecs_instance,
+            workspace,
+            "favorita_pipeline",
+            {"dagster/partition": "2017-07", "ecs/cpu": "4096", "ecs/memory": "4096"},
+        )
     assert "memory=4096 does not go with cpu=4096 on Fargate" in str(refused.value)
     assert "8192-30720 MiB in steps of 1024" in str(refused.value)
     assert len(ecs_instance.run_task_calls) == 1  # ECS was not asked
@@ -351,7 +417,9 @@ def _moto_task(stack, task_arn: str):
 
 
 @pytest.mark.parametrize("never_starts", ["stays PENDING", "stops before the run starts"])
-def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retried_once(stack, ecs_instance, workspace, monkeypatch, never_starts):
+def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retried_once(
+    stack, ecs_instance, workspace, monkeypatch, never_starts
+):
     import logging
 
     from dagster._core.storage.dagster_run import DagsterRunStatus, RunsFilter
@@ -380,7 +448,11 @@ def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retr
     monitor(181)
     failed = ecs_instance.get_run_by_id(run.run_id)
     assert failed.status == DagsterRunStatus.FAILURE
-    (failure,) = [e for e in ecs_instance.all_logs(run.run_id) if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"]
+    (failure,) = [
+        e
+        for e in ecs_instance.all_logs(run.run_id)
+        if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
+    ]
     assert "longer than 180 seconds to start" in failure.dagster_event.message
 
     def retry_pass():
@@ -424,18 +496,33 @@ def run_step(stack, script: str, sha: str) -> subprocess.CompletedProcess:
         if not (checkout / "infra" / name).exists():
             (checkout / "infra" / name).symlink_to(target)
     tf_vars = stack.vars[1::2]  # "-var", "k=v", ... -> the k=v
-    env = {**stack.tf.env, **FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": stack.url, "IMAGE_SHA": sha, "TF_ROOT": "infra/terraform/envs/dev",
-           "TERRAFORM": stack.tf.binary,
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           **{f"TF_VAR_{pair.split('=', 1)[0]}": pair.split("=", 1)[1] for pair in tf_vars}}  # fmt: skip
-    return subprocess.run(["bash", "-eo", "pipefail", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=900)
+    env = {
+        **stack.tf.env,
+        **FAKE_CREDENTIALS,
+        "AWS_ENDPOINT_URL": stack.url,
+        "IMAGE_SHA": sha,
+        "TF_ROOT": "infra/terraform/envs/dev",
+        "TERRAFORM": stack.tf.binary,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **{f"TF_VAR_{pair.split('=', 1)[0]}": pair.split("=", 1)[1] for pair in tf_vars},
+    }
+    return subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 def push(stack, sha: str) -> None:
     """What `docker push` leaves in ECR: an image manifest under the tag (moto takes no layer uploads)."""
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + sha.ljust(64, "0")[:64]},
-                "layers": []}  # fmt: skip
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "size": 2,
+            "digest": "sha256:" + sha.ljust(64, "0")[:64],
+        },
+        "layers": [],
+    }
     client(stack, "ecr").put_image(repositoryName=f"{NAME}-dagster", imageManifest=json.dumps(manifest), imageTag=sha)
 
 
@@ -456,7 +543,9 @@ def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollba
 
     refused = run_step(stack, deploy_step("Deploy"), new)
     assert refused.returncode != 0 and f"{repository}:{new} is not in ECR: build and push it first" in refused.stderr
-    present = run_step(stack, "python infra/deploy/deploy_dagster.py image-present --root \"$TF_ROOT\" --image-tag \"$IMAGE_SHA\"", new)
+    present = run_step(
+        stack, 'python infra/deploy/deploy_dagster.py image-present --root "$TF_ROOT" --image-tag "$IMAGE_SHA"', new
+    )
     assert present.returncode == 1 and present.stdout.strip() == "absent"  # so the job builds and pushes it
     assert "image-present" in deploy_step("Build and push")
 
@@ -481,13 +570,20 @@ def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollba
 # What moto 5.2 does not store or return for these resources, so a plan right after apply sets them again. Each
 # counts as moto's only where moto returned nothing at all; a value that differs is a real change and fails the test.
 NOT_RETURNED_BY_MOTO = {
-    "aws_db_instance": {"performance_insights_enabled", "performance_insights_kms_key_id",
-                        "performance_insights_retention_period"},  # moto's RDS has no Performance Insights
+    "aws_db_instance": {
+        "performance_insights_enabled",
+        "performance_insights_kms_key_id",
+        "performance_insights_retention_period",
+    },  # moto's RDS has no Performance Insights
     "aws_db_parameter_group": {"parameter"},  # the provider's filtered DescribeDBParameters gets none back
-    "aws_ecs_service": {"availability_zone_rebalancing", "enable_ecs_managed_tags", "health_check_grace_period_seconds"},
+    "aws_ecs_service": {
+        "availability_zone_rebalancing",
+        "enable_ecs_managed_tags",
+        "health_check_grace_period_seconds",
+    },
     "aws_vpc_security_group_ingress_rule": {"description"},  # moto drops the description of a rule naming a group
     "aws_vpc_security_group_egress_rule": {"description"},
-}  # fmt: skip
+}
 
 
 def test_a_second_plan_changes_nothing(stack, tmp_path):
@@ -516,4 +612,6 @@ def test_destroy_removes_dagsters_hosting(stack):
     assert client(stack, "rds").describe_db_instances()["DBInstances"] == []
     assert client(stack, "elbv2").describe_load_balancers()["LoadBalancers"] == []
     assert client(stack, "ecr").describe_repositories()["repositories"] == []
-    assert client(stack, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-dagster"]}])["Vpcs"] == []
+    assert (
+        client(stack, "ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [f"{NAME}-dagster"]}])["Vpcs"] == []
+    )

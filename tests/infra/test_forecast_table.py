@@ -15,8 +15,14 @@ import pytest
 from favorita_assets.core.evaluation import forecast_frame
 from infra.terraform import INFRA
 
-GLUE_TYPES = {pa.date32(): "date", pa.int64(): "bigint", pa.string(): "string", pa.bool_(): "boolean",
-              pa.float64(): "double", pa.float32(): "float"}  # fmt: skip
+GLUE_TYPES = {
+    pa.date32(): "date",
+    pa.int64(): "bigint",
+    pa.string(): "string",
+    pa.bool_(): "boolean",
+    pa.float64(): "double",
+    pa.float32(): "float",
+}
 
 
 def table_columns(name: str = "forecasts") -> list[tuple[str, str]]:
@@ -31,8 +37,9 @@ def test_every_path_writes_the_columns_and_types_the_athena_table_declares(dtype
     series = pd.DataFrame({"store_nbr": [1, 2], "family": ["EGGS", "BREAD/BAKERY"]})
     horizon = pd.date_range("2017-08-16", periods=3)
     mean = np.ones((2, 3), dtype=dtype)
-    frame = forecast_frame(series, horizon, mean, {q: mean * q for q in (0.1, 0.5, 0.9)}, "deepar-x",
-                           closed=np.zeros((2, 3), dtype=bool))  # fmt: skip
+    frame = forecast_frame(
+        series, horizon, mean, {q: mean * q for q in (0.1, 0.5, 0.9)}, "deepar-x", closed=np.zeros((2, 3), dtype=bool)
+    )
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)  # what Storage.write_parquet writes
     schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
@@ -56,7 +63,10 @@ def test_the_totals_table_declares_what_the_totals_frame_writes():
     assert written == table_columns("forecast_totals")
     # a null at the levels that have no store or no family, not 0 or "None"
     back = pd.read_parquet(io.BytesIO(buffer.getvalue()))
-    assert back.loc[back.level == "total", "store_nbr"].isna().all() and back.loc[back.level == "store", "family"].isna().all()
+    assert (
+        back.loc[back.level == "total", "store_nbr"].isna().all()
+        and back.loc[back.level == "store", "family"].isna().all()
+    )
 
 
 def test_the_replenishment_table_declares_what_the_plan_writes():
@@ -64,14 +74,40 @@ def test_the_replenishment_table_declares_what_the_plan_writes():
     from favorita_assets.core.replenishment import plan
 
     days = pd.date_range("2017-08-16", periods=16)
-    forecasts = pd.DataFrame({"date": np.tile(days.date, 2), "store_nbr": np.repeat([1, 2], 16), "family": "EGGS",
-                              "mean": 3.0, "model_version": "deepar-x"})  # fmt: skip
-    backtest = pd.DataFrame({"window": 1, "date": np.tile(days, 2), "store_nbr": np.repeat([1, 2], 16), "family": "EGGS",
-                             "actual": 2.0, "published_mean": 3.0})  # fmt: skip
-    snapshot = pd.DataFrame({"store_nbr": [1, 2], "family": "EGGS", "on_hand": [0.0, 9.0], "on_order": 0.0,
-                             "lead_time_days": 2, "review_period_days": 7, "pack_size": [6.0, np.nan],
-                             "target_service_level": np.nan, "unit_cost": [1.0, np.nan], "holding_cost_rate": [0.2, np.nan],
-                             "stockout_cost": [0.5, np.nan]})[list(INVENTORY_COLUMNS)]  # fmt: skip
+    forecasts = pd.DataFrame(
+        {
+            "date": np.tile(days.date, 2),
+            "store_nbr": np.repeat([1, 2], 16),
+            "family": "EGGS",
+            "mean": 3.0,
+            "model_version": "deepar-x",
+        }
+    )
+    backtest = pd.DataFrame(
+        {
+            "window": 1,
+            "date": np.tile(days, 2),
+            "store_nbr": np.repeat([1, 2], 16),
+            "family": "EGGS",
+            "actual": 2.0,
+            "published_mean": 3.0,
+        }
+    )
+    snapshot = pd.DataFrame(
+        {
+            "store_nbr": [1, 2],
+            "family": "EGGS",
+            "on_hand": [0.0, 9.0],
+            "on_order": 0.0,
+            "lead_time_days": 2,
+            "review_period_days": 7,
+            "pack_size": [6.0, np.nan],
+            "target_service_level": np.nan,
+            "unit_cost": [1.0, np.nan],
+            "holding_cost_rate": [0.2, np.nan],
+            "stockout_cost": [0.5, np.nan],
+        }
+    )[list(INVENTORY_COLUMNS)]
     buffer = io.BytesIO()
     plan(forecasts, backtest, snapshot).to_parquet(buffer, index=False)
     schema = pq.read_schema(io.BytesIO(buffer.getvalue()))

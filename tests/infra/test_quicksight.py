@@ -9,10 +9,9 @@ dashboard) is checked by `terraform test` against a mocked provider (test_terraf
 from __future__ import annotations
 
 import boto3
-
 import pytest
-
 from aws_mode.emulator import FAKE_CREDENTIALS
+
 from infra.terraform import Terraform, emulator_override
 
 pytestmark = pytest.mark.terraform

@@ -11,22 +11,20 @@ import re
 import boto3
 import pytest
 import requests
-
-from dagster import DagsterInstance, build_sensor_context
-
-from favorita_assets.definitions import build_definitions
-from favorita_assets.pipeline import run_config, run_pipeline
-from favorita_assets.settings import Settings, build_resources, settings_from_terraform
-from ops_jobs.upload import upload_landing
 from aws_mode.conftest import aws_resources
 from aws_mode.emulator import FAKE_CREDENTIALS, FaultProxy, MotoSageMaker
 from aws_mode.iam import ADMINISTRATOR, as_principal, authorization, principal
 from botocore.exceptions import ClientError
+from dagster import DagsterInstance, build_sensor_context
+
 from favorita_assets.aws.serving import deploy, rollback
-from ops_jobs.cleanup import cleanup_old_versions
-from ops_jobs.upload import upload_raw_data
+from favorita_assets.definitions import build_definitions
+from favorita_assets.pipeline import run_config, run_pipeline
+from favorita_assets.settings import Settings, build_resources, settings_from_terraform
 from infra.conftest import NOT_DELETABLE_IN_MOTO, destroy
 from infra.terraform import plan_json, planned_changes
+from ops_jobs.cleanup import cleanup_old_versions
+from ops_jobs.upload import upload_landing, upload_raw_data
 
 pytestmark = pytest.mark.terraform
 
@@ -82,13 +80,23 @@ def test_buckets_are_encrypted_versioned_private_logged_and_expire_scratch(dev_s
         assert rule["BucketKeyEnabled"] is True
         assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
         assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
-        assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-        assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {"TargetBucket": logs, "TargetPrefix": f"{bucket}/"}
+        assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+            {"ObjectOwnership": "BucketOwnerEnforced"}
+        ]
+        assert s3.get_bucket_logging(Bucket=bucket)["LoggingEnabled"] == {
+            "TargetBucket": logs,
+            "TargetPrefix": f"{bucket}/",
+        }
         # EventBridge notifications: moto does not echo them on GET; test_events_reach_the_queue shows them working.
         rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]}
         assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
-    rules = {r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=out(dev_stack, "artifacts_bucket"))["Rules"]}
-    assert rules["expire-training"]["Expiration"]["Days"] == 180 and rules["expire-training"]["Filter"]["Prefix"] == "training/"
+    rules = {
+        r["ID"]: r for r in s3.get_bucket_lifecycle_configuration(Bucket=out(dev_stack, "artifacts_bucket"))["Rules"]
+    }
+    assert (
+        rules["expire-training"]["Expiration"]["Days"] == 180
+        and rules["expire-training"]["Filter"]["Prefix"] == "training/"
+    )
     assert {"expire-transforms", "expire-pipes", "expire-glue-temp", "expire-athena-results"} <= set(rules)
 
     (rule,) = s3.get_bucket_encryption(Bucket=logs)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -99,7 +107,10 @@ def test_buckets_are_encrypted_versioned_private_logged_and_expire_scratch(dev_s
     assert by_sid["S3ServerAccessLogDelivery"]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     # The Dagster UI's load balancer: eu-west-1 predates August 2022, so its logs come from the region's ELB account.
     alb = by_sid["LoadBalancerAccessLogDelivery"]
-    assert alb["Principal"] == {"AWS": "arn:aws:iam::156460612806:root", "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert alb["Principal"] == {
+        "AWS": "arn:aws:iam::156460612806:root",
+        "Service": "logdelivery.elasticloadbalancing.amazonaws.com",
+    }
     assert alb["Action"] == "s3:PutObject" and alb["Resource"] == f"arn:aws:s3:::{logs}/alb/AWSLogs/{ACCOUNT}/*"
     kms = client(dev_stack, "kms")
     assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["Enabled"]
@@ -122,8 +133,12 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
     assert pass_role["Action"] == ["iam:PassRole"]
     unscoped = {a for s in statements(policy) if "*" in s["Resource"] for a in s["Action"]}
     assert unscoped == {f"sagemaker:List{kind}" for kind in ("EndpointConfigs", "Endpoints", "ModelPackages", "Models")}
-    assert allowed(policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/favorita-dev-x")
-    assert not allowed(policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/other-x")
+    assert allowed(
+        policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/favorita-dev-x"
+    )
+    assert not allowed(
+        policy, "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:training-job/other-x"
+    )
     assert not allowed(policy, "glue:StartJobRun", f"arn:aws:glue:{REGION}:{ACCOUNT}:job/another-job")
     assert not allowed(policy, "iam:CreateRole")
 
@@ -133,7 +148,9 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{out(dev_stack, 'raw_bucket')}/raw/train/x.csv")
     artifacts = out(dev_stack, "artifacts_bucket")
     # the same job builds the DeepAR channels: training/ only, not the models or forecasts beside it
-    assert allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json")
+    assert allowed(
+        glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json"
+    )
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/models/deepar-x/model.json")
     sagemaker = role_policy(iam, "favorita-dev-sagemaker")
     assert allowed(sagemaker, "s3:GetObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/data.json")
@@ -156,19 +173,44 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
         body = s3.get_object(Bucket=artifacts, Key=f"glue/{name}")["Body"].read()
         assert body == (dev_stack.glue_dir / name).read_bytes()
 
-    table = glue.get_table(DatabaseName=out(dev_stack, "glue_database_name"), Name=out(dev_stack, "forecasts_table_name"))["Table"]
+    table = glue.get_table(
+        DatabaseName=out(dev_stack, "glue_database_name"), Name=out(dev_stack, "forecasts_table_name")
+    )["Table"]
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
-    assert columns == [("date", "date"), ("store_nbr", "bigint"), ("family", "string"), ("days_ahead", "bigint"),
-                       ("store_closed", "boolean"),
-                       ("mean", "double"),
-                       ("p10", "double"), ("p50", "double"), ("p90", "double"), ("model_version", "string")]  # fmt: skip
+    assert columns == [
+        ("date", "date"),
+        ("store_nbr", "bigint"),
+        ("family", "string"),
+        ("days_ahead", "bigint"),
+        ("store_closed", "boolean"),
+        ("mean", "double"),
+        ("p10", "double"),
+        ("p50", "double"),
+        ("p90", "double"),
+        ("model_version", "string"),
+    ]
     assert [k["Name"] for k in table["PartitionKeys"]] == ["cutoff_month"]
     assert table["Parameters"]["projection.enabled"] == "true"
-    assert table["Parameters"]["storage.location.template"] == f"s3://{artifacts}/forecasts/cutoff_month=${{cutoff_month}}/"
+    assert (
+        table["Parameters"]["storage.location.template"]
+        == f"s3://{artifacts}/forecasts/cutoff_month=${{cutoff_month}}/"
+    )
     totals = glue.get_table(DatabaseName=out(dev_stack, "glue_database_name"), Name="forecast_totals")["Table"]
-    assert [c["Name"] for c in totals["StorageDescriptor"]["Columns"]] == ["level", "store_nbr", "family", "date",
-                                                                          "days_ahead", "mean", "p10", "p50", "p90"]  # fmt: skip
-    assert totals["Parameters"]["storage.location.template"] == f"s3://{artifacts}/forecast_totals/cutoff_month=${{cutoff_month}}/"
+    assert [c["Name"] for c in totals["StorageDescriptor"]["Columns"]] == [
+        "level",
+        "store_nbr",
+        "family",
+        "date",
+        "days_ahead",
+        "mean",
+        "p10",
+        "p50",
+        "p90",
+    ]
+    assert (
+        totals["Parameters"]["storage.location.template"]
+        == f"s3://{artifacts}/forecast_totals/cutoff_month=${{cutoff_month}}/"
+    )
     workgroup = client(dev_stack, "athena").get_work_group(WorkGroup=out(dev_stack, "athena_workgroup"))["WorkGroup"]
     assert workgroup["Configuration"]["ResultConfiguration"]["OutputLocation"] == f"s3://{artifacts}/athena-results/"
 
@@ -177,7 +219,9 @@ def test_schedule_rules_queues_topic_and_registry(dev_stack):
     sqs = client(dev_stack, "sqs")
     queue_url = out(dev_stack, "event_queue_url")
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=out(dev_stack, "dead_letter_queue_url"), AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=out(dev_stack, "dead_letter_queue_url"), AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
     assert attributes["SqsManagedSseEnabled"] == "true" and attributes["ReceiveMessageWaitTimeSeconds"] == "20"
     assert json.loads(attributes["Policy"])["Statement"][0]["Principal"] == {"Service": "events.amazonaws.com"}
@@ -199,13 +243,21 @@ def test_schedule_rules_queues_topic_and_registry(dev_stack):
     landed = json.loads(events.describe_rule(Name=rules["raw-data-landed"])["EventPattern"])
     assert landed["detail"]["object"]["key"] == [{"prefix": "landing/"}]
 
-    (alarm,) = client(dev_stack, "cloudwatch").describe_alarms(AlarmNamePrefix="favorita-dev-events-dead")["MetricAlarms"]
-    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible", 0)
+    (alarm,) = client(dev_stack, "cloudwatch").describe_alarms(AlarmNamePrefix="favorita-dev-events-dead")[
+        "MetricAlarms"
+    ]
+    assert (alarm["Namespace"], alarm["MetricName"], alarm["Threshold"]) == (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        0,
+    )
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "favorita-dev-events-dlq"}]
     assert alarm["AlarmActions"] == [out(dev_stack, "alerts_topic_arn")]
     topic = client(dev_stack, "sns").get_topic_attributes(TopicArn=out(dev_stack, "alerts_topic_arn"))["Attributes"]
     assert topic["KmsMasterKeyId"] == out(dev_stack, "kms_key_arn")
-    group = client(dev_stack, "sagemaker").describe_model_package_group(ModelPackageGroupName=out(dev_stack, "model_package_group_name"))
+    group = client(dev_stack, "sagemaker").describe_model_package_group(
+        ModelPackageGroupName=out(dev_stack, "model_package_group_name")
+    )
     assert group["ModelPackageGroupName"] == "favorita-dev-deepar"
 
 
@@ -233,17 +285,25 @@ def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
     resources = build_resources(settings)
     upload_landing(resources["storage"], small_data_dir, log=lambda _: None)  # six files under landing/
     s3.put_object(Bucket=out(dev_stack, "raw_bucket"), Key="raw/train/latest.json", Body=b"{}")  # no event wanted
-    client(dev_stack, "events").put_events(Entries=[{
-        "Source": "aws.sagemaker", "DetailType": "SageMaker Training Job State Change",
-        "Detail": json.dumps({"TrainingJobName": "favorita-dev-deepar-2017-08-x", "TrainingJobStatus": "Failed"}),
-    }])  # fmt: skip
+    client(dev_stack, "events").put_events(
+        Entries=[
+            {
+                "Source": "aws.sagemaker",
+                "DetailType": "SageMaker Training Job State Change",
+                "Detail": json.dumps(
+                    {"TrainingJobName": "favorita-dev-deepar-2017-08-x", "TrainingJobStatus": "Failed"}
+                ),
+            }
+        ]
+    )
 
     sensor = defs.get_sensor_def("eventbridge_events")
     sensor_resources = {k: resources[k] for k in ("aws", "storage", "alerts")}
     requests_seen, cursor = [], None
     for _ in range(3):  # a tick takes at most 10 messages; the last one deletes what the one before received
-        with build_sensor_context(instance=DagsterInstance.ephemeral(), resources=sensor_resources, cursor=cursor,
-                                  definitions=defs) as context:  # fmt: skip
+        with build_sensor_context(
+            instance=DagsterInstance.ephemeral(), resources=sensor_resources, cursor=cursor, definitions=defs
+        ) as context:
             tick = sensor.evaluate_tick(context)
         requests_seen += [(r.run_key, r.partition_key) for r in tick.run_requests]
         cursor = tick.cursor
@@ -251,9 +311,16 @@ def check_events_and_sensor(dev_stack, small_data_dir, inbox) -> None:
     assert len(requests_seen) == 1
     assert requests_seen[0][0].startswith("landed-") and requests_seen[0][1] is None  # refresh_data: not partitioned
     alerts = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-    assert [json.loads(m["Body"])["Subject"] for m in alerts] == ["Favorita: SageMaker training job favorita-dev-deepar-2017-08-x failed"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
-    assert attributes["Attributes"] == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+    assert [json.loads(m["Body"])["Subject"] for m in alerts] == [
+        "Favorita: SageMaker training job favorita-dev-deepar-2017-08-x failed"
+    ]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    )
+    assert attributes["Attributes"] == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
 
 
 def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraform_policies(dev_stack, small_data_dir):
@@ -265,13 +332,25 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
     dagster = principal(dev_stack.url, "dagster-runs", managed=[out(dev_stack, "dagster_policy_arn")])
     glue = principal(dev_stack.url, "glue-job", inline={"clean-series": role_policy(iam, "favorita-dev-glue")})
     admin = principal(dev_stack.url, "inspector", inline={"everything": ADMINISTRATOR})
-    inspect = lambda service: boto3.client(service, endpoint_url=dev_stack.url, region_name=REGION,  # noqa: E731
-                                           aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
-                                           aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"])  # fmt: skip
+    inspect = lambda service: boto3.client(
+        service,
+        endpoint_url=dev_stack.url,
+        region_name=REGION,  # noqa: E731
+        aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
+    )
     n_series = 12
-    canned = {"predictions": [{"mean": [1.0] * 16, "quantiles": {"0.1": [0.5] * 16, "0.5": [1.0] * 16, "0.9": [2.0] * 16}}] * n_series}
+    canned = {
+        "predictions": [{"mean": [1.0] * 16, "quantiles": {"0.1": [0.5] * 16, "0.5": [1.0] * 16, "0.9": [2.0] * 16}}]
+        * n_series
+    }
     results = {"region": REGION, "results": [{"Body": json.dumps(canned), "ContentType": "application/json"}] * 2}
-    assert requests.post(f"{dev_stack.url}/moto-api/static/sagemaker/endpoint-results", json=results, timeout=10).status_code == 201
+    assert (
+        requests.post(
+            f"{dev_stack.url}/moto-api/static/sagemaker/endpoint-results", json=results, timeout=10
+        ).status_code
+        == 201
+    )
     proxy = FaultProxy(dev_stack.url)
     try:
         with pytest.MonkeyPatch.context() as patch, authorization(dev_stack.url):
@@ -279,16 +358,18 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
             with pytest.raises(ClientError, match="AccessDenied|not authorized"):  # the enforcement is on
                 boto3.session.Session().client("iam", endpoint_url=dev_stack.url, region_name=REGION).list_users()
             env = settings_from_terraform(dev_stack.outputs) | {
-                "AWS_ENDPOINT_URL": proxy.url, "FAVORITA_GLUE_ENGINE": "pandas", "FAVORITA_POLL_SECONDS": "0.2",
-            }  # fmt: skip
+                "AWS_ENDPOINT_URL": proxy.url,
+                "FAVORITA_GLUE_ENGINE": "pandas",
+                "FAVORITA_POLL_SECONDS": "0.2",
+            }
             assert env["FAVORITA_KMS_KEY_ARN"] == out(dev_stack, "kms_key_arn")
             settings, resources = aws_resources(env, small_data_dir, glue_job_env=glue, inference_mode="endpoint")
             report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8), resources=resources)
             glue_runs = resources["cleaning"].last_client
             assert report.success, (report.failures, [r.stderr[-3000:] for r in glue_runs.runs.values()])
-            (_, argv), = glue_runs.argv.items()
+            ((_, argv),) = glue_runs.argv.items()
             assert argv[1].endswith("clean_series_job.py")
-            (_, channels_argv), = resources["channels"].last_client.argv.items()  # as the Glue role, too
+            ((_, channels_argv),) = resources["channels"].last_client.argv.items()  # as the Glue role, too
             assert channels_argv[channels_argv.index("--task") + 1] == "channels"
             run_every_ops_job(dev_stack, settings, resources, inspect)
             denied = [entry for entry in proxy.log if entry[3] == 403]
@@ -302,17 +383,24 @@ def run_every_ops_job(dev_stack, settings, resources, inspect) -> None:
     """The event sensor, deploy and rollback, low-stock alerts, clean-up and upload, as the Dagster principal."""
     storage, trainer = resources["storage"], resources["trainer"]
     defs = build_definitions(settings)
-    with build_sensor_context(instance=DagsterInstance.ephemeral(), definitions=defs,
-                              resources={k: resources[k] for k in ("aws", "storage", "alerts")}) as context:  # fmt: skip
+    with build_sensor_context(
+        instance=DagsterInstance.ephemeral(),
+        definitions=defs,
+        resources={k: resources[k] for k in ("aws", "storage", "alerts")},
+    ) as context:
         defs.get_sensor_def("eventbridge_events").evaluate_tick(context)  # receives, deletes, may alert
 
     version = storage.read_json(f"models/cutoff_month={report_month(storage)}/latest.json")["version"]
     package = inspect("sagemaker").create_model_package(
-        ModelPackageGroupName=out(dev_stack, "model_package_group_name"), ModelPackageDescription=version,
-        InferenceSpecification={"Containers": [{"Image": "deepar", "ModelDataUrl": storage.uri(f"models/{version}/model.tar.gz")}],
-                                "SupportedContentTypes": ["application/jsonlines"], "SupportedResponseMIMETypes": ["application/jsonlines"]},
+        ModelPackageGroupName=out(dev_stack, "model_package_group_name"),
+        ModelPackageDescription=version,
+        InferenceSpecification={
+            "Containers": [{"Image": "deepar", "ModelDataUrl": storage.uri(f"models/{version}/model.tar.gz")}],
+            "SupportedContentTypes": ["application/jsonlines"],
+            "SupportedResponseMIMETypes": ["application/jsonlines"],
+        },
         ModelApprovalStatus="Approved",
-    )["ModelPackageArn"]  # fmt: skip
+    )["ModelPackageArn"]
     moto_sm = MotoSageMaker(trainer.aws.client("sagemaker"))  # UpdateEndpoint, which moto lacks, as delete + create
 
     class Serving(type(trainer)):
@@ -326,8 +414,10 @@ def run_every_ops_job(dev_stack, settings, resources, inspect) -> None:
     deploy(serving, storage, registered, force=True, log=lambda _: None)  # a second deployment updates the endpoint
     assert rollback(serving, storage, log=lambda _: None)["endpoint_config"] == first["endpoint_config"]
 
-    for job, config in ((cleanup_old_versions, {"remove_old_versions": {"config": {"keep": 1}}}),
-                        (upload_raw_data, {"upload_raw_files": {"config": {"source_dir": str(settings.data_dir)}}})):  # fmt: skip
+    for job, config in (
+        (cleanup_old_versions, {"remove_old_versions": {"config": {"keep": 1}}}),
+        (upload_raw_data, {"upload_raw_files": {"config": {"source_dir": str(settings.data_dir)}}}),
+    ):
         job_resources = {k: resources[k] for k in ("storage", "trainer", "alerts", "raw_source") if k in resources}
         result = job.execute_in_process(resources=job_resources, run_config={"ops": config}, raise_on_error=False)
         assert result.success, [e.message for e in result.all_events if e.is_failure]
@@ -345,8 +435,11 @@ def check_what_the_run_wrote(dev_stack, inspect) -> None:
     assert re.fullmatch(r"forecasts/cutoff_month=\d{4}-\d{2}/forecasts\.parquet", forecast)  # the table's layout
     head = s3.head_object(Bucket=artifacts, Key=forecast)
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == out(dev_stack, "kms_key_arn")
-    top = {o["Key"].split("/")[0] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=artifacts)
-           for o in page.get("Contents", [])}  # fmt: skip
+    top = {
+        o["Key"].split("/")[0]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=artifacts)
+        for o in page.get("Contents", [])
+    }
     assert "pipes" in top and all(len(t) < 30 for t in top), top  # no message folder at a random top-level prefix
     (job,) = inspect("sagemaker").list_training_jobs()["TrainingJobSummaries"]
     assert job["TrainingJobName"].startswith("favorita-dev-")
@@ -360,22 +453,42 @@ def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resour
     """Applied above with its default, the root made no QuickSight resource; turned on, it plans the data source, the
     two data sets, the template and the dashboard over the platform's workgroup and tables, and changes nothing else."""
     principal = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
-    plan = plan_json(dev_stack, tmp_path, *dev_stack.vars, "-var", "quicksight_enabled=true",
-                     "-var", f"quicksight_principal_arn={principal}")  # fmt: skip
+    plan = plan_json(
+        dev_stack,
+        tmp_path,
+        *dev_stack.vars,
+        "-var",
+        "quicksight_enabled=true",
+        "-var",
+        f"quicksight_principal_arn={principal}",
+    )
     prefix = "module.quicksight[0]."
-    assert sorted(planned_changes(plan)) == sorted((prefix + r, "create") for r in (
-        "aws_quicksight_data_source.athena", "aws_quicksight_data_set.forecasts",
-        "aws_quicksight_data_set.replenishment_plan", "aws_quicksight_template.planner", "aws_quicksight_dashboard.planner"))
+    assert sorted(planned_changes(plan)) == sorted(
+        (prefix + r, "create")
+        for r in (
+            "aws_quicksight_data_source.athena",
+            "aws_quicksight_data_set.forecasts",
+            "aws_quicksight_data_set.replenishment_plan",
+            "aws_quicksight_template.planner",
+            "aws_quicksight_dashboard.planner",
+        )
+    )
     after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}
     source = after[prefix + "aws_quicksight_data_source.athena"]
     assert source["parameters"][0]["athena"][0]["work_group"] == out(dev_stack, "athena_workgroup")
-    tables = {name: after[prefix + f"aws_quicksight_data_set.{name}"]["physical_table_map"][0]["relational_table"][0]
-              for name in ("forecasts", "replenishment_plan")}  # fmt: skip
+    tables = {
+        name: after[prefix + f"aws_quicksight_data_set.{name}"]["physical_table_map"][0]["relational_table"][0]
+        for name in ("forecasts", "replenishment_plan")
+    }
     assert {t["schema"] for t in tables.values()} == {out(dev_stack, "glue_database_name")}
-    assert tables["replenishment_plan"]["name"] == "replenishment_plan" and tables["forecasts"]["name"] == out(dev_stack, "forecasts_table_name")
+    assert tables["replenishment_plan"]["name"] == "replenishment_plan" and tables["forecasts"]["name"] == out(
+        dev_stack, "forecasts_table_name"
+    )
 
 
-def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_names_and_nothing_else(dev_stack, tmp_path):
+def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_names_and_nothing_else(
+    dev_stack, tmp_path
+):
     """Planned with model_backend=amazon-forecast over the applied stack: the Forecast role and its policy are
     created, the Dagster policy changes, and nothing else. The role trusts Forecast for this account only and reaches
     only the datasets beside the channels and the version's export folder; the Dagster policy allows every Forecast
@@ -386,9 +499,13 @@ def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_nam
 
     plan = plan_json(dev_stack, tmp_path, *dev_stack.vars, "-var", "model_backend=amazon-forecast")
     iam_module = "module.platform.module.iam."
-    assert sorted(planned_changes(plan)) == sorted([
-        (iam_module + "aws_iam_role.forecast[0]", "create"), (iam_module + "aws_iam_role_policy.forecast[0]", "create"),
-        (iam_module + "aws_iam_policy.dagster", "policy")])  # fmt: skip
+    assert sorted(planned_changes(plan)) == sorted(
+        [
+            (iam_module + "aws_iam_role.forecast[0]", "create"),
+            (iam_module + "aws_iam_role_policy.forecast[0]", "create"),
+            (iam_module + "aws_iam_policy.dagster", "policy"),
+        ]
+    )
     after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}
     role = after[iam_module + "aws_iam_role.forecast[0]"]
     assert role["name"] == "favorita-dev-forecast"
@@ -403,8 +520,12 @@ def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_nam
     export = f"{artifacts}/{exports_prefix(keys.model_prefix('forecast-2017-08-ab12'))}/forecast/part0.csv"
     assert allowed(forecast_role, "s3:GetObject", dataset) and not allowed(forecast_role, "s3:PutObject", dataset)
     assert allowed(forecast_role, "s3:PutObject", export)
-    assert not allowed(forecast_role, "s3:GetObject", f"{artifacts}/{keys.training_prefix('2017-08-01')}/train/data.json")
-    assert not allowed(forecast_role, "s3:PutObject", f"{artifacts}/{keys.model_prefix('forecast-2017-08-ab12')}/model.json")
+    assert not allowed(
+        forecast_role, "s3:GetObject", f"{artifacts}/{keys.training_prefix('2017-08-01')}/train/data.json"
+    )
+    assert not allowed(
+        forecast_role, "s3:PutObject", f"{artifacts}/{keys.model_prefix('forecast-2017-08-ab12')}/model.json"
+    )
     assert allowed(forecast_role, "kms:Decrypt", out(dev_stack, "kms_key_arn"))
 
     policy = json.loads(after[iam_module + "aws_iam_policy.dagster"]["policy"])
@@ -415,31 +536,47 @@ def test_the_amazon_forecast_backend_adds_its_role_its_calls_on_the_projects_nam
         """(action, resource) of every call one training, its clean-up and a stop make, with the backend's names."""
         base = forecast_name(name_prefix, "forecast-2017-08-ab12", "20170901t030000")
         backend = AmazonForecast(role_arn="unused", aws=FavoritaAws(region_name=REGION))
-        found = [(f"forecast:{a}DatasetGroup", f"{arn}:dataset-group/{base}") for a in ("Create", "Update", "Describe", "Delete")]
+        found = [
+            (f"forecast:{a}DatasetGroup", f"{arn}:dataset-group/{base}")
+            for a in ("Create", "Update", "Describe", "Delete")
+        ]
         for name, request in backend.dataset_requests(base).items():
             dataset = request["DatasetName"]
             job = backend.import_request(base, name, f"{arn}:dataset/{dataset}", "s3://unused/")["DatasetImportJobName"]
             found += [(f"forecast:{a}Dataset", f"{arn}:dataset/{dataset}") for a in ("Create", "Describe", "Delete")]
-            found += [(f"forecast:{a}DatasetImportJob", f"{arn}:dataset-import-job/{dataset}/{job}") for a in ("Create", "Describe", "Delete")]
-        for kind, parent, child in (("predictor", base, None), ("forecast", base, None),
-                                    ("predictor-backtest-export-job", base, forecast_name(base, "backtest")),
-                                    ("forecast-export-job", base, forecast_name(base, "export"))):  # fmt: skip
+            found += [
+                (f"forecast:{a}DatasetImportJob", f"{arn}:dataset-import-job/{dataset}/{job}")
+                for a in ("Create", "Describe", "Delete")
+            ]
+        for kind, parent, child in (
+            ("predictor", base, None),
+            ("forecast", base, None),
+            ("predictor-backtest-export-job", base, forecast_name(base, "backtest")),
+            ("forecast-export-job", base, forecast_name(base, "export")),
+        ):
             resource = f"{arn}:{kind}/{parent}" + (f"/{child}" if child else "")
             action = "".join(part.capitalize() for part in kind.split("-"))
             found += [(f"forecast:{a}{action}", resource) for a in ("Create", "Describe", "Delete")]
             found += [("forecast:StopResource", resource), ("forecast:TagResource", resource)]
-        found += [("forecast:CreateAutoPredictor", f"{arn}:predictor/{base}"), ("forecast:DescribeAutoPredictor", f"{arn}:predictor/{base}"),
-                  ("forecast:DeleteResourceTree", f"{arn}:dataset-group/{base}"),
-                  ("forecast:CreatePredictor", "arn:aws:forecast:::algorithm/CNN-QR")]  # fmt: skip
+        found += [
+            ("forecast:CreateAutoPredictor", f"{arn}:predictor/{base}"),
+            ("forecast:DescribeAutoPredictor", f"{arn}:predictor/{base}"),
+            ("forecast:DeleteResourceTree", f"{arn}:dataset-group/{base}"),
+            ("forecast:CreatePredictor", "arn:aws:forecast:::algorithm/CNN-QR"),
+        ]
         return found
 
     refused = [call for call in calls(prefix) if not allowed(policy, *call)]
     assert refused == []
     assert [call for call in calls("other-team") if allowed(policy, *call) and "algorithm/" not in call[1]] == []
     assert allowed(policy, "forecast:ListDatasetGroups", "*")
-    assert not allowed(policy, "forecast:CreateDatasetGroup", f"arn:aws:forecast:{REGION}:{ACCOUNT}:dataset-group/favorita_devx")
+    assert not allowed(
+        policy, "forecast:CreateDatasetGroup", f"arn:aws:forecast:{REGION}:{ACCOUNT}:dataset-group/favorita_devx"
+    )
     unscoped = {a for s in statements(policy) if "*" in s["Resource"] for a in s["Action"]}
-    assert unscoped == {"forecast:ListDatasetGroups"} | {f"sagemaker:List{kind}" for kind in ("EndpointConfigs", "Endpoints", "ModelPackages", "Models")}
+    assert unscoped == {"forecast:ListDatasetGroups"} | {
+        f"sagemaker:List{kind}" for kind in ("EndpointConfigs", "Endpoints", "ModelPackages", "Models")
+    }
     (pass_role,) = [s for s in statements(policy) if "iam:PassRole" in s["Action"]]
     assert f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-forecast" in pass_role["Resource"]
     assert "forecast.amazonaws.com" in pass_role["Condition"]["StringEquals"]["iam:PassedToService"]
@@ -450,8 +587,10 @@ def test_the_default_configuration_denies_insecure_transport(dev_stack, tmp_path
     and nothing else changes."""
     plan = plan_json(dev_stack, tmp_path, *dev_stack.vars_secure_default)  # enforce_secure_transport at its default
     changed = sorted({address for address, _ in planned_changes(plan)})
-    assert changed == sorted([f'module.platform.module.storage.aws_s3_bucket_policy.this["{b}"]' for b in ("artifacts", "processed", "raw")]
-                             + ["module.platform.module.storage.aws_s3_bucket_policy.logs"])  # fmt: skip
+    assert changed == sorted(
+        [f'module.platform.module.storage.aws_s3_bucket_policy.this["{b}"]' for b in ("artifacts", "processed", "raw")]
+        + ["module.platform.module.storage.aws_s3_bucket_policy.logs"]
+    )
     for change in plan["resource_changes"]:
         if change["address"] in changed:
             document = json.loads(change["change"]["after"]["policy"])
@@ -470,5 +609,9 @@ def test_destroy_removes_the_stack(dev_stack):
     assert client(dev_stack, "glue").get_jobs()["Jobs"] == []
     assert client(dev_stack, "sqs").list_queues().get("QueueUrls", []) == []
     assert client(dev_stack, "events").list_rules(NamePrefix="favorita-dev")["Rules"] == []
-    assert [r["RoleName"] for r in client(dev_stack, "iam").list_roles()["Roles"] if r["RoleName"].startswith("favorita-dev")] == []
+    assert [
+        r["RoleName"]
+        for r in client(dev_stack, "iam").list_roles()["Roles"]
+        if r["RoleName"].startswith("favorita-dev")
+    ] == []
     assert client(dev_stack, "scheduler").list_schedules()["Schedules"] == []

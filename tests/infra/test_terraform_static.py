@@ -37,11 +37,15 @@ def test_root_initialises_offline_and_validates(terraform_bin, tmp_path, root):
 def test_checkov_finds_nothing_unexplained():
     result = subprocess.run(
         [str(checkov_binary()), "-d", str(INFRA), "--framework", "terraform", "-o", "json", "--skip-download"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     report = json.loads(result.stdout)
     failed = report["results"]["failed_checks"]
-    assert not failed, "\n".join(f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})" for c in failed)
+    assert not failed, "\n".join(
+        f"{c['check_id']} {c['check_name']}: {c['resource']} ({c['file_path']})" for c in failed
+    )
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 100
     for skipped in report["results"]["skipped_checks"]:
@@ -53,7 +57,7 @@ def test_every_module_has_its_four_files_and_pins_terraform_and_the_provider():
     dirs = [p for p in (INFRA / "modules").iterdir() if p.is_dir()] + [INFRA / "envs" / r for r in ROOTS]
     assert len(dirs) >= 7
     for folder in dirs:
-        assert MODULE_FILES <= {p.name for p in folder.glob("*.tf")}, folder
+        assert {p.name for p in folder.glob("*.tf")} >= MODULE_FILES, folder
         versions = (folder / "versions.tf").read_text()
         assert 'required_version = ">= 1.5.0"' in versions and 'version = "~> 5.0"' in versions, folder
 
@@ -101,7 +105,9 @@ def test_terraform_test_holds_the_modules_promises_against_a_mocked_provider(ter
     tf.run(folder, "init", "-input=false", "-no-color", *([f"-plugin-dir={mirror}"] if mirror else []))
     result = tf.run(folder, "test", "-no-color")
     runs = re.findall(r'run "(\w+)"\.\.\. (\w+)', result.stdout)
-    declared = re.findall(r'^run "(\w+)"', "".join(p.read_text() for p in (folder / "tests").glob("*.tftest.hcl")), re.M)
+    declared = re.findall(
+        r'^run "(\w+)"', "".join(p.read_text() for p in (folder / "tests").glob("*.tftest.hcl")), re.M
+    )
     assert len(declared) >= 2 and sorted(name for name, _ in runs) == sorted(declared), result.stdout
     assert all(status == "pass" for _, status in runs), result.stdout
     assert re.search(r"Success! \d+ passed, 0 failed", result.stdout)

@@ -28,7 +28,9 @@ def test_zizmor_finds_nothing_in_the_workflow():
 
     zizmor = shutil.which("zizmor", path=str(_Path(sys.executable).parent)) or shutil.which("zizmor")
     assert zizmor, "zizmor is a dev dependency (pyproject.toml): `make setup` installs it"
-    result = subprocess.run([zizmor, "--offline", "--format", "plain", str(WORKFLOW)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [zizmor, "--offline", "--format", "plain", str(WORKFLOW)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert "No findings to report" in result.stdout + result.stderr
 
@@ -52,7 +54,9 @@ def test_every_action_is_pinned_to_a_commit_and_only_the_deploy_job_gets_an_oidc
 
 
 def test_the_deploy_job_builds_pushes_and_deploys_the_sha_through_the_deploy_script():
-    steps = {s.get("name", s.get("uses", "")): s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["deploy"]["steps"]}
+    steps = {
+        s.get("name", s.get("uses", "")): s for s in yaml.safe_load(WORKFLOW.read_text())["jobs"]["deploy"]["steps"]
+    }
     build = next(s["run"] for n, s in steps.items() if n.startswith("Build and push"))
     assert 'docker push "$repository:$IMAGE_SHA"' in build and "image-present" in build
     deploy = next(s["run"] for n, s in steps.items() if n.startswith("Deploy"))

@@ -68,7 +68,9 @@ def _tool_problem() -> str | None:
 def run(*argv: str, timeout: float = 1800, **kwargs) -> subprocess.CompletedProcess:
     done = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, **kwargs)
     if done.returncode != 0:
-        raise AssertionError(f"{' '.join(argv[:4])} ... failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(argv[:4])} ... failed ({done.returncode}):\n{(done.stdout + done.stderr)[-4000:]}"
+        )
     return done
 
 
@@ -95,8 +97,18 @@ def base_image(work: Path) -> None:
         "RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates "
         "&& rm -rf /var/lib/apt/lists/*\n"
     )
-    run("buildah", "bud", "--isolation", "chroot", "-f", str(work / "Containerfile.base"), "-t", BASE, str(work),
-        timeout=900)  # fmt: skip
+    run(
+        "buildah",
+        "bud",
+        "--isolation",
+        "chroot",
+        "-f",
+        str(work / "Containerfile.base"),
+        "-t",
+        BASE,
+        str(work),
+        timeout=900,
+    )
 
 
 # What one build needs on disk: the venv layer of the build stage (about 3 GB), its copy in the runtime stage, the
@@ -117,16 +129,19 @@ def _disk_problem() -> str | None:
     for path in _storage_paths():
         free = shutil.disk_usage(path).free / 1e9
         if free < NEEDED_GB:
-            return (f"the image build needs about {NEEDED_GB} GB free where buildah writes, and {path} has "
-                    f"{free:.1f} GB: free some disk (`buildah rmi --prune` drops the layers of earlier builds)")  # fmt: skip
+            return (
+                f"the image build needs about {NEEDED_GB} GB free where buildah writes, and {path} has "
+                f"{free:.1f} GB: free some disk (`buildah rmi --prune` drops the layers of earlier builds)"
+            )
     return None
 
 
 def _clear_earlier_builds() -> None:
     """Drop what earlier builds of this image left: its working containers, the image, and the untagged layers that
     `--layers` kept (each build of changed code adds a few GB of them). The debootstrap base stays: it is reused."""
-    listed = subprocess.run(["buildah", "containers", "--format", "{{.ContainerID}} {{.ImageName}}"],
-                            capture_output=True, text=True).stdout  # fmt: skip
+    listed = subprocess.run(
+        ["buildah", "containers", "--format", "{{.ContainerID}} {{.ImageName}}"], capture_output=True, text=True
+    ).stdout
     for line in listed.splitlines():
         container, _, image = line.partition(" ")
         if image.strip() == IMAGE:
@@ -149,8 +164,21 @@ def image(tmp_path_factory):
     started = time.monotonic()
     base_image(work)
     timings["base"] = time.monotonic() - started
-    argv = ["buildah", "bud", "--isolation", "chroot", "--layers", "--target", "selftest", "-t", IMAGE,
-            "--build-arg", f"BASE_IMAGE={BASE}", "--build-arg", "TORCH_INDEX="]  # fmt: skip
+    argv = [
+        "buildah",
+        "bud",
+        "--isolation",
+        "chroot",
+        "--layers",
+        "--target",
+        "selftest",
+        "-t",
+        IMAGE,
+        "--build-arg",
+        f"BASE_IMAGE={BASE}",
+        "--build-arg",
+        "TORCH_INDEX=",
+    ]
     ca, wheels = _pip_setting("cert"), _pip_setting("find-links")
     if ca and Path(ca).is_file():
         argv += ["--secret", f"id=ca,src={ca}"]
@@ -182,11 +210,17 @@ def test_the_image_runs_as_a_user_and_holds_the_production_instance(image):
     env = config["Docker"]["config"]["Env"]
     assert "DAGSTER_HOME=/opt/dagster/home" in env and not [e for e in env if "PASSWORD" in e or "SECRET" in e]
     assert "QueuedRunCoordinator" in in_image(container, "cat $DAGSTER_HOME/dagster.yaml")
-    assert in_image(container, "test ! -e /run/secrets/ca && id -u && ls /opt/venv/lib/python3*/site-packages | grep -c '^torch-2.13.0'").split() == ["10001", "1"]
+    assert in_image(
+        container,
+        "test ! -e /run/secrets/ca && id -u && ls /opt/venv/lib/python3*/site-packages | grep -c '^torch-2.13.0'",
+    ).split() == ["10001", "1"]
     # The ECS instance (DAGSTER_HOME=/opt/dagster/ecs in Terraform's task definitions): its launcher imports, its
     # scratch folder is writable by the user (the root filesystem is read-only on ECS).
-    ecs = in_image(container, "grep -c FavoritaEcsRunLauncher /opt/dagster/ecs/dagster.yaml && touch /opt/dagster/var/probe && "
-                              "python -c 'from favorita_assets.aws.ecs import FavoritaEcsRunLauncher; print(FavoritaEcsRunLauncher.__name__)'")  # fmt: skip
+    ecs = in_image(
+        container,
+        "grep -c FavoritaEcsRunLauncher /opt/dagster/ecs/dagster.yaml && touch /opt/dagster/var/probe && "
+        "python -c 'from favorita_assets.aws.ecs import FavoritaEcsRunLauncher; print(FavoritaEcsRunLauncher.__name__)'",
+    )
     assert ecs.split() == ["1", "FavoritaEcsRunLauncher"]
 
 
@@ -241,5 +275,7 @@ def _read(path: Path) -> bytes:
 @pytest.mark.image
 def test_the_pure_core_unit_tests_pass_in_the_image(image):
     container, _ = image
-    out = in_image(container, "cd /opt/dagster && python -m pytest -q -p no:cacheprovider tests/unit 2>&1 | tail -3", timeout=900)
+    out = in_image(
+        container, "cd /opt/dagster && python -m pytest -q -p no:cacheprovider tests/unit 2>&1 | tail -3", timeout=900
+    )
     assert " passed" in out and "failed" not in out and "error" not in out.lower(), out

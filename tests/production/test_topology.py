@@ -16,7 +16,7 @@ import shutil
 import signal
 import tempfile
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -60,7 +60,9 @@ def wait(what: str, check, timeout: float, every: float = 1.0, state=None):
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f"; {state()}" if state else ""))
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}" + (f"; {state()}" if state else "")
+            )
         time.sleep(every)
 
 
@@ -74,9 +76,12 @@ def topology():
     write_sample_data(root / "data", 3, 4, start.isoformat(), end.isoformat(), 7)
     # The schedule fires once, at the whole minute 150 s from now (the topology is up by then): a tick of
     # the real daemon, and the only one during the module (Dagster keys a schedule's runs by their tick's time).
-    fire = datetime.now(timezone.utc) + timedelta(seconds=150)
-    env = {"FAVORITA_DATA_DIR": str(root / "data"), "FAVORITA_STORAGE_DIR": str(root / "storage"),
-           "FAVORITA_RETRAIN_CRON": f"{fire.minute} {fire.hour} * * *"}  # fmt: skip
+    fire = datetime.now(UTC) + timedelta(seconds=150)
+    env = {
+        "FAVORITA_DATA_DIR": str(root / "data"),
+        "FAVORITA_STORAGE_DIR": str(root / "storage"),
+        "FAVORITA_RETRAIN_CRON": f"{fire.minute} {fire.hour} * * *",
+    }
     top = Topology(root, env=env, web_port=free_port())
     started = time.monotonic()
     top.start()
@@ -106,8 +111,10 @@ def _stop_new_data_sensor(top: Topology) -> None:
         state = top.graphql(query, selector)["sensorOrError"]["sensorState"]
         if state["status"] == "STOPPED":
             return True
-        answer = top.graphql("mutation($id: String) { stopSensor(id: $id) { __typename ... on PythonError { message } } }",
-                             {"id": state["id"]})  # fmt: skip
+        answer = top.graphql(
+            "mutation($id: String) { stopSensor(id: $id) { __typename ... on PythonError { message } } }",
+            {"id": state["id"]},
+        )
         assert answer["stopSensor"]["__typename"] != "PythonError", answer
         return False
 
@@ -125,19 +132,30 @@ def events(top: Topology, run_id: str) -> list[tuple[str, str]]:
     import psycopg2
 
     env = top.postgres.environment()
-    with psycopg2.connect(host=env["DAGSTER_PG_HOST"], port=env["DAGSTER_PG_PORT"], dbname=env["DAGSTER_PG_DB"],
-                          user=env["DAGSTER_PG_USER"], password=env["DAGSTER_PG_PASSWORD"]) as connection:  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT dagster_event_type, event FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,))
-            # Stored under Dagster's legacy names (PIPELINE_ENQUEUED for RUN_ENQUEUED): named here as the API names them.
-            return [(DagsterEventType(kind).name if kind else "", body) for kind, body in cursor.fetchall()]
+    with psycopg2.connect(
+        host=env["DAGSTER_PG_HOST"],
+        port=env["DAGSTER_PG_PORT"],
+        dbname=env["DAGSTER_PG_DB"],
+        user=env["DAGSTER_PG_USER"],
+        password=env["DAGSTER_PG_PASSWORD"],
+    ) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT dagster_event_type, event FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,))
+        # Stored under Dagster's legacy names (PIPELINE_ENQUEUED for RUN_ENQUEUED): named here as the API names them.
+        return [(DagsterEventType(kind).name if kind else "", body) for kind, body in cursor.fetchall()]
 
 
 def launch(top: Topology, month: str, **deepar) -> str:
-    answer = top.graphql("""mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
-        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""", {"p": {
-        "selector": {**SELECTOR, "jobName": "favorita_pipeline"}, "runConfigData": run_config(**deepar),
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": month}]}}})  # fmt: skip
+    answer = top.graphql(
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) {
+        __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+        {
+            "p": {
+                "selector": {**SELECTOR, "jobName": "favorita_pipeline"},
+                "runConfigData": run_config(**deepar),
+                "executionMetadata": {"tags": [{"key": "dagster/partition", "value": month}]},
+            }
+        },
+    )
     assert answer["launchRun"]["__typename"] == "LaunchRunSuccess", answer
     return answer["launchRun"]["run"]["runId"]
 
@@ -149,8 +167,10 @@ def run_of(top: Topology, run_id: str) -> dict:
 
 def every_run(top: Topology) -> list[tuple[str, str, str]]:
     """(job, status, partition) of every run: what a failed wait names."""
-    return [(r["jobName"], r["status"], {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition", ""))
-            for r in runs(top)]  # fmt: skip
+    return [
+        (r["jobName"], r["status"], {t["key"]: t["value"] for t in r["tags"]}.get("dagster/partition", ""))
+        for r in runs(top)
+    ]
 
 
 def test_every_required_daemon_is_healthy_on_the_postgres_instance(topology):
@@ -170,8 +190,15 @@ def test_the_daemons_schedule_tick_refreshes_the_data_through_the_queue(topology
     assert tags["dagster/schedule_name"] == "monthly_retrain" and tags["favorita/month"] == month
     wait("the refresh to finish", lambda: run_of(topology, run["runId"])["status"] in ("SUCCESS", "FAILURE"), 400)
     kinds = [kind for kind, _ in events(topology, run["runId"])]
-    assert run_of(topology, run["runId"])["status"] == "SUCCESS", [m[-400:] for k, m in events(topology, run["runId"]) if "FAILURE" in k]
-    assert kinds.index("RUN_ENQUEUED") < kinds.index("RUN_STARTING") < kinds.index("RUN_START") < kinds.index("RUN_SUCCESS")
+    assert run_of(topology, run["runId"])["status"] == "SUCCESS", [
+        m[-400:] for k, m in events(topology, run["runId"]) if "FAILURE" in k
+    ]
+    assert (
+        kinds.index("RUN_ENQUEUED")
+        < kinds.index("RUN_STARTING")
+        < kinds.index("RUN_START")
+        < kinds.index("RUN_SUCCESS")
+    )
     assert kinds.count("ASSET_MATERIALIZATION") >= 7  # the six raw tables and cleaned_series
 
 
@@ -179,14 +206,26 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     month = last_month_end(date.today())
     newest, before = month.strftime("%Y-%m"), (month.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
     first = launch(topology, before, epochs=1, num_cells=8)
-    assert [r for r in every_run(topology) if r[0] == "favorita_pipeline" and r[2] != before] == []  # nothing else trains
-    wait("the first training to start", lambda: run_of(topology, first)["status"] in ("STARTED", "SUCCESS", "FAILURE"), 240,
-         state=lambda: f"runs: {every_run(topology)}; the daemon's log ends: {topology.log('daemon').read_text()[-2000:]}")  # fmt: skip
+    assert [
+        r for r in every_run(topology) if r[0] == "favorita_pipeline" and r[2] != before
+    ] == []  # nothing else trains
+    wait(
+        "the first training to start",
+        lambda: run_of(topology, first)["status"] in ("STARTED", "SUCCESS", "FAILURE"),
+        240,
+        state=lambda: (
+            f"runs: {every_run(topology)}; the daemon's log ends: {topology.log('daemon').read_text()[-2000:]}"
+        ),
+    )
     second = launch(topology, newest, epochs=500, num_cells=8, early_stopping_patience=500)  # long: killed below
     if run_of(topology, first)["status"] == "STARTED":  # while the first trains, the second waits in the queue
         assert run_of(topology, second)["status"] == "QUEUED"
-    wait("the first training to finish", lambda: run_of(topology, first)["status"] in ("SUCCESS", "FAILURE"), 600,
-         state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
+    wait(
+        "the first training to finish",
+        lambda: run_of(topology, first)["status"] in ("SUCCESS", "FAILURE"),
+        600,
+        state=lambda: f"runs: {every_run(topology)}",
+    )
     assert run_of(topology, first)["status"] == "SUCCESS", [(r["jobName"], r["status"]) for r in runs(topology)]
     pid = wait("the second run's worker", lambda: _worker_pid(topology, second), 120, every=0.5)
     one, two = run_of(topology, first), run_of(topology, second)
@@ -209,11 +248,19 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
 
     # run_retries (infra/dagster/dagster.yaml): a run whose process died is retried once, by the daemon, as a child of
     # the killed run. The retry is the same 500-epoch training: it is cancelled here, and a cancelled run is not retried.
-    (retry,) = wait("the daemon's retry of the killed run", lambda: _children(topology, second), 120,
-                    state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
+    (retry,) = wait(
+        "the daemon's retry of the killed run",
+        lambda: _children(topology, second),
+        120,
+        state=lambda: f"runs: {every_run(topology)}",
+    )
     assert _tags(retry)["dagster/retry_number"] == "1" and _tags(retry)["dagster/partition"] == newest
-    wait("the retry to be cancelled", lambda: _cancelled(topology, retry["runId"]), 240,
-         state=lambda: f"runs: {every_run(topology)}")  # fmt: skip
+    wait(
+        "the retry to be cancelled",
+        lambda: _cancelled(topology, retry["runId"]),
+        240,
+        state=lambda: f"runs: {every_run(topology)}",
+    )
 
     count = len(runs(topology))
     topology.stop_process("daemon")
@@ -242,18 +289,25 @@ def _cancelled(top: Topology, run_id: str) -> bool:
     """Is the run cancelled? If not, ask the UI's API to terminate it (which it refuses while the run is STARTING)."""
     status = run_of(top, run_id)["status"]
     if status in ("QUEUED", "STARTED"):
-        answer = top.graphql("""mutation($id: String!) { terminateRun(runId: $id) { __typename
-            ... on TerminateRunFailure { message } ... on PythonError { message } } }""", {"id": run_id})  # fmt: skip
+        answer = top.graphql(
+            """mutation($id: String!) { terminateRun(runId: $id) { __typename
+            ... on TerminateRunFailure { message } ... on PythonError { message } } }""",
+            {"id": run_id},
+        )
         assert answer["terminateRun"]["__typename"] in ("TerminateRunSuccess", "TerminateRunFailure"), answer
     return status == "CANCELED"
 
 
 def _sensor_tick_after(top: Topology, name: str, since: float) -> dict | None:
     """The newest finished tick of sensor ``name`` after ``since`` (epoch seconds), through GraphQL."""
-    data = top.graphql("""query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor {
+    data = top.graphql(
+        """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) { ... on Sensor {
         sensorState { ticks(limit: 5) { status timestamp runIds skipReason } } } } }""",
-                       {"s": {**SELECTOR, "sensorName": name}})  # fmt: skip
-    ticks = [t for t in data["sensorOrError"]["sensorState"]["ticks"] if t["timestamp"] > since and t["status"] != "STARTED"]
+        {"s": {**SELECTOR, "sensorName": name}},
+    )
+    ticks = [
+        t for t in data["sensorOrError"]["sensorState"]["ticks"] if t["timestamp"] > since and t["status"] != "STARTED"
+    ]
     return ticks[0] if ticks else None
 
 

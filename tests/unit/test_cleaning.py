@@ -9,14 +9,22 @@ from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.schema import read_kaggle_csv
 
 STORES = pd.DataFrame(
-    {"store_nbr": [1, 2], "city": ["Quito", "Guayaquil"], "state": ["Pichincha", "Guayas"], "type": ["D", "A"], "cluster": [13, 5]}
+    {
+        "store_nbr": [1, 2],
+        "city": ["Quito", "Guayaquil"],
+        "state": ["Pichincha", "Guayas"],
+        "type": ["D", "A"],
+        "cluster": [13, 5],
+    }
 )
 OIL = pd.DataFrame({"date": pd.to_datetime(["2017-01-03", "2017-01-05"]), "dcoilwtico": [50.0, 52.0]})
 HOLIDAYS = pd.DataFrame(
-    [("2017-01-02", "Transfer", "National", "Ecuador", "Traslado Primer dia del ano", False),
-     ("2017-01-04", "Holiday", "Local", "Guayaquil", "Fiesta", False)],
+    [
+        ("2017-01-02", "Transfer", "National", "Ecuador", "Traslado Primer dia del ano", False),
+        ("2017-01-04", "Holiday", "Local", "Guayaquil", "Fiesta", False),
+    ],
     columns=["date", "type", "locale", "locale_name", "description", "transferred"],
-).assign(date=lambda f: pd.to_datetime(f["date"]))  # fmt: skip
+).assign(date=lambda f: pd.to_datetime(f["date"]))
 
 
 def train(rows):

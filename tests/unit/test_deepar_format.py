@@ -19,8 +19,15 @@ from favorita_assets.core.deepar_format import (
 from favorita_assets.core.features import horizon_features
 
 H = 3
-STORES = pd.DataFrame({"store_nbr": [1, 2], "city": ["Quito", "Cuenca"], "state": ["Pichincha", "Azuay"],
-                       "type": ["D", "B"], "cluster": [13, 6]})  # fmt: skip
+STORES = pd.DataFrame(
+    {
+        "store_nbr": [1, 2],
+        "city": ["Quito", "Cuenca"],
+        "state": ["Pichincha", "Azuay"],
+        "type": ["D", "B"],
+        "cluster": [13, 6],
+    }
+)
 HOLIDAYS = pd.DataFrame(
     [("2016-12-27", "Holiday", "Local", "Cuenca", "Fiesta", False)],
     columns=["date", "type", "locale", "locale_name", "description", "transferred"],
@@ -32,11 +39,21 @@ def cleaned_frame():
     rows = []
     for store, family, first in ((1, "EGGS", 0), (1, "DAIRY", 5), (2, "EGGS", 0)):
         for i, d in enumerate(days[first:]):
-            rows.append({"date": d, "store_nbr": store, "family": family, "sales": float(i + store),
-                         "onpromotion": i % 3, "store_closed": store == 2 and d in (pd.Timestamp("2016-12-20"), pd.Timestamp("2016-12-23")),
-                         "is_holiday": False, "is_event": False, "is_payday": d.day == 15,
-                         "store_type": STORES.set_index("store_nbr").loc[store, "type"],
-                         "cluster": STORES.set_index("store_nbr").loc[store, "cluster"]})  # fmt: skip
+            rows.append(
+                {
+                    "date": d,
+                    "store_nbr": store,
+                    "family": family,
+                    "sales": float(i + store),
+                    "onpromotion": i % 3,
+                    "store_closed": store == 2 and d in (pd.Timestamp("2016-12-20"), pd.Timestamp("2016-12-23")),
+                    "is_holiday": False,
+                    "is_event": False,
+                    "is_payday": d.day == 15,
+                    "store_type": STORES.set_index("store_nbr").loc[store, "type"],
+                    "cluster": STORES.set_index("store_nbr").loc[store, "cluster"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -78,7 +95,9 @@ def test_future_features_carry_the_plan_holidays_and_christmas(channels):
     closed = eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("store_closed")]
     assert closed[n:] == [1.0, 0.0, 0.0]  # 25 December
     cuenca = channels.inference[2]["dynamic_feat"][DYNAMIC_FEATURES.index("is_holiday")]
-    assert cuenca[n:] == [0.0, 0.0, 1.0] and eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("is_holiday")][n:] == [0.0] * 3
+    assert (
+        cuenca[n:] == [0.0, 0.0, 1.0] and eggs1["dynamic_feat"][DYNAMIC_FEATURES.index("is_holiday")][n:] == [0.0] * 3
+    )
 
 
 def test_held_out_days_do_not_leak_observed_closures(channels):
@@ -153,9 +172,15 @@ def test_endpoint_requests_stay_under_the_6_mb_limit_on_full_length_series():
 
     rng = np.random.default_rng(0)
     days, h = 1688, 16  # Kaggle's history (2013-01-01 .. 2017-08-15) and horizon
-    instances = [{"start": "2013-01-01 00:00:00", "target": np.round(rng.gamma(2, 800, days), 3).tolist(),
-                  "cat": [i % 54, i % 33, 1, 2], "dynamic_feat": np.round(rng.random((5, days + h)), 4).tolist()}
-                 for i in range(200)]  # fmt: skip
+    instances = [
+        {
+            "start": "2013-01-01 00:00:00",
+            "target": np.round(rng.gamma(2, 800, days), 3).tolist(),
+            "cat": [i % 54, i % 33, 1, 2],
+            "dynamic_feat": np.round(rng.random((5, days + h)), 4).tolist(),
+        }
+        for i in range(200)
+    ]
     assert len(json.dumps({"instances": instances})) > 6 * 1024 * 1024  # what one request of 200 used to send
     bodies = list(endpoint_requests(instances, {"num_samples": 100}, max_series=200))
     assert len(bodies) >= 2 and all(len(body) <= 5 * 1024 * 1024 for body, _ in bodies)
@@ -172,15 +197,18 @@ def _generated(stores: int = 4, families: int = 5):
     from favorita_assets.core.sample_data import generate
 
     tables = generate(n_stores=stores, n_families=families, start="2016-01-01", end="2017-03-31", seed=11)
-    train = tables["train"].assign(date=lambda f: pd.to_datetime(f["date"].astype(str)), family=lambda f: f["family"].astype(str))
+    train = tables["train"].assign(
+        date=lambda f: pd.to_datetime(f["date"].astype(str)), family=lambda f: f["family"].astype(str)
+    )
     holidays = tables["holidays_events"].assign(date=lambda f: pd.to_datetime(f["date"]))
     oil = tables["oil"].assign(date=lambda f: pd.to_datetime(f["date"]))
     cleaned = clean_series(train, tables["stores"], oil, holidays)
     cutoff = pd.Timestamp("2017-03-31")
     horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=16, freq="D")
     promotions, _ = known_promotions(None, cleaned, horizon)
-    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, tables["stores"], holidays, promotions,
-                              recurring_closures(cleaned))  # fmt: skip
+    future = horizon_features(
+        cleaned[["store_nbr", "family"]], horizon, tables["stores"], holidays, promotions, recurring_closures(cleaned)
+    )
     return cleaned, cutoff, future
 
 
@@ -261,8 +289,10 @@ def test_without_a_promotion_plan_the_horizon_and_every_window_get_the_weekday_e
     history, inputs = prepare_from_cleaned(cleaned, None, tables["stores"], tables["holidays_events"], cutoff, h, k)
     assert inputs.plan.unknown_promotions == tuple(range(h)) and inputs.promotions_source.startswith("estimated")
     channels = build_channels(history, cutoff, h, inputs.horizon_features, k, inputs.plan.unknown_promotions)
-    one = history[(history["store_nbr"] == channels.series["store_nbr"][0])
-                  & (history["family"].astype(str) == channels.series["family"][0])]  # fmt: skip
+    one = history[
+        (history["store_nbr"] == channels.series["store_nbr"][0])
+        & (history["family"].astype(str) == channels.series["family"][0])
+    ]
     counts = one["onpromotion"].to_numpy(dtype=float)
     assert counts[-k * h :].any()  # the series was promoted in the windows: the estimate replaces that
     test_promo = np.asarray(channels.test[0]["dynamic_feat"][PROMO_ROW])

@@ -17,8 +17,14 @@ def records(n=4, days=120, h=7, seed=0):
         weekly = np.tile([1.0, 0.9, 0.9, 1.0, 1.1, 1.5, 1.6], days // 7 + 2)
         target = rng.poisson(level * weekly[:days]).astype(float)
         promo = (rng.random(days + h) < 0.2).astype(float)
-        out.append({"start": "2017-01-01 00:00:00", "target": target.tolist(), "cat": [s, s % 2],
-                    "dynamic_feat": [promo.tolist()]})  # fmt: skip
+        out.append(
+            {
+                "start": "2017-01-01 00:00:00",
+                "target": target.tolist(),
+                "cat": [s, s % 2],
+                "dynamic_feat": [promo.tolist()],
+            }
+        )
     return out
 
 
@@ -33,7 +39,9 @@ def trained(tmp_path_factory):
     hp = DeepARConfig(epochs=2, num_cells=8, mini_batch_size=8).hyperparameters(h, auto_likelihood="negative-binomial")
     losses = []
     try:
-        predictor = deepar_gluonts.train(train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss)))
+        predictor = deepar_gluonts.train(
+            train, hp, [4, 2], seed=3, on_epoch=lambda e, n, loss: losses.append((e, n, loss))
+        )
     finally:
         os.chdir(before)
     assert list(cwd.iterdir()) == [], "training wrote into the working directory"
@@ -87,9 +95,19 @@ def test_unsupported_likelihood_is_named():
 
 def test_config_uses_sagemaker_names_and_defaults():
     hp = DeepARConfig().hyperparameters(16, auto_likelihood="negative-binomial")
-    assert {"context_length", "prediction_length", "epochs", "num_cells", "num_layers", "likelihood",
-            "mini_batch_size", "learning_rate", "dropout_rate", "embedding_dimension",
-            "early_stopping_patience"} <= set(hp)  # fmt: skip
+    assert {
+        "context_length",
+        "prediction_length",
+        "epochs",
+        "num_cells",
+        "num_layers",
+        "likelihood",
+        "mini_batch_size",
+        "learning_rate",
+        "dropout_rate",
+        "embedding_dimension",
+        "early_stopping_patience",
+    } <= set(hp)
     assert hp["prediction_length"] == 16 and hp["context_length"] == 56 and hp["time_freq"] == "D"
     assert DeepARConfig().hyperparameters(70, auto_likelihood="negative-binomial")["context_length"] == 70
     assert hp["epochs"] == 30 and hp["early_stopping_patience"] is None  # chosen on the real sales
@@ -139,7 +157,9 @@ def test_chunked_prediction_is_the_one_call_prediction_from_compact_records(trai
     before, predictor.batch_size = predictor.batch_size, 8
     try:
         whole = deepar_gluonts.predict(predictor, many, (0.1, 0.9), seed=5, chunk_batches=None)
-        chunked = deepar_gluonts.predict(predictor, [compact_record(r) for r in many], (0.1, 0.9), seed=5, chunk_batches=2)
+        chunked = deepar_gluonts.predict(
+            predictor, [compact_record(r) for r in many], (0.1, 0.9), seed=5, chunk_batches=2
+        )
     finally:
         predictor.batch_size = before
     assert len(chunked) == len(whole) == 40

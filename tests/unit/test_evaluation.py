@@ -15,9 +15,15 @@ CUTOFF = pd.Timestamp("2017-03-31")
 def records(n_series=4, days=98, seed=0):
     rng = np.random.default_rng(seed)
     weekly = np.tile([10, 10, 10, 10, 12, 20, 25], days // 7 + 1)[:days]
-    return [{"start": "2017-01-01 00:00:00", "target": (weekly * (s + 1) * rng.lognormal(0, 0.15, days)).round(1).tolist(),
-             "cat": [s, s % 2, 0, 0], "dynamic_feat": [[0.0] * days for _ in DYNAMIC_FEATURES]}
-            for s in range(n_series)]  # fmt: skip
+    return [
+        {
+            "start": "2017-01-01 00:00:00",
+            "target": (weekly * (s + 1) * rng.lognormal(0, 0.15, days)).round(1).tolist(),
+            "cat": [s, s % 2, 0, 0],
+            "dynamic_feat": [[0.0] * days for _ in DYNAMIC_FEATURES],
+        }
+        for s in range(n_series)
+    ]
 
 
 def truth_times(recs, h, k, factor):
@@ -29,10 +35,20 @@ def truth_times(recs, h, k, factor):
 
 def test_every_candidate_is_scored_on_every_window_with_every_metric():
     recs = records()
-    ev = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"],
-                  {DEEPAR: truth_times(recs, 7, 3, 1.0), "last_week": truth_times(recs, 7, 3, 2.0)})  # fmt: skip
+    ev = evaluate(
+        recs,
+        7,
+        3,
+        CUTOFF,
+        ["A", "B", "A", "B"],
+        {DEEPAR: truth_times(recs, 7, 3, 1.0), "last_week": truth_times(recs, 7, 3, 2.0)},
+    )
     assert ev.backtest.actual.shape == (3, 4, 7)
-    assert [w[1] for w in ev.backtest.windows] == [CUTOFF - pd.Timedelta(days=14), CUTOFF - pd.Timedelta(days=7), CUTOFF]
+    assert [w[1] for w in ev.backtest.windows] == [
+        CUTOFF - pd.Timedelta(days=14),
+        CUTOFF - pd.Timedelta(days=7),
+        CUTOFF,
+    ]
     for scores in ev.scores.values():
         assert len(scores["windows"]) == 3
         assert set(scores["overall"]) == {"rmsle", "wape", "mase", "mean_wql", "coverage"}
@@ -43,8 +59,14 @@ def test_every_candidate_is_scored_on_every_window_with_every_metric():
 def test_each_family_gets_its_own_champion():
     recs = records()
     good_for_a = np.array([1.0, 3.0, 1.0, 3.0])  # "deepar" is perfect on family A, three times too high on B
-    ev = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"],
-                  {DEEPAR: truth_times(recs, 7, 3, good_for_a), "last_week": truth_times(recs, 7, 3, 1.3)})  # fmt: skip
+    ev = evaluate(
+        recs,
+        7,
+        3,
+        CUTOFF,
+        ["A", "B", "A", "B"],
+        {DEEPAR: truth_times(recs, 7, 3, good_for_a), "last_week": truth_times(recs, 7, 3, 1.3)},
+    )
     assert ev.champions == {"A": DEEPAR, "B": "last_week"}
     mean, _ = ev.mix()
     assert np.allclose(mean[:, [1, 3]], ev.backtest.forecasts["last_week"]["mean"][:, [1, 3]])
@@ -77,8 +99,8 @@ def test_conformal_offsets_give_nominal_coverage_on_fresh_data():
     rng = np.random.default_rng(1)
     point = rng.gamma(3, 30, 20000)
     train_y, test_y = point * rng.lognormal(0, 0.3, point.size), point * rng.lognormal(0, 0.3, point.size)
-    offset = calibration.offsets(train_y, {q: point for q in QUANTILES})
-    band = calibration.apply({q: point for q in QUANTILES}, offset)
+    offset = calibration.offsets(train_y, dict.fromkeys(QUANTILES, point))
+    band = calibration.apply(dict.fromkeys(QUANTILES, point), offset)
     assert 0.77 <= calibration.coverage(test_y, band[0.1], band[0.9]) <= 0.83
     assert (band[0.1] <= band[0.5]).all() and (band[0.5] <= band[0.9]).all()
 
@@ -87,7 +109,9 @@ def test_a_known_closed_day_is_forecast_closed_by_every_candidate():
     recs = records(days=98)
     for r in recs:  # day 95 of 98 (inside the newest window) is a known closure, as 25 December would be
         r["dynamic_feat"][CLOSED_ROW][95] = 1.0
-    ev = evaluate(recs, 7, 3, CUTOFF, ["A"] * 4, {DEEPAR: truth_times(recs, 7, 3, 1.3), "last_week": truth_times(recs, 7, 3, 1.0)})
+    ev = evaluate(
+        recs, 7, 3, CUTOFF, ["A"] * 4, {DEEPAR: truth_times(recs, 7, 3, 1.3), "last_week": truth_times(recs, 7, 3, 1.0)}
+    )
     for name, forecast in ev.backtest.forecasts.items():
         assert (forecast["mean"][2][:, 4] == 0).all(), name  # window 2, day 4 = series day 95
         assert (ev.bands[name][0.9][2][:, 4] == 0).all(), name
@@ -112,7 +136,16 @@ def test_challengers_forecast_every_series_and_the_global_model_follows_promotio
         r["dynamic_feat"][DYNAMIC_FEATURES.index("log1p_onpromotion")] = list(np.log1p(promo * 3))
     end = CUTOFF + pd.Timedelta(days=420 - 98)
     problems = problems_from_records(recs, None, 7, 2, end)
-    for name in ("last_week", "mean_last_4_weekdays", "croston", "mfles", "lightgbm", "lightgbm_direct", "mstl", "autoets"):
+    for name in (
+        "last_week",
+        "mean_last_4_weekdays",
+        "croston",
+        "mfles",
+        "lightgbm",
+        "lightgbm_direct",
+        "mstl",
+        "autoets",
+    ):
         out = challenger(name).forecast_all(problems)
         assert len(out) == 2 and all(o.shape == (6, 7) and np.isfinite(o).all() and (o >= 0).all() for o in out), name
     promoted = [p for p in problems_from_records(recs, None, 7, 2, end)]
@@ -165,7 +198,7 @@ def test_totals_add_up_and_their_band_is_not_the_sum_of_the_series_bands():
     by_store = frame[frame.level == "store"].groupby("date")["mean"].sum().to_numpy()
     assert np.allclose(by_store, total["mean"].to_numpy())
     series_offsets = calibration.offsets(actual.ravel(), {q: mean.ravel() for q in QUANTILES})
-    series_band = calibration.apply({q: mean[0] for q in QUANTILES}, series_offsets)
+    series_band = calibration.apply(dict.fromkeys(QUANTILES, mean[0]), series_offsets)
     summed_width = (series_band[0.9] - series_band[0.1]).sum(axis=0)
     assert ((total["p90"] - total["p10"]).to_numpy() < 0.8 * summed_width).all()
 
@@ -175,7 +208,14 @@ def test_handing_evaluate_the_candidates_problems_changes_nothing():
     inference = [dict(r, dynamic_feat=[row + [0.0] * 7 for row in r["dynamic_feat"]]) for r in recs]
     forecasts = {"last_week": truth_times(recs, 7, 3, 1.2), DEEPAR: truth_times(recs, 7, 3, 1.0)}
     alone = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"], forecasts)
-    given = evaluate(recs, 7, 3, CUTOFF, ["A", "B", "A", "B"], forecasts,
-                     problems=problems_from_records(recs, inference, 7, 3, CUTOFF))  # fmt: skip
+    given = evaluate(
+        recs,
+        7,
+        3,
+        CUTOFF,
+        ["A", "B", "A", "B"],
+        forecasts,
+        problems=problems_from_records(recs, inference, 7, 3, CUTOFF),
+    )
     assert np.array_equal(alone.backtest.actual, given.backtest.actual)
     assert alone.scores == given.scores and alone.champions == given.champions

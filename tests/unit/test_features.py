@@ -1,18 +1,26 @@
 """Features for the forecast horizon, and where the promotion plan comes from."""
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from favorita_assets.core.features import horizon_features, known_promotions, weekday_promotions
 
-STORES = pd.DataFrame({"store_nbr": [1, 2], "city": ["Quito", "Cuenca"], "state": ["Pichincha", "Azuay"],
-                       "type": ["D", "B"], "cluster": [13, 6]})  # fmt: skip
+STORES = pd.DataFrame(
+    {
+        "store_nbr": [1, 2],
+        "city": ["Quito", "Cuenca"],
+        "state": ["Pichincha", "Azuay"],
+        "type": ["D", "B"],
+        "cluster": [13, 6],
+    }
+)
 HOLIDAYS = pd.DataFrame(
-    [("2017-12-26", "Additional", "National", "Ecuador", "Navidad+1", False),
-     ("2017-12-24", "Holiday", "Local", "Cuenca", "Fiesta", False)],
+    [
+        ("2017-12-26", "Additional", "National", "Ecuador", "Navidad+1", False),
+        ("2017-12-24", "Holiday", "Local", "Cuenca", "Fiesta", False),
+    ],
     columns=["date", "type", "locale", "locale_name", "description", "transferred"],
-).assign(date=lambda f: pd.to_datetime(f["date"]))  # fmt: skip
+).assign(date=lambda f: pd.to_datetime(f["date"]))
 SERIES = pd.DataFrame({"store_nbr": [1, 2], "family": ["EGGS", "EGGS"]})
 HORIZON = pd.date_range("2017-12-24", periods=3, freq="D")
 
@@ -34,8 +42,9 @@ def test_promotions_from_the_plan_fill_the_grid():
 
 def test_known_promotions_say_where_they_come_from():
     test = pd.DataFrame({"store_nbr": 1, "family": "EGGS", "date": HORIZON[:2], "onpromotion": [3, 4]})
-    history = pd.DataFrame({"store_nbr": 1, "family": "EGGS", "date": pd.date_range("2017-12-20", "2017-12-26"),
-                            "onpromotion": range(7)})  # fmt: skip
+    history = pd.DataFrame(
+        {"store_nbr": 1, "family": "EGGS", "date": pd.date_range("2017-12-20", "2017-12-26"), "onpromotion": range(7)}
+    )
     promos, source = known_promotions(test, history, HORIZON)
     assert source == "test.csv: 2 days, cleaned_series: 1 days"
     assert sorted(promos["onpromotion"].tolist()) == [3, 4, 6]
@@ -50,9 +59,11 @@ def test_yearly_closures_are_learned_from_every_year_and_known_ahead():
 
     days = pd.date_range("2014-12-20", "2017-01-10", freq="D")
     cleaned = pd.DataFrame({"store_nbr": 1, "date": days}).assign(
-        store_closed=lambda f: (f["date"].dt.strftime("%m-%d").isin(["01-01", "12-25"]))
-        | (f["date"] == "2016-03-07"))  # fmt: skip
-    cleaned = pd.concat([cleaned, cleaned.assign(store_nbr=2, store_closed=cleaned["date"].dt.strftime("%m-%d") == "12-25")])
+        store_closed=lambda f: (f["date"].dt.strftime("%m-%d").isin(["01-01", "12-25"])) | (f["date"] == "2016-03-07")
+    )
+    cleaned = pd.concat(
+        [cleaned, cleaned.assign(store_nbr=2, store_closed=cleaned["date"].dt.strftime("%m-%d") == "12-25")]
+    )
     closures = recurring_closures(cleaned)
     # Store 1 closed on 1 January in 2015, 2016 and 2017: known ahead. 7 March 2016 happened once: not known.
     assert closures.values.tolist() == [[1, 1, 1]]

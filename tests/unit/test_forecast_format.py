@@ -8,10 +8,10 @@ from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, CategoryEncodin
 from favorita_assets.core.forecast_format import (
     SCHEMAS,
     ForecastFormatError,
+    check_item_ids,
     first_forecast_day,
     forecasts_for,
     item_id,
-    check_item_ids,
     read_export,
     record_item,
     record_rows,
@@ -19,23 +19,39 @@ from favorita_assets.core.forecast_format import (
     write_datasets_from_channel,
 )
 
-ENCODING = CategoryEncoding(store_nbr=[1, 44], family=["BREAD/BAKERY", "LIQUOR,WINE,BEER"], store_type=["A", "D"],
-                            cluster=[5, 13])  # fmt: skip
+ENCODING = CategoryEncoding(
+    store_nbr=[1, 44], family=["BREAD/BAKERY", "LIQUOR,WINE,BEER"], store_type=["A", "D"], cluster=[5, 13]
+)
 H = 2
 
 
 def record(store=0, family=1, target=(3.0, "NaN", 7.5), start="2017-08-13 00:00:00"):
     n = len(target) + H
-    feats = [[round(float(np.log1p(i % 3)), 4) for i in range(n)], [int(i == 1) for i in range(n)], [0] * n,
-             [int(i == 2) for i in range(n)], [int(i == 1) for i in range(n)]]
+    feats = [
+        [round(float(np.log1p(i % 3)), 4) for i in range(n)],
+        [int(i == 1) for i in range(n)],
+        [0] * n,
+        [int(i == 2) for i in range(n)],
+        [int(i == 1) for i in range(n)],
+    ]
     return {"start": start, "target": list(target), "cat": [store, family, 1, 0], "dynamic_feat": feats}
 
 
 def test_one_record_is_its_target_related_and_item_rows():
     target, related, item = record_rows(record(), ENCODING)
-    assert target == ["1_LIQUOR_WINE_BEER,2017-08-13,3", "1_LIQUOR_WINE_BEER,2017-08-14,", "1_LIQUOR_WINE_BEER,2017-08-15,7.5"]
+    assert target == [
+        "1_LIQUOR_WINE_BEER,2017-08-13,3",
+        "1_LIQUOR_WINE_BEER,2017-08-14,",
+        "1_LIQUOR_WINE_BEER,2017-08-15,7.5",
+    ]
     # Every day of history and horizon, the features in the related schema's order (after item_id and timestamp).
-    assert [row.split(",")[1] for row in related] == ["2017-08-13", "2017-08-14", "2017-08-15", "2017-08-16", "2017-08-17"]
+    assert [row.split(",")[1] for row in related] == [
+        "2017-08-13",
+        "2017-08-14",
+        "2017-08-15",
+        "2017-08-16",
+        "2017-08-17",
+    ]
     assert related[1] == "1_LIQUOR_WINE_BEER,2017-08-14,0.6931,1,0,0,1"
     assert [a["AttributeName"] for a in SCHEMAS["related"]["Attributes"][2:]] == list(DYNAMIC_FEATURES)
     assert item == "1_LIQUOR_WINE_BEER,1,LIQUOR_WINE_BEER,D,5"
@@ -48,7 +64,10 @@ def test_the_files_stream_series_by_series_and_compact_records_give_the_same_row
     again, _ = write_dataset_files([compact_record(r) for r in records], ENCODING, tmp_path / "b", H)
     for name in paths:
         assert paths[name].read_bytes() == again[name].read_bytes(), name
-    assert paths["items"].read_text().splitlines() == ["1_BREAD_BAKERY,1,BREAD_BAKERY,D,5", "44_LIQUOR_WINE_BEER,44,LIQUOR_WINE_BEER,D,5"]
+    assert paths["items"].read_text().splitlines() == [
+        "1_BREAD_BAKERY,1,BREAD_BAKERY,D,5",
+        "44_LIQUOR_WINE_BEER,44,LIQUOR_WINE_BEER,D,5",
+    ]
     assert (counts.series, counts.target_rows, counts.related_rows) == (2, 7, 11)
     assert (counts.first_day, counts.last_day, counts.related_last_day) == ("2017-08-12", "2017-08-15", "2017-08-17")
     # From the channel's file, as the channel builders call it.
@@ -73,13 +92,26 @@ BACKTEST_HEADER = "item_id,timestamp,target_value,backtestwindow_start_time,back
 
 
 def test_a_forecast_export_in_parts_is_read_by_name_in_request_order():
-    part0 = FORECAST_HEADER + "1_BREAD_BAKERY,2017-08-16T00:00:00Z,1.0,2.0,3.0,2.1\n1_BREAD_BAKERY,2017-08-17T00:00:00Z,-0.5,2.5,4.0,2.6\n"
-    part1 = ("item_id,p90,p50,p10,mean,date\n"  # columns found by name, in any order
-             "44_LIQUOR_WINE_BEER,9,8,7,8.2,2017-08-17T00:00:00Z\n44_LIQUOR_WINE_BEER,6,5,4,5.1,2017-08-16T00:00:00Z\n")
-    table = read_export([("part0.csv", part0.encode()), ("part1.csv", part1.encode()), ("empty.csv", b"")], backtest=False)
+    part0 = (
+        FORECAST_HEADER
+        + "1_BREAD_BAKERY,2017-08-16T00:00:00Z,1.0,2.0,3.0,2.1\n1_BREAD_BAKERY,2017-08-17T00:00:00Z,-0.5,2.5,4.0,2.6\n"
+    )
+    part1 = (
+        "item_id,p90,p50,p10,mean,date\n"  # columns found by name, in any order
+        "44_LIQUOR_WINE_BEER,9,8,7,8.2,2017-08-17T00:00:00Z\n44_LIQUOR_WINE_BEER,6,5,4,5.1,2017-08-16T00:00:00Z\n"
+    )
+    table = read_export(
+        [("part0.csv", part0.encode()), ("part1.csv", part1.encode()), ("empty.csv", b"")], backtest=False
+    )
     first = pd.Timestamp("2017-08-16")
-    out = forecasts_for(table, [("44_LIQUOR_WINE_BEER", first), ("1_BREAD_BAKERY", first)], H, (0.1, 0.5, 0.9), "forecast export")
-    assert out[0]["mean"].tolist() == [5.1, 8.2] and out[0][0.1].tolist() == [4.0, 7.0] and out[0][0.9].tolist() == [6.0, 9.0]
+    out = forecasts_for(
+        table, [("44_LIQUOR_WINE_BEER", first), ("1_BREAD_BAKERY", first)], H, (0.1, 0.5, 0.9), "forecast export"
+    )
+    assert (
+        out[0]["mean"].tolist() == [5.1, 8.2]
+        and out[0][0.1].tolist() == [4.0, 7.0]
+        and out[0][0.9].tolist() == [6.0, 9.0]
+    )
     assert out[1][0.1].tolist() == [1.0, 0.0]  # clipped at 0, as every backend's forecasts
     with pytest.raises(ForecastFormatError, match="no forecast of 1_BREAD_BAKERY on 2017-08-18"):
         forecasts_for(table, [("1_BREAD_BAKERY", first)], 3, (0.5,), "forecast export")
@@ -90,24 +122,33 @@ def test_a_forecast_export_in_parts_is_read_by_name_in_request_order():
 def test_a_backtest_export_is_matched_on_each_window_start():
     rows = "".join(
         f"1_BREAD_BAKERY,{day}T00:00:00Z,5.0,{start}T00:00:00,{end}T00:00:00,{v},{v + 1},{v + 2},{v + 1.5}\n"
-        for start, end, days, v in (("2017-08-12", "2017-08-13", ("2017-08-12", "2017-08-13"), 1),
-                                    ("2017-08-14", "2017-08-15", ("2017-08-14", "2017-08-15"), 10))
+        for start, end, days, v in (
+            ("2017-08-12", "2017-08-13", ("2017-08-12", "2017-08-13"), 1),
+            ("2017-08-14", "2017-08-15", ("2017-08-14", "2017-08-15"), 10),
+        )
         for day in days
-    )  # fmt: skip
+    )
     table = read_export([("forecasted-values/part0.csv", (BACKTEST_HEADER + rows).encode())], backtest=True)
     item = "1_BREAD_BAKERY"
-    out = forecasts_for(table, [(item, pd.Timestamp("2017-08-12")), (item, pd.Timestamp("2017-08-14"))], H, (0.5,), "backtest")
+    out = forecasts_for(
+        table, [(item, pd.Timestamp("2017-08-12")), (item, pd.Timestamp("2017-08-14"))], H, (0.5,), "backtest"
+    )
     assert out[0][0.5].tolist() == [2.0, 2.0] and out[1]["mean"].tolist() == [11.5, 11.5]
-    with pytest.raises(ForecastFormatError, match="window starting 2017-08-10 \\(its windows start 2017-08-12, 2017-08-14\\)"):
+    with pytest.raises(
+        ForecastFormatError, match="window starting 2017-08-10 \\(its windows start 2017-08-12, 2017-08-14\\)"
+    ):
         forecasts_for(table, [(item, pd.Timestamp("2017-08-10"))], H, (0.5,), "backtest")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("item_id,date,p10,p50,p90\n1_A,2017-08-16,1,2,3\n", "no column mean"),
-    (FORECAST_HEADER + "1_A,2017-08-16,1,x,3,2\n", "line 2, column p50: 'x' is not a number"),
-    (FORECAST_HEADER + "1_A,16/08/2017,1,2,3,2\n", "line 2, column date: '16/08/2017' is not a date"),
-    (FORECAST_HEADER + "1_A,2017-08-16,1,2,3,2\n1_A,2017-08-16,1,2,3,2\n", "1_A on 2017-08-16 twice"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("item_id,date,p10,p50,p90\n1_A,2017-08-16,1,2,3\n", "no column mean"),
+        (FORECAST_HEADER + "1_A,2017-08-16,1,x,3,2\n", "line 2, column p50: 'x' is not a number"),
+        (FORECAST_HEADER + "1_A,16/08/2017,1,2,3,2\n", "line 2, column date: '16/08/2017' is not a date"),
+        (FORECAST_HEADER + "1_A,2017-08-16,1,2,3,2\n1_A,2017-08-16,1,2,3,2\n", "1_A on 2017-08-16 twice"),
+    ],
+)
 def test_an_export_not_in_forecasts_format_is_named(text, message):
     with pytest.raises(ForecastFormatError, match=message):
         read_export([("export.csv", text.encode())], backtest=False)

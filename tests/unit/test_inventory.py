@@ -34,13 +34,30 @@ def test_a_csv_and_the_same_parquet_read_alike_with_optional_columns_added(tmp_p
         (f"{HEADER}\n1,BEVERAGES,3,0,2.5,7\n", "a value is not an integer", "lead_time_days", "2.5", 2),
         (f"{HEADER}\n1,BEVERAGES,3,0,0,7\n", "a value is out of range", "lead_time_days", "0", 2),
         (f"{HEADER}\n1,BEVERAGES,3,0,2,\n", "a value is not an integer", "review_period_days", "", 2),
-        (f"{HEADER}\n1,BEVERAGES,3,0,2,7\n1,BEVERAGES,4,0,2,7\n", "a store and family appear twice", "store_nbr, family", "1, BEVERAGES", 3),
-        (f"{HEADER},target_service_level\n1,BEVERAGES,3,0,2,7,1.2\n", "a value is out of range", "target_service_level", "1.2", 2),
-        (f"{HEADER},unit_cost,holding_cost_rate,stockout_cost\n1,BEVERAGES,3,0,2,7,2.5,,1\n",
-         "a row gives some of the costs but not all", "holding_cost_rate", "", 2),
+        (
+            f"{HEADER}\n1,BEVERAGES,3,0,2,7\n1,BEVERAGES,4,0,2,7\n",
+            "a store and family appear twice",
+            "store_nbr, family",
+            "1, BEVERAGES",
+            3,
+        ),
+        (
+            f"{HEADER},target_service_level\n1,BEVERAGES,3,0,2,7,1.2\n",
+            "a value is out of range",
+            "target_service_level",
+            "1.2",
+            2,
+        ),
+        (
+            f"{HEADER},unit_cost,holding_cost_rate,stockout_cost\n1,BEVERAGES,3,0,2,7,2.5,,1\n",
+            "a row gives some of the costs but not all",
+            "holding_cost_rate",
+            "",
+            2,
+        ),
         (f"{HEADER}\n1,,3,0,2,7\n", "a family is empty", "family", "", 2),
     ],
-)  # fmt: skip
+)
 def test_bad_snapshots_are_refused_naming_file_column_value_and_line(tmp_path, text, problem, column, value, line):
     with pytest.raises(FavoritaDataError) as caught:
         read_inventory(write(tmp_path, text))
@@ -64,10 +81,18 @@ def test_a_missing_file_and_unknown_series_are_refused(tmp_path):
 
 
 def test_the_example_snapshot_is_valid_and_sized_from_sales(tmp_path):
-    sales = pd.DataFrame({"store_nbr": [1] * 28 + [2] * 28, "family": ["DAIRY"] * 56, "sales": [100.0] * 28 + [0.0] * 28})
+    sales = pd.DataFrame(
+        {"store_nbr": [1] * 28 + [2] * 28, "family": ["DAIRY"] * 56, "sales": [100.0] * 28 + [0.0] * 28}
+    )
     snapshot = example_snapshot(sales, seed=3)
     snapshot.to_csv(tmp_path / "inventory.csv", index=False)
     back = read_inventory(tmp_path / "inventory.csv")
     assert len(back) == 2 and back.loc[back["store_nbr"] == 2, "on_hand"].item() == 0
     lead = back.loc[back["store_nbr"] == 1, "lead_time_days"].item()
-    assert back.loc[back["store_nbr"] == 1, "on_hand"].item() in {50 * lead, 100 * (lead + 3), 100 * (lead + 7), 100 * (lead + 12), 5000}
+    assert back.loc[back["store_nbr"] == 1, "on_hand"].item() in {
+        50 * lead,
+        100 * (lead + 3),
+        100 * (lead + 7),
+        100 * (lead + 12),
+        5000,
+    }

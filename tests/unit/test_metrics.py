@@ -79,8 +79,14 @@ def _long_frame(y, f, q=None):
     import pandas as pd
 
     n, h = y.shape
-    frame = pd.DataFrame({"unique_id": np.repeat(np.arange(n), h), "ds": np.tile(pd.date_range("2017-01-01", periods=h), n),
-                          "y": y.ravel(), "model": f.ravel()})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), h),
+            "ds": np.tile(pd.date_range("2017-01-01", periods=h), n),
+            "y": y.ravel(),
+            "model": f.ravel(),
+        }
+    )
     return frame
 
 
@@ -94,8 +100,13 @@ def test_metrics_agree_with_utilsforecast_on_the_same_long_frame():
     train = rng.gamma(5, 10, (n, t))
     y, f = rng.gamma(5, 10, (n, h)), rng.gamma(5, 10, (n, h))
     frame = _long_frame(y, f)
-    train_df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), t),
-                             "ds": np.tile(pd.date_range("2016-11-06", periods=t), n), "y": train.ravel()})  # fmt: skip
+    train_df = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(n), t),
+            "ds": np.tile(pd.date_range("2016-11-06", periods=t), n),
+            "y": train.ravel(),
+        }
+    )
     theirs = losses.mase(frame, ["model"], seasonality=7, train_df=train_df)["model"].mean()
     assert metrics.mase(y, f, list(train)) == pytest.approx(theirs)
     for q in (0.1, 0.5, 0.9):  # theirs: mean pinball per series; ours: 2 x summed pinball over all points

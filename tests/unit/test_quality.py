@@ -15,7 +15,13 @@ def cleaned(small_data_dir):
 
 def test_rules_hold_on_clean_output(small_data_dir):
     out = cleaned(small_data_dir)
-    for rule in (quality.duplicate_rows, quality.gap_series, quality.short_series, quality.nan_feature_rows, quality.negative_sales_rows):
+    for rule in (
+        quality.duplicate_rows,
+        quality.gap_series,
+        quality.short_series,
+        quality.nan_feature_rows,
+        quality.negative_sales_rows,
+    ):
         assert rule(out).empty, rule.__name__
 
 

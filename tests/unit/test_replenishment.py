@@ -16,8 +16,12 @@ H = 16
 
 def forecasts(daily: float = 10.0, families=("DAIRY",), stores=range(1, 41)) -> pd.DataFrame:
     days = pd.date_range("2017-08-16", periods=H, freq="D")
-    rows = [{"date": d.date(), "store_nbr": s, "family": f, "mean": daily, "model_version": "deepar-x"}
-            for s in stores for f in families for d in days]  # fmt: skip
+    rows = [
+        {"date": d.date(), "store_nbr": s, "family": f, "mean": daily, "model_version": "deepar-x"}
+        for s in stores
+        for f in families
+        for d in days
+    ]
     return pd.DataFrame(rows)
 
 
@@ -28,16 +32,34 @@ def backtest(factors: np.ndarray, daily: float = 10.0, windows: int = 3, familie
         for s in stores:
             for f in families:
                 for d in pd.date_range("2017-07-01", periods=H, freq="D") + pd.Timedelta(days=H * w):
-                    rows.append({"window": w, "date": d, "store_nbr": s, "family": f, "published_mean": daily,
-                                 "actual": daily * factors[i]})  # fmt: skip
+                    rows.append(
+                        {
+                            "window": w,
+                            "date": d,
+                            "store_nbr": s,
+                            "family": f,
+                            "published_mean": daily,
+                            "actual": daily * factors[i],
+                        }
+                    )
                 i += 1
     return pd.DataFrame(rows)
 
 
 def snapshot(**columns) -> pd.DataFrame:
-    base = {"store_nbr": 1, "family": "DAIRY", "on_hand": 0.0, "on_order": 0.0, "lead_time_days": 3,
-            "review_period_days": 7, "pack_size": np.nan, "target_service_level": np.nan, "unit_cost": np.nan,
-            "holding_cost_rate": np.nan, "stockout_cost": np.nan}  # fmt: skip
+    base = {
+        "store_nbr": 1,
+        "family": "DAIRY",
+        "on_hand": 0.0,
+        "on_order": 0.0,
+        "lead_time_days": 3,
+        "review_period_days": 7,
+        "pack_size": np.nan,
+        "target_service_level": np.nan,
+        "unit_cost": np.nan,
+        "holding_cost_rate": np.nan,
+        "stockout_cost": np.nan,
+    }
     frame = pd.DataFrame([{**base, **row} for row in columns.pop("rows", [{}])])
     return frame[list(INVENTORY_COLUMNS)]
 
@@ -53,18 +75,24 @@ def test_the_sum_keeps_the_correlation_of_daily_errors_and_quantiles_are_conform
     expected = np.expm1(np.log1p(100) + np.quantile(r, quantile_level(0.9, 120), method="higher"))
     assert row["residuals"] == 120 and row["residuals_from"] == "DAIRY"
     assert row["order_up_to"] == pytest.approx(expected)
-    assert row["order_quantity"] == math.ceil(expected) and row["demand_p90"] == pytest.approx(np.quantile(np.expm1(np.log1p(100) + r), 0.9))
+    assert row["order_quantity"] == math.ceil(expected) and row["demand_p90"] == pytest.approx(
+        np.quantile(np.expm1(np.log1p(100) + r), 0.9)
+    )
     residuals = interval_residuals(backtest(factors), 10)
     assert len(residuals) == 120 and residuals["r"].to_numpy() == pytest.approx(r)
 
 
 def test_orders_are_whole_packs_net_of_stock_and_never_negative():
     factors = np.ones(120)
-    rows = [{"store_nbr": 1, "on_hand": 30, "on_order": 20, "pack_size": 12},  # needs 100 - 50 = 50 -> 60
-            {"store_nbr": 2, "on_hand": 500, "on_order": 0}]  # plenty: no order, overstocked
+    rows = [
+        {"store_nbr": 1, "on_hand": 30, "on_order": 20, "pack_size": 12},  # needs 100 - 50 = 50 -> 60
+        {"store_nbr": 2, "on_hand": 500, "on_order": 0},
+    ]  # plenty: no order, overstocked
     table = plan(forecasts(), backtest(factors), snapshot(rows=rows), overstock_cover_days=30).set_index("store_nbr")
     assert table.loc[1, "order_up_to"] == pytest.approx(100) and table.loc[1, "order_quantity"] == 60
-    assert table.loc[2, "order_quantity"] == 0 and bool(table.loc[2, "overstock"]) and table.loc[2, "days_of_cover"] == 50
+    assert (
+        table.loc[2, "order_quantity"] == 0 and bool(table.loc[2, "overstock"]) and table.loc[2, "days_of_cover"] == 50
+    )
     # 3 lead-time days of 10 units each against 50 in stock: no risk before arrival; the whole interval is short.
     assert table.loc[1, "p_stockout_before_arrival"] == 0 and table.loc[1, "p_stockout_no_order"] == 1
     assert not table.loc[1, "stockout_risk"]
@@ -80,15 +108,19 @@ def test_stockout_risk_is_the_lead_time_demand_against_stock_and_rows_are_worst_
 
 
 def test_the_service_level_comes_from_the_target_then_the_costs_then_the_default():
-    inventory = snapshot(rows=[
-        {"target_service_level": 0.8, "unit_cost": 2.0, "holding_cost_rate": 0.25, "stockout_cost": 1.0},
-        {"store_nbr": 2, "unit_cost": 365.0, "holding_cost_rate": 1.0, "stockout_cost": 21.0},  # co = 7, cu = 21
-        {"store_nbr": 3},
-    ])  # fmt: skip
+    inventory = snapshot(
+        rows=[
+            {"target_service_level": 0.8, "unit_cost": 2.0, "holding_cost_rate": 0.25, "stockout_cost": 1.0},
+            {"store_nbr": 2, "unit_cost": 365.0, "holding_cost_rate": 1.0, "stockout_cost": 21.0},  # co = 7, cu = 21
+            {"store_nbr": 3},
+        ]
+    )
     level, source = service_levels(inventory, 0.95)
     assert level.tolist() == pytest.approx([0.8, 0.75, 0.95]) and source.tolist() == ["target", "costs", "default"]
     table = plan(forecasts(), backtest(np.ones(120)), inventory).set_index("store_nbr")
-    assert table.loc[2, "expected_units_short"] == pytest.approx(0) and table.loc[2, "expected_units_over"] == pytest.approx(0)
+    assert table.loc[2, "expected_units_short"] == pytest.approx(0) and table.loc[
+        2, "expected_units_over"
+    ] == pytest.approx(0)
     assert math.isnan(table.loc[3, "expected_cost"]) and table.loc[2, "expected_cost"] == pytest.approx(0)
 
 

@@ -41,7 +41,9 @@ def test_row_order_is_date_then_store_as_text_then_family(tables):
     first_day = train[train["date"] == train["date"].iloc[0]]
     stores = first_day["store_nbr"].drop_duplicates().tolist()
     assert stores == sorted(stores, key=str)
-    assert first_day[first_day.store_nbr == 1]["family"].astype(str).tolist() == sorted(train["family"].astype(str).unique())
+    assert first_day[first_day.store_nbr == 1]["family"].astype(str).tolist() == sorted(
+        train["family"].astype(str).unique()
+    )
 
 
 def test_deterministic_per_seed(tmp_path):
@@ -133,7 +135,9 @@ def test_a_chain_bigger_than_favorita_gets_realistic_stores():
     assert set(stores["type"]) == set("ABCDE") and set(stores["cluster"]) <= set(range(1, 18))
     assert stores.groupby("city")["state"].nunique().max() == 1  # a city lies in one state
     counts = stores["city"].value_counts()
-    assert counts.index[0] == "Quito" and counts["Quito"] > counts["Guayaquil"] > counts["Loja"]  # big cities, more stores
+    assert (
+        counts.index[0] == "Quito" and counts["Quito"] > counts["Guayaquil"] > counts["Loja"]
+    )  # big cities, more stores
     assert stores["city"].nunique() > 30  # towns Favorita is not in
     assert set(tables["train"]["store_nbr"]) == set(stores["store_nbr"])
     assert len(tables["train"]) == 300 * tables["train"]["date"].nunique()

@@ -22,17 +22,37 @@ def read(tmp_path, text):
     [
         ("9,DAIRY,2017-08-18,2017-08-20,5", "unknown store: the forecasts hold no such store", "store_nbr", "9"),
         ("1,TOYS,2017-08-18,2017-08-20,5", "unknown family: the forecasts hold no such family", "family", "TOYS"),
-        ("1,DAIRY,2017-08-10,2017-08-20,5", "a date is outside the forecast horizon 2017-08-16 .. 2017-08-31", "start_date", "2017-08-10"),
-        ("1,DAIRY,2017-08-18,2017-09-02,5", "a date is outside the forecast horizon 2017-08-16 .. 2017-08-31", "end_date", "2017-09-02"),
-        ("1,DAIRY,2017-08-20,2017-08-18,5", "start_date is after end_date", "start_date, end_date", "2017-08-20, 2017-08-18"),
+        (
+            "1,DAIRY,2017-08-10,2017-08-20,5",
+            "a date is outside the forecast horizon 2017-08-16 .. 2017-08-31",
+            "start_date",
+            "2017-08-10",
+        ),
+        (
+            "1,DAIRY,2017-08-18,2017-09-02,5",
+            "a date is outside the forecast horizon 2017-08-16 .. 2017-08-31",
+            "end_date",
+            "2017-09-02",
+        ),
+        (
+            "1,DAIRY,2017-08-20,2017-08-18,5",
+            "start_date is after end_date",
+            "start_date, end_date",
+            "2017-08-20, 2017-08-18",
+        ),
         ("1,DAIRY,2017-08-18,2017-08-20,-4", "onpromotion is negative", "onpromotion", "-4"),
         ("1,DAIRY,18/08/2017,2017-08-20,4", "a date is not YYYY-MM-DD", "start_date", "18/08/2017"),
     ],
-)  # fmt: skip
+)
 def test_bad_scenarios_are_refused_naming_column_value_and_line(tmp_path, body, problem, column, value):
     with pytest.raises(FavoritaDataError) as caught:
         read(tmp_path, f"{HEADER}\n2,BOOKS,2017-08-16,2017-08-16,1\n{body}\n")
-    assert (caught.value.problem, caught.value.column, str(caught.value.value), caught.value.rows) == (problem, column, value, [3])
+    assert (caught.value.problem, caught.value.column, str(caught.value.value), caught.value.rows) == (
+        problem,
+        column,
+        value,
+        [3],
+    )
 
 
 def test_a_day_promoted_twice_and_an_empty_file_are_refused(tmp_path):
@@ -64,10 +84,24 @@ def test_the_lift_is_left_empty_where_the_model_ignores_promotions(tmp_path):
     changes = scenarios.expand(table, [1, 2])
     series = pd.DataFrame({"store_nbr": [1, 1], "family": ["BOOKS", "DAIRY"]})
     n, h = 2, len(HORIZON)
-    base = {"mean": np.full((n, h), 10.0), 0.1: np.full((n, h), 6.0), 0.5: np.full((n, h), 10.0), 0.9: np.full((n, h), 14.0)}
+    base = {
+        "mean": np.full((n, h), 10.0),
+        0.1: np.full((n, h), 6.0),
+        0.5: np.full((n, h), 10.0),
+        0.9: np.full((n, h), 14.0),
+    }
     scen = {k: v * np.array([[1.0], [1.5]]) for k, v in base.items()}
-    frame = scenarios.lift_frame(series, HORIZON, np.array([0, 1]), changes, base, scen,
-                                 np.array(["croston", "deepar"]), np.array(["croston-x", "deepar-y"]), np.array([False, True]))  # fmt: skip
+    frame = scenarios.lift_frame(
+        series,
+        HORIZON,
+        np.array([0, 1]),
+        changes,
+        base,
+        scen,
+        np.array(["croston", "deepar"]),
+        np.array(["croston-x", "deepar-y"]),
+        np.array([False, True]),
+    )
     dairy = frame[frame["family"] == "DAIRY"]
     assert len(frame) == 3 and dairy["lift_mean"].tolist() == [5.0, 5.0]
     assert dairy["lift_p10"].tolist() == [3.0, 3.0] and dairy["lift_p90"].tolist() == [7.0, 7.0]

@@ -71,7 +71,9 @@ def test_bad_date_and_fractional_integer_are_named(tmp_path):
 
 def test_empty_required_value_is_refused_but_empty_oil_price_is_allowed(tmp_path):
     with pytest.raises(FavoritaDataError, match="empty value"):
-        read_kaggle_csv(write(tmp_path / "stores.csv", "store_nbr,city,state,type,cluster\n1,Quito,Pichincha,D,\n"), "stores")
+        read_kaggle_csv(
+            write(tmp_path / "stores.csv", "store_nbr,city,state,type,cluster\n1,Quito,Pichincha,D,\n"), "stores"
+        )
     oil = read_kaggle_csv(write(tmp_path / "oil.csv", "date,dcoilwtico\n2017-01-02,\n2017-01-03,52.1\n"), "oil")
     assert oil["dcoilwtico"].isna().sum() == 1
 
@@ -83,7 +85,13 @@ def frame(rows):
 
 
 def test_duplicate_keys_are_listed_with_lines():
-    train = frame([(0, "2017-01-01", 1, "EGGS", 1.0, 0), (1, "2017-01-01", 1, "EGGS", 2.0, 0), (2, "2017-01-02", 1, "EGGS", 2.0, 0)])
+    train = frame(
+        [
+            (0, "2017-01-01", 1, "EGGS", 1.0, 0),
+            (1, "2017-01-01", 1, "EGGS", 2.0, 0),
+            (2, "2017-01-02", 1, "EGGS", 2.0, 0),
+        ]
+    )
     assert duplicate_key_rows(train, ("date", "store_nbr", "family"))["line"].tolist() == [2, 3]
     with pytest.raises(FavoritaDataError) as err:
         ensure_valid("train", train)
@@ -129,7 +137,13 @@ def test_any_encoding_excel_writes_is_read_correctly(tmp_path, raw, encoding):
     (tmp_path / "stores.csv").write_bytes(raw)
     frame = read_kaggle_csv(tmp_path / "stores.csv", "stores")
     assert frame["city"].tolist()[1] == "Cañar" and frame["state"].tolist() == ["Pichincha", "Cañar"]
-    assert frame["cluster"].tolist() == [13, 3] and list(frame.columns) == ["store_nbr", "city", "state", "type", "cluster"]
+    assert frame["cluster"].tolist() == [13, 3] and list(frame.columns) == [
+        "store_nbr",
+        "city",
+        "state",
+        "type",
+        "cluster",
+    ]
     assert frame.attrs["encoding"] == encoding
 
 

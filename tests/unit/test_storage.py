@@ -53,11 +53,15 @@ def test_a_parquet_read_from_a_day_on_keeps_just_those_rows(tmp_path, as_):
     import pyarrow.parquet as pq
 
     days = pd.date_range("2017-07-25", "2017-08-15", freq="D")
-    values = {"timestamp": pa.array(days.values), "date": pa.array(days.date, pa.date32()),
-              "text": pa.array(days.strftime("%Y-%m-%d"))}[as_]  # fmt: skip
+    values = {
+        "timestamp": pa.array(days.values),
+        "date": pa.array(days.date, pa.date32()),
+        "text": pa.array(days.strftime("%Y-%m-%d")),
+    }[as_]
     (tmp_path / "p").mkdir()
-    pq.write_table(pa.table({"date": values, "sales": list(range(len(days)))}), tmp_path / "p" / "f.parquet",
-                   row_group_size=5)  # fmt: skip
+    pq.write_table(
+        pa.table({"date": values, "sales": list(range(len(days)))}), tmp_path / "p" / "f.parquet", row_group_size=5
+    )
     storage = LocalStorage(root=str(tmp_path))
     read = storage.read_parquet("p/f.parquet", columns=["sales"], since=("date", pd.Timestamp("2017-08-10")))
     assert read["sales"].tolist() == list(range(16, 22))
