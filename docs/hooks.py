@@ -8,6 +8,7 @@ the build.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -119,9 +120,23 @@ def run_config() -> str:
     return "\n".join(parts)
 
 
+@contextlib.contextmanager
+def _embedded_default():
+    """The embedded default's settings while the definitions load: the site is the same whatever deployment the
+    shell that builds it is set up for (an aws shell's settings would otherwise be checked, and could fail)."""
+    saved = {name: value for name, value in os.environ.items() if name.startswith("FAVORITA_")}
+    for name in saved:
+        del os.environ[name]
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def asset_edges() -> tuple[dict[str, str], set[tuple[str, str]]]:
     """The asset graph as the code defines it: each asset's group, and every (upstream, downstream) edge."""
-    from favorita_assets.definitions import defs
+    with _embedded_default():
+        from favorita_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
     groups: dict[str, str] = {}
