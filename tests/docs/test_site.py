@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core import replenishment
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.modeling.config import DeepARConfig, TrainingDataConfig
 from favorita_assets.partitions import (
@@ -37,6 +38,7 @@ DOCS = REPO / "docs"
 README = REPO / "README.md"
 H = DEFAULT_PREDICTION_LENGTH
 HISTORY = minimum_history_days(H)
+SERVICE = round(replenishment.DEFAULT_SERVICE_LEVEL * 100, 6)
 
 
 def _text(path: Path) -> str:
@@ -121,6 +123,14 @@ def test_unknown_generator_is_refused():
             f"a {DEFAULT_CONTEXT_LENGTH}-day context, {DeepARConfig.model_fields['epochs'].default} epochs",
         ),
         ("concepts/graph.md", f"`backtest_windows` windows (default {DEFAULT_BACKTEST_WINDOWS})"),
+        (
+            "planners/plan.md",
+            f"(above {100 - SERVICE:g} % at the default {SERVICE:g} %)",
+        ),
+        ("planners/plan.md", f"else {SERVICE:g} % (the asset's `service_level`)"),
+        ("planners/plan.md", f"more than {replenishment.DEFAULT_OVERSTOCK_COVER_DAYS:g} days of forecast demand"),
+        ("planners/plan.md", f"fewer than {replenishment.MIN_RESIDUALS} backtest sums"),
+        ("planners/plan.md", f"forecast horizon ({H} days by default"),
     ],
 )
 def test_the_numbers_the_pages_state_are_the_codes(page, sentence):
