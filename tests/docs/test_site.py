@@ -253,11 +253,19 @@ def test_cli_help_states_the_codes_defaults(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="`make demo-full` (and `make demo` as the small demo) come with the branch that adds `favorita demo "
-    "--small` and `favorita ui`; remove this mark when it is merged",
+    reason="`make demo-full` and `favorita ui` come with the branch that adds the small demo and the UI command; "
+    "remove this mark when it is merged",
 )
-def test_every_make_target_the_readme_names_exists():
+def test_every_command_the_readme_and_the_site_name_exists():
+    from favorita_assets.cli import build_parser
+
     makefile = (REPO / "Makefile").read_text()
     targets = set(re.findall(r"^([A-Za-z][\w-]*):", makefile, re.M))
-    named = set(re.findall(r"`?make ([a-z][\w-]*)", README.read_text()))
-    assert named and named <= targets, f"the README names make {sorted(named - targets)}, which the Makefile lacks"
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    pages = [README, *sorted(DOCS.rglob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
+    named_targets = set(re.findall(r"(?:`|^)make ([a-z][\w-]*)", text, re.M))
+    named_commands = set(re.findall(r"(?:`|^|/)favorita ([a-z][\w-]*)", text, re.M))
+    assert named_targets and named_targets <= targets, f"no such make target: {sorted(named_targets - targets)}"
+    unknown = named_commands - set(action.choices)
+    assert not unknown, f"no such favorita command: {sorted(unknown)}"
