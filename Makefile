@@ -14,11 +14,16 @@ CHECKOV_VENV ?= .venv-checkov
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-# torch first, pinned to the CPU build, so nothing later pulls the multi-GB CUDA wheels.
+# torch first, as its CPU-only build, so nothing later pulls the multi-GB CUDA wheels: a wheel pip already has at hand
+# (its find-links) when there is one, else PyTorch's CPU index.
+TORCH_VERSION   ?= 2.13.0
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --no-index torch==$(TORCH_VERSION) 2>/dev/null \
+	  || $(BIN)/pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
@@ -73,5 +78,14 @@ benchmark: setup
 	$(BIN)/python benchmarks/plan_benchmark.py
 	$(BIN)/python benchmarks/scale_benchmark.py
 
+# The documentation site: `make docs` serves it on http://127.0.0.1:8000 and rebuilds on every change;
+# `make docs-build` builds it into site/ in strict mode (a broken link or a missing page fails), as the tests do.
+.PHONY: docs docs-build
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
+
+docs-build: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf favorita_out var dist
+	rm -rf favorita_out var dist site
