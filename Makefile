@@ -15,7 +15,7 @@ CHECKOV_VENV ?= .venv-checkov
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 # torch first, as its CPU-only build, so nothing later pulls the multi-GB CUDA wheels: a wheel pip already has at hand
-# (its find-links) when there is one, else PyTorch's CPU index.
+# (its find-links) when there is one, else PyTorch's CPU index, else what the configured index offers.
 TORCH_VERSION   ?= 2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 
@@ -23,7 +23,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet --no-index torch==$(TORCH_VERSION) 2>/dev/null \
-	  || $(BIN)/pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX)
+	  || $(BIN)/pip install --quiet torch==$(TORCH_VERSION) --index-url $(TORCH_CPU_INDEX) --timeout 20 --retries 1 2>/dev/null \
+	  || $(BIN)/pip install --quiet torch==$(TORCH_VERSION)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $@
 
