@@ -229,6 +229,10 @@ class Topology:
             "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
             "DAGSTER_CODE_SERVER_PORT": str(self.code_port),
             "FAVORITA_DAGSTER_URL": self.env.get("FAVORITA_DAGSTER_URL", self.url),
+            # production: the schedule and the new-data sensor run as configured, unless the caller says otherwise
+            "FAVORITA_AUTOMATION": self.env.get(
+                "FAVORITA_AUTOMATION", os.environ.get("FAVORITA_AUTOMATION", "running")
+            ),
         }
 
     def command(self, name: str) -> list[str]:
