@@ -60,6 +60,7 @@ class Display:
         self.plain = not self.stream.isatty() if plain is None else plain
         self.started = time.perf_counter()
         self.stages_started: set[int] = set()
+        self.stage: str | None = None  # the stage under way, in words (what an interruption names)
         self._bar = None  # (rich Progress, task id, kind) while a bar is drawn
         self._last_plain = 0.0
 
@@ -73,6 +74,7 @@ class Display:
             return
         self._close_bar()
         self.stages_started.add(index)
+        self.stage = f"stage {len(self.stages_started)}/{len(STAGES)} ({STAGES[index][0]})"
         self._print(f"[{len(self.stages_started)}/{len(STAGES)}] {STAGES[index][0]}  ({self.elapsed()} elapsed)")
 
     def update(self, progress: dict) -> None:
