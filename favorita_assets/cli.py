@@ -175,8 +175,11 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample_data(out: Path, args: argparse.Namespace) -> None:
-    from favorita_assets.core.sample_data import write_sample_data
+    from favorita_assets.core.sample_data import check_arguments, write_sample_data
 
+    check_arguments(args.stores, args.families, args.start, args.end)  # refused before it is announced
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: give a folder to write the CSV files into")
     started = time.perf_counter()
     print(
         f"[favorita] generating sample data ({args.stores} stores x {args.families} families, "
@@ -208,10 +211,21 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
         )
     if args.epochs is not None and args.epochs < 1:
         return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default 100)"
-    if settings.raw_source != "landing" and not Path(settings.data_dir).is_dir():
+    data_dir = Path(settings.data_dir)
+    if settings.raw_source != "landing" and data_dir.is_file():
+        return (
+            f"the data folder {data_dir} is a file, not a folder: give --data {data_dir.parent} (the folder that "
+            "holds train.csv and the other Kaggle files)"
+        )
+    if settings.raw_source != "landing" and not data_dir.is_dir():
         return (
             f"the data folder {settings.data_dir} does not exist: give --data DIR (a folder with Kaggle's CSV "
             "files), or make one with `favorita sample-data --out DIR`"
+        )
+    if settings.raw_source != "landing" and not _has_train(data_dir):
+        return (
+            f"the data folder {data_dir} holds no train.csv (nor train.csv.gz, nor Kaggle's zip): put Kaggle's "
+            "files there, or make a generated set with `favorita sample-data --out DIR`"
         )
     span = data_date_range(settings, build_resources(settings)["storage"])
     if span is None:  # the data cannot be read yet: the run names the file's problem
@@ -223,6 +237,10 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
         what = f"--month {args.month}" if args.month else f"the data's last month ({month})"
         return f"{what}: {error.problem}; {error.fix}"
     return None
+
+
+def _has_train(folder: Path) -> bool:
+    return any((folder / n).is_file() for n in ("train.csv", "train.csv.gz")) or any(folder.glob("*.zip"))
 
 
 from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE  # noqa: E402  (pure: numpy and pandas only)
