@@ -8,19 +8,35 @@ import sys
 import time
 from pathlib import Path
 
-from favorita_assets.core.sample_data import KAGGLE_END, KAGGLE_START
-from favorita_assets.partitions import DEFAULT_PREDICTION_LENGTH, MAX_PREDICTION_LENGTH
+# Only plain constants at import time: `favorita --help` answers without loading pandas, torch or Dagster.
+from favorita_assets.defaults import (
+    DEFAULT_EPOCHS,
+    DEFAULT_PREDICTION_LENGTH,
+    KAGGLE_END,
+    KAGGLE_FAMILIES,
+    KAGGLE_START,
+    KAGGLE_STORES,
+    MAX_PREDICTION_LENGTH,
+    MAX_STORES,
+    SAMPLE_FILES,
+    minimum_history_days,
+)
 
 
 def _sample_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stores",
         type=int,
-        default=54,
-        help="number of stores, 1-1000 (default 54, "
-        "Favorita's chain; more make a bigger retailer: 540 is 10 times Kaggle's size)",
+        default=KAGGLE_STORES,
+        help=f"number of stores, 1-{MAX_STORES} (default {KAGGLE_STORES}, "
+        f"Favorita's chain; more make a bigger retailer: {10 * KAGGLE_STORES} is 10 times Kaggle's size)",
     )
-    parser.add_argument("--families", type=int, default=33, help="number of product families, 1-33 (default 33)")
+    parser.add_argument(
+        "--families",
+        type=int,
+        default=KAGGLE_FAMILIES,
+        help=f"number of product families, 1-{KAGGLE_FAMILIES} (default {KAGGLE_FAMILIES})",
+    )
     parser.add_argument("--start", default=KAGGLE_START, help=f"first train date (default {KAGGLE_START})")
     parser.add_argument("--end", default=KAGGLE_END, help=f"last train date (default {KAGGLE_END})")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
@@ -31,10 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample-data", help="write a realistic generated data set in Kaggle's exact schema")
-    sample.add_argument("--out", required=True, type=Path, help="folder to write the six CSV files into")
+    sample.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help=f"folder to write the {len(SAMPLE_FILES)} CSV files into ({', '.join(SAMPLE_FILES)})",
+    )
     _sample_data_args(sample)
 
-    run = sub.add_parser("run", help="materialize the whole asset graph in-process on the local backend")
+    run = sub.add_parser(
+        "run",
+        help="materialize the whole asset graph in-process: land and clean the data, train, backtest, forecast, "
+        "plan and report, on the deployment FAVORITA_DEPLOYMENT selects (local by default, or aws)",
+    )
     run.add_argument("--data", type=Path, help="folder with the Kaggle files (default: $FAVORITA_DATA_DIR)")
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
     _model_args(run)
@@ -156,13 +181,15 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_PREDICTION_LENGTH,
         help=f"days to forecast, 1-{MAX_PREDICTION_LENGTH} (default {DEFAULT_PREDICTION_LENGTH}, "
-        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month",
+        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month. The data needs "
+        f"{minimum_history_days(DEFAULT_PREDICTION_LENGTH)} days of history before the cut-off for a "
+        f"{DEFAULT_PREDICTION_LENGTH}-day forecast ({minimum_history_days(28)} for 28 days)",
     )
     parser.add_argument(
         "--epochs",
         type=int,
         default=None,
-        help="most DeepAR training epochs, at least 1 (default 100; early stopping usually ends sooner)",
+        help=f"DeepAR training epochs, at least 1 (default {DEFAULT_EPOCHS})",
     )
     parser.add_argument(
         "--month", default=None, help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)"
@@ -210,7 +237,7 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
             f"{DEFAULT_PREDICTION_LENGTH}; 1, 7, 28 = tomorrow, next week, next month)"
         )
     if args.epochs is not None and args.epochs < 1:
-        return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default 100)"
+        return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default {DEFAULT_EPOCHS})"
     data_dir = Path(settings.data_dir)
     if settings.raw_source != "landing" and data_dir.is_file():
         return (
@@ -241,9 +268,6 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
 
 def _has_train(folder: Path) -> bool:
     return any((folder / n).is_file() for n in ("train.csv", "train.csv.gz")) or any(folder.glob("*.zip"))
-
-
-from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE  # noqa: E402  (pure: numpy and pandas only)
 
 
 def _what(meta: dict) -> str:
@@ -539,6 +563,8 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         return 1
     evaluation = report.materialized.get("forecast_evaluation", {})
     if evaluation:
+        from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE
+
         print(
             f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
             "windows, lower is better:"

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core.holidays import holiday_calendar
+from favorita_assets.defaults import KAGGLE_END, KAGGLE_START, KAGGLE_STORES, MAX_STORES  # noqa: F401
 
-KAGGLE_START = "2013-01-01"
-KAGGLE_END = "2017-08-15"
 TEST_DAYS = 16
 PROMOTIONS_START = pd.Timestamp("2014-04-01")
 
@@ -147,8 +146,6 @@ _MORE_CITIES = (
 )
 _MORE_CITY_WEIGHTS = np.array([3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
 _ALL_CITIES = _CITIES + _MORE_CITIES
-KAGGLE_STORES = 54
-MAX_STORES = 1000  # 18.5 times Favorita's chain: 33,000 series, about 56 M train rows over Kaggle's dates
 _TYPE_SCALE = {"A": 1.9, "B": 1.0, "C": 0.7, "D": 1.05, "E": 0.6}
 
 
