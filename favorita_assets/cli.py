@@ -19,6 +19,7 @@ from favorita_assets.defaults import (
     MAX_PREDICTION_LENGTH,
     MAX_STORES,
     SAMPLE_FILES,
+    SMALL_DEMO,
     minimum_history_days,
 )
 
@@ -94,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     glue.add_argument("--out", type=Path, default=Path("dist/glue"), help="folder to write them to (default dist/glue)")
     demo = sub.add_parser("demo", help="generate sample data into OUT/data, then run the pipeline on it")
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
+    demo.add_argument(
+        "--small",
+        action="store_true",
+        help=f"a first look in minutes: {SMALL_DEMO['stores']} stores x {SMALL_DEMO['families']} families from "
+        f"{SMALL_DEMO['start']}, {SMALL_DEMO['epochs']} epochs (--stores, --families, --start, --epochs given "
+        "too win)",
+    )
     _sample_data_args(demo)
     _model_args(demo)
     ui = sub.add_parser(
@@ -215,6 +223,14 @@ def _sample_data(out: Path, args: argparse.Namespace) -> None:
     )
     paths = write_sample_data(out, args.stores, args.families, args.start, args.end, args.seed)
     print(f"[favorita] wrote {', '.join(p.name for p in paths.values())} in {time.perf_counter() - started:.1f}s")
+
+
+def _small(args: argparse.Namespace) -> None:
+    """The small demo's sizes, where the command line left the defaults."""
+    defaults = {"stores": KAGGLE_STORES, "families": KAGGLE_FAMILIES, "start": KAGGLE_START, "epochs": None}
+    for name, default in defaults.items():
+        if getattr(args, name) == default:
+            setattr(args, name, SMALL_DEMO[name])
 
 
 def _storage_place(settings) -> str:
@@ -656,6 +672,8 @@ def _command(args: argparse.Namespace) -> int:
         if args.command == "run":
             return _run(args.data, args.out, args)
         if args.command == "demo":
+            if args.small:
+                _small(args)
             _sample_data(args.out / "data", args)
             return _run(args.out / "data", args.out, args)
         if args.command == "prod-local":

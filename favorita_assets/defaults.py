@@ -17,6 +17,10 @@ DEFAULT_CONTEXT_LENGTH = 56
 # Passes over the training data, chosen on the real sales' backtest windows (benchmarks/real_sales_benchmark.py).
 DEFAULT_EPOCHS = 30
 
+# `favorita demo --small`: a store of each size class is not needed for a first look; 3 stores x 4 families over
+# 14 months (enough history for the 2017-08 cut-off and a year's lags) and 3 epochs: about two minutes on 2 cores.
+SMALL_DEMO = {"stores": 3, "families": 4, "start": "2016-06-01", "epochs": 3}
+
 # What `favorita sample-data` writes: Kaggle's six files and an inventory snapshot.
 SAMPLE_FILES = (
     "train.csv",
