@@ -364,6 +364,7 @@ def _record_run(out: Path, settings, month: str) -> None:
 def _ui(args: argparse.Namespace) -> int:
     """`dagster dev` on the code location, with the instance, data and storage that `favorita run --out OUT` used."""
     import json
+    import signal
     import subprocess
 
     out = args.out.resolve()
@@ -392,13 +393,23 @@ def _ui(args: argparse.Namespace) -> int:
     )
     command = [sys.executable, "-m", "dagster", "dev", "-m", "favorita_assets.definitions"]
     command += ["-h", "127.0.0.1", "-p", str(args.port), "--log-level", "warning"]
+    # dagster dev's own notice that `dg dev` supersedes it is for Dagster's project layout, not for this command
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), "ignore::Warning:click.core"]))
     process = subprocess.Popen(command, env=env, cwd=out)
     try:
         return process.wait()
-    except KeyboardInterrupt:
-        process.wait()  # dagster dev got the same Ctrl-C and stops its webserver and daemon
+    except KeyboardInterrupt:  # Ctrl-C reached dagster dev too (its terminal's group); SIGTERM only this process
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)  # dagster dev stops its webserver and daemon on SIGINT
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
         print("[favorita] the UI stopped; the runs and outputs are unchanged", file=sys.stderr)
-        return 130
+        return 128 + (_STOPPED_BY[-1] if _STOPPED_BY else signal.SIGINT)
 
 
 def _what_if(args: argparse.Namespace) -> int:
