@@ -1,14 +1,12 @@
-# Two commands on a fresh machine: `make demo` (set up, then run the main job on generated data) and `make test`.
+# Two commands on a fresh machine: `make demo` (set up, then a two-minute run on small generated data) and `make test`.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo run test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
+.PHONY: setup demo demo-full ui run test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
 
-# `make demo` and `make dev` share these, so the UI shows the demo's runs, checks and plots.
-export DAGSTER_HOME         ?= $(CURDIR)/var/dagster_home
-export FAVORITA_DATA_DIR    ?= $(CURDIR)/favorita_out/data
-export FAVORITA_STORAGE_DIR ?= $(CURDIR)/favorita_out/storage
+# Where `make demo` and `make demo-full` write the data, the outputs and the runs; `make ui` opens the UI on it.
+OUT ?= favorita_out
 
 CHECKOV_VENV ?= .venv-checkov
 
@@ -35,9 +33,17 @@ $(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet -r infra/checkov-requirements.txt
 	touch $@
 
+# The small demo: 3 stores x 4 families, 3 epochs, about two minutes on 2 cores; then open OUT/planner_report.html.
 demo: setup
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/favorita demo --out favorita_out
+	$(BIN)/favorita demo --small --out $(OUT)
+
+# The full-size demo: Favorita's 54 stores x 33 families over Kaggle's dates, 30 epochs.
+demo-full: setup
+	$(BIN)/favorita demo --out $(OUT)
+
+# The Dagster UI on the demo's runs, assets and storage (http://127.0.0.1:3000); it starts no run unasked.
+ui: setup
+	$(BIN)/favorita ui --out $(OUT)
 
 test: setup
 	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q
@@ -65,9 +71,8 @@ terraform-check: setup
 glue-package: setup
 	$(BIN)/favorita glue-package --out dist/glue
 
-dev: setup
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+# The same as `make ui` (its former name).
+dev: ui
 
 benchmark: setup
 	$(BIN)/pip install --quiet -e ".[dev]"

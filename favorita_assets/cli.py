@@ -8,19 +8,36 @@ import sys
 import time
 from pathlib import Path
 
-from favorita_assets.core.sample_data import KAGGLE_END, KAGGLE_START
-from favorita_assets.partitions import DEFAULT_PREDICTION_LENGTH, MAX_PREDICTION_LENGTH
+# Only plain constants at import time: `favorita --help` answers without loading pandas, torch or Dagster.
+from favorita_assets.defaults import (
+    DEFAULT_EPOCHS,
+    DEFAULT_PREDICTION_LENGTH,
+    KAGGLE_END,
+    KAGGLE_FAMILIES,
+    KAGGLE_START,
+    KAGGLE_STORES,
+    MAX_PREDICTION_LENGTH,
+    MAX_STORES,
+    SAMPLE_FILES,
+    SMALL_DEMO,
+    minimum_history_days,
+)
 
 
 def _sample_data_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stores",
         type=int,
-        default=54,
-        help="number of stores, 1-1000 (default 54, "
-        "Favorita's chain; more make a bigger retailer: 540 is 10 times Kaggle's size)",
+        default=KAGGLE_STORES,
+        help=f"number of stores, 1-{MAX_STORES} (default {KAGGLE_STORES}, "
+        f"Favorita's chain; more make a bigger retailer: {10 * KAGGLE_STORES} is 10 times Kaggle's size)",
     )
-    parser.add_argument("--families", type=int, default=33, help="number of product families, 1-33 (default 33)")
+    parser.add_argument(
+        "--families",
+        type=int,
+        default=KAGGLE_FAMILIES,
+        help=f"number of product families, 1-{KAGGLE_FAMILIES} (default {KAGGLE_FAMILIES})",
+    )
     parser.add_argument("--start", default=KAGGLE_START, help=f"first train date (default {KAGGLE_START})")
     parser.add_argument("--end", default=KAGGLE_END, help=f"last train date (default {KAGGLE_END})")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same files")
@@ -31,10 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sample = sub.add_parser("sample-data", help="write a realistic generated data set in Kaggle's exact schema")
-    sample.add_argument("--out", required=True, type=Path, help="folder to write the six CSV files into")
+    sample.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help=f"folder to write the {len(SAMPLE_FILES)} CSV files into ({', '.join(SAMPLE_FILES)})",
+    )
     _sample_data_args(sample)
 
-    run = sub.add_parser("run", help="materialize the whole asset graph in-process on the local backend")
+    run = sub.add_parser(
+        "run",
+        help="materialize the whole asset graph in-process: land and clean the data, train, backtest, forecast, "
+        "plan and report, on the deployment FAVORITA_DEPLOYMENT selects (local by default, or aws)",
+    )
     run.add_argument("--data", type=Path, help="folder with the Kaggle files (default: $FAVORITA_DATA_DIR)")
     run.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for outputs (default favorita_out)")
     _model_args(run)
@@ -69,8 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     glue.add_argument("--out", type=Path, default=Path("dist/glue"), help="folder to write them to (default dist/glue)")
     demo = sub.add_parser("demo", help="generate sample data into OUT/data, then run the pipeline on it")
     demo.add_argument("--out", type=Path, default=Path("favorita_out"), help="folder for data and outputs")
+    demo.add_argument(
+        "--small",
+        action="store_true",
+        help=f"a first look in minutes: {SMALL_DEMO['stores']} stores x {SMALL_DEMO['families']} families from "
+        f"{SMALL_DEMO['start']}, {SMALL_DEMO['epochs']} epochs (--stores, --families, --start, --epochs given "
+        "too win)",
+    )
     _sample_data_args(demo)
     _model_args(demo)
+    ui = sub.add_parser(
+        "ui",
+        help="open the Dagster UI on the runs, assets and storage of `favorita run --out OUT`, from any folder; "
+        "the schedule and the new-data sensor stay stopped until you turn them on",
+    )
+    ui.add_argument(
+        "--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)"
+    )
+    ui.add_argument("--port", type=int, default=3000, help="the UI's port on 127.0.0.1 (default 3000)")
     prod = sub.add_parser(
         "prod-local",
         help="production Dagster on this machine: PostgreSQL, the code server, the "
@@ -147,13 +189,15 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_PREDICTION_LENGTH,
         help=f"days to forecast, 1-{MAX_PREDICTION_LENGTH} (default {DEFAULT_PREDICTION_LENGTH}, "
-        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month",
+        "Kaggle's horizon); 1, 7, 28 = tomorrow, next week, next month. The data needs "
+        f"{minimum_history_days(DEFAULT_PREDICTION_LENGTH)} days of history before the cut-off for a "
+        f"{DEFAULT_PREDICTION_LENGTH}-day forecast ({minimum_history_days(28)} for 28 days)",
     )
     parser.add_argument(
         "--epochs",
         type=int,
         default=None,
-        help="most DeepAR training epochs, at least 1 (default 100; early stopping usually ends sooner)",
+        help=f"DeepAR training epochs, at least 1 (default {DEFAULT_EPOCHS})",
     )
     parser.add_argument(
         "--month", default=None, help="the monthly cut-off to run, YYYY-MM (default: the month of the data's last date)"
@@ -166,8 +210,11 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample_data(out: Path, args: argparse.Namespace) -> None:
-    from favorita_assets.core.sample_data import write_sample_data
+    from favorita_assets.core.sample_data import check_arguments, write_sample_data
 
+    check_arguments(args.stores, args.families, args.start, args.end)  # refused before it is announced
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder: give a folder to write the CSV files into")
     started = time.perf_counter()
     print(
         f"[favorita] generating sample data ({args.stores} stores x {args.families} families, "
@@ -176,6 +223,14 @@ def _sample_data(out: Path, args: argparse.Namespace) -> None:
     )
     paths = write_sample_data(out, args.stores, args.families, args.start, args.end, args.seed)
     print(f"[favorita] wrote {', '.join(p.name for p in paths.values())} in {time.perf_counter() - started:.1f}s")
+
+
+def _small(args: argparse.Namespace) -> None:
+    """The small demo's sizes, where the command line left the defaults."""
+    defaults = {"stores": KAGGLE_STORES, "families": KAGGLE_FAMILIES, "start": KAGGLE_START, "epochs": None}
+    for name, default in defaults.items():
+        if getattr(args, name) == default:
+            setattr(args, name, SMALL_DEMO[name])
 
 
 def _storage_place(settings) -> str:
@@ -198,11 +253,22 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
             f"{DEFAULT_PREDICTION_LENGTH}; 1, 7, 28 = tomorrow, next week, next month)"
         )
     if args.epochs is not None and args.epochs < 1:
-        return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default 100)"
-    if settings.raw_source != "landing" and not Path(settings.data_dir).is_dir():
+        return f"--epochs {args.epochs}: DeepAR needs at least 1 training epoch (default {DEFAULT_EPOCHS})"
+    data_dir = Path(settings.data_dir)
+    if settings.raw_source != "landing" and data_dir.is_file():
+        return (
+            f"the data folder {data_dir} is a file, not a folder: give --data {data_dir.parent} (the folder that "
+            "holds train.csv and the other Kaggle files)"
+        )
+    if settings.raw_source != "landing" and not data_dir.is_dir():
         return (
             f"the data folder {settings.data_dir} does not exist: give --data DIR (a folder with Kaggle's CSV "
             "files), or make one with `favorita sample-data --out DIR`"
+        )
+    if settings.raw_source != "landing" and not _has_train(data_dir):
+        return (
+            f"the data folder {data_dir} holds no train.csv (nor train.csv.gz, nor Kaggle's zip): put Kaggle's "
+            "files there, or make a generated set with `favorita sample-data --out DIR`"
         )
     span = data_date_range(settings, build_resources(settings)["storage"])
     if span is None:  # the data cannot be read yet: the run names the file's problem
@@ -216,7 +282,8 @@ def _argument_problem(args: argparse.Namespace, settings) -> str | None:
     return None
 
 
-from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE  # noqa: E402  (pure: numpy and pandas only)
+def _has_train(folder: Path) -> bool:
+    return any((folder / n).is_file() for n in ("train.csv", "train.csv.gz")) or any(folder.glob("*.zip"))
 
 
 def _what(meta: dict) -> str:
@@ -242,22 +309,107 @@ def _what(meta: dict) -> str:
     return ", ".join(p for p in parts if p)
 
 
+# A newcomer's instance: no telemetry, no community dialog over the first page the UI opens, and the steps' output
+# straight to the terminal (Dagster's default mirrors it through `tail` and a watcher process per step, which print
+# KeyboardInterrupt tracebacks of their own on Ctrl-C).
+INSTANCE_SETTINGS = (
+    "telemetry:\n  enabled: false\nnux:\n  enabled: false\ncompute_logs:\n"
+    "  module: dagster._core.storage.noop_compute_log_manager\n  class: NoOpComputeLogManager\n"
+)
+RUN_RECORD = ".favorita_run.json"  # in OUT: where `favorita ui --out OUT` finds the run's data, storage and instance
+
+
 def _dagster_home(out: Path) -> tuple[object, str]:
     """The Dagster instance the run is recorded in: $DAGSTER_HOME's, else a persistent one under OUT/dagster_home
-    (so `dagster dev` can show the runs); and a sentence saying where that is."""
+    (which `favorita ui --out OUT` opens); and a sentence saying where that is."""
     from dagster import DagsterInstance
 
+    ui = f"to browse them: {_ui_command(out)}"
     if os.environ.get("DAGSTER_HOME"):
         home = Path(os.environ["DAGSTER_HOME"])
-        if not home.exists():  # Dagster refuses a folder not there yet: made, with the default (empty) settings
+        if not home.exists():  # Dagster refuses a folder not there yet: made, with a newcomer's settings
             home.mkdir(parents=True)
-            (home / "dagster.yaml").write_text("")
-        return DagsterInstance.get(), f"runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}"
+            (home / "dagster.yaml").write_text(INSTANCE_SETTINGS)
+        return DagsterInstance.get(), f"runs recorded in DAGSTER_HOME={os.environ['DAGSTER_HOME']}; {ui}"
     home = (out / "dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    return DagsterInstance.from_config(str(home)), (
-        f"runs recorded in {home}; to browse them: DAGSTER_HOME={home} dagster dev"
+    settings = home / "dagster.yaml"
+    if not settings.exists() or not settings.read_text().strip():
+        settings.write_text(INSTANCE_SETTINGS)
+    return DagsterInstance.from_config(str(home)), f"runs recorded in {home}; {ui}"
+
+
+def _ui_command(out: Path) -> str:
+    import shlex
+
+    return f"favorita ui --out {shlex.quote(str(out.resolve()))}"
+
+
+def _record_run(out: Path, settings, month: str) -> None:
+    """What `favorita ui --out OUT` needs to open this run's instance on its data and storage."""
+    import json
+
+    from favorita_assets.resources.storage import atomic_write_text
+
+    home = os.environ.get("DAGSTER_HOME") or str((out / "dagster_home").resolve())
+    record = {
+        "dagster_home": str(Path(home).resolve()),
+        "data_dir": str(Path(settings.data_dir).resolve()),
+        "storage_dir": str(Path(settings.storage_dir).resolve()),
+        "month": month,  # the cut-off whose outputs OUT holds: a what-if on it refreshes OUT/planner_report.html
+    }
+    atomic_write_text(out / RUN_RECORD, json.dumps(record, indent=2) + "\n")
+
+
+def _ui(args: argparse.Namespace) -> int:
+    """`dagster dev` on the code location, with the instance, data and storage that `favorita run --out OUT` used."""
+    import json
+    import signal
+    import subprocess
+
+    out = args.out.resolve()
+    record_file = out / RUN_RECORD
+    if not record_file.is_file():
+        print(
+            f"[favorita] {out} holds no run of `favorita run` (no {RUN_RECORD}): run `favorita demo --small --out "
+            f"{args.out}` or `favorita run --data DIR --out {args.out}` first",
+            file=sys.stderr,
+        )
+        return 2
+    record = json.loads(record_file.read_text())
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": record["dagster_home"],
+        "FAVORITA_DATA_DIR": record["data_dir"],
+        "FAVORITA_STORAGE_DIR": record["storage_dir"],
+    }
+    state = env.get("FAVORITA_AUTOMATION", "stopped")
+    print(
+        f"[favorita] Dagster UI for {out} on http://127.0.0.1:{args.port} (starting takes a few seconds); the "
+        f"schedule and the new-data sensor are {state}"
+        + (" (turn them on in the UI's Automation page): nothing runs unless you ask" if state == "stopped" else "")
+        + ". Ctrl-C stops the UI.",
+        flush=True,
     )
+    command = [sys.executable, "-m", "dagster", "dev", "-m", "favorita_assets.definitions"]
+    command += ["-h", "127.0.0.1", "-p", str(args.port), "--log-level", "warning"]
+    # dagster dev's own notice that `dg dev` supersedes it is for Dagster's project layout, not for this command
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), "ignore::Warning:click.core"]))
+    process = subprocess.Popen(command, env=env, cwd=out)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached dagster dev too (its terminal's group); SIGTERM only this process
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGINT)  # dagster dev stops its webserver and daemon on SIGINT
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        print("[favorita] the UI stopped; the runs and outputs are unchanged", file=sys.stderr)
+        return 128 + (_STOPPED_BY[-1] if _STOPPED_BY else signal.SIGINT)
 
 
 def _what_if(args: argparse.Namespace) -> int:
@@ -273,6 +425,10 @@ def _what_if(args: argparse.Namespace) -> int:
         settings = Settings.from_env(env)
     except SettingsError as error:
         print(f"[favorita] {error}", file=sys.stderr)
+        return 2
+    problem = _what_if_problem(args, settings)
+    if problem:
+        print(f"[favorita] {problem}", file=sys.stderr)
         return 2
     instance, where_runs = _dagster_home(args.out)
     config = {"scenario_file": str(args.scenario.resolve()), "month": args.month, "name": args.name}
@@ -307,11 +463,63 @@ def _what_if(args: argparse.Namespace) -> int:
         else:
             pct = "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}"
             print(f"{head} {r['lift_units']:>9,.0f} {r['lift_p10']:>9,.0f}..{r['lift_p90']:<9,.0f} {pct:>7}")
-    print(f"  table  {out['table']}\n  report {out['report']}\n  {where_runs}")
+    report = out["report"]
+    refreshed = _refresh_out_report(args.out, settings, out["partition"])
+    if refreshed:
+        report = f"{refreshed} (and {out['report']})"
+    print(f"  table  {out['table']}\n  report {report}\n  {where_runs}")
     return 0
 
 
+def _what_if_problem(args: argparse.Namespace, settings) -> str | None:
+    """What is wrong with the what-if's arguments, in one line, before any work (None: nothing)."""
+    from favorita_assets.settings import build_resources
+    from ops_jobs.what_if import published_months
+
+    if not args.scenario.is_file():
+        what = "is a folder" if args.scenario.is_dir() else "does not exist"
+        return (
+            f"--scenario {args.scenario}: the file {what}; give a scenario CSV (store_nbr or all, family, start_date, "
+            "end_date, onpromotion), e.g. ops_jobs/examples/promotion_scenario.csv"
+        )
+    months = published_months(build_resources(settings)["storage"])
+    if not months:
+        return (
+            f"no forecasts are published in {_storage_place(settings)} yet: run `favorita run --out {args.out}` "
+            "first (or give the --out folder that run used)"
+        )
+    if args.month is not None and args.month not in months:
+        return f"--month {args.month}: not a published cut-off month; the months that work: {', '.join(months)}"
+    return None
+
+
+def _refresh_out_report(out: Path, settings, partition: str) -> Path | None:
+    """Copy the what-if's report over OUT/planner_report.html when OUT holds that cut-off's outputs (the file the
+    run told the planner to open); the path written, or None."""
+    import json
+
+    from favorita_assets import storage_keys as keys
+    from favorita_assets.resources.storage import atomic_write_bytes
+    from favorita_assets.settings import build_resources
+
+    record_file = out / RUN_RECORD
+    if not record_file.is_file() or json.loads(record_file.read_text()).get("month") != partition:
+        return None
+    storage = build_resources(settings)["storage"]
+    atomic_write_bytes(out / "planner_report.html", storage.read_bytes(keys.planner_report(partition)))
+    return out / "planner_report.html"
+
+
+def _interrupted(stage: str | None) -> None:
+    from favorita_assets.interrupts import interrupted_line
+
+    print(interrupted_line(stage), file=sys.stderr, flush=True)
+
+
 def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
+    from dagster import DagsterExecutionInterruptedError
+
+    from favorita_assets.interrupts import Signals
     from favorita_assets.pipeline import export_outputs, run_config, run_pipeline
     from favorita_assets.progress import Display, show_on
     from favorita_assets.settings import Settings, SettingsError
@@ -335,15 +543,29 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
     instance, where_runs = _dagster_home(out)
     display = None if args.verbose else Display()
     show_on(display)
+    stage = None
     try:
-        with instance:
-            report = run_pipeline(
-                settings,
-                partition_key=args.month,
-                config=config,
-                instance=instance,
-                loggers=None if args.verbose else {"favorita_progress": {}},
-            )
+        with instance, Signals() as signals:
+            try:
+                report = run_pipeline(
+                    settings,
+                    partition_key=args.month,
+                    config=config,
+                    instance=instance,
+                    loggers=None if args.verbose else {"favorita_progress": {}},
+                )
+            except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+                report = None
+            finally:
+                signals.settle()
+            stage = display.stage if display is not None else None
+            if report is None or signals.received():
+                if display is not None:
+                    display.close()
+                if report is not None and report.failures and stage is None:
+                    stage = report.failures[0].split(":")[0]
+                _interrupted(stage)
+                return signals.exit_code()
     finally:
         show_on(None)
         if display is not None:
@@ -368,6 +590,8 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         return 1
     evaluation = report.materialized.get("forecast_evaluation", {})
     if evaluation:
+        from favorita_assets.core.candidates import CANDIDATES, ENSEMBLE
+
         print(
             f"\n  backtest ({report.partition_key} cut-off, {args.prediction_length}-day windows), mean over the "
             "windows, lower is better:"
@@ -386,7 +610,14 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
                 f"RMSLE {evaluation['published_nested_rmsle']:.4f}"
             )
         print(f"    published: {evaluation['champion']}")
-    written = export_outputs(settings, report, out)
+    with Signals() as signals:
+        try:
+            written = export_outputs(settings, report, out)
+            _record_run(out, settings, report.partition_key)
+        except KeyboardInterrupt:  # each output is written whole or not at all
+            signals.settle()
+            _interrupted("copying the outputs to " + str(out))
+            return signals.exit_code()
     print(f"\n[favorita] done in {time.perf_counter() - started:.1f}s. Outputs:")
     for name, path in written.items():
         print(f"  {name:<28} {path}")
@@ -411,8 +642,40 @@ def _aws_settings(source: Path | None) -> int:
     return 0
 
 
+_STOPPED_BY: list[int] = []
+
+
+def _stop(signum, frame) -> None:
+    _STOPPED_BY.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    if threading_is_main():
+        for s in previous:  # both stop the command with one line (a run: _run's own)
+            signal.signal(s, _stop)
+    try:
+        return _command(args)
+    except KeyboardInterrupt:
+        _interrupted(f"`favorita {args.command}`")
+        return 128 + (_STOPPED_BY[-1] if _STOPPED_BY else signal.SIGINT)
+    finally:
+        if threading_is_main():
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def threading_is_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "sample-data":
             _sample_data(args.out, args)
@@ -420,10 +683,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args.data, args.out, args)
         if args.command == "demo":
+            if args.small:
+                _small(args)
             _sample_data(args.out / "data", args)
             return _run(args.out / "data", args.out, args)
         if args.command == "prod-local":
             return _prod_local(args)
+        if args.command == "ui":
+            return _ui(args)
         if args.command == "what-if":
             return _what_if(args)
         if args.command == "aws-settings":

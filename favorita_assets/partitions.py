@@ -16,31 +16,17 @@ from dagster import DynamicPartitionsDefinition
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.schema import read_dates
+from favorita_assets.defaults import (  # noqa: F401  (re-exported: where the rest of the code finds them)
+    DEFAULT_BACKTEST_WINDOWS,
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_PREDICTION_LENGTH,
+    MAX_PREDICTION_LENGTH,
+    default_context_length,
+    minimum_history_days,
+)
 
 CUTOFF_PARTITIONS = DynamicPartitionsDefinition(name="cutoff_month")
-DEFAULT_PREDICTION_LENGTH = 16
-DEFAULT_BACKTEST_WINDOWS = 3
-MAX_PREDICTION_LENGTH = 365
-# DeepAR's default context, in days (longer when the horizon is): eight weeks. On the real sales, 56 days scored RMSLE
-# 0.404 against 0.450 for 28 days, in about the training time of the longer epochs (benchmarks/real_sales_benchmark.py).
-DEFAULT_CONTEXT_LENGTH = 56
-
-
-def default_context_length(prediction_length: int) -> int:
-    return max(DEFAULT_CONTEXT_LENGTH, prediction_length)
-
-
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def minimum_history_days(
-    prediction_length: int, context_length: int | None = None, backtest_windows: int = DEFAULT_BACKTEST_WINDOWS
-) -> int:
-    """Days of history a cut-off needs: the train channel (everything before the ``backtest_windows`` windows of
-    ``prediction_length`` days) must hold at least one whole training window, context_length + prediction_length
-    days (context_length defaults to DeepAR's default_context_length)."""
-    context = context_length or default_context_length(prediction_length)
-    return context + (backtest_windows + 1) * prediction_length
 
 
 def partition_of(day) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import DagsterEventType, DagsterInstance
 
-from favorita_assets.automation import PIPELINE_JOB_NAME, REFRESH_JOB_NAME
+from favorita_assets.automation import CLEANED_VERSION_TAG, PIPELINE_JOB_NAME, REFRESH_JOB_NAME
 from favorita_assets.definitions import build_definitions
 from favorita_assets.errors import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.partitions import (
@@ -94,6 +94,8 @@ def run_pipeline(
         raise_on_error=False,
         partition_key=partition_key,
         run_config={**(config or {}), **logging_config},
+        # the new-data sensor reads it: a month forecast from this version is not forecast again unasked
+        tags={CLEANED_VERSION_TAG: str(report.materialized.get("cleaned_series", {}).get("version", "unknown"))},
     )
     report.success = forecast.success
     _collect(report, forecast)
@@ -135,6 +137,7 @@ def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) ->
     when this run did not make that output (e.g. no submission for a 7-day horizon), so nothing stale is read as
     new. Returns the written paths by name."""
     from favorita_assets import storage_keys as keys
+    from favorita_assets.resources.storage import atomic_write_bytes, atomic_write_text
     from favorita_assets.settings import build_resources
 
     storage = build_resources(settings)["storage"]
@@ -158,10 +161,9 @@ def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) ->
         if asset not in report.materialized or not storage.exists(key):  # e.g. no plan without an inventory snapshot
             path.unlink(missing_ok=True)
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
         if name == "forecasts":
-            storage.read_parquet(key).to_csv(path, index=False)
+            atomic_write_text(path, storage.read_parquet(key).to_csv(index=False))
         else:
-            path.write_bytes(storage.read_bytes(key))
+            atomic_write_bytes(path, storage.read_bytes(key))
         written[name] = path
     return written

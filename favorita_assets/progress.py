@@ -60,6 +60,7 @@ class Display:
         self.plain = not self.stream.isatty() if plain is None else plain
         self.started = time.perf_counter()
         self.stages_started: set[int] = set()
+        self.stage: str | None = None  # the stage under way, in words (what an interruption names)
         self._bar = None  # (rich Progress, task id, kind) while a bar is drawn
         self._last_plain = 0.0
 
@@ -73,7 +74,24 @@ class Display:
             return
         self._close_bar()
         self.stages_started.add(index)
+        self.stage = f"stage {len(self.stages_started)}/{len(STAGES)} ({STAGES[index][0]})"
         self._print(f"[{len(self.stages_started)}/{len(STAGES)}] {STAGES[index][0]}  ({self.elapsed()} elapsed)")
+        if not self.plain:  # something moves from the first second, until the stage's own bar replaces it
+            self._spinner(STAGES[index][0])
+
+    def _spinner(self, label: str) -> None:
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        bar = Progress(
+            TextColumn("   "),
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            TextColumn("elapsed"),
+            transient=True,
+        )
+        bar.start()
+        self._bar = (bar, bar.add_task(label, total=None), ("stage", label))
 
     def update(self, progress: dict) -> None:
         kind, done, total = progress["kind"], int(progress["done"]), int(progress["total"])
@@ -105,8 +123,9 @@ class Display:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[detail]}"),
                 TimeElapsedColumn(),
-                TextColumn("left"),
+                TextColumn("elapsed,"),
                 TimeRemainingColumn(),
+                TextColumn("left"),
                 transient=False,
             )
             bar.start()

@@ -7,7 +7,10 @@ Environment variables of every deployment (all optional on the embedded default)
 - ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only);
 - ``FAVORITA_RAW_SOURCE``: ``folder`` (default: read the Kaggle files from FAVORITA_DATA_DIR) or ``landing`` (read
   them from ``landing/`` in storage, where the ``upload_raw_data`` ops job puts them; in aws mode the raw bucket);
-- ``FAVORITA_DAGSTER_URL``: the Dagster UI's address, for links in alerts; default ``http://127.0.0.1:3000``.
+- ``FAVORITA_DAGSTER_URL``: the Dagster UI's address, for links in alerts; default ``http://127.0.0.1:3000``;
+- ``FAVORITA_AUTOMATION``: ``running`` or ``stopped``, how the schedule and the new-data sensor start on an instance
+  that has not switched them yet; default ``running`` in aws mode and under ``favorita prod-local``, ``stopped`` on
+  the embedded default (``favorita ui`` and ``dagster dev`` start no run unasked).
 
 The aws deployment reads ``AWS_SETTINGS`` below; ``favorita aws-settings`` writes them from ``terraform output -json``.
 """
@@ -22,6 +25,7 @@ from pathlib import Path
 
 DEPLOYMENTS = ("local", "aws")
 MODEL_BACKENDS = ("sagemaker-deepar", "amazon-forecast")  # aws mode; the embedded default trains GluonTS DeepAR
+AUTOMATION_STATES = ("running", "stopped")  # FAVORITA_AUTOMATION: the schedule's and new-data sensor's default
 RAW_SOURCES = ("folder", "landing")  # the Kaggle files: FAVORITA_DATA_DIR, or landing/ in storage (ops upload job)
 
 
@@ -129,6 +133,7 @@ class Settings:
     dagster_url: str = "http://127.0.0.1:3000"  # FAVORITA_DAGSTER_URL: where alerts link runs to
     raw_source: str = "folder"  # FAVORITA_RAW_SOURCE: read the Kaggle files from data_dir, or from storage landing/
     retrain_cron: str = "0 3 1 * *"  # FAVORITA_RETRAIN_CRON: when the monthly schedule refreshes the data (UTC)
+    automation: str = "stopped"  # FAVORITA_AUTOMATION: the schedule and the new-data sensor start running or stopped
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -196,6 +201,9 @@ class Settings:
         raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
         if raw_source not in RAW_SOURCES:
             raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
+        automation = env.get("FAVORITA_AUTOMATION", "running" if deployment == "aws" else "stopped").strip().lower()
+        if automation not in AUTOMATION_STATES:
+            raise SettingsError(f"FAVORITA_AUTOMATION={automation!r}: use one of {', '.join(AUTOMATION_STATES)}")
         return cls(
             deployment=deployment,
             data_dir=Path(env.get("FAVORITA_DATA_DIR", "data/favorita")).expanduser(),
@@ -204,6 +212,7 @@ class Settings:
             dagster_url=env.get("FAVORITA_DAGSTER_URL", "http://127.0.0.1:3000").rstrip("/"),
             raw_source=raw_source,
             retrain_cron=_cron(env.get("FAVORITA_RETRAIN_CRON", "0 3 1 * *")),
+            automation=automation,
         )
 
 

@@ -3,7 +3,9 @@ all on the production instance (infra/dagster/dagster.yaml). ``favorita prod-loc
 
 Layout under ``root`` (default ``var/prod``):
 
-    pg/data, pg/run, pg/postgres.log   the PostgreSQL cluster, its socket and its log (owned by `postgres` as root)
+    pg/data, pg/run, pg/postgres.log   the PostgreSQL cluster, its socket and its log (owned by `postgres` as root;
+                                       where that user cannot enter root, under /var/tmp/favorita-pg-<hash>,
+                                       named in pg/cluster_location)
     dagster_home/dagster.yaml          a copy of infra/dagster/dagster.yaml (the instance of every process)
     workspace.yaml                     where the daemon and the webserver find the code server (a copy)
     logs/<process>.log                 each process's output; compute_logs/ holds each run's stdout/stderr
@@ -14,6 +16,7 @@ The database password is made at each start and lives only in the processes' env
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -65,6 +68,12 @@ def _as_postgres_user() -> list[str]:
     return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
 
+def _postgres_can_write(path: Path) -> bool:
+    """Whether the `postgres` user can enter and write ``path`` (every folder above it must let it through)."""
+    done = subprocess.run(["runuser", "-u", "postgres", "--", "test", "-w", str(path), "-a", "-x", str(path)])
+    return done.returncode == 0
+
+
 def _chown_to_postgres(path: Path) -> None:
     if os.geteuid() == 0:
         import pwd
@@ -83,12 +92,36 @@ class Postgres:
     password: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
 
     @property
+    def home(self) -> Path:
+        """Where the cluster lives: ``folder``, or (recorded in ``folder/cluster_location``) a folder the `postgres`
+        user can reach when ``folder`` is inside one it cannot enter (a private clone, /root, a `mktemp -d`)."""
+        pointer = self.folder / "cluster_location"
+        return Path(pointer.read_text().strip()) if pointer.is_file() else self.folder
+
+    @property
     def data(self) -> Path:
-        return self.folder / "data"
+        return self.home / "data"
 
     @property
     def socket_dir(self) -> Path:
-        return self.folder / "run"
+        return self.home / "run"
+
+    def _place(self) -> None:
+        """As root, initdb and the server run as `postgres`: keep the cluster where that user can reach it."""
+        if not _as_postgres_user() or self.home != self.folder:
+            return
+        if _postgres_can_write(self.folder):
+            return
+        digest = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:12]
+        elsewhere = Path("/var/tmp") / f"favorita-pg-{digest}"
+        elsewhere.mkdir(mode=0o700, exist_ok=True)
+        _chown_to_postgres(elsewhere)
+        if not _postgres_can_write(elsewhere):
+            raise TopologyError(
+                f"PostgreSQL runs as the `postgres` user, which cannot enter {self.folder} nor {elsewhere}: give "
+                "--root a folder that user can reach (e.g. --root /var/tmp/favorita-prod)"
+            )
+        (self.folder / "cluster_location").write_text(f"{elsewhere}\n")
 
     def _tool(self, name: str) -> str:
         folder = postgres_bin()
@@ -107,8 +140,10 @@ class Postgres:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(exist_ok=True)
         _chown_to_postgres(self.folder)
+        self._place()
+        self.socket_dir.mkdir(exist_ok=True)
+        _chown_to_postgres(self.home)
         if not (self.data / "PG_VERSION").exists():
             self._run(
                 self._tool("initdb"),
@@ -128,7 +163,7 @@ class Postgres:
             "-D",
             str(self.data),
             "-l",
-            str(self.folder / "postgres.log"),
+            str(self.home / "postgres.log"),
             "-o",
             options,
             "-w",
@@ -229,6 +264,10 @@ class Topology:
             "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
             "DAGSTER_CODE_SERVER_PORT": str(self.code_port),
             "FAVORITA_DAGSTER_URL": self.env.get("FAVORITA_DAGSTER_URL", self.url),
+            # production: the schedule and the new-data sensor run as configured, unless the caller says otherwise
+            "FAVORITA_AUTOMATION": self.env.get(
+                "FAVORITA_AUTOMATION", os.environ.get("FAVORITA_AUTOMATION", "running")
+            ),
         }
 
     def command(self, name: str) -> list[str]:

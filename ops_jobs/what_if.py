@@ -19,14 +19,19 @@ from favorita_assets.resources.training import DeepARTrainer
 EXAMPLE_SCENARIO = Path(__file__).parent / "examples" / "promotion_scenario.csv"
 
 
-def latest_forecast_month(storage: Storage) -> str:
-    months = sorted(
+def published_months(storage: Storage) -> list[str]:
+    """The cut-off months with published forecasts, oldest first: the months a what-if can use."""
+    return sorted(
         {
             k.split("/")[1].removeprefix("cutoff_month=")
             for k in storage.list_keys("forecasts")
             if k.endswith("/forecasts.parquet")
         }
     )
+
+
+def latest_forecast_month(storage: Storage) -> str:
+    months = published_months(storage)
     if not months:
         raise FavoritaDataError(
             storage.uri("forecasts"),

@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core.holidays import holiday_calendar
+from favorita_assets.defaults import KAGGLE_END, KAGGLE_START, KAGGLE_STORES, MAX_STORES  # noqa: F401
 
-KAGGLE_START = "2013-01-01"
-KAGGLE_END = "2017-08-15"
 TEST_DAYS = 16
 PROMOTIONS_START = pd.Timestamp("2014-04-01")
 
@@ -147,8 +146,6 @@ _MORE_CITIES = (
 )
 _MORE_CITY_WEIGHTS = np.array([3, 3, 2, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], dtype=float)
 _ALL_CITIES = _CITIES + _MORE_CITIES
-KAGGLE_STORES = 54
-MAX_STORES = 1000  # 18.5 times Favorita's chain: 33,000 series, about 56 M train rows over Kaggle's dates
 _TYPE_SCALE = {"A": 1.9, "B": 1.0, "C": 0.7, "D": 1.05, "E": 0.6}
 
 
@@ -300,6 +297,22 @@ def transactions_as_train(transactions: pd.DataFrame, family: str = "TRANSACTION
     )
 
 
+def check_arguments(n_stores: int, n_families: int, start: str, end: str) -> None:
+    """Raise ValueError, in the command's words, for arguments the generator cannot use (before any work)."""
+    if not 1 <= n_stores <= MAX_STORES:
+        raise ValueError(
+            f"--stores must be between 1 and {MAX_STORES:,} (Favorita has {KAGGLE_STORES}), got {n_stores}"
+        )
+    if not 1 <= n_families <= len(FAMILIES):
+        raise ValueError(f"--families must be between 1 and {len(FAMILIES)}, got {n_families}")
+    try:
+        start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
+    except ValueError:
+        raise ValueError(f"--start {start} / --end {end}: write dates as YYYY-MM-DD") from None
+    if end_ts <= start_ts:
+        raise ValueError(f"--end ({end}) must be after --start ({start})")
+
+
 def generate(
     n_stores: int = 54,
     n_families: int = 33,
@@ -308,16 +321,9 @@ def generate(
     seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """All six Kaggle tables as data frames (train, test, stores, oil, holidays_events, transactions)."""
-    if not 1 <= n_stores <= MAX_STORES:
-        raise ValueError(
-            f"--stores must be between 1 and {MAX_STORES:,} (Favorita has {KAGGLE_STORES}), got {n_stores}"
-        )
-    if not 1 <= n_families <= len(FAMILIES):
-        raise ValueError(f"--families must be between 1 and {len(FAMILIES)}, got {n_families}")
+    check_arguments(n_stores, n_families, start, end)
     rng = np.random.default_rng(seed)
     start_ts, end_ts = pd.Timestamp(start), pd.Timestamp(end)
-    if end_ts <= start_ts:
-        raise ValueError(f"--end ({end}) must be after --start ({start})")
     # Kaggle's calendar: every day but 25 December; the test period is the 16 days after train.
     all_days = train_calendar(start, end, extra_days=TEST_DAYS + 1)
     all_days = all_days[: int((all_days <= end_ts).sum()) + TEST_DAYS]

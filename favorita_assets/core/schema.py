@@ -112,20 +112,28 @@ def read_kaggle_csv(path: str | Path, name: str) -> pd.DataFrame:
             "that holds it); `favorita sample-data --out DIR` writes a complete generated set",
         )
     encoding = detect_encoding(path)
-    header = _read_header(path, spec, encoding)
-    _check_columns(header, spec)
+    header_line = _first_line(path, spec, encoding)
+    delimiter = delimiter_of(header_line)
+    source: Path | bytes = path
+    if delimiter != ",":  # Excel's "CSV" with semicolons (decimal commas) or "Unicode text" (tabs): made a comma CSV
+        source, encoding = _as_comma_csv(path, spec, encoding, delimiter), UTF8
+    _check_columns([c.strip() for c in next(csv.reader([header_line], delimiter=delimiter))], spec)
     try:
-        table = _read_typed(path, spec, encoding)
+        table = _read_typed(source, spec, encoding)
     except pa.ArrowInvalid as exc:
+        if "CSV parse error" in str(exc):
+            _raise_bad_row(source, spec, encoding, delimiter)
         if encoding == UTF8 and "UTF8" in str(exc):  # not UTF-8 after all: Excel's Windows code page
             encoding = _single_byte_encoding(path)
             try:
-                table = _read_typed(path, spec, encoding)
+                table = _read_typed(source, spec, encoding)
             except pa.ArrowInvalid as again:
-                _raise_bad_value(path, spec, again, encoding)
+                if "CSV parse error" in str(again):
+                    _raise_bad_row(source, spec, encoding, delimiter)
+                _raise_bad_value(source, spec, again, encoding)
                 raise
         else:
-            _raise_bad_value(path, spec, exc, encoding)
+            _raise_bad_value(source, spec, exc, encoding)
             raise  # _raise_bad_value always raises; this keeps type checkers calm
     if table.num_rows == 0:
         raise FavoritaDataError(
@@ -178,13 +186,25 @@ def read_dates(path: str | Path) -> pd.Series:
     path = Path(path)
     if not path.is_file():
         raise FavoritaDataError(path.name, f"file not found at {path}", fix=f"put {path.name} in {path.parent}")
+    encoding = detect_encoding(path)
+    spec = next((s for s in KAGGLE_FILES.values() if s.filename == path.name.removesuffix(".gz")), None)
+    with (
+        open_binary(path) as raw,
+        io.TextIOWrapper(
+            raw, encoding="utf-8" if encoding == UTF8 else encoding, errors="replace", newline=""
+        ) as handle,
+    ):
+        delimiter = delimiter_of(handle.readline())
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(encoding=detect_encoding(path)),
+            read_options=pacsv.ReadOptions(encoding=encoding),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=["date"], column_types={"date": pa.date32()}),
         )
     except (pa.ArrowInvalid, KeyError) as error:
+        if spec is not None and "CSV parse error" in str(error):
+            _raise_bad_row(path, spec, encoding, delimiter)
         raise FavoritaDataError(
             path.name,
             f"cannot read its date column ({str(error).splitlines()[0]})",
@@ -194,9 +214,88 @@ def read_dates(path: str | Path) -> pd.Series:
     return table.column("date").to_pandas(date_as_object=False).astype("datetime64[ns]")
 
 
-def _read_typed(path: Path, spec: FileSpec, encoding: str, types: dict | None = None) -> pa.Table:
+SAVE_AS_COMMA_CSV = (
+    "save it from Excel as a comma-separated file: File > Save As > 'CSV UTF-8 (Comma delimited) (*.csv)', with "
+    "'.' as the decimal separator (Excel > Options > Advanced > uncheck 'Use system separators')"
+)
+
+
+def delimiter_of(header_line: str) -> str:
+    """The field separator of a Kaggle-style file, from its header line: ',' (Kaggle's), ';' (Excel's "CSV" where
+    the decimal separator is a comma) or a tab (Excel's "Unicode text")."""
+    counts = {d: header_line.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _as_comma_csv(path: Path, spec: FileSpec, encoding: str, delimiter: str) -> bytes:
+    """A ';'- or tab-separated file as Kaggle's comma CSV (UTF-8), with decimal commas in numeric columns made
+    points; lines stay lines, so line numbers in messages are the file's. A numeric column holding both ',' and
+    '.' (thousands separators?) is ambiguous: refused, saying how to save a comma CSV from Excel."""
+    with open_binary(path) as raw:
+        data = raw.read()
+    codec = "utf-8" if encoding == UTF8 else encoding
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        text = data.decode(_single_byte_encoding(path))
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter))
+    header = [c.strip() for c in rows[0]] if rows else []
+    numeric = [i for i, c in enumerate(header) if spec.columns.get(c) in (INT, FLOAT)]
+    for i in numeric:
+        values = [r[i] for r in rows[1:] if i < len(r)]
+        commas = [n for n, v in enumerate(values) if "," in v]
+        if commas and any("." in v for v in values):
+            line = next(n + 2 for n, r in enumerate(rows[1:]) if i < len(r) and "," in r[i])
+            raise FavoritaDataError(
+                spec.filename,
+                f"the {'semicolon' if delimiter == ';' else 'tab'}-separated file mixes ',' and '.' in numbers, so "
+                "neither can be read as the decimal separator",
+                column=header[i],
+                value=rows[line - 1][i],
+                rows=[line],
+                fix=SAVE_AS_COMMA_CSV,
+            )
+        for row in rows[1:]:
+            if i < len(row) and "," in row[i]:
+                row[i] = row[i].replace(",", ".")
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue().encode()
+
+
+def _raise_bad_row(source: Path | bytes, spec: FileSpec, encoding: str, delimiter: str) -> None:
+    """Name the first line whose field count differs from the header's (pyarrow only says 'Expected 6 columns')."""
+    if isinstance(source, bytes):
+        text, delimiter = source.decode(), ","
+    else:
+        with open_binary(source) as raw:
+            text = raw.read().decode("utf-8" if encoding == UTF8 else encoding, errors="replace")
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    expected = None
+    for row in reader:
+        if expected is None:
+            expected = len(row)
+            continue
+        if row and len(row) != expected:
+            raise FavoritaDataError(
+                spec.filename,
+                f"line {reader.line_num} has {len(row)} fields where the header has {expected}",
+                value=delimiter.join(row)[:120],
+                rows=[reader.line_num],
+                fix=f"give every row the header's {expected} fields ({','.join(spec.columns)}, in the header's "
+                "order); a missing value is an empty field between two commas",
+            )
+    raise FavoritaDataError(
+        spec.filename,
+        "the file is not a well-formed CSV (a quote left open?)",
+        fix="check the file's quotes, or export it again as CSV",
+    )
+
+
+def _read_typed(source: Path | bytes, spec: FileSpec, encoding: str, types: dict | None = None) -> pa.Table:
     return pacsv.read_csv(
-        path,
+        pa.BufferReader(source) if isinstance(source, bytes) else source,
         read_options=pacsv.ReadOptions(encoding=encoding),
         convert_options=pacsv.ConvertOptions(
             column_types=types or {c: _ARROW_TYPES[k] for c, k in spec.columns.items()},
@@ -206,17 +305,17 @@ def _read_typed(path: Path, spec: FileSpec, encoding: str, types: dict | None = 
     )
 
 
-def _read_header(path: Path, spec: FileSpec, encoding: str = UTF8) -> list[str]:
+def _first_line(path: Path, spec: FileSpec, encoding: str = UTF8) -> str:
     codec = "utf-8" if encoding == UTF8 else encoding
     with open_binary(path) as raw, io.TextIOWrapper(raw, encoding=codec, errors="replace", newline="") as handle:
-        first = handle.readline()
+        first = handle.readline().lstrip("\ufeff")
     if not first.strip():
         raise FavoritaDataError(
             spec.filename,
             f"the file at {path} is empty (not even a header line)",
             fix=f"supply a {spec.filename} with the header {','.join(spec.columns)} and data rows",
         )
-    return [c.strip() for c in next(csv.reader([first]))]
+    return first.rstrip("\r\n")
 
 
 def _check_columns(header: list[str], spec: FileSpec) -> None:

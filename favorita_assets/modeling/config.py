@@ -6,6 +6,7 @@ from dagster import Config
 from pydantic import Field
 
 from favorita_assets.core.candidates import DEFAULT_CHALLENGERS
+from favorita_assets.defaults import DEFAULT_EPOCHS
 from favorita_assets.partitions import default_context_length
 
 
@@ -54,7 +55,7 @@ class DeepARConfig(Config):
         "the real sales (28 days scored RMSLE 0.450 there, 56 days 0.404).",
     )
     epochs: int = Field(
-        default=30,
+        default=DEFAULT_EPOCHS,
         ge=1,
         description="Passes over the training data (each of at least 50 batches). 30, chosen on the real sales' "
         "backtest windows (benchmarks/real_sales_benchmark.py): 2 to 3 minutes of training on 2 cores.",

@@ -124,6 +124,39 @@ def _since_filter(path: Path, since: tuple[str, Any]) -> list[tuple]:
     return [(column, ">=", value)]
 
 
+def plain_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file under this process's umask (0644 under umask 022)."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def atomic_temp(target: Path) -> Path:
+    """An empty temporary file beside ``target``, with the mode a plain write of ``target`` would give it (mkstemp
+    makes 0600: a report on a shared folder would be readable by its owner alone); os.replace it onto ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, plain_file_mode())
+    finally:
+        os.close(fd)
+    return Path(tmp)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write ``target`` whole or not at all: a reader never sees half a file, an interrupted write leaves the old one."""
+    tmp = atomic_temp(Path(target))
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    atomic_write_bytes(target, text.encode())
+
+
 class LocalStorage(Storage):
     """Storage in a folder on this machine (the embedded default)."""
 
@@ -137,10 +170,7 @@ class LocalStorage(Storage):
 
     def _atomic(self, key: str) -> tuple[Path, Path]:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        return target, Path(tmp)
+        return target, atomic_temp(target)
 
     def write_bytes(self, key: str, data: bytes) -> None:
         target, tmp = self._atomic(key)
