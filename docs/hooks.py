@@ -33,6 +33,12 @@ LOCAL_SETTINGS = {
     ),
     "FAVORITA_DAGSTER_URL": ("dagster_url", "the Dagster UI's address, for the links in alerts"),
     "FAVORITA_RETRAIN_CRON": ("retrain_cron", "when the monthly schedule refreshes the data (cron, UTC)"),
+    "FAVORITA_AUTOMATION": (
+        "automation",
+        "`running` or `stopped`: how the monthly schedule and the new-data sensor start on an instance. Stopped on a "
+        "laptop (the UI starts nothing unasked; turn them on in its Automation page), running in aws mode and under "
+        "`favorita prod-local`",
+    ),
 }
 
 
