@@ -71,8 +71,12 @@ terraform-check: setup
 glue-package: setup
 	$(BIN)/favorita glue-package --out dist/glue
 
-# The same as `make ui` (its former name).
-dev: ui
+# dagster dev from the repository root, which reads .env there: the aws deployment's settings that
+# `favorita aws-settings` writes. Its runs are recorded in var/dagster_home. For a demo's outputs, `make ui`.
+dev: setup
+	mkdir -p var/dagster_home
+	[ -s var/dagster_home/dagster.yaml ] || printf 'telemetry:\n  enabled: false\nnux:\n  enabled: false\n' > var/dagster_home/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/var/dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 benchmark: setup
 	$(BIN)/pip install --quiet -e ".[dev]"
