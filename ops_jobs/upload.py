@@ -1,4 +1,5 @@
-"""Upload the raw Kaggle files to the landing zone (``landing/`` in storage; the raw bucket in aws mode), with checksums.
+"""Upload the raw Kaggle files to the landing zone (``landing/`` in storage; the raw bucket in aws mode), with
+checksums.
 
 Each file's SHA-256 is compared with the landing manifest (``landing/_manifest.json``); unchanged files are skipped,
 changed ones are uploaded (in aws mode S3 verifies a SHA-256 checksum of the bytes it received) and the manifest is

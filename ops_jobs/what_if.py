@@ -65,9 +65,11 @@ def forecast_scenario(context: OpExecutionContext, config: WhatIfConfig, storage
         result = run_what_if(context, storage, trainer, partition, config.scenario_file, name)
     uri, facts, _ = write_report(storage, partition)
     lines = (
-        "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n|---|---|---|---|---|---|---|---|\n"
+        "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n"
+        "|---|---|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | {r['base_units']:,.0f} | "
+            f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | "
+            f"{r['base_units']:,.0f} | "
             + (
                 "{:,.0f} | {:,.0f} .. {:,.0f} | {} |".format(
                     r["lift_units"],

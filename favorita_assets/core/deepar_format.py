@@ -232,7 +232,7 @@ def encode_series(history: pd.DataFrame, plan: SeriesPlan) -> Iterator[SeriesRec
     dates = history["date"].to_numpy()
     type_codes, store_types = _codes(history["store_type"])
     clusters = history["cluster"].to_numpy()
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         store, family = int(stores[a]), str(families[codes[a]])
         cat = encoding.codes(store, family, str(store_types[type_codes[a]]), clusters[a])
         start = pd.Timestamp(dates[a])

@@ -6,12 +6,15 @@ on every local run. Hyperparameters map onto GluonTS as follows:
 | SageMaker | GluonTS DeepAREstimator |
 |---|---|
 | prediction_length, context_length | same names |
-| epochs | trainer max_epochs; one epoch = one pass over the series, ceil(n_series / mini_batch_size) batches, and at least GluonTS's default of 50 so that a few dozen series still get enough gradient steps |
+| epochs | trainer max_epochs (one epoch: see below) |
 | num_cells, num_layers | hidden_size, num_layers |
 | likelihood | distr_output: negative-binomial, student-T, gaussian |
 | mini_batch_size, learning_rate, dropout_rate | batch_size, lr, dropout_rate |
 | embedding_dimension | embedding_dimension, one per categorical feature |
 | early_stopping_patience | a Lightning EarlyStopping on the training loss; the best epoch's weights are kept |
+
+One epoch is one pass over the series: ceil(n_series / mini_batch_size) batches, and at least GluonTS's default of 50,
+so that a few dozen series still get enough gradient steps.
 
 SageMaker evaluates the negative-binomial likelihood on real-valued targets too (sales by weight are fractional);
 torch's distribution validation would refuse them, so validation is switched off while training and predicting.
@@ -229,7 +232,7 @@ def train(
         with _no_distribution_validation():
             return estimator.train(dataset, cache_data=True)
     finally:
-        for logger, level in zip(quiet, levels):
+        for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
         shutil.rmtree(checkpoints, ignore_errors=True)
 

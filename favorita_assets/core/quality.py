@@ -53,7 +53,9 @@ def negative_sales_rows(cleaned: pd.DataFrame) -> pd.DataFrame:
 
 # Days with no row at all that Kaggle's files are known to have, and why; anything else is worth a warning.
 _EXPECTED_MISSING = {
-    "train": "25 December: every store is closed, so Kaggle's files have no rows; the cleaning fills them as closed days",
+    "train": (
+        "25 December: every store is closed, so Kaggle's files have no rows; the cleaning fills them as closed days"
+    ),
     "transactions": "25 December and 1 January: stores closed, so Kaggle's file has no rows then",
     "oil": "weekends: the oil market does not trade; the cleaning carries the last quote forward",
 }

@@ -167,7 +167,7 @@ def replenishment_plan(
     frame, name = snapshot
     fc = storage.read_parquet(keys.forecasts(partition))
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
-        pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str)))
+        pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str), strict=True))
         inv.check_series(frame, {s for s, _ in pairs}, pairs, name)
     horizon = int(fc.groupby(["store_nbr", "family"]).size().min())
     beyond = frame["lead_time_days"] + frame["review_period_days"] > horizon
@@ -239,9 +239,11 @@ def replenishment_plan(
     ]
     worst = plan.head(15)
     table = (
-        "| store | family | flag | stock | demand P90 | order | P(stockout before arrival) |\n|---|---|---|---|---|---|---|\n"
+        "| store | family | flag | stock | demand P90 | order | P(stockout before arrival) |\n"
+        "|---|---|---|---|---|---|---|\n"
         + "\n".join(
-            f"| {r.store_nbr} | {r.family} | {report.flag_of(r._asdict())} | {r.stock_position:,.0f} | {r.demand_p90:,.0f} | "
+            f"| {r.store_nbr} | {r.family} | {report.flag_of(r._asdict())} | {r.stock_position:,.0f} | "
+            f"{r.demand_p90:,.0f} | "
             f"{r.order_quantity:,.0f} | {r.p_stockout_before_arrival:.0%} |"
             for r in worst.itertuples()
         )

@@ -89,7 +89,8 @@ def _data_dates(storage: Storage, pointer: dict) -> tuple[pd.Timestamp, pd.Times
     code_version=CODE_VERSIONS["deepar_training_data"],
     deps=["cleaned_series", RAW_ASSET_NAMES["test"], RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["holidays_events"]],
     description="The cleaned series in SageMaker DeepAR's JSON Lines format, per monthly cut-off: train (history up "
-    "to the cut-off minus backtest_windows x prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
+    "to the cut-off minus backtest_windows x prediction_length), test (up to the cut-off) and inference "
+    "(up to the cut-off, features "
     f"running prediction_length days further). cat = store, family, store type, cluster; dynamic_feat = "
     f'{", ".join(DYNAMIC_FEATURES)}. Closed days are "NaN" targets.',
 )
@@ -145,10 +146,10 @@ def deepar_training_data(
             "small_count_share": round(small_share, 4),
             "likelihood_auto": likelihood,
             "cardinality": MetadataValue.json(
-                dict(zip(("store", "family", "store_type", "cluster"), manifest["cardinality"]))
+                dict(zip(("store", "family", "store_type", "cluster"), manifest["cardinality"], strict=True))
             ),
             "path": MetadataValue.path(storage.uri(prefix)),
-            **{k: v for k, v in summary.get("metadata", {}).items()},
+            **dict(summary.get("metadata", {})),
         },
         data_version=DataVersion(summary["data_version"]),
     )

@@ -276,7 +276,7 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
         "Backtest RMSLE per window (lower is better)",
     )
     prefix = keys.plots_prefix(partition)
-    files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png, windows_png)))
+    files = dict(zip(keys.PLOT_FILES, (total, top_series, backtest_png, windows_png), strict=True))
     for name, png in files.items():
         storage.write_bytes(f"{prefix}/{name}", png)
     return MaterializeResult(

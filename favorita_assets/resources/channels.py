@@ -102,7 +102,8 @@ class InProcessChannels(ChannelBuilder):
 def upload_forecast_datasets(
     storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping, folder: str
 ) -> dict[str, Any]:
-    """Amazon Forecast's three CSVs from the local inference channel files, to ``{prefix}/forecast/<dataset>/data.csv``."""
+    """Amazon Forecast's three CSVs from the local inference channel files, to
+    ``{prefix}/forecast/<dataset>/data.csv``."""
     files, counts = write_datasets_from_channel(
         inference_files, encoding, f"{folder}/forecast", request.prediction_length
     )

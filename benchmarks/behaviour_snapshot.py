@@ -1,0 +1,111 @@
+"""What the asset graph makes on small generated data, recorded so that a refactor can be shown to change nothing.
+
+    python benchmarks/behaviour_snapshot.py record OUT.json     # materialize the graph, record what it made
+    python benchmarks/behaviour_snapshot.py compare A.json B.json
+
+``record`` generates the tests' small data set (3 stores x 4 families, seed 7), runs the whole graph in-process for a
+16-day horizon with the tests' fast DeepAR settings and fixed seeds, and records: the sha256 of every stored file
+(parquet files also by columns and rows), every materialization's metadata (keys, and values made JSON-safe), and
+every check's result. ``compare`` says which of those differ; files whose bytes differ between two runs of the same
+code (model training is not bit-deterministic) are listed separately, compared by columns and rows only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _safe(value: object) -> object:
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def record(out: Path) -> None:
+    import pandas as pd
+
+    from favorita_assets.core.sample_data import write_sample_data
+    from favorita_assets.pipeline import run_config, run_pipeline
+    from favorita_assets.settings import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_sample_data(root / "data", n_stores=3, n_families=4, start="2016-06-01", end="2017-08-15", seed=7)
+        settings = Settings(deployment="local", data_dir=root / "data", storage_dir=root / "storage")
+        started = time.perf_counter()
+        report = run_pipeline(settings, config=run_config(prediction_length=16, epochs=2, num_cells=8))
+        seconds = time.perf_counter() - started
+        files = {}
+        for path in sorted(p for p in (root / "storage").rglob("*") if p.is_file()):
+            name = path.relative_to(root / "storage").as_posix()
+            entry: dict[str, object] = {"sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            if path.suffix == ".parquet":
+                frame = pd.read_parquet(path)
+                entry["columns"] = [f"{c}:{t}" for c, t in frame.dtypes.astype(str).items()]
+                entry["rows"] = len(frame)
+            files[name] = entry
+    snapshot = {
+        "success": report.success,
+        "failures": report.failures,
+        "seconds": round(seconds, 1),
+        "files": files,
+        "metadata": {asset: {k: _safe(v) for k, v in meta.items()} for asset, meta in report.materialized.items()},
+        "checks": sorted([c.asset, c.check, c.passed, c.severity, c.description] for c in report.checks),
+    }
+    out.write_text(json.dumps(snapshot, indent=1, sort_keys=True))
+    print(
+        f"{out}: {len(files)} files, {len(report.materialized)} materializations, {len(report.checks)} checks, "
+        f"success={report.success}, {seconds:.0f} s"
+    )
+
+
+def compare(a_path: Path, b_path: Path) -> int:
+    a, b = json.loads(a_path.read_text()), json.loads(b_path.read_text())
+    problems: list[str] = []
+    same_bytes, shape_only = 0, []
+    for name in sorted(set(a["files"]) | set(b["files"])):
+        fa, fb = a["files"].get(name), b["files"].get(name)
+        if fa is None or fb is None:
+            problems.append(f"file {name} only in {'B' if fa is None else 'A'}")
+        elif fa["sha256"] == fb["sha256"]:
+            same_bytes += 1
+        elif fa.get("columns") is not None and (fa["columns"], fa["rows"]) == (fb.get("columns"), fb.get("rows")):
+            shape_only.append(name)
+        else:
+            problems.append(f"file {name}: bytes differ")
+    for asset in sorted(set(a["metadata"]) | set(b["metadata"])):
+        ka, kb = set(a["metadata"].get(asset, {})), set(b["metadata"].get(asset, {}))
+        if ka != kb:
+            problems.append(f"{asset} metadata keys: only in A {sorted(ka - kb)}, only in B {sorted(kb - ka)}")
+        for key in sorted(ka & kb):
+            if a["metadata"][asset][key] != b["metadata"][asset][key]:
+                problems.append(f"{asset} metadata {key}: values differ")
+    checks_a = {tuple(c[:2]): c[2:] for c in a["checks"]}
+    checks_b = {tuple(c[:2]): c[2:] for c in b["checks"]}
+    for key in sorted(set(checks_a) | set(checks_b)):
+        if checks_a.get(key) != checks_b.get(key):
+            problems.append(f"check {key}: {checks_a.get(key)} vs {checks_b.get(key)}")
+    print(f"{same_bytes} files identical byte for byte; {len(shape_only)} differ in bytes, same columns and rows:")
+    for name in shape_only:
+        print(f"  {name}")
+    print(f"{len(checks_a)} checks, {sum(len(m) for m in a['metadata'].values())} metadata entries compared")
+    print("differences:" if problems else "no other difference")
+    for line in problems:
+        print(f"  {line}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "record":
+        record(Path(sys.argv[2]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+        sys.exit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
+    else:
+        sys.exit(__doc__)
