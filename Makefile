@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo run test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
+.PHONY: setup demo run lint test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
 
 # `make demo` and `make dev` share these, so the UI shows the demo's runs, checks and plots.
 export DAGSTER_HOME         ?= $(CURDIR)/var/dagster_home
@@ -32,6 +32,13 @@ $(CHECKOV_VENV)/.installed: infra/checkov-requirements.txt
 demo: setup
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/favorita demo --out favorita_out
+
+# The formatter, the linter and the type checker, each failing the build on a finding (CI runs this before the tests;
+# `ruff format .` and `ruff check --fix .` fix most of what they report). The rules are in pyproject.toml.
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: setup
 	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q

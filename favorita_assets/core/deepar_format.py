@@ -677,7 +677,7 @@ def parse_predictions(predictions: list[dict], quantiles: Iterable[float], predi
     answer lacks a quantile or has the wrong length."""
     out = []
     for i, prediction in enumerate(predictions):
-        row = {"mean": np.asarray(prediction["mean"], dtype=np.float64)}
+        row: dict[str | float, np.ndarray] = {"mean": np.asarray(prediction["mean"], dtype=np.float64)}
         for q in quantiles:
             values = prediction.get("quantiles", {}).get(quantile_name(q))
             if values is None:

@@ -248,7 +248,7 @@ def predict(
     seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
     chunk_batches: int | None = PREDICT_CHUNK_BATCHES,
-) -> list[dict[str, np.ndarray]]:
+) -> list[dict[str | float, np.ndarray]]:
     """Forecast the ``prediction_length`` days after each record's target (after dropping ``cut`` days from it).
 
     Each record's dynamic features must run ``prediction_length`` days past the (cut) target. Returns, per record,
@@ -266,7 +266,10 @@ def predict(
         for begin in range(0, total, step):
             for forecast in predictor.predict(_dataset(records[begin : begin + step], cut=cut)):
                 levels = {q: np.clip(forecast.quantile(q), 0, None) for q in sorted({*quantiles, *POINT_QUANTILES})}
-                row = {"mean": point_forecast(levels), **{q: levels[q] for q in quantiles}}
+                row: dict[str | float, np.ndarray] = {
+                    "mean": point_forecast(levels),
+                    **{q: levels[q] for q in quantiles},
+                }
                 out.append(row)
                 if on_progress is not None and (len(out) % every == 0 or len(out) == total):
                     on_progress(len(out), total)

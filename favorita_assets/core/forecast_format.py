@@ -279,7 +279,7 @@ def forecasts_for(
                 f"the {what} has no forecast of {item} on {gap:%Y-%m-%d}: it covers fewer days "
                 f"than the horizon of {horizon}"
             )
-        row = {"mean": frame["mean"].to_numpy(dtype=np.float64)}
+        row: dict[str | float, np.ndarray] = {"mean": frame["mean"].to_numpy(dtype=np.float64)}
         for q in quantiles:
             row[q] = frame[columns[q]].to_numpy(dtype=np.float64)
         out.append(row)
