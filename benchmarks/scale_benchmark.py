@@ -190,8 +190,8 @@ def child(folder: Path, scale: int, epochs: int, families: int, before: bool) ->
         from favorita_assets.core.deepar_format import build_channels, to_json_lines, write_channels
         from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
         from favorita_assets.ingest.assets import read_landed
+        from favorita_assets.resources.cleaned_series import read_cleaned_series
         from favorita_assets.resources.storage import LocalStorage
-        from favorita_assets.series.dataset import read_cleaned_series
         from favorita_assets.storage_keys import training_manifest
 
         storage = LocalStorage(root=str(folder / "storage"))

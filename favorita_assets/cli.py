@@ -262,8 +262,8 @@ def _dagster_home(out: Path) -> tuple[object, str]:
 
 def _what_if(args: argparse.Namespace) -> int:
     """The promotion_what_if job, in-process, on the storage and instance `favorita run --out OUT` used."""
+    from favorita_assets.dagster_failures import step_failure_text
     from favorita_assets.definitions import build_definitions
-    from favorita_assets.errors import step_failure_text
     from favorita_assets.settings import Settings, SettingsError
 
     env = dict(os.environ)

@@ -17,7 +17,7 @@ from favorita_assets import storage_keys as keys
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.inventory import INVENTORY_FILES
 from favorita_assets.core.schema import KAGGLE_FILES
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.partitions import train_date_range
 from favorita_assets.resources.storage import Storage, sha256_of_file

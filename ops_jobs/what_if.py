@@ -10,9 +10,9 @@ from pydantic import Field
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.decisions.assets import write_report
 from favorita_assets.decisions.whatif import run_what_if, scenario_name
-from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 

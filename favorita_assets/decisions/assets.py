@@ -20,16 +20,16 @@ from favorita_assets.core import inventory as inv
 from favorita_assets.core import replenishment, report
 from favorita_assets.core.candidates import labels_of
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.decisions.whatif import read_what_ifs
-from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.modeling.assets import forecast_evaluation
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.publishing.assets import forecasts
 from favorita_assets.resources.alerts import Alerts
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
-from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
 INVENTORY_POINTER = f"{keys.raw_prefix(keys.INVENTORY_TABLE)}/latest.json"

@@ -34,7 +34,7 @@ from favorita_assets.core.candidates import (
 from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file, window_instances
 from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landed_key
 from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
@@ -42,9 +42,9 @@ from favorita_assets.progress import report_epoch
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES
 from favorita_assets.resources.channels import ChannelBuilder, ChannelRequest, channel_keys
+from favorita_assets.resources.cleaned_series import read_parts
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
-from favorita_assets.series.dataset import read_parts
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
 # What a backend reports about its model that a user looks for on the materialization.

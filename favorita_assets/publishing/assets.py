@@ -13,9 +13,9 @@ from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_fr
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
-from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
 FORECAST_COLUMNS = [

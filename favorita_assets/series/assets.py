@@ -17,12 +17,12 @@ from dagster import (
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.cleaning import CLEANED_COLUMNS, CLEANING_INPUTS
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES
+from favorita_assets.resources.cleaned_series import commit_cleaned_series, committed_version, read_parts
 from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 from favorita_assets.resources.storage import Storage
 from favorita_assets.series.checks import broken_rules
-from favorita_assets.series.dataset import commit_cleaned_series, committed_version, read_parts
 from favorita_assets.versions import CODE_VERSIONS
 
 CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
