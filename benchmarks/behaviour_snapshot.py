@@ -61,9 +61,14 @@ def record(out: Path) -> None:
                 frame = pd.read_parquet(path)
                 entry["columns"] = [f"{c}:{t}" for c, t in frame.dtypes.astype(str).items()]
                 entry["rows"] = len(frame)
-            elif path.suffix == ".json":
-                entry["columns"] = sorted(_keys(json.loads(path.read_text())))
-                entry["rows"] = 0
+            elif path.suffix == ".json":  # one JSON document, or JSON Lines (the DeepAR channels): its records' keys
+                text = path.read_text()
+                try:
+                    records = [json.loads(text)]
+                except ValueError:
+                    records = [json.loads(line) for line in text.splitlines() if line]
+                entry["columns"] = sorted({k for record in records for k in _keys(record)})
+                entry["rows"] = len(records)
             files[name] = entry
     snapshot = {
         "success": report.success,
