@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -74,3 +77,15 @@ def explain_missing_days(table: str, missing: list[pd.Timestamp]) -> tuple[pd.Da
     }.get(table, np.zeros(len(days), dtype=bool))
     frame = pd.DataFrame({"missing_date": days})
     return frame[expected], frame[~expected], _EXPECTED_MISSING.get(table, "")
+
+
+@dataclass
+class CheckOutcome:
+    """An asset check's result with no Dagster in it: the asset turns it into Dagster's (favorita_assets.checks).
+    ``severity``: how a failed check shows, an error or a warning."""
+
+    name: str
+    passed: bool
+    description: str | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+    severity: Literal["ERROR", "WARN"] = "WARN"

@@ -9,8 +9,6 @@ from functools import partial
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     DataVersion,
@@ -20,6 +18,7 @@ from dagster import (
 )
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.checks import check_result
 from favorita_assets.core.candidates import (
     CANDIDATES,
     DEEPAR,
@@ -311,17 +310,6 @@ def forecast_evaluation(
     checks = bt.evaluation_checks(verdict, runs.failed, evaluation.published)
     return MaterializeResult(
         metadata=metadata,
-        check_results=[warning(c) for c in checks],
+        check_results=[check_result(c) for c in checks],
         data_version=content_version(json.dumps(summary, sort_keys=True)),
-    )
-
-
-def warning(outcome: bt.CheckOutcome) -> AssetCheckResult:
-    """A check's outcome as Dagster shows it: a warning, so a failed check does not stop the run."""
-    return AssetCheckResult(
-        check_name=outcome.name,
-        passed=outcome.passed,
-        severity=AssetCheckSeverity.WARN,
-        description=outcome.description,
-        metadata=outcome.metadata,
     )

@@ -17,6 +17,7 @@ from favorita_assets.core.baselines import BASELINES
 from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, LABELS, challenger, ensemble_members, labels_of
 from favorita_assets.core.deepar_format import window_instances
 from favorita_assets.core.evaluation import QUANTILES, Evaluation, evaluate, problems_from_records
+from favorita_assets.core.quality import CheckOutcome
 
 COVERAGE_RANGE = (0.70, 0.90)  # the published P10-P90 band's expected share of the backtest days (80 % nominal)
 
@@ -288,16 +289,6 @@ def evaluation_summary(
             },
         }
     )
-
-
-@dataclass
-class CheckOutcome:
-    """One asset check's result, as the asset reports it (always a warning: the run goes on)."""
-
-    name: str
-    passed: bool
-    description: str | None
-    metadata: dict[str, object]
 
 
 def evaluation_checks(verdict: Verdict, failed: dict[str, str], published: dict) -> list[CheckOutcome]:
