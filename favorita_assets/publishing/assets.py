@@ -2,18 +2,15 @@
 
 import base64
 
-import numpy as np
 import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.core import hierarchy
-from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, blend, stopped_selling
-from favorita_assets.core.evaluation import QUANTILES, closed_ahead, forecast_frame, history_matrix, publish
+from favorita_assets.core.evaluation import QUANTILES
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
-from favorita_assets.publishing import plots
+from favorita_assets.publishing import plots, published
 from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
@@ -50,55 +47,22 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
     summary = storage.read_json(keys.evaluation_metrics(partition))
-    h, champions = manifest["prediction_length"], summary["champions"]
-    horizon = pd.DatetimeIndex(manifest["horizon"])
-    series = pd.DataFrame(manifest["series"])
-    families = series["family"].astype(str).to_numpy()
     inference = read_channel(storage, partition, "inference")
-    closed = closed_ahead(inference, h)
-    n = len(series)
-    base = {}  # candidate -> base quantiles (n, h)
-    members = summary.get("ensemble_members", []) if ENSEMBLE in champions.values() else []
-    if DEEPAR in champions.values() or DEEPAR in members:
+
+    def predict_deepar() -> list[dict]:
         model = storage.read_json(keys.model_pointer(partition))
-        predictions = trainer.predict(context, storage, model, inference, QUANTILES)
-        base[DEEPAR] = {
-            "mean": np.vstack([p["mean"] for p in predictions]),
-            **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
-        }
-    candidates = storage.read_parquet(keys.evaluation_horizon(partition))
-    for name in (set(champions.values()) | set(members)) - {DEEPAR, ENSEMBLE}:
-        base[name] = {"mean": candidates[f"{name}_mean"].to_numpy().reshape(n, h)}
-    if members:
-        base[ENSEMBLE] = {"mean": blend([base[m]["mean"] for m in members])}
-    stopped = stopped_selling(history_matrix(inference, max(len(r["target"]) for r in inference)), h)
-    mean, quantiles, versions = publish(
-        base, champions, summary["offsets"], summary["versions"], families, closed, stopped
-    )
-    frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
-    totals = hierarchy.totals_frame(
-        horizon,
-        mean,
-        series["store_nbr"].to_numpy(),
-        families,
-        {level: t["offsets"] for level, t in summary["totals"].items()},
+        return trainer.predict(context, storage, model, inference, QUANTILES)
+
+    frame, totals, closed = published.publish_forecasts(
+        manifest, summary, inference, predict_deepar, lambda: storage.read_parquet(keys.evaluation_horizon(partition))
     )
     storage.write_parquet(keys.forecasts(partition), frame)
     storage.write_parquet(keys.forecast_totals(partition), totals)
-    daily = totals[totals["level"] == "total"]
-    published_by = frame.drop_duplicates(["store_nbr", "family"])["model_version"].value_counts()
+    plain, daily_totals = published.forecasts_metadata(frame, totals, closed, summary, manifest)
     return MaterializeResult(
         metadata={
-            "rows": MetadataValue.int(len(frame)),
-            "model_version": ", ".join(f"{v} ({c} series)" for v, c in published_by.items()),
-            "champion": summary["champion"],
-            "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
-            "total_units_forecast": round(float(frame["mean"].sum()), 1),
-            "known_closed_series_days": MetadataValue.int(int(closed.sum())),
-            "daily_totals": MetadataValue.md(
-                "| date | all stores, mean | P10 | P90 |\n|---|---|---|---|\n"
-                + "\n".join(f"| {r.date} | {r.mean:,.0f} | {r.p10:,.0f} | {r.p90:,.0f} |" for r in daily.itertuples())
-            ),
+            **plain,
+            "daily_totals": MetadataValue.md(daily_totals),
             "path": MetadataValue.path(storage.uri(keys.forecasts(partition))),
             "totals_path": MetadataValue.path(storage.uri(keys.forecast_totals(partition))),
         },
