@@ -1,10 +1,8 @@
 """Per monthly cut-off: the DeepAR channels, the trained model, and the backtest that decides what is published."""
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from functools import partial
 
 import pandas as pd
@@ -29,6 +27,7 @@ from favorita_assets.core.evaluation import QUANTILES
 from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landed_key
 from favorita_assets.modeling import backtest as bt
+from favorita_assets.modeling import models
 from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
@@ -37,20 +36,8 @@ from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES
 from favorita_assets.resources.channels import ChannelBuilder, ChannelRequest, channel_keys
 from favorita_assets.resources.cleaned_series import read_parts
 from favorita_assets.resources.storage import Storage
-from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
+from favorita_assets.resources.training import DeepARTrainer
 from favorita_assets.versions import CODE_VERSIONS, content_version
-
-# What a backend reports about its model that a user looks for on the materialization.
-BACKEND_METADATA = (
-    "backend",
-    "training_job_name",
-    "model_name",
-    "model_artifact",
-    "training_instance_type",
-    "predictor_arn",
-    "algorithm",
-    "billable_seconds",
-)
 
 
 def iter_channel(storage: Storage, partition_key: str, channel: str) -> Iterator[dict]:
@@ -113,39 +100,14 @@ def deepar_training_data(
     # only reads the summary it leaves.
     with data_errors_as_failures():
         summary = channels.build(context, storage, request)
-    fingerprint = summary["fingerprint"]
     manifest = training_manifest(context.partition_key, cutoff, (first, last), h, config.backtest_windows, summary)
     storage.write_json(keys.training_manifest(context.partition_key), manifest)
-    counts, sizes = summary["counts"], summary["sizes"]
-    likelihood, small_share, promo_source = (
-        summary["likelihood"],
-        summary["small_count_share"],
-        summary["promotions_source"],
-    )
-    context.log.info(
-        f"cut-off {cutoff:%Y-%m-%d}: {counts['train']:,} train / {counts['test']:,} test / "
-        f"{counts['inference']:,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
-    )
-    return MaterializeResult(
-        metadata={
-            "cutoff": f"{cutoff:%Y-%m-%d}",
-            "prediction_length": h,
-            "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
-            "train_series": counts["train"],
-            "test_series": counts["test"],
-            "train_bytes": MetadataValue.int(sizes["train"]),
-            "fingerprint": fingerprint,
-            "promotions_source": promo_source,
-            "small_count_share": round(small_share, 4),
-            "likelihood_auto": likelihood,
-            "cardinality": MetadataValue.json(
-                dict(zip(("store", "family", "store_type", "cluster"), manifest["cardinality"], strict=True))
-            ),
-            "path": MetadataValue.path(storage.uri(prefix)),
-            **dict(summary.get("metadata", {})),
-        },
-        data_version=DataVersion(summary["data_version"]),
-    )
+    context.log.info(models.channels_line(summary, cutoff, horizon))
+    metadata = models.channels_metadata(summary, manifest, cutoff, horizon, storage.uri(prefix))
+    metadata["train_bytes"] = MetadataValue.int(metadata["train_bytes"])
+    metadata["cardinality"] = MetadataValue.json(metadata["cardinality"])
+    metadata["path"] = MetadataValue.path(metadata["path"])
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(summary["data_version"]))
 
 
 @asset(
@@ -161,35 +123,13 @@ def deepar_training_data(
 def deepar_model(
     context: AssetExecutionContext, config: DeepARConfig, storage: Storage, trainer: DeepARTrainer
 ) -> MaterializeResult:
-    prefix = keys.training_prefix(context.partition_key)
-    manifest = storage.read_json(keys.training_manifest(context.partition_key))
-    h = manifest["prediction_length"]
-    if config.prediction_length is not None and config.prediction_length != h:
-        raise ValueError(
-            f"deepar_model prediction_length={config.prediction_length} differs from the training data's {h}: "
-            "set prediction_length on deepar_training_data (the model takes it from there)"
-        )
-    hp = config.hyperparameters(h, auto_likelihood=manifest.get("likelihood_auto"))
-    if "data_dates" in manifest:  # a context_length set in the run config may need more history than the month has
-        with data_errors_as_failures():
-            check_month(
-                context.partition_key,
-                *manifest["data_dates"],
-                h,
-                context_length=int(hp["context_length"]),
-                source="cleaned_series",
-                backtest_windows=int(manifest.get("backtest_windows", 1)),
-            )
-    identity = trainer.identity()  # another backend or algorithm is another model (nothing for DeepAR)
-    digest = hashlib.sha256(
-        (
-            manifest["fingerprint"]
-            + json.dumps(hp, sort_keys=True)
-            + str(config.seed)
-            + (json.dumps(identity, sort_keys=True) if identity else "")
-        ).encode()
-    ).hexdigest()
-    version = f"{trainer.version_prefix}-{context.partition_key[:7]}-{digest[:10]}"
+    partition = context.partition_key
+    prefix = keys.training_prefix(partition)
+    manifest = storage.read_json(keys.training_manifest(partition))
+    hp = models.hyperparameters(config, manifest)
+    with data_errors_as_failures():
+        models.check_history(partition, manifest, hp)
+    version = models.model_version(trainer.version_prefix, partition, manifest, hp, config.seed, trainer.identity())
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
@@ -203,45 +143,16 @@ def deepar_model(
 
         context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
         started = time.perf_counter()
-        request = TrainingRequest(
-            version=version,
-            channels_prefix=prefix,
-            hyperparameters=hp,
-            cardinality=manifest["cardinality"],
-            model_prefix=keys.model_prefix(version),
-            seed=config.seed,
-        )
+        request = models.training_request(version, prefix, hp, manifest, config.seed)
         result = trainer.train(context, storage, request, on_epoch)
-        info = {
-            "version": version,
-            "partition": context.partition_key,
-            "cutoff": manifest["cutoff"],
-            "hyperparameters": hp,
-            "seed": config.seed,
-            "training_data_fingerprint": manifest["fingerprint"],
-            "seconds": round(time.perf_counter() - started, 1),
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "epoch_losses": losses,
-            **result,
-        }
+        seconds = time.perf_counter() - started
+        info = models.model_info(version, partition, manifest, hp, config.seed, seconds, losses, result)
         storage.write_json(info_key, info)
-    pointer = {k: v for k, v in info.items() if k != "epoch_losses"}
-    storage.write_json(keys.model_pointer(context.partition_key), pointer)
-    losses = info.get("epoch_losses", [])
-    return MaterializeResult(
-        metadata={
-            "model_version": version,
-            "training_seconds": info["seconds"],
-            "epochs_run": len(losses),
-            "final_loss": round(losses[-1], 4) if losses else None,
-            "best_loss": round(min(losses), 4) if losses else None,
-            "hyperparameters": MetadataValue.json(info["hyperparameters"]),
-            "training_data_fingerprint": info["training_data_fingerprint"],
-            "artifact": MetadataValue.path(storage.uri(info["model_key"])),
-            **{k: str(info[k]) for k in BACKEND_METADATA if k in info},
-        },
-        data_version=DataVersion(version),
-    )
+    storage.write_json(keys.model_pointer(partition), {k: v for k, v in info.items() if k != "epoch_losses"})
+    metadata = models.model_metadata(info, storage.uri(info["model_key"]))
+    metadata["hyperparameters"] = MetadataValue.json(metadata["hyperparameters"])
+    metadata["artifact"] = MetadataValue.path(metadata["artifact"])
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(version))
 
 
 @asset(
