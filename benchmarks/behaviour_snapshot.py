@@ -1,10 +1,11 @@
 """What the asset graph makes on small generated data, recorded so that a refactor can be shown to change nothing.
 
-    python benchmarks/behaviour_snapshot.py record OUT.json     # materialize the graph, record what it made
+    python benchmarks/behaviour_snapshot.py record OUT.json [HORIZON] [--no-inventory]
     python benchmarks/behaviour_snapshot.py compare A.json B.json [A2.json]
 
 ``record`` generates the tests' small data set (3 stores x 4 families, seed 7), runs the whole graph in-process for a
-16-day horizon with the tests' fast DeepAR settings and fixed seeds, and records: the sha256 of every stored file
+16-day horizon (or HORIZON days; a short one leaves snapshot rows unplanned) with the tests' fast DeepAR settings and
+fixed seeds, without the inventory snapshot when asked (no plan), and records: the sha256 of every stored file
 (parquet files also by columns and rows), every materialization's metadata (keys, and values made JSON-safe), and
 every check's result (the temporary folder's path and the attempt folders' timestamps written as placeholders).
 ``compare`` says which of those differ. A2, a second record of the code that made A, tells what varies from run to run
@@ -39,7 +40,7 @@ def _keys(value: object, prefix: str = "") -> list[str]:
     return []
 
 
-def record(out: Path) -> None:
+def record(out: Path, horizon: int = 16, inventory: bool = True) -> None:
     import pandas as pd
 
     from favorita_assets.core.sample_data import write_sample_data
@@ -49,9 +50,11 @@ def record(out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_sample_data(root / "data", n_stores=3, n_families=4, start="2016-06-01", end="2017-08-15", seed=7)
+        if not inventory:
+            (root / "data" / "inventory.csv").unlink()
         settings = Settings(deployment="local", data_dir=root / "data", storage_dir=root / "storage")
         started = time.perf_counter()
-        report = run_pipeline(settings, config=run_config(prediction_length=16, epochs=2, num_cells=8))
+        report = run_pipeline(settings, config=run_config(prediction_length=horizon, epochs=2, num_cells=8))
         seconds = time.perf_counter() - started
         files = {}
         for path in sorted(p for p in (root / "storage").rglob("*") if p.is_file()):
@@ -137,8 +140,9 @@ def compare(a_path: Path, b_path: Path, a2_path: Path | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "record":
-        record(Path(sys.argv[2]))
+    if len(sys.argv) >= 3 and sys.argv[1] == "record":
+        numbers = [int(a) for a in sys.argv[3:] if a.isdigit()]
+        record(Path(sys.argv[2]), *numbers[:1], inventory="--no-inventory" not in sys.argv[3:])
     elif len(sys.argv) in (4, 5) and sys.argv[1] == "compare":
         sys.exit(compare(*(Path(p) for p in sys.argv[2:])))
     else:

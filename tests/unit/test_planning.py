@@ -78,3 +78,15 @@ def test_an_unknown_store_is_refused_naming_its_line():
     text = str(refused.value)
     assert "inventory.csv" in text and "unknown store" in text and "99" in text and "3" in text
     planning.check_stores(frame.head(1), pd.DataFrame({"store_nbr": [1, 2]}), "inventory.csv")
+
+
+def test_the_what_if_table_shows_each_line_and_says_why_a_line_has_no_lift():
+    from favorita_assets.decisions.whatif import what_if_table
+
+    row = {"scenario_row": 2, "family": "DAIRY", "stores": 3, "first_date": "2017-08-16", "last_date": "2017-08-20"}
+    lifted = {**row, "base_units": 1234.4, "lift_units": 120.0, "lift_p10": 80.0, "lift_p90": 160.0, "lift_pct": 0.0972}
+    flat = {**row, "base_units": 10.0, "lift_units": None, "note": "no candidate of this family uses promotions"}
+    lines = what_if_table([lifted, flat]).splitlines()
+    assert lines[0].startswith("| line | family |") and len(lines) == 4
+    assert lines[2] == "| 2 | DAIRY | 3 | 2017-08-16 .. 2017-08-20 | 1,234 | 120 | 80 .. 160 | +9.7% |"
+    assert lines[3].endswith("| 10 | — | — | no candidate of this family uses promotions |")
