@@ -6,21 +6,11 @@ from collections.abc import Iterator
 from functools import partial
 
 import pandas as pd
-from dagster import (
-    AssetCheckSpec,
-    AssetExecutionContext,
-    DataVersion,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-)
+from dagster import AssetCheckSpec, AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.checks import check_result
-from favorita_assets.core.candidates import (
-    CANDIDATES,
-    DEEPAR,
-)
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR
 from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file
 from favorita_assets.core.evaluation import QUANTILES
