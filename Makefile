@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: setup demo demo-full ui run test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check
+.PHONY: setup demo demo-full ui run lint test test-production prod-local prod-local-stop dev benchmark clean glue-package terraform-check docs docs-build
 
 # Where `make demo` and `make demo-full` write the data, the outputs and the runs; `make ui` opens the UI on it.
 OUT ?= favorita_out
@@ -44,6 +44,13 @@ demo-full: setup
 # The Dagster UI on the demo's runs, assets and storage (http://127.0.0.1:3000); it starts no run unasked.
 ui: setup
 	$(BIN)/favorita ui --out $(OUT)
+
+# The formatter, the linter and the type checker, each failing the build on a finding (CI runs this before the tests;
+# `ruff format .` and `ruff check --fix .` fix most of what they report). The rules are in pyproject.toml.
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: setup
 	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q

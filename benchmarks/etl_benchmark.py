@@ -106,7 +106,8 @@ def main() -> None:
 
     with measured(results, "generate sample data (write 6 CSVs)") as box:
         write_sample_data(data, n_stores=args.stores, n_families=args.families)
-        box["rows"] = sum(1 for _ in open(data / "train.csv")) - 1
+        with open(data / "train.csv") as lines:
+            box["rows"] = sum(1 for _ in lines) - 1
     train_rows = results[-1][1]
 
     runs = {"ours: read+clean+parquet": ours_clean, "baseline pandas: read+reindex+merge+parquet": baseline_clean}
@@ -129,14 +130,16 @@ def main() -> None:
 
     print(f"\nETL benchmark, {train_rows:,} train rows, {os.cpu_count()} cores (best of {args.repeats} for cleaning)\n")
     print(
-        f"| {'stage':<46} | {'rows in':>10} | {'rows out':>10} | {'wall s':>7} | {'rows/s':>11} | {'peak +RSS MB':>12} |"
+        f"| {'stage':<46} | {'rows in':>10} | {'rows out':>10} | {'wall s':>7} | {'rows/s':>11} | "
+        f"{'peak +RSS MB':>12} |"
     )
     print(f"|{'-' * 48}|{'-' * 12}|{'-' * 12}|{'-' * 9}|{'-' * 13}|{'-' * 14}|")
     stage, rows, seconds, peak = results[0]
     print(f"| {stage:<46} | {rows:>10,} | {rows:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | {peak:>12,.0f} |")
-    for name, (stage, rows, seconds, peak, n_out) in best.items():
+    for stage, rows, seconds, peak, n_out in best.values():
         print(
-            f"| {stage:<46} | {rows:>10,} | {n_out:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | {peak:>12,.0f} |"
+            f"| {stage:<46} | {rows:>10,} | {n_out:>10,} | {seconds:>7.2f} | {rows / seconds:>11,.0f} | "
+            f"{peak:>12,.0f} |"
         )
     ours, base = best["ours: read+clean+parquet"], best["baseline pandas: read+reindex+merge+parquet"]
     print(f"\nspeed-up over the baseline: {base[2] / ours[2]:.1f}x; same rows and total sales: {same}")

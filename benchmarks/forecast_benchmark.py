@@ -123,7 +123,8 @@ def baseline_checkout(ref: str, work: Path) -> Path:
 def print_scores(title: str, rows: dict, seconds: dict | None = None) -> None:
     print(f"\n{title}\n")
     print(
-        f"| {'candidate':<58} | {'RMSLE':>6} | {'per window':>20} | {'WAPE':>6} | {'MASE':>6} | {'wQL':>6} | {'P10-P90':>7} | {'s':>6} |"
+        f"| {'candidate':<58} | {'RMSLE':>6} | {'per window':>20} | {'WAPE':>6} | {'MASE':>6} | {'wQL':>6} | "
+        f"{'P10-P90':>7} | {'s':>6} |"
     )
     print(f"|{'-' * 60}|{'-' * 8}|{'-' * 22}|{'-' * 8}|{'-' * 8}|{'-' * 8}|{'-' * 9}|{'-' * 8}|")
     for name, r in rows.items():

@@ -158,14 +158,16 @@ def horizon_table(
         )
     print()
     print(
-        "| candidate | RMSLE by window | mean RMSLE | WAPE | bias by window | P10-P90 coverage | seconds | peak MB | worst family WAPE |"
+        "| candidate | RMSLE by window | mean RMSLE | WAPE | bias by window | P10-P90 coverage | seconds | peak MB "
+        "| worst family WAPE |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         seconds = "" if r["seconds"] is None else f"{r['seconds']:.0f}"
         mb = "" if r["mb"] is None else f"{r['mb']:,.0f}"
         print(
-            f"| {r['candidate']} | {' / '.join(f'{v:.4f}' for v in r['windows'])} | {r['rmsle']:.4f} | {r['wape']:.4f} | "
+            f"| {r['candidate']} | {' / '.join(f'{v:.4f}' for v in r['windows'])} | "
+            f"{r['rmsle']:.4f} | {r['wape']:.4f} | "
             f"{' / '.join('' if not np.isfinite(b) else f'{b:.3f}' for b in r['bias'])} | {r['coverage']:.3f} | "
             f"{seconds} | {mb} | {r['worst']} |"
         )

@@ -21,6 +21,7 @@ series by series to files with `write_channels`), RSS added over the start of ea
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -41,10 +42,8 @@ def tree_memory(process: psutil.Process) -> int:
     forked workers, e.g. statsforecast's, counts once in all, not once per process as RSS would)."""
     total = 0
     for p in [process, *process.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += p.memory_full_info().pss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
     return total
 
 
@@ -90,7 +89,8 @@ def run_scale(
         env["PYTHONPATH"] = str(tree)
         command.append("--before")
     started = time.time()
-    child = subprocess.Popen(command, env=env, stdout=open(folder / "child.log", "wb"), stderr=subprocess.STDOUT)
+    with open(folder / "child.log", "wb") as log:  # the child holds its own copy of the file
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     process = psutil.Process(child.pid)
     samples: list[tuple[float, int]] = []
     stopped_for_memory = False
@@ -190,8 +190,8 @@ def child(folder: Path, scale: int, epochs: int, families: int, before: bool) ->
         from favorita_assets.core.deepar_format import build_channels, to_json_lines, write_channels
         from favorita_assets.core.features import horizon_features, known_promotions, recurring_closures
         from favorita_assets.ingest.assets import read_landed
+        from favorita_assets.resources.cleaned_series import read_cleaned_series
         from favorita_assets.resources.storage import LocalStorage
-        from favorita_assets.series.dataset import read_cleaned_series
         from favorita_assets.storage_keys import training_manifest
 
         storage = LocalStorage(root=str(folder / "storage"))
@@ -219,7 +219,9 @@ def child(folder: Path, scale: int, epochs: int, families: int, before: bool) ->
                 blobs = [to_json_lines(getattr(whole, n)) for n in ("train", "test", "inference")]
                 box["rows"] = sum(len(b) for b in blobs)
                 del whole
-            same = all(files.paths[n].read_bytes() == b for n, b in zip(("train", "test", "inference"), blobs))
+            same = all(
+                files.paths[n].read_bytes() == b for n, b in zip(("train", "test", "inference"), blobs, strict=True)
+            )
         side.append(("streamed bytes equal the baseline's", same, 0, 0))
     save("done")
 
@@ -274,7 +276,8 @@ def main() -> None:
 
 def print_table(results: list[dict], epochs: int) -> None:
     print(
-        f"\nfavorita pipeline, --epochs {epochs}, {os.cpu_count()} cores; wall s / peak memory GB (PSS of the process tree)"
+        f"\nfavorita pipeline, --epochs {epochs}, {os.cpu_count()} cores; "
+        "wall s / peak memory GB (PSS of the process tree)"
     )
     names = []
     for out in results:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
+from favorita_assets.core.quality import CheckOutcome
+
 MAX_ROWS_SHOWN = 20
 
 
@@ -34,4 +36,15 @@ def rows_check(
         severity=severity,
         metadata=metadata,
         description=None if passed else f"{len(offending):,} row(s): {what}",
+    )
+
+
+def check_result(outcome: CheckOutcome) -> AssetCheckResult:
+    """A plain check outcome as Dagster shows it."""
+    return AssetCheckResult(
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=AssetCheckSeverity(outcome.severity),
+        description=outcome.description,
+        metadata=outcome.metadata,
     )

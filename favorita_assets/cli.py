@@ -414,8 +414,8 @@ def _ui(args: argparse.Namespace) -> int:
 
 def _what_if(args: argparse.Namespace) -> int:
     """The promotion_what_if job, in-process, on the storage and instance `favorita run --out OUT` used."""
+    from favorita_assets.dagster_failures import step_failure_text
     from favorita_assets.definitions import build_definitions
-    from favorita_assets.errors import step_failure_text
     from favorita_assets.settings import Settings, SettingsError
 
     env = dict(os.environ)
@@ -448,10 +448,12 @@ def _what_if(args: argparse.Namespace) -> int:
         return 1
     out = result.output_for_node("forecast_scenario")
     print(
-        f"[favorita] what-if {out['name']} on the {out['partition']} cut-off ({out['horizon'][0]} .. {out['horizon'][1]}):"
+        f"[favorita] what-if {out['name']} on the {out['partition']} cut-off "
+        f"({out['horizon'][0]} .. {out['horizon'][1]}):"
     )
     print(
-        f"    {'line':<5} {'family':<24} {'stores':>6} {'days':<24} {'base units':>11} {'lift':>9} {'lift P10..P90':>19} {'lift %':>7}"
+        f"    {'line':<5} {'family':<24} {'stores':>6} {'days':<24} {'base units':>11} {'lift':>9} "
+        f"{'lift P10..P90':>19} {'lift %':>7}"
     )
     for r in out["rows"]:
         days = f"{r['first_date']} .. {r['last_date']}"
@@ -600,8 +602,10 @@ def _run(data: Path | None, out: Path, args: argparse.Namespace) -> int:
         for method in (*CANDIDATES, ENSEMBLE, "published"):
             if f"{method}_rmsle" in evaluation:
                 print(
-                    f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} {evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
-                    f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} {evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "
+                    f"    {method:<22} {evaluation[f'{method}_rmsle']:>7.4f} "
+                    f"{evaluation.get(f'{method}_wape', float('nan')):>7.4f} "
+                    f"{evaluation.get(f'{method}_mase', float('nan')):>7.3f} "
+                    f"{evaluation.get(f'{method}_mean_wql', float('nan')):>9.4f} "
                     f"{evaluation.get(f'{method}_coverage', float('nan')):>8.2f}"
                 )
         if evaluation.get("published_nested_rmsle") is not None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance
 
 from favorita_assets.automation import CLEANED_VERSION_TAG, PIPELINE_JOB_NAME, REFRESH_JOB_NAME
+from favorita_assets.dagster_failures import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.definitions import build_definitions
-from favorita_assets.errors import is_data_error, step_failure_text, step_failure_trace
 from favorita_assets.partitions import (
     CUTOFF_PARTITIONS,
     DEFAULT_PREDICTION_LENGTH,

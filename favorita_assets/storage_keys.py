@@ -45,7 +45,8 @@ def raw_prefix(table: str) -> str:
 
 
 def training_prefix(partition_key: str) -> str:
-    """DeepAR channels: ``{train,test,inference}/data.json`` (Glue: ordered ``part-NNNNN.json``) and ``manifest.json``."""
+    """DeepAR channels: ``{train,test,inference}/data.json`` (Glue: ordered ``part-NNNNN.json``) and
+    ``manifest.json``."""
     return f"training/{month_tag(partition_key)}"
 
 

@@ -16,6 +16,7 @@ The database password is made at each start and lives only in the processes' env
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -429,10 +430,8 @@ def _stop_group(pgid: int, grace: float) -> None:
     while _group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.2)
     if _group_members(pgid):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def stop_from_state(root: Path) -> list[str]:

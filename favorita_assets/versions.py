@@ -18,7 +18,8 @@ CODE_VERSIONS = {
     "forecast_evaluation": "4",  # the direct LightGBM, the ensemble, stopped series at 0, DeepAR's log-space point
     "forecasts": "4",  # the ensemble, stopped series at 0
     "kaggle_submission": "2",  # removes an earlier horizon's file
-    "forecast_plots": "3",  # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
+    # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
+    "forecast_plots": "3",
     "inventory_snapshot": "1",
     "replenishment_plan": "1",
     "planner_report": "1",

@@ -1,4 +1,5 @@
-"""Upload the raw Kaggle files to the landing zone (``landing/`` in storage; the raw bucket in aws mode), with checksums.
+"""Upload the raw Kaggle files to the landing zone (``landing/`` in storage; the raw bucket in aws mode), with
+checksums.
 
 Each file's SHA-256 is compared with the landing manifest (``landing/_manifest.json``); unchanged files are skipped,
 changed ones are uploaded (in aws mode S3 verifies a SHA-256 checksum of the bytes it received) and the manifest is
@@ -16,7 +17,7 @@ from favorita_assets import storage_keys as keys
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.inventory import INVENTORY_FILES
 from favorita_assets.core.schema import KAGGLE_FILES
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.partitions import train_date_range
 from favorita_assets.resources.storage import Storage, sha256_of_file

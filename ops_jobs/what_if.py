@@ -10,9 +10,9 @@ from pydantic import Field
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.decisions.assets import write_report
-from favorita_assets.decisions.whatif import run_what_if, scenario_name
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.decisions.whatif import run_what_if, scenario_name, what_if_table
 from favorita_assets.resources.storage import Storage
 from favorita_assets.resources.training import DeepARTrainer
 
@@ -69,23 +69,7 @@ def forecast_scenario(context: OpExecutionContext, config: WhatIfConfig, storage
         name = scenario_name(config.name or Path(config.scenario_file).stem)
         result = run_what_if(context, storage, trainer, partition, config.scenario_file, name)
     uri, facts, _ = write_report(storage, partition)
-    lines = (
-        "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n|---|---|---|---|---|---|---|---|\n"
-        + "\n".join(
-            f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | {r['base_units']:,.0f} | "
-            + (
-                "{:,.0f} | {:,.0f} .. {:,.0f} | {} |".format(
-                    r["lift_units"],
-                    r["lift_p10"],
-                    r["lift_p90"],
-                    "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}",
-                )
-                if r["lift_units"] is not None
-                else f"— | — | {r['note']} |"
-            )
-            for r in result["rows"]
-        )
-    )
+    lines = what_if_table(result["rows"])
     context.log.info(f"what-if {name} on {month}:\n{lines}\nreport: {uri}")
     yield AssetMaterialization(
         asset_key=AssetKey("planner_report"),

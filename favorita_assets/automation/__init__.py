@@ -58,7 +58,8 @@ favorita_pipeline = define_asset_job(
     partitions_def=CUTOFF_PARTITIONS,
     tags=TRAINING_TAG,
     description="One monthly cut-off on the latest cleaned series: DeepAR channels, training, backtest, forecasts, "
-    "the submission, the plots, the replenishment plan and the planner's report, with every check. Backfill it over months for a rolling-origin backtest; it "
+    "the submission, the plots, the replenishment plan and the planner's report, with every check. "
+    "Backfill it over months for a rolling-origin backtest; it "
     "never lands or cleans the raw files again (refresh_data does).",
 )
 
@@ -69,7 +70,8 @@ def monthly_schedule(status: DefaultScheduleStatus, settings: Settings):
         cron_schedule=settings.retrain_cron,
         execution_timezone="UTC",
         default_status=status,
-        description="Monthly retraining: at 03:00 UTC on the 1st (FAVORITA_RETRAIN_CRON), refresh the data; the new cleaned series then start "
+        description="Monthly retraining: at 03:00 UTC on the 1st (FAVORITA_RETRAIN_CRON), refresh the data; "
+        "the new cleaned series then start "
         "the forecast of the month that just ended. Skips when the data does not reach that month. Stopped by default "
         "when EventBridge drives the runs (aws mode with an event queue)."
         + (f" {TURN_ON}" if settings.automation == "stopped" else ""),

@@ -17,7 +17,7 @@ from dagster import (
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.automation.events import classify
-from favorita_assets.errors import step_failure_text
+from favorita_assets.dagster_failures import step_failure_text
 from favorita_assets.partitions import no_data_for
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.storage import Storage

@@ -94,7 +94,8 @@ def unavailable(error: ClientError) -> AmazonForecastUnavailable | None:
         return AmazonForecastUnavailable(
             f"Amazon Forecast refused this account ({code}: {message}). AWS closed Amazon Forecast to new customers "
             "on 29 July 2024, and an account that never used it cannot start now; an IAM policy without the forecast:* "
-            "actions is refused the same way (give the Dagster role forecast:* on the project's names). Use SageMaker DeepAR instead: "
+            "actions is refused the same way (give the Dagster role forecast:* on the project's names). "
+            "Use SageMaker DeepAR instead: "
             "unset FAVORITA_MODEL_BACKEND (or set it to sagemaker-deepar) and materialize deepar_model again."
         )
     return None
@@ -400,7 +401,8 @@ class AmazonForecast(DeepARTrainer):
                 if not any(backtest) or self.algorithm != "auto"
                 else (
                     ". AutoPredictor chooses its backtest windows itself: set backtest_windows to 1, or name an "
-                    "algorithm (FAVORITA_FORECAST_ALGORITHM=CNN-QR or Deep_AR_Plus), which is given the evaluation's windows"
+                    "algorithm (FAVORITA_FORECAST_ALGORITHM=CNN-QR or Deep_AR_Plus), "
+                    "which is given the evaluation's windows"
                 )
             )
             raise ForecastJobFailed(f"{error}{hint}") from None
@@ -438,7 +440,7 @@ class AmazonForecast(DeepARTrainer):
             self._call("delete_resource_tree", ResourceArn=group["arn"])
             self._gone(
                 f"dataset group {group['name']}",
-                lambda: self._call("describe_dataset_group", DatasetGroupArn=group["arn"]),
+                lambda arn=group["arn"]: self._call("describe_dataset_group", DatasetGroupArn=arn),
                 log,
             )
             for arn in group["datasets"]:

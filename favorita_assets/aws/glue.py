@@ -38,8 +38,8 @@ STAT_KEYS = (
 
 
 class PipesPrefixedS3MessageReader(PipesS3MessageReader):
-    """dagster-aws's S3 message reader, with the job's messages under ``prefix`` instead of a random prefix at the top of
-    the bucket (where the Glue role may not write, so a real job could never report back)."""
+    """dagster-aws's S3 message reader, with the job's messages under ``prefix`` instead of a random prefix at the
+    top of the bucket (where the Glue role may not write, so a real job could never report back)."""
 
     def __init__(self, *, prefix: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -139,7 +139,7 @@ class GlueCleaning(GlueJob, CleaningRunner):
             stats={k: reported[k] for k in STAT_KEYS},
             reconciliation=reconciliation,
             engine=str(reported.get("engine", self.engine)),
-            metadata={k: v for k, v in invocation.metadata.items()},
+            metadata=dict(invocation.metadata),
         )
 
 

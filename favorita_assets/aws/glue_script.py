@@ -19,8 +19,9 @@ parts go under ``--output_uri`` (the version prefix).
 ``channels``: ``--cleaned_uri`` (the cleaned series' version prefix; ``--cleaned_engine``, the engine that wrote it),
 ``--stores_uri``, ``--holidays_events_uri``, ``--test_uri`` (optional), ``--cutoff`` (YYYY-MM-DD),
 ``--prediction_length``, ``--backtest_windows``, ``--forecast_datasets`` (``true``: also Amazon Forecast's three CSVs,
-from the inference channel, to ``<output_uri>/forecast/{target,related,items}/part-00000.csv``). The channels go to ``<output_uri>/{train,test,inference}/part-NNNNN.json``
-(their bytes in name order are the local backend's ``data.json``), and what the manifest needs to
+from the inference channel, to ``<output_uri>/forecast/{target,related,items}/part-00000.csv``). The channels go to
+``<output_uri>/{train,test,inference}/part-NNNNN.json`` (their bytes in name order are the local backend's
+``data.json``), and what the manifest needs to
 ``<output_uri>/_glue_channels.json``.
 
 Input the job refuses (a FavoritaDataError) is written to ``<output_uri>/_ERROR.json``, so Dagster can show the
@@ -459,7 +460,7 @@ def publish_channels(files: Files, staged: dict[str, list[str]], output_uri: str
         folder = f"{output_uri}/{name}"
         targets = [f"{folder}/part-{i:05d}.json" for i in range(max(1, len(staged[name])))]
         if staged[name]:
-            for source, target in zip(staged[name], targets):
+            for source, target in zip(staged[name], targets, strict=True):
                 files.copy(source, target)
         else:
             files.write_bytes(targets[0], b"")

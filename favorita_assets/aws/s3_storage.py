@@ -1,10 +1,10 @@
 """Storage in S3: the same keys and formats as the local folder, spread over the platform's three buckets.
 
-A key's first segment picks the bucket: ``raw/...`` and ``landing/...`` (uploads) live in the raw bucket, ``processed/...`` in the processed
-bucket, and everything else (``training/``, ``models/``, ``evaluation/``, ``forecasts/``, ``submissions/``,
-``plots/``) in the artifacts bucket. The key inside the bucket is unchanged, so ``s3://<raw>/raw/train/...`` and
-``./var/storage/raw/train/...`` hold the same object. S3 writes are atomic per object: a reader sees the old object or
-the new one.
+A key's first segment picks the bucket: ``raw/...`` and ``landing/...`` (uploads) live in the raw bucket,
+``processed/...`` in the processed bucket, and everything else (``training/``, ``models/``, ``evaluation/``,
+``forecasts/``, ``submissions/``, ``plots/``) in the artifacts bucket. The key inside the bucket is unchanged, so
+``s3://<raw>/raw/train/...`` and ``./var/storage/raw/train/...`` hold the same object. S3 writes are atomic per
+object: a reader sees the old object or the new one.
 """
 
 from __future__ import annotations

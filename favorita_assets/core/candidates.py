@@ -151,7 +151,7 @@ def _matrix(out: pd.DataFrame, column: str, n: int, h: int, log: bool) -> np.nda
     out = out.sort_values(["unique_id", "ds"])
     values = out[column].to_numpy(dtype=float)
     values = np.expm1(values) if log else values
-    for uid, block in zip(*np.unique(out["unique_id"].to_numpy(), return_index=True)):
+    for uid, block in zip(*np.unique(out["unique_id"].to_numpy(), return_index=True), strict=True):
         result[int(uid)] = values[block : block + h]
     return np.clip(np.nan_to_num(result), 0, None)
 

@@ -20,6 +20,8 @@ train date, so short series are padded with zeros and flagged.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -129,7 +131,7 @@ def find_store_closures(sales: pd.DataFrame, last_date: str | pd.Timestamp | Non
     last = np.datetime64(pd.Timestamp(last_date if last_date is not None else sales["date"].max()), "D")
     origin = np.datetime64(pd.Timestamp(sales["date"].min()), "D")
     day = _day_numbers(sales["date"], origin)
-    n_days = int((last - origin).astype(np.int64)) + 1
+    n_days = int((last - origin) // np.timedelta64(1, "D")) + 1
     keep = day < n_days
     store_nbrs, store_idx = _dense_index(sales["store_nbr"].to_numpy()[keep])
     closed = _closed_matrix(store_idx, day[keep], sales["sales"].to_numpy()[keep], len(store_nbrs), n_days)
@@ -178,7 +180,7 @@ def clean_series(
         )
     last = pd.Timestamp(last_date if last_date is not None else sales["date"].max())
     origin = np.datetime64(pd.Timestamp(sales["date"].min()), "D")
-    n_days = int((np.datetime64(last, "D") - origin).astype(np.int64)) + 1
+    n_days = int((np.datetime64(last, "D") - origin) // np.timedelta64(1, "D")) + 1
     day = _day_numbers(sales["date"], origin)
     if day.max() >= n_days:  # rows after the cut-off are not part of this history
         sales = sales.loc[day < n_days]
@@ -204,12 +206,10 @@ def clean_series(
     if counts.max() > 1:
         ensure_valid("train", sales)
     present = counts.astype(bool).reshape(n_series, n_days)
-    sales_dense = np.zeros(n_series * n_days)
-    sales_dense[cell] = sales_values
-    sales_dense = sales_dense.reshape(n_series, n_days)
-    promo_dense = np.zeros(n_series * n_days, dtype=np.int64)
-    promo_dense[cell] = sales["onpromotion"].to_numpy()
-    promo_dense = promo_dense.reshape(n_series, n_days)
+    sales_dense = np.zeros((n_series, n_days))
+    sales_dense.flat[cell] = sales_values
+    promo_dense = np.zeros((n_series, n_days), dtype=np.int64)
+    promo_dense.flat[cell] = sales["onpromotion"].to_numpy()
 
     sold = sales_dense > 0
     start = np.where(sold.any(axis=1), sold.argmax(axis=1), present.argmax(axis=1))
@@ -329,7 +329,8 @@ def clean_and_reconcile(frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, 
     the input: what every whole-table runner (in-process, Glue's pandas engine) reports."""
     cleaned = clean_tables(frames)
     stats = cleaning_stats(cleaned)
-    return cleaned, stats, sales_reconciliation(frames["train"]["sales"].sum(), stats["total_sales"])
+    total = cast(float, stats["total_sales"])
+    return cleaned, stats, sales_reconciliation(frames["train"]["sales"].sum(), total)
 
 
 def cleaning_stats(cleaned: pd.DataFrame) -> dict[str, object]:

@@ -232,7 +232,7 @@ def encode_series(history: pd.DataFrame, plan: SeriesPlan) -> Iterator[SeriesRec
     dates = history["date"].to_numpy()
     type_codes, store_types = _codes(history["store_type"])
     clusters = history["cluster"].to_numpy()
-    for a, b in zip(starts, ends):
+    for a, b in zip(starts, ends, strict=True):
         store, family = int(stores[a]), str(families[codes[a]])
         cat = encoding.codes(store, family, str(store_types[type_codes[a]]), clusters[a])
         start = pd.Timestamp(dates[a])
@@ -677,7 +677,7 @@ def parse_predictions(predictions: list[dict], quantiles: Iterable[float], predi
     answer lacks a quantile or has the wrong length."""
     out = []
     for i, prediction in enumerate(predictions):
-        row = {"mean": np.asarray(prediction["mean"], dtype=np.float64)}
+        row: dict[str | float, np.ndarray] = {"mean": np.asarray(prediction["mean"], dtype=np.float64)}
         for q in quantiles:
             values = prediction.get("quantiles", {}).get(quantile_name(q))
             if values is None:

@@ -6,12 +6,15 @@ on every local run. Hyperparameters map onto GluonTS as follows:
 | SageMaker | GluonTS DeepAREstimator |
 |---|---|
 | prediction_length, context_length | same names |
-| epochs | trainer max_epochs; one epoch = one pass over the series, ceil(n_series / mini_batch_size) batches, and at least GluonTS's default of 50 so that a few dozen series still get enough gradient steps |
+| epochs | trainer max_epochs (one epoch: see below) |
 | num_cells, num_layers | hidden_size, num_layers |
 | likelihood | distr_output: negative-binomial, student-T, gaussian |
 | mini_batch_size, learning_rate, dropout_rate | batch_size, lr, dropout_rate |
 | embedding_dimension | embedding_dimension, one per categorical feature |
 | early_stopping_patience | a Lightning EarlyStopping on the training loss; the best epoch's weights are kept |
+
+One epoch is one pass over the series: ceil(n_series / mini_batch_size) batches, and at least GluonTS's default of 50,
+so that a few dozen series still get enough gradient steps.
 
 SageMaker evaluates the negative-binomial likelihood on real-valued targets too (sales by weight are fractional);
 torch's distribution validation would refuse them, so validation is switched off while training and predicting.
@@ -229,7 +232,7 @@ def train(
         with _no_distribution_validation():
             return estimator.train(dataset, cache_data=True)
     finally:
-        for logger, level in zip(quiet, levels):
+        for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
         shutil.rmtree(checkpoints, ignore_errors=True)
 
@@ -245,7 +248,7 @@ def predict(
     seed: int = 0,
     on_progress: Callable[[int, int], None] | None = None,
     chunk_batches: int | None = PREDICT_CHUNK_BATCHES,
-) -> list[dict[str, np.ndarray]]:
+) -> list[dict[str | float, np.ndarray]]:
     """Forecast the ``prediction_length`` days after each record's target (after dropping ``cut`` days from it).
 
     Each record's dynamic features must run ``prediction_length`` days past the (cut) target. Returns, per record,
@@ -263,7 +266,10 @@ def predict(
         for begin in range(0, total, step):
             for forecast in predictor.predict(_dataset(records[begin : begin + step], cut=cut)):
                 levels = {q: np.clip(forecast.quantile(q), 0, None) for q in sorted({*quantiles, *POINT_QUANTILES})}
-                row = {"mean": point_forecast(levels), **{q: levels[q] for q in quantiles}}
+                row: dict[str | float, np.ndarray] = {
+                    "mean": point_forecast(levels),
+                    **{q: levels[q] for q in quantiles},
+                }
                 out.append(row)
                 if on_progress is not None and (len(out) % every == 0 or len(out) == total):
                     on_progress(len(out), total)

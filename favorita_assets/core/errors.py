@@ -59,8 +59,8 @@ class FavoritaDataError(ValueError):
         file, sep, problem = head.partition(": ")
         fields = {}
         for line in rest:
-            name, _, value = line.strip().partition(": ")
-            fields[name] = value
+            name, _, text = line.strip().partition(": ")
+            fields[name] = text
             if name == "what to do":
                 break
         if not sep or "what to do" not in fields:

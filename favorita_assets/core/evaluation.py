@@ -121,7 +121,9 @@ class Backtest:
             for w in range(self.k):
                 others = [v for v in range(self.k) if v != w]
                 offset = (
-                    self._offsets(base, rows, others) if others else calibration.offsets([], {q: [] for q in QUANTILES})
+                    self._offsets(base, rows, others)
+                    if others
+                    else calibration.offsets(np.empty(0), {q: np.empty(0) for q in QUANTILES})
                 )
                 band = calibration.apply({q: base[q][w][rows] for q in QUANTILES}, offset)
                 for q in QUANTILES:

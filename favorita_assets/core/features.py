@@ -2,9 +2,10 @@
 
 Holidays and paydays for future days come from the calendar; closures known ahead are 25 December (every store) and
 the days of the year a store has been closed on every year of its history (:func:`recurring_closures`; in Kaggle's
-data 1 January at most stores); any other closure (a refurbishment, a disaster) cannot be known ahead. Promotions promotions come from test.csv when it
-come from test.csv when it covers the horizon (Kaggle's planned promotions), else from the cleaned history when the horizon lies inside it
-(a backtest or a past cut-off: promotions are planned ahead, so they are known at forecast time), else zero.
+data 1 January at most stores); any other closure (a refurbishment, a disaster) cannot be known ahead. Promotions
+come from test.csv when it covers the horizon (Kaggle's planned promotions), else from the cleaned history when the
+horizon lies inside it (a backtest or a past cut-off: promotions are planned ahead, so they are known at forecast
+time), else zero.
 """
 
 from __future__ import annotations

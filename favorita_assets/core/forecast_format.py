@@ -18,6 +18,7 @@ spells the family the same way, since Forecast's CSV reader takes no quoted fiel
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -141,8 +142,10 @@ def write_dataset_files(
     folder.mkdir(parents=True, exist_ok=True)
     paths = {name: folder / f"{name}.csv" for name in DATASETS}
     counts = DatasetCounts()
-    handles = {name: open(path, "w", encoding="utf-8", newline="") for name, path in paths.items()}
-    try:
+    with contextlib.ExitStack() as stack:
+        handles = {
+            name: stack.enter_context(open(path, "w", encoding="utf-8", newline="")) for name, path in paths.items()
+        }
         for record in records:
             reach = len(record["dynamic_feat"][0]) - len(record["target"])
             if reach != prediction_length:
@@ -162,9 +165,6 @@ def write_dataset_files(
             counts.last_day = max(counts.last_day or last, last)
             related_last = related_rows[-1].split(",")[1]
             counts.related_last_day = max(counts.related_last_day or related_last, related_last)
-    finally:
-        for handle in handles.values():
-            handle.close()
     return paths, counts
 
 
@@ -279,7 +279,7 @@ def forecasts_for(
                 f"the {what} has no forecast of {item} on {gap:%Y-%m-%d}: it covers fewer days "
                 f"than the horizon of {horizon}"
             )
-        row = {"mean": frame["mean"].to_numpy(dtype=np.float64)}
+        row: dict[str | float, np.ndarray] = {"mean": frame["mean"].to_numpy(dtype=np.float64)}
         for q in quantiles:
             row[q] = frame[columns[q]].to_numpy(dtype=np.float64)
         out.append(row)

@@ -67,14 +67,15 @@ def holiday_calendar(holidays: pd.DataFrame, stores: pd.DataFrame, dates: pd.Dat
             flags[flag][np.ix_(place == name, pos[names == name])] = True
 
     events = holidays[holidays["type"] == "Event"]
-    for locale, column in (("National", None), ("Regional", "state"), ("Local", "city")):
+    event_places: tuple[tuple[str, str | None], ...] = (("National", None), ("Regional", "state"), ("Local", "city"))
+    for locale, place_column in event_places:
         rows = events[events["locale"] == locale]
         pos, inside = day_positions(rows)
-        if column is None:
+        if place_column is None:
             flags["is_event"][:, pos] = True
             continue
         names = rows["locale_name"].to_numpy()[inside]
-        place = stores[column].to_numpy()
+        place = stores[place_column].to_numpy()
         for name in np.unique(names):
             flags["is_event"][np.ix_(place == name, pos[names == name])] = True
     return HolidayCalendar(store_nbrs, dates, flags)

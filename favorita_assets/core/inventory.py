@@ -170,7 +170,7 @@ def read_inventory(path: str | Path) -> pd.DataFrame:
 
 def check_series(inventory: pd.DataFrame, stores: set[int], pairs: set[tuple[int, str]], file: str) -> None:
     """Refuse a snapshot row whose store or family the forecasts do not hold."""
-    for i, (store, family) in enumerate(zip(inventory["store_nbr"], inventory["family"])):
+    for i, (store, family) in enumerate(zip(inventory["store_nbr"], inventory["family"], strict=True)):
         if (int(store), family) in pairs:
             continue
         column, value = ("store_nbr", int(store)) if int(store) not in stores else ("family", family)

@@ -72,7 +72,8 @@ def quantile_loss(y: np.ndarray, q_forecast: np.ndarray, q: float) -> float:
 
 
 def mean_weighted_quantile_loss(y: np.ndarray, quantiles: Mapping[float, np.ndarray]) -> float:
-    """Mean over the quantile levels of wQL_q = quantile_loss(y, f_q, q) / sum_i |y_i| (GluonTS's mean_wQuantileLoss)."""
+    """Mean over the quantile levels of wQL_q = quantile_loss(y, f_q, q) / sum_i |y_i|
+    (GluonTS's mean_wQuantileLoss)."""
     denominator = np.abs(np.asarray(y, dtype=float)).sum()
     if denominator == 0:
         return float("nan")

@@ -148,13 +148,13 @@ def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:
     cols = 1 if n <= 2 else 2
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(7.5 * cols, 3.6 * rows + 0.9), squeeze=False)
-    for ax, panel in zip(axes.ravel(), panels):
+    for ax, panel in zip(axes.ravel(), panels, strict=False):  # the grid may have one cell more than panels
         _draw(ax, panel)
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     seen: dict = {}
     for ax in axes.ravel()[:n]:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
     height = fig.get_size_inches()[1]
     ncol = min(len(seen), 3 * cols)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -53,7 +56,9 @@ def negative_sales_rows(cleaned: pd.DataFrame) -> pd.DataFrame:
 
 # Days with no row at all that Kaggle's files are known to have, and why; anything else is worth a warning.
 _EXPECTED_MISSING = {
-    "train": "25 December: every store is closed, so Kaggle's files have no rows; the cleaning fills them as closed days",
+    "train": (
+        "25 December: every store is closed, so Kaggle's files have no rows; the cleaning fills them as closed days"
+    ),
     "transactions": "25 December and 1 January: stores closed, so Kaggle's file has no rows then",
     "oil": "weekends: the oil market does not trade; the cleaning carries the last quote forward",
 }
@@ -72,3 +77,15 @@ def explain_missing_days(table: str, missing: list[pd.Timestamp]) -> tuple[pd.Da
     }.get(table, np.zeros(len(days), dtype=bool))
     frame = pd.DataFrame({"missing_date": days})
     return frame[expected], frame[~expected], _EXPECTED_MISSING.get(table, "")
+
+
+@dataclass
+class CheckOutcome:
+    """An asset check's result with no Dagster in it: the asset turns it into Dagster's (favorita_assets.checks).
+    ``severity``: how a failed check shows, an error or a warning."""
+
+    name: str
+    passed: bool
+    description: str | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+    severity: Literal["ERROR", "WARN"] = "WARN"

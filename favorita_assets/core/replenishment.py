@@ -187,8 +187,8 @@ def plan(
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
-    order = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
-    return table.iloc[order].reset_index(drop=True)
+    ranking = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
+    return table.iloc[ranking].reset_index(drop=True)
 
 
 def _pooled(

@@ -36,11 +36,15 @@ PLAN_SHOWN = [  # (column, heading, format)
 ]
 
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;color:#1f2933;padding:0 16px}
-h1{font-size:24px;margin-bottom:4px} h2{font-size:19px;margin-top:36px;border-bottom:1px solid #d9e2ec;padding-bottom:4px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;\
+color:#1f2933;padding:0 16px}
+h1{font-size:24px;margin-bottom:4px} \
+h2{font-size:19px;margin-top:36px;border-bottom:1px solid #d9e2ec;padding-bottom:4px}
 .sub{color:#52606d;margin-top:0} .cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0}
-.card{border:1px solid #d9e2ec;border-radius:8px;padding:10px 14px;min-width:150px} .card b{display:block;font-size:22px}
-table{border-collapse:collapse;width:100%;font-size:13px} th,td{border-bottom:1px solid #e4e7eb;padding:5px 7px;text-align:right}
+.card{border:1px solid #d9e2ec;border-radius:8px;padding:10px 14px;min-width:150px} \
+.card b{display:block;font-size:22px}
+table{border-collapse:collapse;width:100%;font-size:13px} \
+th,td{border-bottom:1px solid #e4e7eb;padding:5px 7px;text-align:right}
 th{background:#f5f7fa;cursor:pointer;position:sticky;top:0} td.t,th.t{text-align:left}
 th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::after{content:" \\25BC"}
 .risk{color:#b42318;font-weight:600} .over{color:#8a5a00;font-weight:600} .ok{color:#52606d}
@@ -167,7 +171,8 @@ def _band_figure(title: str, groups: dict[str, tuple[pd.Series, pd.DataFrame]], 
                 name="forecast (mean)",
                 visible=visible,
                 customdata=np.stack([fc["p10"], fc["p90"]], axis=-1),
-                hovertemplate="%{x|%a %d %b}: %{y:,.0f} (P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f})<extra></extra>",
+                hovertemplate="%{x|%a %d %b}: %{y:,.0f} "
+                "(P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f})<extra></extra>",
             )
         )
     if menu_label and len(names) > 1:
@@ -285,10 +290,12 @@ def render(
     scenario_html = _what_ifs(what_ifs)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; img-src data:; font-src data:">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; \
+style-src 'unsafe-inline'; img-src data:; font-src data:">
 <style>{_CSS}</style></head><body>
 <h1>Favorita demand forecast</h1>
-<p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, for {html.escape(horizon[0])} .. {html.escape(horizon[1])}.
+<p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, \
+for {html.escape(horizon[0])} .. {html.escape(horizon[1])}.
 Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.escape(evaluation["champion"])}.</p>
 <div class="cards">{card_html}</div>
 <h2>Replenishment plan</h2>
@@ -302,7 +309,8 @@ lead time + review period, in whole packs.</p>
 <h2>Forecast per store</h2><p class="note">Pick a store in the menu at the top right of the chart.</p>{charts[1]}
 <h2>Forecast per family</h2><p class="note">Pick a family in the menu at the top right of the chart.</p>{charts[2]}
 <h2>Backtest accuracy by family</h2>
-<p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days before the cut-off; lower RMSLE is better.</p>
+<p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days \
+before the cut-off; lower RMSLE is better.</p>
 {accuracy}
 <h2>Promotion what-ifs</h2>{scenario_html}
 <script>{_SORT_JS}</script>

@@ -79,7 +79,7 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
     for i, row in frame.iterrows():
         line = i + 2
 
-        def refuse(problem, column, value, fix):
+        def refuse(problem, column, value, fix, line=line):
             raise FavoritaDataError(name, problem, column=column, value=value, rows=[line], fix=fix)
 
         store_text = row["store_nbr"].strip()
@@ -194,7 +194,10 @@ def apply(
     """Inference records with the scenario's promotions over the horizon (their last len(horizon) feature days),
     and the indices of the records it changed. ``series``: the records' store_nbr and family, in order."""
     h = len(horizon)
-    index = {(int(s), str(f)): i for i, (s, f) in enumerate(zip(series["store_nbr"], series["family"].astype(str)))}
+    index = {
+        (int(s), str(f)): i
+        for i, (s, f) in enumerate(zip(series["store_nbr"], series["family"].astype(str), strict=True))
+    }
     out = list(records)
     touched = set()
     for (store, family), block in changes.groupby(["store_nbr", "family"]):
@@ -202,7 +205,7 @@ def apply(
         record = dict(out[i])
         feats = np.array(record["dynamic_feat"], dtype=np.float32)  # a copy: the base record stays as it was
         start = feats.shape[1] - h
-        for day, promo in zip(block["date"], block["onpromotion"]):
+        for day, promo in zip(block["date"], block["onpromotion"], strict=True):
             feats[PROMO_ROW, start + horizon.get_loc(day)] = np.log1p(promo)
         record["dynamic_feat"] = feats
         out[i] = record

@@ -224,7 +224,7 @@ def delimiter_of(header_line: str) -> str:
     """The field separator of a Kaggle-style file, from its header line: ',' (Kaggle's), ';' (Excel's "CSV" where
     the decimal separator is a comma) or a tab (Excel's "Unicode text")."""
     counts = {d: header_line.count(d) for d in (",", ";", "\t")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
@@ -335,7 +335,7 @@ def _check_columns(header: list[str], spec: FileSpec) -> None:
         )
 
 
-def _raise_bad_value(path: Path, spec: FileSpec, exc: Exception, encoding: str = UTF8) -> None:
+def _raise_bad_value(path: Path | bytes, spec: FileSpec, exc: Exception, encoding: str = UTF8) -> None:
     """Re-read the typed columns as text and name the first value that does not parse."""
     text = _read_typed(path, spec, encoding, types={c: pa.string() for c in spec.columns}).to_pandas()
     for column, kind in spec.columns.items():

@@ -1,10 +1,7 @@
 """Decisions: the inventory snapshot, the replenishment plan and the planner's report."""
 
-import numpy as np
 import pandas as pd
 from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
     Config,
@@ -16,20 +13,21 @@ from dagster import (
 from pydantic import Field
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.checks import check_result
 from favorita_assets.core import inventory as inv
 from favorita_assets.core import replenishment, report
 from favorita_assets.core.candidates import labels_of
-from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.dagster_failures import data_errors_as_failures
+from favorita_assets.decisions import planning
 from favorita_assets.decisions.whatif import read_what_ifs
-from favorita_assets.errors import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.modeling.assets import forecast_evaluation
 from favorita_assets.partitions import CUTOFF_PARTITIONS
 from favorita_assets.publishing.assets import forecasts
 from favorita_assets.resources.alerts import Alerts
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
-from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
 INVENTORY_POINTER = f"{keys.raw_prefix(keys.INVENTORY_TABLE)}/latest.json"
@@ -57,18 +55,7 @@ def inventory_snapshot(
             source = raw_source.source_of(storage, filename)
             with data_errors_as_failures():
                 frame = inv.read_inventory(path)
-                stores = read_landed(storage, "stores")
-                unknown = ~frame["store_nbr"].isin(stores["store_nbr"])
-                if unknown.any():
-                    i = int(np.flatnonzero(unknown.to_numpy())[0])
-                    raise FavoritaDataError(
-                        filename,
-                        "unknown store: stores.csv has no such store",
-                        column="store_nbr",
-                        value=int(frame["store_nbr"].iloc[i]),
-                        rows=[i + 2],
-                        fix="use the store numbers of stores.csv",
-                    )
+                planning.check_stores(frame, read_landed(storage, "stores"), filename)
             record = storage.land_file(path, prefix, source)
             context.log.info(f"{filename}: {len(frame):,} store x family rows, landed at {storage.uri(record['key'])}")
             return MaterializeResult(
@@ -157,112 +144,38 @@ def replenishment_plan(
     key = keys.replenishment_plan(partition)
     snapshot = read_snapshot(storage)
     if snapshot is None:
-        return _no_plan(
-            context,
-            storage,
-            "no inventory snapshot landed: no replenishment plan for this cut-off",
-            "no-snapshot",
-            passed=True,
-        )
+        return _no_plan(context, storage, planning.NO_SNAPSHOT, "no-snapshot", passed=True)
     frame, name = snapshot
     fc = storage.read_parquet(keys.forecasts(partition))
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
-        pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str)))
+        pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str), strict=True))
         inv.check_series(frame, {s for s, _ in pairs}, pairs, name)
-    horizon = int(fc.groupby(["store_nbr", "family"]).size().min())
-    beyond = frame["lead_time_days"] + frame["review_period_days"] > horizon
-    left_out = frame[beyond]
-    frame = frame[~beyond].reset_index(drop=True)
+    frame, left_out, horizon = planning.split_by_horizon(frame, fc)
     if len(left_out):  # a short horizon (tomorrow, next week) cannot say what to order for a longer interval
-        context.log.warning(
-            f"{len(left_out)} snapshot rows need lead time + review period beyond the {horizon}-day "
-            "horizon and are not planned; forecast at least that far (prediction_length)"
-        )
+        context.log.warning(planning.left_out_warning(left_out, horizon))
     if frame.empty:
-        reason = (
-            f"every snapshot row needs lead time + review period beyond this cut-off's {horizon}-day horizon; "
-            "forecast further (deepar_training_data: prediction_length) to plan"
-        )
-        return _no_plan(context, storage, reason, f"short-horizon-{horizon}", passed=False)
-    backtest = storage.read_parquet(
-        keys.evaluation_backtest(partition),
-        columns=["window", "date", "store_nbr", "family", "actual", "published_mean"],
-    )
+        return _no_plan(context, storage, planning.short_horizon_reason(horizon), f"short-horizon-{horizon}", False)
+    columns = ["window", "date", "store_nbr", "family", "actual", "published_mean"]
+    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=columns)
+    levels = {"service_level": config.service_level, "overstock_cover_days": config.overstock_cover_days}
     with data_errors_as_failures():
-        plan = replenishment.plan(
-            fc,
-            backtest,
-            frame,
-            file=name,
-            service_level=config.service_level,
-            overstock_cover_days=config.overstock_cover_days,
-        )
+        plan = replenishment.plan(fc, backtest, frame, file=name, **levels)
     storage.write_parquet(key, plan)
     if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
         storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
     storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
-    risky, over = int(plan["stockout_risk"].sum()), int(plan["overstock"].sum())
-    packs = plan["order_quantity"] / plan["pack_size"]
-    whole = bool(
-        (
-            (plan["order_quantity"] >= 0)
-            & np.isclose(packs, np.round(packs))
-            & (plan["stock_position"] + plan["order_quantity"] >= plan["order_up_to"] - 1e-6)
-        ).all()
-    )
-    finite = bool(
-        len(plan) == len(frame) and np.isfinite(plan[["demand_mean", "demand_p90", "order_up_to"]].to_numpy()).all()
-    )
-    beyond_text = (
-        ""
-        if left_out.empty
-        else (
-            f"; {len(left_out)} rows left out, their lead time + review period beyond the {horizon}-day horizon: "
-            + ", ".join(f"store {r.store_nbr} {r.family}" for r in left_out.head(10).itertuples())
-        )
-    )
-    share = risky / len(plan)
-    checks = [
-        AssetCheckResult(check_name="orders_are_whole_packs", passed=whole),
-        AssetCheckResult(
-            check_name="every_snapshot_row_planned",
-            passed=finite and left_out.empty,
-            severity=AssetCheckSeverity.ERROR if not finite else AssetCheckSeverity.WARN,
-            description=f"{len(plan)} plan rows for {len(frame) + len(left_out)} snapshot rows{beyond_text}",
-        ),
-        AssetCheckResult(
-            check_name="stockout_risk_share",
-            passed=share <= 0.2,
-            severity=AssetCheckSeverity.WARN,
-            description=f"{risky} of {len(plan)} pairs ({share:.0%}) risk a stockout before an order can arrive",
-        ),
-    ]
-    worst = plan.head(15)
-    table = (
-        "| store | family | flag | stock | demand P90 | order | P(stockout before arrival) |\n|---|---|---|---|---|---|---|\n"
-        + "\n".join(
-            f"| {r.store_nbr} | {r.family} | {report.flag_of(r._asdict())} | {r.stock_position:,.0f} | {r.demand_p90:,.0f} | "
-            f"{r.order_quantity:,.0f} | {r.p_stockout_before_arrival:.0%} |"
-            for r in worst.itertuples()
-        )
-    )
+    counts = planning.plan_counts(plan, left_out)
     return MaterializeResult(
         metadata={
             "planned": True,
             "snapshot": name,
-            "pairs": MetadataValue.int(len(plan)),
-            "left_out_beyond_horizon": MetadataValue.int(len(left_out)),
-            "stockout_risk": MetadataValue.int(risky),
-            "overstock": MetadataValue.int(over),
-            "orders": MetadataValue.int(int((plan["order_quantity"] > 0).sum())),
-            "units_to_order": round(float(plan["order_quantity"].sum()), 1),
-            "expected_cost": round(float(plan["expected_cost"].sum()), 2),
-            "worst": MetadataValue.md(table),
+            **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in counts.items()},
+            "worst": MetadataValue.md(planning.worst_table(plan)),
             "path": MetadataValue.path(storage.uri(key)),
             "csv": MetadataValue.path(storage.uri(keys.replenishment_csv(partition))),
         },
         data_version=content_version(plan.to_csv(index=False)),
-        check_results=checks,
+        check_results=[check_result(c) for c in planning.plan_checks(plan, frame, left_out, horizon)],
     )
 
 
@@ -275,15 +188,7 @@ def _no_plan(
         if storage.exists(stale):
             storage.delete(stale)
     context.log.info(reason)
-    checks = [
-        AssetCheckResult(
-            check_name="every_snapshot_row_planned", passed=passed, severity=AssetCheckSeverity.WARN, description=reason
-        )
-    ]
-    checks += [
-        AssetCheckResult(check_name=c, passed=True, description="nothing planned")
-        for c in ("orders_are_whole_packs", "stockout_risk_share")
-    ]
+    checks = [check_result(c) for c in planning.no_plan_checks(reason, passed)]
     storage.write_json(f"{keys.reports_prefix(partition)}/no_plan.json", {"reason": reason})
     return MaterializeResult(
         metadata={"planned": False, "reason": reason}, data_version=DataVersion(version), check_results=checks

@@ -127,3 +127,27 @@ def read_what_ifs(storage: Storage, partition: str) -> list[dict]:
     """Every what-if summary kept for a cut-off, newest name order."""
     keys_ = sorted(k for k in storage.list_keys(keys.scenarios_prefix(partition)) if k.endswith("/summary.json"))
     return [storage.read_json(k) for k in keys_]
+
+
+def what_if_table(rows: list[dict]) -> str:
+    """A what-if's result as a Markdown table: per scenario line, the base units and the lift with its band (or why
+    there is none)."""
+    return (
+        "| line | family | stores | days | base units | lift | lift P10..P90 | lift % |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        + "\n".join(
+            f"| {r['scenario_row']} | {r['family']} | {r['stores']} | {r['first_date']} .. {r['last_date']} | "
+            f"{r['base_units']:,.0f} | "
+            + (
+                "{:,.0f} | {:,.0f} .. {:,.0f} | {} |".format(
+                    r["lift_units"],
+                    r["lift_p10"],
+                    r["lift_p90"],
+                    "" if r["lift_pct"] is None else f"{r['lift_pct']:+.1%}",
+                )
+                if r["lift_units"] is not None
+                else f"— | — | {r['note']} |"
+            )
+            for r in rows
+        )
+    )

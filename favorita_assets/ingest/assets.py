@@ -6,7 +6,7 @@ from dagster import AssetExecutionContext, AssetsDefinition, DataVersion, Materi
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.schema import KAGGLE_FILES, ensure_valid, read_kaggle_csv
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.partitions import CUTOFF_PARTITIONS, cutoff_months
 from favorita_assets.resources.storage import Storage

@@ -15,7 +15,8 @@ from favorita_assets import storage_keys as keys
 
 class RawDataSource(ConfigurableResource):
     """A folder in the Kaggle layout: train.csv, test.csv, stores.csv, oil.csv, holidays_events.csv, transactions.csv,
-    each as it is, gzipped (``train.csv.gz``), or inside Kaggle's download (``store-sales-time-series-forecasting.zip``)."""
+    each as it is, gzipped (``train.csv.gz``), or inside Kaggle's download
+    (``store-sales-time-series-forecasting.zip``)."""
 
     data_dir: str = Field(description="Folder holding the Kaggle CSV files (FAVORITA_DATA_DIR).")
     from_landing: bool = Field(

@@ -1,63 +1,33 @@
 """Per monthly cut-off: the DeepAR channels, the trained model, and the backtest that decides what is published."""
 
-import hashlib
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from functools import partial
 
-import numpy as np
 import pandas as pd
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
-    AssetExecutionContext,
-    DataVersion,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-)
+from dagster import AssetCheckSpec, AssetExecutionContext, DataVersion, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.core import hierarchy
-from favorita_assets.core.baselines import BASELINES
-from favorita_assets.core.candidates import (
-    CANDIDATES,
-    DEEPAR,
-    ENSEMBLE,
-    LABELS,
-    challenger,
-    ensemble_members,
-    labels_of,
-)
+from favorita_assets.checks import check_result
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR
 from favorita_assets.core.channels import horizon_of, training_manifest
-from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file, window_instances
-from favorita_assets.core.evaluation import QUANTILES, evaluate, problems_from_records
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file
+from favorita_assets.core.evaluation import QUANTILES
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, landed_key
+from favorita_assets.modeling import backtest as bt
+from favorita_assets.modeling import models
 from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, TrainingDataConfig
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES
 from favorita_assets.resources.channels import ChannelBuilder, ChannelRequest, channel_keys
+from favorita_assets.resources.cleaned_series import read_parts
 from favorita_assets.resources.storage import Storage
-from favorita_assets.resources.training import DeepARTrainer, TrainingRequest
-from favorita_assets.series.dataset import read_parts
+from favorita_assets.resources.training import DeepARTrainer
 from favorita_assets.versions import CODE_VERSIONS, content_version
-
-# What a backend reports about its model that a user looks for on the materialization.
-BACKEND_METADATA = (
-    "backend",
-    "training_job_name",
-    "model_name",
-    "model_artifact",
-    "training_instance_type",
-    "predictor_arn",
-    "algorithm",
-    "billable_seconds",
-)
 
 
 def iter_channel(storage: Storage, partition_key: str, channel: str) -> Iterator[dict]:
@@ -89,7 +59,8 @@ def _data_dates(storage: Storage, pointer: dict) -> tuple[pd.Timestamp, pd.Times
     code_version=CODE_VERSIONS["deepar_training_data"],
     deps=["cleaned_series", RAW_ASSET_NAMES["test"], RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["holidays_events"]],
     description="The cleaned series in SageMaker DeepAR's JSON Lines format, per monthly cut-off: train (history up "
-    "to the cut-off minus backtest_windows x prediction_length), test (up to the cut-off) and inference (up to the cut-off, features "
+    "to the cut-off minus backtest_windows x prediction_length), test (up to the cut-off) and inference "
+    "(up to the cut-off, features "
     f"running prediction_length days further). cat = store, family, store type, cluster; dynamic_feat = "
     f'{", ".join(DYNAMIC_FEATURES)}. Closed days are "NaN" targets.',
 )
@@ -119,39 +90,14 @@ def deepar_training_data(
     # only reads the summary it leaves.
     with data_errors_as_failures():
         summary = channels.build(context, storage, request)
-    fingerprint = summary["fingerprint"]
     manifest = training_manifest(context.partition_key, cutoff, (first, last), h, config.backtest_windows, summary)
     storage.write_json(keys.training_manifest(context.partition_key), manifest)
-    counts, sizes = summary["counts"], summary["sizes"]
-    likelihood, small_share, promo_source = (
-        summary["likelihood"],
-        summary["small_count_share"],
-        summary["promotions_source"],
-    )
-    context.log.info(
-        f"cut-off {cutoff:%Y-%m-%d}: {counts['train']:,} train / {counts['test']:,} test / "
-        f"{counts['inference']:,} inference records; horizon {horizon[0]:%Y-%m-%d}..{horizon[-1]:%Y-%m-%d}"
-    )
-    return MaterializeResult(
-        metadata={
-            "cutoff": f"{cutoff:%Y-%m-%d}",
-            "prediction_length": h,
-            "horizon": f"{horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}",
-            "train_series": counts["train"],
-            "test_series": counts["test"],
-            "train_bytes": MetadataValue.int(sizes["train"]),
-            "fingerprint": fingerprint,
-            "promotions_source": promo_source,
-            "small_count_share": round(small_share, 4),
-            "likelihood_auto": likelihood,
-            "cardinality": MetadataValue.json(
-                dict(zip(("store", "family", "store_type", "cluster"), manifest["cardinality"]))
-            ),
-            "path": MetadataValue.path(storage.uri(prefix)),
-            **{k: v for k, v in summary.get("metadata", {}).items()},
-        },
-        data_version=DataVersion(summary["data_version"]),
-    )
+    context.log.info(models.channels_line(summary, cutoff, horizon))
+    metadata = models.channels_metadata(summary, manifest, cutoff, horizon, storage.uri(prefix))
+    metadata["train_bytes"] = MetadataValue.int(metadata["train_bytes"])
+    metadata["cardinality"] = MetadataValue.json(metadata["cardinality"])
+    metadata["path"] = MetadataValue.path(metadata["path"])
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(summary["data_version"]))
 
 
 @asset(
@@ -167,35 +113,13 @@ def deepar_training_data(
 def deepar_model(
     context: AssetExecutionContext, config: DeepARConfig, storage: Storage, trainer: DeepARTrainer
 ) -> MaterializeResult:
-    prefix = keys.training_prefix(context.partition_key)
-    manifest = storage.read_json(keys.training_manifest(context.partition_key))
-    h = manifest["prediction_length"]
-    if config.prediction_length is not None and config.prediction_length != h:
-        raise ValueError(
-            f"deepar_model prediction_length={config.prediction_length} differs from the training data's {h}: "
-            "set prediction_length on deepar_training_data (the model takes it from there)"
-        )
-    hp = config.hyperparameters(h, auto_likelihood=manifest.get("likelihood_auto"))
-    if "data_dates" in manifest:  # a context_length set in the run config may need more history than the month has
-        with data_errors_as_failures():
-            check_month(
-                context.partition_key,
-                *manifest["data_dates"],
-                h,
-                context_length=int(hp["context_length"]),
-                source="cleaned_series",
-                backtest_windows=int(manifest.get("backtest_windows", 1)),
-            )
-    identity = trainer.identity()  # another backend or algorithm is another model (nothing for DeepAR)
-    digest = hashlib.sha256(
-        (
-            manifest["fingerprint"]
-            + json.dumps(hp, sort_keys=True)
-            + str(config.seed)
-            + (json.dumps(identity, sort_keys=True) if identity else "")
-        ).encode()
-    ).hexdigest()
-    version = f"{trainer.version_prefix}-{context.partition_key[:7]}-{digest[:10]}"
+    partition = context.partition_key
+    prefix = keys.training_prefix(partition)
+    manifest = storage.read_json(keys.training_manifest(partition))
+    hp = models.hyperparameters(config, manifest)
+    with data_errors_as_failures():
+        models.check_history(partition, manifest, hp)
+    version = models.model_version(trainer.version_prefix, partition, manifest, hp, config.seed, trainer.identity())
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
@@ -209,77 +133,16 @@ def deepar_model(
 
         context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
         started = time.perf_counter()
-        request = TrainingRequest(
-            version=version,
-            channels_prefix=prefix,
-            hyperparameters=hp,
-            cardinality=manifest["cardinality"],
-            model_prefix=keys.model_prefix(version),
-            seed=config.seed,
-        )
+        request = models.training_request(version, prefix, hp, manifest, config.seed)
         result = trainer.train(context, storage, request, on_epoch)
-        info = {
-            "version": version,
-            "partition": context.partition_key,
-            "cutoff": manifest["cutoff"],
-            "hyperparameters": hp,
-            "seed": config.seed,
-            "training_data_fingerprint": manifest["fingerprint"],
-            "seconds": round(time.perf_counter() - started, 1),
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "epoch_losses": losses,
-            **result,
-        }
+        seconds = time.perf_counter() - started
+        info = models.model_info(version, partition, manifest, hp, config.seed, seconds, losses, result)
         storage.write_json(info_key, info)
-    pointer = {k: v for k, v in info.items() if k != "epoch_losses"}
-    storage.write_json(keys.model_pointer(context.partition_key), pointer)
-    losses = info.get("epoch_losses", [])
-    return MaterializeResult(
-        metadata={
-            "model_version": version,
-            "training_seconds": info["seconds"],
-            "epochs_run": len(losses),
-            "final_loss": round(losses[-1], 4) if losses else None,
-            "best_loss": round(min(losses), 4) if losses else None,
-            "hyperparameters": MetadataValue.json(info["hyperparameters"]),
-            "training_data_fingerprint": info["training_data_fingerprint"],
-            "artifact": MetadataValue.path(storage.uri(info["model_key"])),
-            **{k: str(info[k]) for k in BACKEND_METADATA if k in info},
-        },
-        data_version=DataVersion(version),
-    )
-
-
-def challenger_version(name: str, partition: str, fingerprint: str) -> str:
-    """What ``forecasts.model_version`` calls a challenger's forecast."""
-    if name in BASELINES:
-        return f"baseline-{name}-{partition[:7]}"
-    return f"{name}-{partition[:7]}-{fingerprint[:10]}"
-
-
-def _table(rows: dict[str, dict], title: str) -> str:
-    lines = [f"| {title} | RMSLE | WAPE | MASE | mean wQL | P10-P90 coverage |", "|---|---|---|---|---|---|"]
-    for name, s in rows.items():
-        lines.append(
-            f"| {name} | {s['rmsle']:.4f} | {s['wape']:.4f} | {s['mase']:.3f} | {s['mean_wql']:.4f} | "
-            f"{s['coverage']:.2f} |"
-        )
-    return "\n".join(lines)
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (float, np.floating)):
-        return None if not np.isfinite(value) else round(float(value), 6)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
-COVERAGE_RANGE = (0.70, 0.90)
+    storage.write_json(keys.model_pointer(partition), {k: v for k, v in info.items() if k != "epoch_losses"})
+    metadata = models.model_metadata(info, storage.uri(info["model_key"]))
+    metadata["hyperparameters"] = MetadataValue.json(metadata["hyperparameters"])
+    metadata["artifact"] = MetadataValue.path(metadata["artifact"])
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(version))
 
 
 @asset(
@@ -316,224 +179,38 @@ def forecast_evaluation(
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
     model = storage.read_json(keys.model_pointer(partition))
-    h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
-    cutoff = pd.Timestamp(manifest["cutoff"])
     unknown = sorted(set(config.candidates) - set(CANDIDATES))
     if unknown:
         raise ValueError(f"unknown candidates {unknown}: choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
-    test = read_channel(storage, partition, "test")
-    inference = read_channel(storage, partition, "inference")
-    series = pd.DataFrame(manifest["series"])
-    n = len(series)
+    test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
+    series, k = pd.DataFrame(manifest["series"]), int(manifest.get("backtest_windows", 1))
     context.log.info(
-        f"backtest of {model['version']} and {len(config.candidates)} challengers on {n:,} series, "
-        f"{k} windows of {h} days before {manifest['cutoff']}"
+        f"backtest of {model['version']} and {len(config.candidates)} challengers on {len(series):,} series, "
+        f"{k} windows of {manifest['prediction_length']} days before {manifest['cutoff']}"
     )
-    forecasts, future, failed, seconds = {}, {}, {}, {}
-    started = time.perf_counter()
-    try:
-        predictions = trainer.predict(context, storage, model, window_instances(test, h, k), QUANTILES)
-        forecasts[DEEPAR] = {
-            key: [np.vstack([p[key] for p in predictions[w * n : (w + 1) * n]]) for w in range(k)]
-            for key in ("mean", *QUANTILES)
-        }
-    except Exception as error:  # noqa: BLE001 - a failed candidate is left out, the others still compete
-        failed[DEEPAR] = f"{type(error).__name__}: {error}"
-        context.log.warning(f"DeepAR produced no backtest forecasts and is left out: {failed[DEEPAR]}")
-    seconds[DEEPAR] = round(time.perf_counter() - started, 1)
-    problems = problems_from_records(test, inference, h, k, cutoff)
-    for name in config.candidates:
-        started = time.perf_counter()
-        try:
-            out = challenger(name, seed=config.seed).forecast_all(problems)
-        except Exception as error:  # noqa: BLE001 - as above
-            failed[name] = f"{type(error).__name__}: {error}"
-            context.log.warning(f"challenger {name} failed and is left out: {failed[name]}")
-            continue
-        seconds[name] = round(time.perf_counter() - started, 1)
-        forecasts[name], future[name] = out[:k], out[k]
-        context.log.info(f"{name}: {seconds[name]} s")
-    if not forecasts:
-        raise RuntimeError(f"every candidate failed: {failed}")
-    evaluation = evaluate(test, h, k, cutoff, series["family"].to_numpy(), forecasts, problems=problems)
-    bt = evaluation.backtest
-    mix_mean, mix_bands = evaluation.mix()
-    totals = hierarchy.backtest_totals(bt.actual, mix_mean, series["store_nbr"].to_numpy(), series["family"].to_numpy())
-
-    table = pd.DataFrame(
-        {
-            "window": np.repeat(np.arange(1, k + 1), n * h),
-            "date": np.concatenate([np.tile(pd.date_range(a, b, freq="D").values, n) for a, b in bt.windows]),
-            "store_nbr": np.tile(np.repeat(series["store_nbr"].to_numpy(), h), k),
-            "family": np.tile(np.repeat(series["family"].to_numpy(), h), k),
-            "actual": bt.actual.ravel(),
-            "store_closed": bt.closed.ravel(),
-        }
-    )
-    for name, f in bt.forecasts.items():
-        table[f"{name}_mean"] = f["mean"].ravel()
-        for q in QUANTILES:
-            table[f"{name}_p{int(q * 100)}"] = evaluation.bands[name][q].ravel()
-    table["published_mean"] = mix_mean.ravel()
-    for q in QUANTILES:
-        table[f"published_p{int(q * 100)}"] = mix_bands[q].ravel()
-    table["published_model"] = table["family"].astype(str).map(evaluation.champions)
-    storage.write_parquet(keys.evaluation_backtest(partition), table)
-    horizon_table = pd.DataFrame(
-        {
-            "date": np.tile(pd.DatetimeIndex(manifest["horizon"]).values, n),
-            "store_nbr": np.repeat(series["store_nbr"].to_numpy(), h),
-            "family": np.repeat(series["family"].to_numpy(), h),
-            **{f"{name}_mean": values.ravel() for name, values in future.items()},
-        }
-    )
-    storage.write_parquet(keys.evaluation_horizon(partition), horizon_table)
-
-    scores = {name: s["overall"] for name, s in evaluation.scores.items()}
-    naive = {name: scores[name] for name in BASELINES if name in scores}
-    best = min(naive, key=lambda m: naive[m]["rmsle"]) if naive else None
-    deepar_won = DEEPAR in scores and best is not None and scores[DEEPAR]["rmsle"] < naive[best]["rmsle"]
-    margin = (1 - scores[DEEPAR]["rmsle"] / naive[best]["rmsle"]) if DEEPAR in scores and best else None
-    counts = pd.Series(evaluation.champions).value_counts()
-    champion = ", ".join(f"{name} ({count} families)" for name, count in counts.items())
-    published = evaluation.published
-    coverage = published["overall"]["coverage"]
-    summary = _jsonable(
-        {
-            "partition": partition,
-            "cutoff": manifest["cutoff"],
-            "prediction_length": h,
-            "backtest_windows": k,
-            "horizon": [manifest["horizon"][0], manifest["horizon"][-1]],
-            "windows": [[f"{a:%Y-%m-%d}", f"{b:%Y-%m-%d}"] for a, b in bt.windows],
-            "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
-            "model_version": model["version"],
-            "seed": config.seed,  # the challengers' seed: a what-if refits LightGBM with it, to the same model
-            "candidates": {
-                name: {
-                    "label": model.get("label", LABELS[name]) if name == DEEPAR else LABELS[name],
-                    "overall": s["overall"],
-                    "windows": s["windows"],
-                    "families": s["families"],
-                    "seconds": seconds.get(name),
-                }
-                for name, s in evaluation.scores.items()
-            },
-            "scores": scores,
-            "failed": failed,
-            "champions": evaluation.champions,
-            "ensemble_members": ensemble_members(evaluation.scores) if ENSEMBLE in evaluation.scores else [],
-            "champion": champion,
-            "best_baseline": best,
-            "deepar_margin": margin,
-            "published": {
-                "overall": published["overall"],
-                "windows": published["windows"],
-                "families": published["families"],
-                "nested": published["nested"],
-            },
-            "offsets": evaluation.offsets,
-            "totals": totals,
-            "versions": {
-                name: (
-                    model["version"] if name == DEEPAR else challenger_version(name, partition, manifest["fingerprint"])
-                )
-                for name in evaluation.scores
-            },
-        }
-    )
+    log = context.log
+    predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
+    done = bt.run_backtest(manifest, test, inference, predict, config.candidates, config.seed, log.info, log.warning)
+    evaluation, runs = done.evaluation, done.runs
+    for key, table in bt.stored_tables(done, manifest, partition).items():
+        storage.write_parquet(key, table)
+    verdict = bt.Verdict.of(evaluation)
+    summary = bt.evaluation_summary(partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals)
     storage.write_json(keys.evaluation_metrics(partition), summary)
-
-    context.log.info(
-        f"published: {champion}; backtest RMSLE {published['overall']['rmsle']:.4f} "
-        f"(champions chosen without the window scored: {(published['nested'] or published)['overall']['rmsle']:.4f}), "
-        f"P10-P90 coverage {coverage:.2f}"
-    )
-    if DEEPAR in scores and best is not None:
-        verdict = (
-            f"DeepAR mean RMSLE {scores[DEEPAR]['rmsle']:.4f} vs {best} {naive[best]['rmsle']:.4f} "
-            f"({margin:+.1%}) over {k} backtest windows {summary['window'][0]}..{summary['window'][1]}"
-        )
-        trainer.review(context, model, approved=deepar_won, reason=verdict)
-        if not deepar_won:  # the model quality gate
-            alerts.publish(
-                "quality_gate",
-                f"Favorita {partition[:7]}: DeepAR lost its backtest",
-                f"{verdict}.\nModel {model['version']} was not approved; each family is published from its own "
-                f"champion ({champion}).\nRun: {alerts.run_url(context.run_id)}\nStep: forecast_evaluation",
-                {"partition": partition, "model_version": model["version"]},
-            )
-    low, high = COVERAGE_RANGE
-    checks = [
-        AssetCheckResult(
-            check_name="deepar_beats_baselines",
-            passed=bool(deepar_won),
-            severity=AssetCheckSeverity.WARN,
-            description=None
-            if deepar_won
-            else (
-                f"DeepAR failed: {failed[DEEPAR]}"
-                if DEEPAR in failed
-                else f"DeepAR lost the backtest: mean RMSLE {scores[DEEPAR]['rmsle']:.4f} vs {best} "
-                f"{naive[best]['rmsle']:.4f} ({-(margin or 0):.1%} worse)"
-            ),
-            metadata={
-                "deepar_rmsle": scores.get(DEEPAR, {}).get("rmsle"),
-                "best_baseline_rmsle": naive[best]["rmsle"] if best else None,
-                "margin": margin,
-            },
-        ),
-        AssetCheckResult(
-            check_name="published_coverage",
-            passed=bool(low <= coverage <= high),
-            severity=AssetCheckSeverity.WARN,
-            description=f"the published P10-P90 band held {coverage:.0%} of the backtest days (per window: "
-            + ", ".join(f"{w['coverage']:.0%}" for w in published["windows"])
-            + f"); expected {low:.0%}-{high:.0%}",
-            metadata={
-                "coverage": round(coverage, 4),
-                **{f"window_{i + 1}_coverage": round(w["coverage"], 4) for i, w in enumerate(published["windows"])},
-            },
-        ),
-    ]
-    window_rows = "\n".join(
-        f"| {i + 1} | {a} .. {b} | "
-        + " | ".join(f"{evaluation.scores[m]['windows'][i]['rmsle']:.4f}" for m in evaluation.scores)
-        + f" | {published['windows'][i]['rmsle']:.4f} | {published['windows'][i]['coverage']:.2f} |"
-        for i, (a, b) in enumerate(summary["windows"])
-    )
-    families_md = "| family | published | RMSLE |\n|---|---|---|\n" + "\n".join(
-        f"| {f} | {c} | {published['families'][f]['rmsle']:.4f} |" for f, c in evaluation.champions.items()
-    )
-    labels = labels_of(summary)
+    context.log.info(verdict.published_line(evaluation.published))
+    gate = verdict.gate_text(k, summary["window"])
+    if gate is not None:
+        trainer.review(context, model, approved=verdict.deepar_won, reason=gate)
+        if not verdict.deepar_won:  # the model quality gate
+            subject, body = verdict.gate_alert(partition, gate, model["version"], alerts.run_url(context.run_id))
+            alerts.publish("quality_gate", subject, body, {"partition": partition, "model_version": model["version"]})
+    plain, markdown = bt.evaluation_metadata(evaluation, verdict, summary)
+    metadata = {**plain, "failed_candidates": MetadataValue.json(runs.failed)}
+    metadata.update({name: MetadataValue.md(text) for name, text in markdown.items()})
+    metadata["path"] = MetadataValue.path(storage.uri(keys.evaluation_prefix(partition)))
+    checks = bt.evaluation_checks(verdict, runs.failed, evaluation.published)
     return MaterializeResult(
-        metadata={
-            "champion": champion,
-            **{f"{m}_{key}": round(v, 4) for m, s in scores.items() for key, v in s.items() if np.isfinite(v)},
-            **{f"published_{key}": round(v, 4) for key, v in published["overall"].items() if np.isfinite(v)},
-            "published_nested_rmsle": round(published["nested"]["overall"]["rmsle"], 4)
-            if published["nested"]
-            else None,
-            "deepar_margin_vs_best_baseline": round(margin, 4) if margin is not None else None,
-            "failed_candidates": MetadataValue.json(failed),
-            "scores": MetadataValue.md(
-                f"Mean over {k} backtest windows, {summary['window'][0]} .. {summary['window'][1]}\n\n"
-                + _table(
-                    {**{labels[m]: s for m, s in scores.items()}, "**published mix**": published["overall"]},
-                    "candidate",
-                )
-            ),
-            "windows": MetadataValue.md(
-                "| window | days | "
-                + " | ".join(evaluation.scores)
-                + " | published | coverage |\n|"
-                + "---|" * (len(evaluation.scores) + 4)
-                + "\n"
-                + window_rows
-            ),
-            "champions_by_family": MetadataValue.md(families_md),
-            "path": MetadataValue.path(storage.uri(keys.evaluation_prefix(partition))),
-        },
-        check_results=checks,
+        metadata=metadata,
+        check_results=[check_result(c) for c in checks],
         data_version=content_version(json.dumps(summary, sort_keys=True)),
     )

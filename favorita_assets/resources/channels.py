@@ -22,6 +22,7 @@ from favorita_assets.core.channels import CHANNEL_COLUMNS, build_channel_files
 from favorita_assets.core.deepar_format import CHANNEL_NAMES
 from favorita_assets.core.forecast_format import write_datasets_from_channel
 from favorita_assets.core.schema import read_kaggle_csv
+from favorita_assets.resources.cleaned_series import read_parts
 from favorita_assets.resources.storage import Storage
 
 TABLES = ("test", "stores", "holidays_events")  # the landed tables a build reads besides the cleaned series
@@ -65,8 +66,6 @@ class InProcessChannels(ChannelBuilder):
     """Builds the channels in this process, streamed series by series to local files, then uploaded."""
 
     def build(self, context, storage, request):
-        from favorita_assets.series.dataset import read_parts
-
         cleaned = read_parts(storage, request.cleaned_parts, request.cleaned_engine, columns=CHANNEL_COLUMNS)
         tables = {}
         for table in TABLES:
@@ -102,7 +101,8 @@ class InProcessChannels(ChannelBuilder):
 def upload_forecast_datasets(
     storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping, folder: str
 ) -> dict[str, Any]:
-    """Amazon Forecast's three CSVs from the local inference channel files, to ``{prefix}/forecast/<dataset>/data.csv``."""
+    """Amazon Forecast's three CSVs from the local inference channel files, to
+    ``{prefix}/forecast/<dataset>/data.csv``."""
     files, counts = write_datasets_from_channel(
         inference_files, encoding, f"{folder}/forecast", request.prediction_length
     )

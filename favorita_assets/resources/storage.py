@@ -144,7 +144,8 @@ def atomic_temp(target: Path) -> Path:
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
-    """Write ``target`` whole or not at all: a reader never sees half a file, an interrupted write leaves the old one."""
+    """Write ``target`` whole or not at all: a reader never sees half a file, an interrupted write leaves the old
+    one."""
     tmp = atomic_temp(Path(target))
     try:
         tmp.write_bytes(data)

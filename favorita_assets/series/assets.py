@@ -1,6 +1,5 @@
 """``cleaned_series``: every (store_nbr, family) on a complete daily grid with its features, as Parquet."""
 
-import hashlib
 import time
 from datetime import UTC, datetime
 
@@ -17,12 +16,13 @@ from dagster import (
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.core.cleaning import CLEANED_COLUMNS, CLEANING_INPUTS
-from favorita_assets.errors import data_errors_as_failures
+from favorita_assets.dagster_failures import data_errors_as_failures
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES
-from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
+from favorita_assets.resources.cleaned_series import commit_cleaned_series, committed_version, read_parts
+from favorita_assets.resources.etl import CleaningRunner
 from favorita_assets.resources.storage import Storage
+from favorita_assets.series import commit
 from favorita_assets.series.checks import broken_rules
-from favorita_assets.series.dataset import commit_cleaned_series, committed_version, read_parts
 from favorita_assets.versions import CODE_VERSIONS
 
 CLEANING_CODE_VERSION = CODE_VERSIONS["cleaned_series"]
@@ -65,65 +65,34 @@ def _not_committed(storage: Storage, version: str, problem: str, metadata: dict)
 )
 def cleaned_series(context: AssetExecutionContext, storage: Storage, cleaning: CleaningRunner) -> MaterializeResult:
     pointers = {t: storage.read_json(f"{keys.raw_prefix(t)}/latest.json") for t in CLEANING_INPUTS}
-    inputs = {t: p["key"] for t, p in pointers.items()}
-    fingerprint = hashlib.sha256(
-        ("|".join(pointers[t]["sha256"] for t in CLEANING_INPUTS) + CLEANING_CODE_VERSION).encode()
-    ).hexdigest()
-    version = fingerprint[:16]
+    version = commit.cleaned_version(pointers, CLEANING_CODE_VERSION)
     started = time.perf_counter()
     committed = committed_version(storage, version)
     if committed is not None:  # unchanged inputs: nothing to clean (no Glue job run, no second engine's parts)
         context.log.info(f"the inputs are unchanged: version {version} is committed; the cleaning is not run again")
-        outcome = CleaningOutcome(
-            parts=committed["parts"],
-            stats=committed["stats"],
-            engine=committed["engine"],
-            reconciliation=committed["reconciliation"],
-            metadata={"reused": True},
-        )
+        outcome = commit.reused(committed)
     else:
-        attempt = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run_id[:8]}"
+        attempt = keys.cleaned_series_attempt(version, f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{context.run_id[:8]}")
         with data_errors_as_failures():
-            outcome = cleaning.run(context, storage, inputs, keys.cleaned_series_attempt(version, attempt))
+            outcome = cleaning.run(context, storage, {t: p["key"] for t, p in pointers.items()}, attempt)
     seconds = time.perf_counter() - started
-    stats, reconciliation = outcome.stats, outcome.reconciliation
-    context.log.info(
-        f"cleaned {stats['series']:,} series into {stats['rows']:,} rows in {seconds:.1f}s with {outcome.engine} "
-        f"({stats['missing_rows_filled']:,} missing rows and {stats['store_closed_rows']:,} closed store-days filled)"
-    )
-    reconcile = {k: v for k, v in reconciliation.items() if k != "passed"}
+    context.log.info(commit.cleaned_line(outcome, seconds))
+    reconcile = {k: v for k, v in outcome.reconciliation.items() if k != "passed"}
     # A version that lost sales, or breaks a blocking rule, is never committed, and nothing is materialized for it:
     # the asset's latest materialization, and the checks shown with it, stay those of the version readers are served.
-    if not reconciliation["passed"]:
-        raise _not_committed(
-            storage,
-            version,
-            f"total sales changed in cleaning ({reconciliation['input_total_sales']:,.3f} "
-            f"in, {reconciliation['output_total_sales']:,.3f} out)",
-            reconcile,
-        )
+    lost = commit.sales_lost(outcome.reconciliation)
+    if lost is not None:
+        raise _not_committed(storage, version, lost, reconcile)
     if committed is None:  # the blocking rules gate the commit: the pointer moves only for a version that meets them
         broken = broken_rules(read_parts(storage, outcome.parts, outcome.engine))
         if broken:
-            raise _not_committed(
-                storage,
-                version,
-                f"version {version} breaks " + ", ".join(f"{k} ({v})" for k, v in broken.items()),
-                {"parts": ", ".join(outcome.parts), **broken},
-            )
-        commit_cleaned_series(storage, version, outcome.parts, outcome.engine, stats, reconciliation)
+            problem = commit.rules_broken(version, broken)
+            raise _not_committed(storage, version, problem, {"parts": ", ".join(outcome.parts), **broken})
+        commit_cleaned_series(storage, version, outcome.parts, outcome.engine, outcome.stats, outcome.reconciliation)
+    path = storage.uri(outcome.parts[0].rsplit("/", 1)[0])
+    metadata = commit.cleaned_metadata(outcome, seconds, version, path, pointers)
+    metadata.update({k: MetadataValue.int(v) for k, v in outcome.stats.items() if isinstance(v, int)})
+    metadata["parts"] = MetadataValue.int(len(outcome.parts))
+    metadata.update(path=MetadataValue.path(path), input_sha256=MetadataValue.json(metadata["input_sha256"]))
     check = AssetCheckResult(check_name="sales_reconcile", passed=True, metadata=reconcile)
-    return MaterializeResult(
-        metadata={
-            **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in stats.items()},
-            "engine": outcome.engine,
-            "seconds": round(seconds, 2),
-            "version": version,
-            "parts": MetadataValue.int(len(outcome.parts)),
-            "path": MetadataValue.path(storage.uri(outcome.parts[0].rsplit("/", 1)[0])),
-            "input_sha256": MetadataValue.json({t: p["sha256"] for t, p in pointers.items()}),
-            **outcome.metadata,
-        },
-        data_version=DataVersion(version),
-        check_results=[check],
-    )
+    return MaterializeResult(metadata=metadata, data_version=DataVersion(version), check_results=[check])

@@ -4,8 +4,8 @@ from dagster import AssetCheckExecutionContext, AssetCheckSpec, multi_asset_chec
 
 from favorita_assets.checks import rows_check
 from favorita_assets.core import quality
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
-from favorita_assets.series.dataset import read_cleaned_series
 
 # name: (description, rule returning the offending rows, what those rows do). cleaned_series applies them to a new
 # version before committing it; these checks show them on the committed one.

@@ -31,8 +31,7 @@ def terraform(root: str, *args: str) -> str:
     result = subprocess.run(
         [os.environ.get("TERRAFORM", "terraform"), f"-chdir={root}", *args],
         text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
     )
     if result.returncode != 0:
         sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])

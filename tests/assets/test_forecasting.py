@@ -118,7 +118,7 @@ def test_backtest_metrics_are_metadata_and_in_metrics_json(forecast_run):
 
 
 def test_a_failing_challenger_is_left_out_and_the_others_still_compete(settings_for, small_data_dir, monkeypatch):
-    from favorita_assets.modeling import assets as modeling
+    from favorita_assets.modeling import backtest as modeling
 
     real = modeling.challenger
 

@@ -10,9 +10,9 @@ from dagster import AssetKey, materialize
 from favorita_assets.definitions import build_definitions
 from favorita_assets.ingest.assets import RAW_ASSETS
 from favorita_assets.pipeline import run_config, run_pipeline
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import LocalStorage
 from favorita_assets.series.assets import cleaned_series
-from favorita_assets.series.dataset import read_cleaned_series
 from favorita_assets.settings import build_resources
 from favorita_assets.storage_keys import CLEANED_SERIES_PREFIX
 

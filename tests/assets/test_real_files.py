@@ -12,8 +12,8 @@ import pytest
 from favorita_assets.core.sample_data import transactions_as_train
 from favorita_assets.core.schema import KAGGLE_FILES, read_kaggle_csv
 from favorita_assets.pipeline import run_config, run_pipeline
+from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import LocalStorage
-from favorita_assets.series.dataset import read_cleaned_series
 
 
 def test_every_real_file_matches_the_schema(real_data_dir):

@@ -411,9 +411,8 @@ class EmulatedForecastClient:
             f"accuracy-metrics-values/{p['PredictorBacktestExportJobName']}_part0.csv",
             "item_id,backtest_window,wQL[0.5]\n",
         )
-        return {
-            "PredictorBacktestExportJobArn": f"{self._arn}:predictor-backtest-export-job/{p['PredictorBacktestExportJobName']}"
-        }
+        name = p["PredictorBacktestExportJobName"]
+        return {"PredictorBacktestExportJobArn": f"{self._arn}:predictor-backtest-export-job/{name}"}
 
     def create_forecast_export_job(self, **p):
         import pandas as pd

@@ -26,11 +26,20 @@ ACCOUNT = "123456789012"  # moto's default account
 # SageMaker operation -> (resource type in the ARN, request field naming it). From the Service Authorization
 # Reference; the operations the pipeline, the ops jobs and the tests call.
 _SAGEMAKER = {
-    **dict.fromkeys(("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob"), ("training-job", "TrainingJobName")),
-    **dict.fromkeys(("CreateTransformJob", "DescribeTransformJob", "StopTransformJob"), ("transform-job", "TransformJobName")),
+    **dict.fromkeys(
+        ("CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob"), ("training-job", "TrainingJobName")
+    ),
+    **dict.fromkeys(
+        ("CreateTransformJob", "DescribeTransformJob", "StopTransformJob"), ("transform-job", "TransformJobName")
+    ),
     **dict.fromkeys(("CreateModel", "DescribeModel", "DeleteModel"), ("model", "ModelName")),
-    **dict.fromkeys(("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "UpdateEndpoint"), ("endpoint", "EndpointName")),
-    **dict.fromkeys(("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig"), ("endpoint-config", "EndpointConfigName")),
+    **dict.fromkeys(
+        ("CreateEndpoint", "DescribeEndpoint", "DeleteEndpoint", "UpdateEndpoint"), ("endpoint", "EndpointName")
+    ),
+    **dict.fromkeys(
+        ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig"),
+        ("endpoint-config", "EndpointConfigName"),
+    ),
     "DescribeModelPackageGroup": ("model-package-group", "ModelPackageGroupName"),
     "CreateModelPackageGroup": ("model-package-group", "ModelPackageGroupName"),
 }

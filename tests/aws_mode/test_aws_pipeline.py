@@ -17,7 +17,7 @@ from favorita_assets.aws.sagemaker import deepar_image
 from favorita_assets.core import calibration
 from favorita_assets.pipeline import run_config, run_pipeline
 
-FAST = dict(epochs=2, num_cells=8)
+FAST = {"epochs": 2, "num_cells": 8}
 H = 16
 
 
@@ -36,7 +36,9 @@ def canned_predictions(means: np.ndarray) -> dict:
         "predictions": [
             {
                 "mean": list(map(float, m)),
-                "quantiles": {f"{q / 10:g}": [f * v for v in m] for q, f in zip(range(1, 10), DECILE_FACTORS)},
+                "quantiles": {
+                    f"{q / 10:g}": [f * v for v in m] for q, f in zip(range(1, 10), DECILE_FACTORS, strict=True)
+                },
             }
             for m in means
         ]
@@ -117,7 +119,7 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
 
     # Glue: the job ran the repository's script with the landed keys and reported back through Pipes.
     ((run_id, argv),) = glue.argv.items()
-    args = dict(zip(argv[2::2], argv[3::2]))
+    args = dict(zip(argv[2::2], argv[3::2], strict=True))
     assert args["--train_uri"].startswith(f"s3://{BUCKETS['raw']}/raw/train/sha256=")
     assert args["--output_uri"].startswith(f"s3://{BUCKETS['processed']}/processed/cleaned_series/version=")
     assert "--dagster-pipes-context" in args and "--dagster-pipes-messages" in args
@@ -130,7 +132,7 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     # they are ordered parts, and the manifest is exactly the local build's on the same data.
     channels_glue = resources["channels"].last_client
     ((channels_run, channels_argv),) = channels_glue.argv.items()
-    channel_args = dict(zip(channels_argv[2::2], channels_argv[3::2]))
+    channel_args = dict(zip(channels_argv[2::2], channels_argv[3::2], strict=True))
     assert channels_glue.runs[channels_run].returncode == 0, channels_glue.runs[channels_run].stderr
     assert channel_args["--task"] == "channels" and channel_args["--cleaned_uri"] == args["--output_uri"]
     prefix = keys.training_prefix(report.partition_key)

@@ -59,7 +59,8 @@ def test_the_ecs_instance_and_its_launcher_config_validate_against_their_schemas
         (
             8192,
             18432,
-            "memory=18432 does not go with cpu=8192 on Fargate; with 8192 CPU units use 16384-61440 MiB in steps of 4096",
+            "memory=18432 does not go with cpu=8192 on Fargate; "
+            "with 8192 CPU units use 16384-61440 MiB in steps of 4096",
         ),
         (3000, 8192, "cpu=3000 is not a Fargate size; use one of 256, 512, 1024, 2048, 4096, 8192, 16384"),
         ("two", 8192, "cpu='two' and memory=8192 must be whole numbers (CPU units, MiB)"),

@@ -60,7 +60,8 @@ def ui_work(small_data_dir, tmp_path_factory):
     # The run is recorded in this DAGSTER_HOME, so the UI shows its materializations, checks and plots.
     script = (
         "from favorita_assets.pipeline import run_config, run_pipeline; from favorita_assets.settings import Settings; "
-        "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); sys.exit(0 if r.success else 1)"
+        "import sys; r = run_pipeline(Settings.from_env(), config=run_config(epochs=2, num_cells=8)); "
+        "sys.exit(0 if r.success else 1)"
     )
     subprocess.run([sys.executable, "-c", script], env=env, check=True, timeout=600, capture_output=True)
     return work
@@ -77,15 +78,15 @@ def dagster_ui(ui_work, small_data_dir):
         "FAVORITA_DEPLOYMENT": "local",
     }
     port = free_port()
-    log = open(work / "dagster_dev.log", "w")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(work / "dagster_dev.log", "w") as log:  # the server holds its own copy of the file
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -215,7 +216,7 @@ def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_pl
     cells = page.evaluate("""() => Array.from(document.querySelectorAll('#replenishment tbody tr')).map(
         tr => Object.fromEntries(Array.from(tr.cells).map((td, i) => [
             document.querySelectorAll('#replenishment th')[i].dataset.column, td.dataset.value])))""")
-    for shown, (_, row) in zip(cells, plan.iterrows()):
+    for shown, (_, row) in zip(cells, plan.iterrows(), strict=True):
         assert int(shown["store_nbr"]) == row["store_nbr"] and shown["family"] == row["family"]
         for column in (
             "stock_position",

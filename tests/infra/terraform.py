@@ -91,7 +91,8 @@ class Terraform:
         )
         if result.returncode != 0:
             raise AssertionError(
-                f"terraform {' '.join(args)} in {cwd} exited {result.returncode}:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                f"terraform {' '.join(args)} in {cwd} exited {result.returncode}:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
             )
         return result
 

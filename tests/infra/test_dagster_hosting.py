@@ -110,7 +110,8 @@ def test_every_task_runs_the_image_with_its_own_role_and_the_password_only_by_ar
         assert spec["logConfiguration"]["options"]["awslogs-group"] == f"/ecs/{NAME}-dagster"
     assert len(set(roles.values())) == 4, roles  # one role per kind of task
     assert roles["run"] == out(stack, "dagster_run_launcher")["task_role_arn"]
-    # The runs and the code server (its sensors read the queue) hold the Dagster policy; the webserver and daemon do not.
+    # The runs and the code server (its sensors read the queue) hold the Dagster policy; the webserver and daemon do
+    # not.
     iam = client(stack, "iam")
     attached = {
         role: [

@@ -332,13 +332,16 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
     dagster = principal(dev_stack.url, "dagster-runs", managed=[out(dev_stack, "dagster_policy_arn")])
     glue = principal(dev_stack.url, "glue-job", inline={"clean-series": role_policy(iam, "favorita-dev-glue")})
     admin = principal(dev_stack.url, "inspector", inline={"everything": ADMINISTRATOR})
-    inspect = lambda service: boto3.client(
-        service,
-        endpoint_url=dev_stack.url,
-        region_name=REGION,  # noqa: E731
-        aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
-    )
+
+    def inspect(service):
+        return boto3.client(
+            service,
+            endpoint_url=dev_stack.url,
+            region_name=REGION,
+            aws_access_key_id=admin["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=admin["AWS_SECRET_ACCESS_KEY"],
+        )
+
     n_series = 12
     canned = {
         "predictions": [{"mean": [1.0] * 16, "quantiles": {"0.1": [0.5] * 16, "0.5": [1.0] * 16, "0.9": [2.0] * 16}}]

@@ -17,6 +17,17 @@ def test_the_ci_workflow_runs_the_readme_test_command_with_terraform():
     assert "make test-production" in (REPO / ".ci" / "run").read_text()
 
 
+def test_lint_runs_before_the_tests_in_the_workflow_and_in_ci_run():
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "ci.yml").read_text())
+    runs = [step.get("run") for step in workflow["jobs"]["test"]["steps"]]
+    assert "make lint" in runs and runs.index("make lint") < runs.index("make test")
+    commands = (REPO / ".ci" / "run").read_text().splitlines()
+    assert "make lint" in commands and commands.index("make lint") < commands.index("make test")
+    makefile = (REPO / "Makefile").read_text()
+    lint = makefile[makefile.index("\nlint:") :].split("\n\n")[0]
+    assert "ruff format --check" in lint and "ruff check" in lint and "mypy" in lint
+
+
 WORKFLOW = REPO / ".github" / "workflows" / "ci.yml"
 
 

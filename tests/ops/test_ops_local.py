@@ -1,7 +1,6 @@
 """The ops jobs on the embedded default: upload with checksums, the replenishment plan and promotion what-ifs after
 a run, clean-up of old versions, the graph reading from the landing zone, and deploy refusing plainly without AWS."""
 
-
 import pandas as pd
 import pytest
 
@@ -14,7 +13,7 @@ from ops_jobs.what_if import EXAMPLE_SCENARIO
 
 EXAMPLE_INVENTORY = EXAMPLE_SCENARIO.parent / "inventory.csv"
 
-FAST = dict(epochs=2, num_cells=8)
+FAST = {"epochs": 2, "num_cells": 8}
 
 
 def run(job, settings, config=None, **kwargs):
@@ -77,8 +76,8 @@ def test_the_run_plans_from_the_landed_snapshot_and_writes_the_report(published)
     month = next(published.storage_dir.glob("replenishment_plan/*")).name.removeprefix("cutoff_month=")
     plan = storage.read_parquet(f"replenishment_plan/cutoff_month={month}/plan.parquet")
     snapshot = read_inventory(published.data_dir / "inventory.csv")
-    assert len(plan) == len(snapshot) and set(zip(plan["store_nbr"], plan["family"])) == set(
-        zip(snapshot["store_nbr"], snapshot["family"])
+    assert len(plan) == len(snapshot) and set(zip(plan["store_nbr"], plan["family"], strict=True)) == set(
+        zip(snapshot["store_nbr"], snapshot["family"], strict=True)
     )
     csv = pd.read_csv(published.storage_dir / f"reports/cutoff_month={month}/replenishment_plan.csv")
     pd.testing.assert_frame_equal(
@@ -119,7 +118,8 @@ def test_a_what_if_reports_the_lift_and_refuses_bad_scenarios(published, tmp_pat
     assert again["rows"] == out["rows"]  # the same scenario again: the same result
 
     scenario.write_text(
-        f"store_nbr,family,start_date,end_date,onpromotion\n1,{family},{days[0] - pd.Timedelta(days=3):%Y-%m-%d},{days[1]:%Y-%m-%d},30\n"
+        "store_nbr,family,start_date,end_date,onpromotion\n"
+        f"1,{family},{days[0] - pd.Timedelta(days=3):%Y-%m-%d},{days[1]:%Y-%m-%d},30\n"
     )
     failed = run(promotion_what_if, published, config)
     (failure,) = [e for e in failed.all_node_events if e.is_step_failure]

@@ -118,7 +118,8 @@ NEEDED_GB = 15
 
 
 def _storage_paths() -> list[Path]:
-    """Where buildah writes: its image store and the temporary folder it stages each layer's blob in while it commits."""
+    """Where buildah writes: its image store and the temporary folder it stages each layer's blob in while it
+    commits."""
     done = subprocess.run(["buildah", "info", "--format", "{{.store.GraphRoot}}"], capture_output=True, text=True)
     root = Path(done.stdout.strip() or "/var/lib/containers/storage")
     paths = [root, Path(os.environ.get("TMPDIR", "/var/tmp"))]
@@ -219,7 +220,8 @@ def test_the_image_runs_as_a_user_and_holds_the_production_instance(image):
     ecs = in_image(
         container,
         "grep -c FavoritaEcsRunLauncher /opt/dagster/ecs/dagster.yaml && touch /opt/dagster/var/probe && "
-        "python -c 'from favorita_assets.aws.ecs import FavoritaEcsRunLauncher; print(FavoritaEcsRunLauncher.__name__)'",
+        "python -c 'from favorita_assets.aws.ecs import FavoritaEcsRunLauncher; "
+        "print(FavoritaEcsRunLauncher.__name__)'",
     )
     assert ecs.split() == ["1", "FavoritaEcsRunLauncher"]
 

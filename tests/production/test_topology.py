@@ -132,13 +132,16 @@ def events(top: Topology, run_id: str) -> list[tuple[str, str]]:
     import psycopg2
 
     env = top.postgres.environment()
-    with psycopg2.connect(
-        host=env["DAGSTER_PG_HOST"],
-        port=env["DAGSTER_PG_PORT"],
-        dbname=env["DAGSTER_PG_DB"],
-        user=env["DAGSTER_PG_USER"],
-        password=env["DAGSTER_PG_PASSWORD"],
-    ) as connection, connection.cursor() as cursor:
+    with (
+        psycopg2.connect(
+            host=env["DAGSTER_PG_HOST"],
+            port=env["DAGSTER_PG_PORT"],
+            dbname=env["DAGSTER_PG_DB"],
+            user=env["DAGSTER_PG_USER"],
+            password=env["DAGSTER_PG_PASSWORD"],
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
         cursor.execute("SELECT dagster_event_type, event FROM event_logs WHERE run_id = %s ORDER BY id", (run_id,))
         # Stored under Dagster's legacy names (PIPELINE_ENQUEUED for RUN_ENQUEUED): named here as the API names them.
         return [(DagsterEventType(kind).name if kind else "", body) for kind, body in cursor.fetchall()]
@@ -247,7 +250,8 @@ def test_training_runs_one_at_a_time_and_a_killed_worker_fails_its_run_and_alert
     assert "signal 9 (SIGKILL)" in sent  # says why: the worker was killed
 
     # run_retries (infra/dagster/dagster.yaml): a run whose process died is retried once, by the daemon, as a child of
-    # the killed run. The retry is the same 500-epoch training: it is cancelled here, and a cancelled run is not retried.
+    # the killed run. The retry is the same 500-epoch training: it is cancelled here, and a cancelled run is not
+    # retried.
     (retry,) = wait(
         "the daemon's retry of the killed run",
         lambda: _children(topology, second),

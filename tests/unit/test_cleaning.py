@@ -63,7 +63,7 @@ def row(frame, store, family, day):
 
 def test_columns_and_order(cleaned):
     assert list(cleaned.columns) == CLEANED_COLUMNS
-    keys = list(zip(cleaned.store_nbr, cleaned.family.astype(str), cleaned.date))
+    keys = list(zip(cleaned.store_nbr, cleaned.family.astype(str), cleaned.date, strict=True))
     assert keys == sorted(keys)
 
 

@@ -68,7 +68,7 @@ def channels():
 
 
 def test_lengths_follow_sagemaker_rules(channels):
-    for train, test, inference in zip(channels.train, channels.test, channels.inference):
+    for train, test, inference in zip(channels.train, channels.test, channels.inference, strict=True):
         assert len(train["target"]) == len(test["target"]) - H
         assert all(len(f) == len(test["target"]) for f in test["dynamic_feat"])
         assert all(len(f) == len(inference["target"]) + H for f in inference["dynamic_feat"])
@@ -264,7 +264,7 @@ def test_a_series_younger_than_the_backtest_windows_gets_missing_days_before_it_
     young = {"start": "2017-07-10 00:00:00", "target": [1.0] * 21, "cat": [0], "dynamic_feat": [[0.5] * 21]}
     for record in (young, compact_record(young)):
         instances = window_instances([record], 28, 3)
-        for w, instance in enumerate(instances):
+        for instance in instances:
             target = np.asarray(instance["target"], dtype=float)
             assert len(target) >= 1 and len(np.asarray(instance["dynamic_feat"])[0]) == len(target) + 28
             assert np.isnan(target).all()  # every window starts before the series began: nothing observed

@@ -163,7 +163,7 @@ def test_chunked_prediction_is_the_one_call_prediction_from_compact_records(trai
     finally:
         predictor.batch_size = before
     assert len(chunked) == len(whole) == 40
-    for a, b in zip(whole, chunked):
+    for a, b in zip(whole, chunked, strict=True):
         for key in ("mean", 0.1, 0.9):
             np.testing.assert_array_equal(a[key], b[key])
 

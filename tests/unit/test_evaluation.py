@@ -148,7 +148,7 @@ def test_challengers_forecast_every_series_and_the_global_model_follows_promotio
     ):
         out = challenger(name).forecast_all(problems)
         assert len(out) == 2 and all(o.shape == (6, 7) and np.isfinite(o).all() and (o >= 0).all() for o in out), name
-    promoted = [p for p in problems_from_records(recs, None, 7, 2, end)]
+    promoted = list(problems_from_records(recs, None, 7, 2, end))
     promoted[1].features = promoted[1].features.copy()
     promoted[1].features[:, DYNAMIC_FEATURES.index("log1p_onpromotion"), -7:] = np.log1p(3)
     for name in ("lightgbm", "lightgbm_direct"):

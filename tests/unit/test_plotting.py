@@ -9,16 +9,16 @@ from favorita_assets.core import plotting
 def panel(**overrides):
     history_dates = pd.date_range("2017-07-01", periods=30, freq="D")
     dates = pd.date_range("2017-07-31", periods=7, freq="D")
-    values = dict(
-        title="All stores",
-        history_dates=history_dates,
-        history=np.linspace(100, 130, 30),
-        dates=dates,
-        mean=np.full(7, 120.0),
-        p10=np.full(7, 100.0),
-        p90=np.full(7, 140.0),
-        forecast_label="forecast",
-    )
+    values = {
+        "title": "All stores",
+        "history_dates": history_dates,
+        "history": np.linspace(100, 130, 30),
+        "dates": dates,
+        "mean": np.full(7, 120.0),
+        "p10": np.full(7, 100.0),
+        "p90": np.full(7, 140.0),
+        "forecast_label": "forecast",
+    }
     values.update(overrides)
     return plotting.Panel(**values)
 

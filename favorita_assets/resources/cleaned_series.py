@@ -1,4 +1,5 @@
-"""Reading and committing the cleaned series: Parquet parts under a version prefix, and the pointer that names them."""
+"""The cleaned series in storage: Parquet parts under a version prefix, and the pointer that names them (read by the
+series, modeling, publishing and decisions assets and by the channel builders; committed by cleaned_series)."""
 
 from __future__ import annotations
 
