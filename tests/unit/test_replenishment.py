@@ -167,3 +167,8 @@ def test_the_plan_and_its_summary_say_when_the_level_is_capped():
     assert table.iloc[0]["residuals"] == 3 and table.iloc[0]["service_level_capped"]
     assert "too short to resolve" in summary_text(table, "2017-08")
     assert "too short" not in summary_text(plan(fc, bt, snapshot()).assign(service_level_capped=False), "2017-08")
+
+
+def test_a_refused_value_reads_as_typed_not_as_a_numpy_repr():
+    error = FavoritaDataError("inventory.csv", "a value is out of range", column="on_hand", value=np.int64(-5), fix="x")
+    assert "value: -5" in str(error) and "np." not in str(error)
