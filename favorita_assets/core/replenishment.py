@@ -21,6 +21,11 @@ The level is the row's ``target_service_level``; else, with costs, the newsvendo
 cu / (cu + co), with cu = stockout_cost and co = unit_cost x holding_cost_rate x R / 365 (a unit left over waits
 one review period); else the plan's default. The order is max(0, S - (on_hand + on_order)), rounded up to whole
 packs.
+
+**Money.** With a ``unit_price``, the plan prices what it expects to go wrong after the order: the margin lost on
+the expected units short (price - unit_cost, or the price when no cost is given) plus the holding cost of the
+expected units left over (unit_cost x holding_cost_rate x R / 365, when given): the money at risk, which orders the
+plan where it is known. With a ``unit_cost``, each order's value. Units are never added across families; money is.
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ PLAN_COLUMNS = [
     "expected_units_short",
     "expected_units_over",
     "expected_cost",
+    "order_value",
+    "money_at_risk",
     "residuals",
     "residuals_from",
     "model_version",
@@ -180,6 +187,7 @@ def plan(
         short = float(np.clip(demand - after, 0, None).mean())
         over = float(np.clip(after - demand, 0, None).mean())
         co = row.unit_cost * row.holding_cost_rate * R / 365 if costed else math.nan
+        money = _money_at_risk(row, short, over, R)
         rows.append(
             {
                 "store_nbr": key[0],
@@ -205,9 +213,11 @@ def plan(
                 "days_of_cover": float(cover),
                 "stockout_risk": bool(p_lead > 1 - sl),
                 "overstock": bool(position > p90 and cover > overstock_cover_days),
-                "expected_units_short": short if costed else math.nan,
-                "expected_units_over": over if costed else math.nan,
+                "expected_units_short": short,
+                "expected_units_over": over,
                 "expected_cost": short * row.stockout_cost + over * co if costed else math.nan,
+                "order_value": float(order * row.unit_cost) if np.isfinite(row.unit_cost) else math.nan,
+                "money_at_risk": money,
                 "residuals": len(residuals),
                 "residuals_from": origin,
                 "model_version": versions[key],
@@ -215,8 +225,27 @@ def plan(
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
-    order = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
+    # Where prices are known, the money at risk orders the plan first (unknown last); then the flags, the chance of
+    # a stockout before an order arrives, the units to order.
+    money = table["money_at_risk"].fillna(-1.0).to_numpy()
+    order = np.lexsort(
+        (-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk, -money)
+    )
     return table.iloc[order].reset_index(drop=True)
+
+
+def _money_at_risk(row, short: float, over: float, review_days: int) -> float:
+    """The margin lost on ``short`` expected units plus the holding cost of ``over``; NaN without a unit_price."""
+    price = getattr(row, "unit_price", math.nan)
+    if not np.isfinite(price):
+        return math.nan
+    cost = row.unit_cost if np.isfinite(row.unit_cost) else 0.0
+    holding = (
+        over * row.unit_cost * row.holding_cost_rate * review_days / 365
+        if np.isfinite(row.unit_cost) and np.isfinite(row.holding_cost_rate)
+        else 0.0
+    )
+    return float(short * max(price - cost, 0.0) + holding)
 
 
 def _pooled(

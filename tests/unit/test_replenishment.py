@@ -59,6 +59,7 @@ def snapshot(**columns) -> pd.DataFrame:
         "unit_cost": np.nan,
         "holding_cost_rate": np.nan,
         "stockout_cost": np.nan,
+        "unit_price": np.nan,
     }
     frame = pd.DataFrame([{**base, **row} for row in columns.pop("rows", [{}])])
     return frame[list(INVENTORY_COLUMNS)]
@@ -172,3 +173,29 @@ def test_the_plan_and_its_summary_say_when_the_level_is_capped():
 def test_a_refused_value_reads_as_typed_not_as_a_numpy_repr():
     error = FavoritaDataError("inventory.csv", "a value is out of range", column="on_hand", value=np.int64(-5), fix="x")
     assert "value: -5" in str(error) and "np." not in str(error)
+
+
+def test_money_at_risk_prices_the_expected_shortage_and_overstock_and_orders_the_plan():
+    factors = np.exp(np.random.default_rng(4).normal(0, 0.4, size=120))
+    rows = [
+        {"store_nbr": 1, "on_hand": 1000},  # overstocked: no price, no money
+        {"store_nbr": 2, "on_hand": 0, "unit_price": 2.0},  # priced, no cost: the price is the margin lost
+        {
+            "store_nbr": 3,
+            "on_hand": 5000,
+            "unit_cost": 3.0,
+            "holding_cost_rate": 0.25,
+            "stockout_cost": 1.0,
+            "unit_price": 4.0,
+        },
+    ]
+    table = plan(forecasts(), backtest(factors), snapshot(rows=rows), service_level=0.8).set_index("store_nbr")
+    t2, t3 = table.loc[2], table.loc[3]
+    assert math.isnan(table.loc[1, "money_at_risk"]) and math.isnan(table.loc[1, "order_value"])
+    assert t2["money_at_risk"] == pytest.approx(t2["expected_units_short"] * 2.0) and math.isnan(t2["order_value"])
+    holding = t3["expected_units_over"] * 3.0 * 0.25 * 7 / 365
+    assert t3["money_at_risk"] == pytest.approx(t3["expected_units_short"] * 1.0 + holding) and holding > 0
+    assert t3["order_value"] == 0 and t3["order_quantity"] == 0
+    # The priced rows first, the larger money at risk first; unpriced rows after them.
+    ordered = plan(forecasts(), backtest(factors), snapshot(rows=rows), service_level=0.8)["store_nbr"].tolist()
+    assert ordered[-1] == 1 and ordered[:2] == sorted([2, 3], key=lambda s: -table.loc[s, "money_at_risk"])
