@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 
 class FavoritaDataError(ValueError):
     """Input data that the pipeline refuses, described so that a person can fix it.
@@ -25,7 +27,8 @@ class FavoritaDataError(ValueError):
         self.problem = problem
         self.fix = fix
         self.column = column
-        self.value = value
+        # A numpy scalar shows as the number a person typed (-5), not as np.int64(-5).
+        self.value = value = value.item() if isinstance(value, np.generic) else value
         self.rows = [int(r) for r in rows]
         lines = [f"{file}: {problem}"]
         if column is not None:

@@ -8,7 +8,8 @@ Pure: pandas and numpy only. One row per store and family, in a CSV or Parquet f
 - optional: ``pack_size`` (orders are whole packs, >= 1), ``target_service_level`` (the wanted probability of no
   stockout before the next order can arrive, in (0, 1)), and the newsvendor costs ``unit_cost``,
   ``holding_cost_rate`` (a year's holding cost as a fraction of the unit cost) and ``stockout_cost`` (per unit
-  short). The three costs go together: a row gives all of them or none.
+  short). The three costs go together: a row gives all of them or none. ``unit_price`` (what a unit sells for)
+  turns the plan's units into money: the value of each order and the money at risk.
 
 Refusals name the file, the column, the value and the line (the header is line 1; a Parquet row n is line n + 1).
 """
@@ -24,7 +25,7 @@ from favorita_assets.core.errors import FavoritaDataError
 
 REQUIRED = ("store_nbr", "family", "on_hand", "on_order", "lead_time_days", "review_period_days")
 COSTS = ("unit_cost", "holding_cost_rate", "stockout_cost")
-OPTIONAL = ("pack_size", "target_service_level", *COSTS)
+OPTIONAL = ("pack_size", "target_service_level", *COSTS, "unit_price")
 INVENTORY_COLUMNS = REQUIRED + OPTIONAL
 INVENTORY_FILES = ("inventory.csv", "inventory.parquet")  # where the data folder or the landing zone holds it
 
@@ -43,6 +44,7 @@ _RULES = {
     "unit_cost": ("number", 0, "unit_cost is a price; it cannot be below 0"),
     "holding_cost_rate": ("number", 0, "holding_cost_rate is a yearly fraction of the unit cost, such as 0.25"),
     "stockout_cost": ("number", 0, "stockout_cost is the cost of a unit short (lost margin); it cannot be below 0"),
+    "unit_price": ("number", 0, "unit_price is what a unit sells for; it cannot be below 0"),
     "target_service_level": (
         "number",
         0,
@@ -218,4 +220,7 @@ def example_snapshot(daily_sales: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         costed, np.round(out["unit_cost"].fillna(0) * rng.uniform(0.2, 0.6, size=n), 2), np.nan
     )
     out["target_service_level"] = np.where(~costed & (rng.random(n) < 0.3), 0.98, np.nan)
+    out["unit_price"] = np.where(
+        costed, np.round(out["unit_cost"].fillna(0) * rng.uniform(1.2, 1.6, size=n), 2), np.nan
+    )
     return out

@@ -8,15 +8,24 @@ after the cut-off. Its distribution is *not* the sum of the daily quantiles (tha
 since days are not perfectly correlated), nor a sum of independent days (that understates it: one forecast's
 errors are correlated across its days). It comes from how the published forecasts' own P-day sums missed on the
 backtest windows: for every series and window, r = log1p(actual sum of days 1..P) - log1p(forecast sum of days 1..P).
-A series' demand samples are then D_j = expm1(log1p(M) + r_j), M its published mean over its P days, r_j the
-residuals of its family (or of every family, when the family has fewer than ``MIN_RESIDUALS``). It is the same
-split-conformal idea as the daily bands, applied to the sum; the correlation between days is in the residuals.
+Every P-day stretch of a window counts (days 1..P, 2..P+1, ...: overlapping sums), so a window of H days gives
+H - P + 1 residuals per series, not one. A series' demand samples are then D_j = expm1(log1p(M) + r_j), M its
+published mean over its P days, r_j the residuals of its family (or of every family, when the family has fewer
+than ``MIN_RESIDUALS``). It is the same split-conformal idea as the daily bands, applied to the sum; the correlation
+between days is in the residuals.
 
-**The order.** The order-up-to level S is the service-level quantile of D (the finite-sample conformal level).
+**The order.** The order-up-to level S is the k-th smallest of the m demand samples, k = ceil((m + 1) level) (the
+finite-sample conformal order statistic). When k >= m, the samples are too few to tell the level from any higher
+one: S is the largest sample (the worst miss seen), and the plan says so (``service_level_capped``).
 The level is the row's ``target_service_level``; else, with costs, the newsvendor critical ratio
 cu / (cu + co), with cu = stockout_cost and co = unit_cost x holding_cost_rate x R / 365 (a unit left over waits
 one review period); else the plan's default. The order is max(0, S - (on_hand + on_order)), rounded up to whole
 packs.
+
+**Money.** With a ``unit_price``, the plan prices what it expects to go wrong after the order: the margin lost on
+the expected units short (price - unit_cost, or the price when no cost is given) plus the holding cost of the
+expected units left over (unit_cost x holding_cost_rate x R / 365, when given): the money at risk, which orders the
+plan where it is known. With a ``unit_cost``, each order's value. Units are never added across families; money is.
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ PLAN_COLUMNS = [
     "pack_size",
     "service_level",
     "service_level_from",
+    "service_level_capped",
     "demand_mean",
     "demand_p10",
     "demand_p50",
@@ -58,29 +68,53 @@ PLAN_COLUMNS = [
     "expected_units_short",
     "expected_units_over",
     "expected_cost",
+    "order_value",
+    "money_at_risk",
     "residuals",
     "residuals_from",
     "model_version",
 ]
 
 
-def interval_residuals(backtest: pd.DataFrame, days: int) -> pd.DataFrame:
-    """Per series and backtest window: r = log1p(actual over the window's first ``days``) - log1p(the published
-    forecast over them). ``backtest`` is forecast_evaluation's table (window, date, store_nbr, family, actual,
-    published_mean)."""
-    bt = backtest.sort_values(["window", "store_nbr", "family", "date"])
-    bt = bt.assign(day=bt.groupby(["window", "store_nbr", "family"], observed=True).cumcount() + 1)
-    first = (
-        bt[bt["day"] <= days]
-        .groupby(["window", "store_nbr", "family"], observed=True)[["actual", "published_mean"]]
-        .sum()
-    )
-    return first.assign(r=np.log1p(first["actual"]) - np.log1p(first["published_mean"].clip(lower=0))).reset_index()
+def interval_residuals(backtest: pd.DataFrame, days: int, *, overlapping: bool = True) -> pd.DataFrame:
+    """Per series, backtest window and ``start`` day: r = log1p(actual over days start..start+days-1 of the window)
+    - log1p(the published forecast over them). ``overlapping``: every start from 1 to H - days + 1 (H the window's
+    length); else only start 1. ``backtest`` is forecast_evaluation's table (window, date, store_nbr, family,
+    actual, published_mean)."""
+    keys = ["window", "store_nbr", "family"]
+    bt = backtest.sort_values([*keys, "date"])
+    length = int(bt.groupby(keys, observed=True).size().min()) if len(bt) else 0
+    last_start = max(1, length - days + 1) if overlapping else 1
+    values = bt[["actual", "published_mean"]].to_numpy(dtype=float)
+    values[:, 1] = np.clip(values[:, 1], 0, None)
+    day = bt.groupby(keys, observed=True).cumcount().to_numpy() + 1
+    # A running sum per series turns each stretch's sum into one subtraction: cum[end] - cum[start - 1].
+    cum = np.vstack([np.zeros((1, 2)), np.cumsum(values, axis=0)])
+    first_row = np.flatnonzero(day == 1)
+    head = bt.iloc[first_row][keys].reset_index(drop=True)
+    frames = []
+    for start in range(1, last_start + 1):
+        begin, end = first_row + start - 1, first_row + start - 1 + days
+        ok = end <= np.append(first_row[1:], len(bt))
+        sums = cum[end[ok]] - cum[begin[ok]]
+        frames.append(
+            head[ok].assign(
+                start=start,
+                actual=sums[:, 0],
+                published_mean=sums[:, 1],
+                r=np.log1p(sums[:, 0]) - np.log1p(sums[:, 1]),
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*keys, "start", "r"])
 
 
-def quantile_level(level: float, m: int) -> float:
-    """The conformal finite-sample level: the ceil((m + 1) level)-th of m residuals (capped at the largest)."""
-    return min(1.0, math.ceil((m + 1) * level) / m)
+def order_statistic(samples: np.ndarray, level: float) -> tuple[float, bool]:
+    """The k-th smallest of the m samples, k = ceil((m + 1) level) (the conformal finite-sample order statistic),
+    and whether the level was capped: k >= m means the samples are too few to tell the level apart from any higher
+    one, and the largest sample (the worst miss seen) is taken."""
+    m = len(samples)
+    k = min(math.ceil((m + 1) * level - 1e-9), m)
+    return float(np.partition(np.asarray(samples, dtype=float), k - 1)[k - 1]), k >= m
 
 
 def service_levels(inventory: pd.DataFrame, default: float) -> tuple[np.ndarray, np.ndarray]:
@@ -141,7 +175,7 @@ def plan(
         lead = np.clip(np.expm1(np.log1p(m_l) + _pooled(backtest, pools, L, row.family)[0]), 0, None)
         position = float(row.on_hand + row.on_order)
         sl = float(level[i])
-        s = float(np.quantile(demand, quantile_level(sl, len(demand)), method="higher"))
+        s, capped = order_statistic(demand, sl)
         pack = 1.0 if not np.isfinite(row.pack_size) else float(row.pack_size)
         order = math.ceil(max(0.0, s - position) / pack - 1e-9) * pack
         after = position + order
@@ -153,6 +187,7 @@ def plan(
         short = float(np.clip(demand - after, 0, None).mean())
         over = float(np.clip(after - demand, 0, None).mean())
         co = row.unit_cost * row.holding_cost_rate * R / 365 if costed else math.nan
+        money = _money_at_risk(row, short, over, R)
         rows.append(
             {
                 "store_nbr": key[0],
@@ -165,6 +200,7 @@ def plan(
                 "pack_size": pack,
                 "service_level": round(sl, 4),
                 "service_level_from": str(source[i]),
+                "service_level_capped": capped,
                 "demand_mean": float(demand.mean()),
                 "demand_p10": float(np.quantile(demand, 0.1)),
                 "demand_p50": float(np.quantile(demand, 0.5)),
@@ -177,9 +213,11 @@ def plan(
                 "days_of_cover": float(cover),
                 "stockout_risk": bool(p_lead > 1 - sl),
                 "overstock": bool(position > p90 and cover > overstock_cover_days),
-                "expected_units_short": short if costed else math.nan,
-                "expected_units_over": over if costed else math.nan,
+                "expected_units_short": short,
+                "expected_units_over": over,
                 "expected_cost": short * row.stockout_cost + over * co if costed else math.nan,
+                "order_value": float(order * row.unit_cost) if np.isfinite(row.unit_cost) else math.nan,
+                "money_at_risk": money,
                 "residuals": len(residuals),
                 "residuals_from": origin,
                 "model_version": versions[key],
@@ -187,8 +225,27 @@ def plan(
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
-    ranking = np.lexsort((-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk))
+    # Where prices are known, the money at risk orders the plan first (unknown last); then the flags, the chance of
+    # a stockout before an order arrives, the units to order.
+    money = table["money_at_risk"].fillna(-1.0).to_numpy()
+    ranking = np.lexsort(
+        (-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk, -money)
+    )
     return table.iloc[ranking].reset_index(drop=True)
+
+
+def _money_at_risk(row, short: float, over: float, review_days: int) -> float:
+    """The margin lost on ``short`` expected units plus the holding cost of ``over``; NaN without a unit_price."""
+    price = getattr(row, "unit_price", math.nan)
+    if not np.isfinite(price):
+        return math.nan
+    cost = row.unit_cost if np.isfinite(row.unit_cost) else 0.0
+    holding = (
+        over * row.unit_cost * row.holding_cost_rate * review_days / 365
+        if np.isfinite(row.unit_cost) and np.isfinite(row.holding_cost_rate)
+        else 0.0
+    )
+    return float(short * max(price - cost, 0.0) + holding)
 
 
 def _pooled(
@@ -214,8 +271,16 @@ def summary_text(table: pd.DataFrame, month: str, limit: int = 15) -> str:
         f"- {len(risky)} at risk of a stockout before an order placed today can arrive;",
         f"- {len(over)} overstocked (stock above the P90 of demand until the next order can arrive, and more than "
         "the cover threshold);",
-        f"- {len(ordering)} to order now, {ordering['order_quantity'].sum():,.0f} units in all.",
+        f"- {len(ordering)} to order now (units are not added across families: see each pair's order).",
     ]
+    capped = table[table["service_level_capped"]] if "service_level_capped" in table else table.iloc[:0]
+    if len(capped):
+        lines.append(
+            f"- {len(capped)} pairs ask for a service level their backtest is too short to resolve (e.g. store "
+            f"{capped['store_nbr'].iloc[0]}, {capped['family'].iloc[0]} at {capped['service_level'].iloc[0]:.0%} "
+            f"from {capped['residuals'].iloc[0]} samples): they order up to the largest miss seen; lower the level "
+            "or give the backtest more windows."
+        )
     for r in risky.head(limit).itertuples():
         lines.append(
             f"  stockout risk: store {r.store_nbr}, {r.family}: stock {r.stock_position:,.0f}, "

@@ -32,6 +32,8 @@ PLAN_SHOWN = [  # (column, heading, format)
     ("p_stockout_no_order", "P(stockout if no order)", "pct"),
     ("days_of_cover", "Days of cover", "days"),
     ("expected_cost", "Expected cost", "money"),
+    ("money_at_risk", "Money at risk", "money"),
+    ("order_value", "Order value", "money"),
     ("model_version", "Forecast model", "text"),
 ]
 
@@ -283,10 +285,23 @@ def render(
         cards += [
             ("Stockout risks", f"{int(plan['stockout_risk'].sum())}"),
             ("Overstocked", f"{int(plan['overstock'].sum())}"),
-            ("Units to order now", f"{plan['order_quantity'].sum():,.0f}"),
+            ("Store x family pairs to order now", f"{int((plan['order_quantity'] > 0).sum())}"),
         ]
+        if "money_at_risk" in plan and plan["money_at_risk"].notna().any():
+            priced = plan["money_at_risk"].notna()
+            cards.append(
+                (f"Money at risk ({int(priced.sum())} priced pairs)", f"{plan['money_at_risk'].sum(min_count=1):,.0f}")
+            )
     card_html = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
     plan_html = plan_table(plan) if plan is not None else ""
+    capped = plan[plan["service_level_capped"]] if plan is not None and "service_level_capped" in plan else None
+    capped_note = (
+        f" <b>{len(capped)} pairs ask for a higher service level than their backtest can resolve</b> (too few "
+        "past misses to tell that level apart from the worst one): they order up to the largest miss seen. Lower "
+        "their level, or give the backtest more windows."
+        if capped is not None and len(capped)
+        else ""
+    )
     scenario_html = _what_ifs(what_ifs)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
@@ -303,7 +318,9 @@ Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.
 <b>Stockout risk</b>: the chance that demand before an order placed today can arrive exceeds the stock on hand and
 on order is above 1 - service level. <b>Overstock</b>: the stock exceeds the P90 of demand until the next order
 could arrive, and covers more days than the threshold. <b>Order now</b>: up to the service-level quantile of demand over
-lead time + review period, in whole packs.</p>
+lead time + review period, in whole packs. <b>Money at risk</b> (where a unit price is given): the margin lost on
+the units expected short after the order plus the holding cost of those expected left over; such pairs come first,
+the largest first.{capped_note}</p>
 {plan_html}
 <h2>Forecast: all stores</h2>{charts[0]}
 <h2>Forecast per store</h2><p class="note">Pick a store in the menu at the top right of the chart.</p>{charts[1]}

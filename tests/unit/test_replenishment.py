@@ -9,7 +9,7 @@ import pytest
 
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.inventory import INVENTORY_COLUMNS
-from favorita_assets.core.replenishment import interval_residuals, plan, quantile_level, service_levels
+from favorita_assets.core.replenishment import interval_residuals, order_statistic, plan, service_levels
 
 H = 16
 
@@ -59,6 +59,7 @@ def snapshot(**columns) -> pd.DataFrame:
         "unit_cost": np.nan,
         "holding_cost_rate": np.nan,
         "stockout_cost": np.nan,
+        "unit_price": np.nan,
     }
     frame = pd.DataFrame([{**base, **row} for row in columns.pop("rows", [{}])])
     return frame[list(INVENTORY_COLUMNS)]
@@ -72,14 +73,17 @@ def test_the_sum_keeps_the_correlation_of_daily_errors_and_quantiles_are_conform
     # 10 days of 10 units: the sum misses by the same factor as each day, so its P90 is 100 x the factors' P90 (in
     # log1p space); the sum of independent days would be far narrower, the sum of daily P90s equal to it only here.
     r = np.log1p(100 * factors) - np.log1p(100)
-    expected = np.expm1(np.log1p(100) + np.quantile(r, quantile_level(0.9, 120), method="higher"))
-    assert row["residuals"] == 120 and row["residuals_from"] == "DAIRY"
+    # Every 10-day stretch of a 16-day window counts (7 per series and window, equal here: the miss is constant).
+    pooled = np.sort(np.repeat(r, 7))
+    expected = np.expm1(np.log1p(100) + pooled[math.ceil(841 * 0.9) - 1])
+    assert row["residuals"] == 840 and row["residuals_from"] == "DAIRY" and not row["service_level_capped"]
     assert row["order_up_to"] == pytest.approx(expected)
     assert row["order_quantity"] == math.ceil(expected) and row["demand_p90"] == pytest.approx(
         np.quantile(np.expm1(np.log1p(100) + r), 0.9)
     )
-    residuals = interval_residuals(backtest(factors), 10)
+    residuals = interval_residuals(backtest(factors), 10, overlapping=False)
     assert len(residuals) == 120 and residuals["r"].to_numpy() == pytest.approx(r)
+    assert len(interval_residuals(backtest(factors), 10)) == 840
 
 
 def test_orders_are_whole_packs_net_of_stock_and_never_negative():
@@ -125,11 +129,73 @@ def test_the_service_level_comes_from_the_target_then_the_costs_then_the_default
 
 
 def test_a_family_with_few_residuals_borrows_every_familys_and_a_long_interval_is_refused():
-    stores = range(1, 4)
+    stores = range(1, 2)
     fc = forecasts(families=("DAIRY", "BOOKS"), stores=stores)
-    bt = backtest(np.ones(3 * 3 * 2), families=("DAIRY", "BOOKS"), stores=stores)
-    row = plan(fc, bt, snapshot()).iloc[0]
-    assert row["residuals"] == 18 and row["residuals_from"] == "all families"
+    bt = backtest(np.ones(3 * 2), families=("DAIRY", "BOOKS"), stores=stores)
+    row = plan(fc, bt, snapshot()).iloc[0]  # 3 windows x 7 stretches of 10 days: 21 of its own, 42 in all
+    assert row["residuals"] == 42 and row["residuals_from"] == "all families"
     with pytest.raises(FavoritaDataError) as caught:
         plan(fc, bt, snapshot(rows=[{"lead_time_days": 10, "review_period_days": 7}]))
     assert "beyond the forecast horizon of 16 days" in str(caught.value) and caught.value.rows == [2]
+
+
+def test_the_order_up_to_level_is_the_documented_order_statistic_and_a_capped_level_is_said():
+    samples = np.arange(1.0, 37.0)[::-1]  # 36 samples, 1..36, in no particular order
+    # level 0.8 of 36: the ceil(37 x 0.8) = 30th smallest, not the 31st.
+    assert order_statistic(samples, 0.8) == (30.0, False)
+    assert order_statistic(samples, 0.5) == (19.0, False)
+    # ceil(37 x 0.95) = 36 = m: the largest sample, whatever level above about 94.6 % is asked: capped, and said.
+    assert order_statistic(samples, 0.95) == (36.0, True) and order_statistic(samples, 0.99) == (36.0, True)
+
+
+def test_overlapping_sums_are_every_stretch_of_each_window():
+    bt = backtest(np.ones(3 * 2), stores=range(1, 3))
+    bt.loc[(bt["window"] == 1) & (bt["store_nbr"] == 1), "actual"] = np.arange(1.0, 17.0)
+    sums = interval_residuals(bt, 14)
+    one = sums[(sums["window"] == 1) & (sums["store_nbr"] == 1)].sort_values("start")
+    assert one["start"].tolist() == [1, 2, 3] and one["actual"].tolist() == [105.0, 119.0, 133.0]
+    assert one["published_mean"].tolist() == [140.0, 140.0, 140.0] and len(sums) == 3 * 2 * 3
+
+
+def test_the_plan_and_its_summary_say_when_the_level_is_capped():
+    from favorita_assets.core.replenishment import summary_text
+
+    stores = range(1, 2)
+    fc = forecasts(stores=stores)
+    bt = backtest(np.exp(np.random.default_rng(3).normal(0, 0.3, size=3)), windows=3, stores=stores)
+    inventory = snapshot(rows=[{"lead_time_days": 9, "review_period_days": 7, "target_service_level": 0.99}])
+    table = plan(fc, bt, inventory)  # 16-day sums: one per window, 3 samples: 0.99 cannot be told from the worst
+    assert table.iloc[0]["residuals"] == 3 and table.iloc[0]["service_level_capped"]
+    assert "too short to resolve" in summary_text(table, "2017-08")
+    assert "too short" not in summary_text(plan(fc, bt, snapshot()).assign(service_level_capped=False), "2017-08")
+
+
+def test_a_refused_value_reads_as_typed_not_as_a_numpy_repr():
+    error = FavoritaDataError("inventory.csv", "a value is out of range", column="on_hand", value=np.int64(-5), fix="x")
+    assert "value: -5" in str(error) and "np." not in str(error)
+
+
+def test_money_at_risk_prices_the_expected_shortage_and_overstock_and_orders_the_plan():
+    factors = np.exp(np.random.default_rng(4).normal(0, 0.4, size=120))
+    rows = [
+        {"store_nbr": 1, "on_hand": 1000},  # overstocked: no price, no money
+        {"store_nbr": 2, "on_hand": 0, "unit_price": 2.0},  # priced, no cost: the price is the margin lost
+        {
+            "store_nbr": 3,
+            "on_hand": 5000,
+            "unit_cost": 3.0,
+            "holding_cost_rate": 0.25,
+            "stockout_cost": 1.0,
+            "unit_price": 4.0,
+        },
+    ]
+    table = plan(forecasts(), backtest(factors), snapshot(rows=rows), service_level=0.8).set_index("store_nbr")
+    t2, t3 = table.loc[2], table.loc[3]
+    assert math.isnan(table.loc[1, "money_at_risk"]) and math.isnan(table.loc[1, "order_value"])
+    assert t2["money_at_risk"] == pytest.approx(t2["expected_units_short"] * 2.0) and math.isnan(t2["order_value"])
+    holding = t3["expected_units_over"] * 3.0 * 0.25 * 7 / 365
+    assert t3["money_at_risk"] == pytest.approx(t3["expected_units_short"] * 1.0 + holding) and holding > 0
+    assert t3["order_value"] == 0 and t3["order_quantity"] == 0
+    # The priced rows first, the larger money at risk first; unpriced rows after them.
+    ordered = plan(forecasts(), backtest(factors), snapshot(rows=rows), service_level=0.8)["store_nbr"].tolist()
+    assert ordered[-1] == 1 and ordered[:2] == sorted([2, 3], key=lambda s: -table.loc[s, "money_at_risk"])
