@@ -129,6 +129,7 @@ def emulator_override(endpoint: str) -> str:
         "scheduler",
         "secretsmanager",
         "servicediscovery",
+        "sfn",
         "sns",
         "sqs",
         "sts",

@@ -47,6 +47,9 @@ module "dagster" {
   image_tag                         = var.dagster_image_tag
   ui_allowed_cidrs                  = var.dagster_ui_allowed_cidrs
   certificate_arn                   = var.dagster_certificate_arn
+  internal_load_balancer            = var.dagster_internal_load_balancer
+  cognito                           = var.dagster_cognito
+  oidc                              = var.dagster_oidc
   vpc_id                            = var.dagster_vpc_id
   private_subnet_ids                = var.dagster_private_subnet_ids
   public_subnet_ids                 = var.dagster_public_subnet_ids

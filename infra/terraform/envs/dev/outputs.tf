@@ -110,6 +110,11 @@ output "dagster_ui_url" {
   value       = one(module.dagster[*].ui_url)
 }
 
+output "dagster_ui_internal" {
+  description = "Whether the Dagster UI's load balancer is internal (reached over a VPN or peering) or internet-facing; null without dagster_hosting."
+  value       = one(module.dagster[*].ui_internal)
+}
+
 output "dagster_ecr_repository_url" {
   description = "ECR repository the deploy pushes the code-location image to."
   value       = one(module.dagster[*].ecr_repository_url)
