@@ -8,7 +8,8 @@
 # Runs started after the rotation read it at start too; a run in flight at that moment fails and is retried.
 
 resource "aws_secretsmanager_secret_rotation" "db" {
-  secret_id = local.db_secret_arn
+  secret_id          = local.db_secret_arn
+  rotate_immediately = false # not under the tasks the same apply starts: first on the schedule
 
   rotation_rules {
     schedule_expression = var.db_password_rotation_schedule
@@ -60,6 +61,7 @@ locals {
   })
 }
 
+# Its definition and executions hold the cluster's and services' names only: Step Functions' own key encrypts them.
 resource "aws_sfn_state_machine" "redeploy" {
   #checkov:skip=CKV_AWS_284:Tracing would show three ECS calls a quarter; the execution history and the log group below hold them.
   name       = "${var.name}-dagster-redeploy"
@@ -69,14 +71,8 @@ resource "aws_sfn_state_machine" "redeploy" {
 
   logging_configuration {
     log_destination        = "${aws_cloudwatch_log_group.this.arn}:*"
-    include_execution_data = false
-    level                  = "ERROR"
-  }
-
-  encryption_configuration {
-    type                              = "CUSTOMER_MANAGED_KMS_KEY"
-    kms_key_id                        = var.kms_key_arn
-    kms_data_key_reuse_period_seconds = 300
+    include_execution_data = true # the rotation event and the services' descriptions: no secret
+    level                  = "ALL"
   }
 }
 
@@ -118,12 +114,6 @@ data "aws_iam_policy_document" "redeploy" {
       "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
     ]
     resources = ["*"] # the log-delivery actions have no resource type
-  }
-
-  statement {
-    sid       = "UseThePlatformKey"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-    resources = [var.kms_key_arn]
   }
 }
 
