@@ -30,6 +30,11 @@ output "kms_key_arn" {
   value       = module.platform.kms_key_arn
 }
 
+output "glue_log_group_names" {
+  description = "CloudWatch log groups of the Glue job (its driver's and executors' logs in /error, print output in /output)."
+  value       = module.platform.glue_log_group_names
+}
+
 output "glue_job_name" {
   description = "Glue cleaning job (FAVORITA_GLUE_JOB_NAME)."
   value       = module.platform.glue_job_name
