@@ -186,16 +186,7 @@ def deepar_model(
                 source="cleaned_series",
                 backtest_windows=int(manifest.get("backtest_windows", 1)),
             )
-    identity = trainer.identity()  # another backend or algorithm is another model (nothing for DeepAR)
-    digest = hashlib.sha256(
-        (
-            manifest["fingerprint"]
-            + json.dumps(hp, sort_keys=True)
-            + str(config.seed)
-            + (json.dumps(identity, sort_keys=True) if identity else "")
-        ).encode()
-    ).hexdigest()
-    version = f"{trainer.version_prefix}-{context.partition_key[:7]}-{digest[:10]}"
+    version = model_version(trainer, context.partition_key, manifest, hp, config.seed)
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)
@@ -248,6 +239,27 @@ def deepar_model(
         },
         data_version=DataVersion(version),
     )
+
+
+def model_version(trainer: DeepARTrainer, partition: str, manifest: dict, hp: dict, seed: int) -> str:
+    """``<prefix>-<YYYY-MM>-<digest>`` of the data the model learns from (the train and test channels' fingerprint),
+    its hyperparameters, the seed and the backend (another backend or algorithm is another model; nothing for DeepAR).
+    A backend whose forecast comes from the inference channel itself (Amazon Forecast: the predictor's related data
+    and its export) also hashes the channels' data version, so a new promotion plan or holiday file makes a new
+    version, and with it a new forecast, instead of reusing a stale one."""
+    identity = trainer.identity()
+    data = manifest["fingerprint"]
+    if getattr(trainer, "forecasts_from_inference_channel", False):
+        data += manifest.get("data_version", "")
+    digest = hashlib.sha256(
+        (
+            data
+            + json.dumps(hp, sort_keys=True)
+            + str(seed)
+            + (json.dumps(identity, sort_keys=True) if identity else "")
+        ).encode()
+    ).hexdigest()
+    return f"{trainer.version_prefix}-{partition[:7]}-{digest[:10]}"
 
 
 def challenger_version(name: str, partition: str, fingerprint: str) -> str:
