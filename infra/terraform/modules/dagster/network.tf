@@ -11,11 +11,12 @@ locals {
   public_subnet_ids  = local.create_vpc ? aws_subnet.public[*].id : var.public_subnet_ids
   lb_subnet_ids      = local.internal_load_balancer ? local.private_subnet_ids : local.public_subnet_ids
 
-  # Interface endpoints (egress = "endpoints"): every AWS API the tasks call, so no traffic needs the internet.
-  interface_endpoints = var.egress == "endpoints" && local.create_vpc ? toset([
+  # Interface endpoints (egress = "endpoints"): every AWS API the tasks call, so no traffic needs the internet
+  # (Amazon Forecast's too when it is the model backend).
+  interface_endpoints = var.egress == "endpoints" && local.create_vpc ? toset(concat([
     "ecr.api", "ecr.dkr", "logs", "sqs", "sns", "sagemaker.api", "sagemaker.runtime", "glue", "secretsmanager", "sts",
     "ecs", "kms", "athena",
-  ]) : toset([])
+  ], var.model_backend == "amazon-forecast" ? ["forecast"] : [])) : toset([])
 }
 
 data "aws_vpc" "existing" {

@@ -94,6 +94,17 @@ variable "egress" {
 # The UI
 ################################################################################
 
+variable "model_backend" {
+  description = "The platform's model backend (sagemaker-deepar or amazon-forecast): with egress = \"endpoints\", amazon-forecast also gets Amazon Forecast's interface endpoint."
+  type        = string
+  default     = "sagemaker-deepar"
+
+  validation {
+    condition     = contains(["sagemaker-deepar", "amazon-forecast"], var.model_backend)
+    error_message = "model_backend must be sagemaker-deepar or amazon-forecast."
+  }
+}
+
 variable "ui_allowed_cidrs" {
   description = "CIDR blocks that may reach the UI's load balancer (the office, the VPN). Nothing else gets in."
   type        = list(string)

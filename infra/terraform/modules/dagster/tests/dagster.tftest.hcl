@@ -369,3 +369,30 @@ run "an_internet_facing_load_balancer_with_only_private_cidrs_is_refused" {
 
   expect_failures = [aws_lb.this]
 }
+
+run "amazon_forecast_gets_its_endpoint_when_the_tasks_have_no_internet" {
+  command = plan
+
+  variables {
+    egress        = "endpoints"
+    model_backend = "amazon-forecast"
+  }
+
+  assert {
+    condition     = contains(keys(aws_vpc_endpoint.interface), "forecast") && aws_vpc_endpoint.interface["forecast"].service_name == "com.amazonaws.eu-west-1.forecast"
+    error_message = "With egress through endpoints, the Amazon Forecast backend needs Forecast's interface endpoint (or every call times out)."
+  }
+}
+
+run "sagemaker_deepar_needs_no_forecast_endpoint" {
+  command = plan
+
+  variables {
+    egress = "endpoints"
+  }
+
+  assert {
+    condition     = !contains(keys(aws_vpc_endpoint.interface), "forecast") && contains(keys(aws_vpc_endpoint.interface), "sagemaker.api")
+    error_message = "Only the Amazon Forecast backend gets Forecast's endpoint."
+  }
+}
