@@ -472,9 +472,10 @@ def test_a_second_plan_changes_nothing(dev_stack, tmp_path):
     assert planned_changes(plan_json(dev_stack, tmp_path, *dev_stack.vars)) == []
 
 
-def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resources(dev_stack, tmp_path):
+def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_six_resources(dev_stack, tmp_path):
     """Applied above with its default, the root made no QuickSight resource; turned on, it plans the data source, the
-    two data sets, the template and the dashboard over the platform's workgroup and tables, and changes nothing else."""
+    two data sets, the template and the dashboard over the platform's workgroup and tables, and the grant of the
+    tables' objects, the query results and the key to QuickSight's service role, and changes nothing else."""
     principal = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
     plan = plan_json(
         dev_stack,
@@ -494,6 +495,7 @@ def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resour
             "aws_quicksight_data_set.replenishment_plan",
             "aws_quicksight_template.planner",
             "aws_quicksight_dashboard.planner",
+            "aws_iam_role_policy.service_role",
         )
     )
     after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}

@@ -90,5 +90,7 @@ module "quicksight" {
   forecasts_table     = module.platform.forecasts_table_name
   replenishment_table = module.platform.replenishment_plan_table_name
   principal_arn       = var.quicksight_principal_arn
+  artifacts_bucket    = module.platform.artifacts_bucket
+  kms_key_arn         = module.platform.kms_key_arn
   tags                = local.tags
 }
