@@ -59,8 +59,13 @@ def utc_stamp() -> str:
 
 
 def resource_name(*parts: str) -> str:
-    """A SageMaker resource name: at most 63 characters of letters, digits and hyphens."""
-    return "-".join(parts).replace("_", "-").replace(".", "-")[:63].rstrip("-")
+    """A SageMaker resource name: at most 63 characters of letters, digits and hyphens. A longer one keeps its start
+    (the prefix the IAM policies scope to) and ends with a short hash of the whole name, so two names that differ
+    only past the cut (another second's stamp, another version) stay apart."""
+    name = "-".join(parts).replace("_", "-").replace(".", "-")
+    if len(name) <= 63:
+        return name.rstrip("-")
+    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 class SageMakerDeepAR(DeepARTrainer):

@@ -280,3 +280,17 @@ def test_the_emulator_refuses_a_second_model_of_a_name_as_aws_does(aws_stack):
         trainer.sm.create_model(
             ModelName="favorita-m", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=trainer.role_arn
         )
+
+
+def test_names_past_63_characters_keep_their_prefix_and_stay_apart():
+    """A long prefix and version push the stamp past SageMaker's 63 characters: cut there, two jobs a second apart
+    would get one name (the second refused). The end is a short hash of the whole name instead."""
+    from favorita_assets.aws.sagemaker import resource_name
+
+    prefix, version = "favorita-production-eu", "deepar-2017-07-0123456789"
+    first = resource_name(prefix, version, "abcdef12", "20260101120000")
+    second = resource_name(prefix, version, "abcdef12", "20260101120001")
+    assert len(first) == len(second) == 63 and first != second
+    assert first.startswith(f"{prefix}-{version}-") and all(c.isalnum() or c == "-" for c in first)
+    assert resource_name(prefix, version, "abcdef12", "20260101120000") == first  # the same parts, the same name
+    assert resource_name("favorita-dev", "deepar-2017-07-0123456789") == "favorita-dev-deepar-2017-07-0123456789"

@@ -50,13 +50,13 @@ variable "glue_version" {
 }
 
 variable "worker_type" {
-  description = "Glue worker type."
+  description = "Glue worker type of the Spark (glueetl) job."
   type        = string
   default     = "G.1X"
 
   validation {
-    condition     = contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"], var.worker_type)
-    error_message = "worker_type must be one of G.025X, G.1X, G.2X, G.4X, G.8X."
+    condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.worker_type)
+    error_message = "worker_type must be one of G.1X, G.2X, G.4X, G.8X (G.025X is for streaming jobs only, not a glueetl job)."
   }
 }
 

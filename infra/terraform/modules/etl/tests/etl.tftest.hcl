@@ -61,3 +61,13 @@ run "a_prefix_glue_refuses_is_refused" {
 
   expect_failures = [var.log_group_name]
 }
+
+run "a_streaming_only_worker_type_is_refused" {
+  command = plan
+
+  variables {
+    worker_type = "G.025X"
+  }
+
+  expect_failures = [var.worker_type]
+}
