@@ -212,8 +212,9 @@ def rotation_succeeded(secret_arn: str) -> dict:
 def test_a_rotated_database_password_redeploys_the_three_services(stack):
     """Terraform owns the rotation schedule; RotationSucceeded of the database secret (and of no other secret) starts
     the redeploy state machine, whose three ECS calls force a new deployment of each service. moto's EventBridge does
-    not start state machines and its Step Functions do not run aws-sdk tasks: the rule is checked with a queue added
-    as a second target, and the state machine's calls are made as it would make them."""
+    not deliver to state machines (it fails the whole PutEvents) and its Step Functions do not run aws-sdk tasks:
+    the rule is checked with a queue in the state machine's place, and the state machine's calls are made as it
+    would make them."""
     secret_arn = out(stack, "dagster_database_secret_arn")
     rotation = client(stack, "secretsmanager").describe_secret(SecretId=secret_arn)
     assert rotation["RotationEnabled"] is True and rotation["RotationRules"]["ScheduleExpression"].startswith("cron(")
@@ -226,6 +227,7 @@ def test_a_rotated_database_password_redeploys_the_three_services(stack):
     )
     queue_url = sqs.create_queue(QueueName="rotation-probe")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.remove_targets(Rule=rule, Ids=[target["Id"]])
     events.put_targets(Rule=rule, Targets=[{"Id": "probe", "Arn": queue_arn}])
     try:
         other = secret_arn.replace("rds!", "rds!other-")
@@ -236,6 +238,7 @@ def test_a_rotated_database_password_redeploys_the_three_services(stack):
         assert [json.loads(m["Body"])["detail"]["additionalEventData"]["SecretId"] for m in received] == [secret_arn]
     finally:
         events.remove_targets(Rule=rule, Ids=["probe"])
+        events.put_targets(Rule=rule, Targets=[{k: target[k] for k in ("Id", "Arn", "RoleArn")}])
         sqs.delete_queue(QueueUrl=queue_url)
 
     definition = json.loads(machine["definition"])
