@@ -388,6 +388,23 @@ class SageMakerDeepAR(DeepARTrainer):
         )
         return name
 
+    def release(self, context, model: Mapping[str, Any]) -> None:
+        """In endpoint mode: delete the model version's endpoint and its configuration once the run's forecasts are
+        done (a real-time endpoint bills every hour it runs, used or not); the next predict creates it again. The
+        approved model's serving endpoint (``deploy_model``) is another endpoint and stays."""
+        if self.inference_mode != "endpoint":
+            return
+        name = self.endpoint_name(model)
+        try:
+            config = self.sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+        except ClientError as error:
+            if "Could not find" in str(error) or "ValidationException" in str(error):
+                return  # never created, or already deleted
+            raise
+        self.sm.delete_endpoint(EndpointName=name)
+        self.sm.delete_endpoint_config(EndpointConfigName=config)
+        context.log.info(f"deleted SageMaker endpoint {name} and its configuration {config}: the forecasts are done")
+
     def _predict_endpoint(self, context, model, instances, configuration) -> list[dict]:
         name = self.ensure_endpoint(context, model)
         out: list[dict] = []

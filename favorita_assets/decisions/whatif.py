@@ -67,12 +67,15 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
                     "cut-off), or on families whose published model is a challenger",
                 )
             # Two requests of the same size and order: locally the same seeded draws, so sampling noise cancels.
-            for target, records in ((base, inference), (scen, changed)):
-                predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
-                target[model] = {
-                    "mean": np.vstack([p["mean"] for p in predictions]),
-                    **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
-                }
+            try:
+                for target, records in ((base, inference), (scen, changed)):
+                    predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
+                    target[model] = {
+                        "mean": np.vstack([p["mean"] for p in predictions]),
+                        **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
+                    }
+            finally:
+                trainer.release(context, pointer)
         elif not USES_PROMOTIONS[model]:  # its published forecast, unchanged by any promotion
             horizon_table = storage.read_parquet(keys.evaluation_horizon(partition))
             base[model] = scen[model] = {

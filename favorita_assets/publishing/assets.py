@@ -60,7 +60,10 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
     members = summary.get("ensemble_members", []) if ENSEMBLE in champions.values() else []
     if DEEPAR in champions.values() or DEEPAR in members:
         model = storage.read_json(keys.model_pointer(partition))
-        predictions = trainer.predict(context, storage, model, inference, QUANTILES)
+        try:
+            predictions = trainer.predict(context, storage, model, inference, QUANTILES)
+        finally:
+            trainer.release(context, model)  # the last forecast of the run: stop what bills by the hour
         base[DEEPAR] = {
             "mean": np.vstack([p["mean"] for p in predictions]),
             **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},

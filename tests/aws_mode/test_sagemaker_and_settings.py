@@ -294,3 +294,25 @@ def test_names_past_63_characters_keep_their_prefix_and_stay_apart():
     assert first.startswith(f"{prefix}-{version}-") and all(c.isalnum() or c == "-" for c in first)
     assert resource_name(prefix, version, "abcdef12", "20260101120000") == first  # the same parts, the same name
     assert resource_name("favorita-dev", "deepar-2017-07-0123456789") == "favorita-dev-deepar-2017-07-0123456789"
+
+
+def test_the_versions_endpoint_is_deleted_once_the_forecasts_are_done(aws_stack, proxy, monkeypatch):
+    """Endpoint mode: the forecasts asset releases the version's real-time endpoint (about $175 a month each, billed
+    whether used or not) after its last forecast; the next predict creates it again."""
+    from botocore.exceptions import ClientError
+
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack, inference_mode="endpoint")
+    model = {"version": "deepar-2017-08-abc", **trainer.train(CONTEXT, storage, training_request(), on_epoch=None)}
+    endpoint = trainer.ensure_endpoint(CONTEXT, model)
+    config = trainer.sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    trainer.release(CONTEXT, model)
+    with pytest.raises(ClientError):
+        trainer.sm.describe_endpoint(EndpointName=endpoint)
+    with pytest.raises(ClientError):
+        trainer.sm.describe_endpoint_config(EndpointConfigName=config)
+    trainer.release(CONTEXT, model)  # nothing left: nothing to do
+    assert trainer.ensure_endpoint(CONTEXT, model) == endpoint  # created again when needed
+    batch = moto_trainer(aws_stack, inference_mode="batch")
+    batch.release(CONTEXT, model)  # batch transforms leave nothing running
+    assert trainer.sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
