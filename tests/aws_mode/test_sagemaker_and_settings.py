@@ -316,3 +316,20 @@ def test_the_versions_endpoint_is_deleted_once_the_forecasts_are_done(aws_stack,
     batch = moto_trainer(aws_stack, inference_mode="batch")
     batch.release(CONTEXT, model)  # batch transforms leave nothing running
     assert trainer.sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+
+
+def test_run_monitoring_lets_the_pipeline_outlast_its_longest_aws_jobs():
+    """The instance fails any run after max_runtime_seconds (six hours): too short for the pipeline's SageMaker
+    training and two batch transforms. The pipeline job carries its own limit (dagster/max_runtime), sized to them."""
+    import yaml
+
+    from favorita_assets.automation import favorita_pipeline
+    from favorita_assets.aws.sagemaker import SageMakerDeepAR
+    from infra.terraform import REPO
+
+    limit = int(favorita_pipeline.tags["dagster/max_runtime"])
+    instance = yaml.safe_load((REPO / "infra" / "dagster" / "dagster-ecs.yaml").read_text())["run_monitoring"]
+    training = SageMakerDeepAR.model_fields["max_runtime_seconds"].default + 3600  # as long as train() waits
+    transforms = 2 * 3 * 3600  # the backtest's and the horizon's, three hours each at most
+    glue = 2 * 3600  # cleaning and channels, Glue's one-hour timeout each
+    assert limit >= training + transforms + glue > instance["max_runtime_seconds"]
