@@ -32,6 +32,11 @@ resource "aws_cloudwatch_event_rule" "db_rotated" {
 }
 
 locals {
+  # The services by name (known before they exist: the rule, the role and the state machine never wait on a change
+  # to a service, and a plan that updates a service leaves them alone).
+  service_names = { for role in keys(local.services) : role => "${var.name}-dagster-${replace(role, "_", "-")}" }
+  service_arns  = [for name in values(local.service_names) : "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${aws_ecs_cluster.this.name}/${name}"]
+
   # One ECS UpdateService(forceNewDeployment) per service, in parallel; each retried on throttling.
   redeploy_definition = jsonencode({
     Comment = "Redeploy the Dagster services so their tasks read the rotated database password"
@@ -48,7 +53,7 @@ locals {
               Resource = "arn:${local.partition}:states:::aws-sdk:ecs:updateService"
               Parameters = {
                 Cluster            = aws_ecs_cluster.this.name
-                Service            = aws_ecs_service.this[role].name
+                Service            = local.service_names[role]
                 ForceNewDeployment = true
               }
               Retry = [{ ErrorEquals = ["States.ALL"], IntervalSeconds = 10, MaxAttempts = 5, BackoffRate = 2 }]
@@ -104,7 +109,7 @@ data "aws_iam_policy_document" "redeploy" {
   statement {
     sid       = "RedeployTheServices"
     actions   = ["ecs:UpdateService"]
-    resources = [for s in aws_ecs_service.this : s.id]
+    resources = local.service_arns
   }
 
   statement {

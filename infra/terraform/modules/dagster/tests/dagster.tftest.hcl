@@ -172,7 +172,9 @@ run "a_rotated_password_redeploys_the_services" {
   }
 
   assert {
-    condition     = data.aws_iam_policy_document.redeploy.statement[0].actions == toset(["ecs:UpdateService"]) && toset(data.aws_iam_policy_document.redeploy.statement[0].resources) == toset([for s in aws_ecs_service.this : s.id])
+    condition = data.aws_iam_policy_document.redeploy.statement[0].actions == toset(["ecs:UpdateService"]) && toset(data.aws_iam_policy_document.redeploy.statement[0].resources) == toset([
+      for role in ["webserver", "daemon", "code-server"] : "arn:aws:ecs:eu-west-1:123456789012:service/${aws_ecs_cluster.this.name}/favorita-test-dagster-${role}"
+    ])
     error_message = "The redeploy role may only update the services."
   }
 }
