@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 # Only plain constants at import time: `favorita --help` answers without loading pandas, torch or Dagster.
-from favorita_assets.defaults import (
+from favorita_assets.core.defaults import (
     DEFAULT_EPOCHS,
     DEFAULT_PREDICTION_LENGTH,
     KAGGLE_END,

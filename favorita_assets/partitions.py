@@ -14,9 +14,7 @@ import pandas as pd
 from dagster import DynamicPartitionsDefinition
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.core.errors import FavoritaDataError
-from favorita_assets.core.schema import read_dates
-from favorita_assets.defaults import (  # noqa: F401  (re-exported: where the rest of the code finds them)
+from favorita_assets.core.defaults import (  # noqa: F401  (re-exported: where the rest of the code finds them)
     DEFAULT_BACKTEST_WINDOWS,
     DEFAULT_CONTEXT_LENGTH,
     DEFAULT_PREDICTION_LENGTH,
@@ -24,6 +22,8 @@ from favorita_assets.defaults import (  # noqa: F401  (re-exported: where the re
     default_context_length,
     minimum_history_days,
 )
+from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.core.schema import read_dates
 
 CUTOFF_PARTITIONS = DynamicPartitionsDefinition(name="cutoff_month")
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

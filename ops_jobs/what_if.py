@@ -44,7 +44,8 @@ def latest_forecast_month(storage: Storage) -> str:
 class WhatIfConfig(Config):
     scenario_file: str = Field(
         description="Scenario CSV or Parquet: store_nbr (or 'all'), family, start_date, "
-        "end_date, onpromotion; one row per promotion."
+        "end_date, onpromotion; one row per promotion. A local path, or on AWS (where a task has no file of its "
+        "own) an s3:// URI in the project's artifacts bucket, e.g. s3://<artifacts bucket>/scenarios/inputs/x.csv."
     )
     month: str | None = Field(default=None, description="Forecast cut-off month YYYY-MM; default the latest published.")
     name: str | None = Field(

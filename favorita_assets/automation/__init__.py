@@ -37,6 +37,11 @@ PIPELINE_JOB_NAME = "favorita_pipeline"
 # Every run of the pipeline job trains DeepAR; the production instance (infra/dagster/dagster.yaml) runs at most one
 # run with this tag at a time, so a backfill of many months queues instead of exhausting the machine.
 TRAINING_TAG = {"favorita/training": "deepar"}
+# Run monitoring fails a run after dagster/max_runtime seconds (the instance's max_runtime_seconds, six hours, for the
+# other jobs). The pipeline's longest AWS path: the Glue cleaning and channel jobs (an hour each at most), SageMaker
+# training (four hours, waited five), two batch transforms (three hours each) and the steps around them; an Amazon
+# Forecast predictor trains for hours too.
+PIPELINE_MAX_RUNTIME_SECONDS = 24 * 3600
 REFRESH_JOB_NAME = "refresh_data"
 # The cleaned_series version a forecast run worked on (the sensor's runs and `favorita run` set it).
 CLEANED_VERSION_TAG = "favorita/cleaned_version"
@@ -56,7 +61,7 @@ favorita_pipeline = define_asset_job(
     PIPELINE_JOB_NAME,
     selection=AssetSelection.groups("modeling", "publishing", "decisions"),
     partitions_def=CUTOFF_PARTITIONS,
-    tags=TRAINING_TAG,
+    tags={**TRAINING_TAG, "dagster/max_runtime": str(PIPELINE_MAX_RUNTIME_SECONDS)},
     description="One monthly cut-off on the latest cleaned series: DeepAR channels, training, backtest, forecasts, "
     "the submission, the plots, the replenishment plan and the planner's report, with every check. "
     "Backfill it over months for a rolling-origin backtest; it "

@@ -131,6 +131,9 @@ class AmazonForecast(DeepARTrainer):
 
     supports_what_if: ClassVar[bool] = False
     version_prefix: ClassVar[str] = "forecast"
+    # The predictor forecasts from the related data of the inference channel (the horizon's promotions, holidays):
+    # its model version hashes that channel too (favorita_assets.modeling.assets.model_version).
+    forecasts_from_inference_channel: ClassVar[bool] = True
 
     def identity(self) -> dict[str, Any]:
         return {"backend": BACKEND, "algorithm": self.algorithm, "holiday_country": self.holiday_country}

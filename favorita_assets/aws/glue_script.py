@@ -471,12 +471,16 @@ def publish_channels(files: Files, staged: dict[str, list[str]], output_uri: str
 
 
 def publish_forecast_datasets(
-    files: Files, inference: list[str], encoding: dict, args: argparse.Namespace, folder: Path
+    files: Files, test: list[str], inference: list[str], encoding: dict, args: argparse.Namespace, folder: Path
 ) -> dict[str, Any]:
-    """Amazon Forecast's target, related and item metadata CSVs, streamed from the published inference parts on
-    the driver (one line at a time), to ``<output_uri>/forecast/<dataset>/part-00000.csv``."""
+    """Amazon Forecast's target, related and item metadata CSVs, streamed from the published test and inference
+    parts on the driver (one line at a time: the history's features from the test channel, the horizon's from the
+    inference channel), to ``<output_uri>/forecast/<dataset>/part-00000.csv``."""
+    local_test = [files.download(uri, folder / f"test-{i:05d}.json") for i, uri in enumerate(test)]
     local = [files.download(uri, folder / f"inference-{i:05d}.json") for i, uri in enumerate(inference)]
-    written, counts = write_datasets_from_channel(local, encoding, folder / "forecast", args.prediction_length)
+    written, counts = write_datasets_from_channel(
+        local_test, local, encoding, folder / "forecast", args.prediction_length
+    )
     out = {}
     for name, path in written.items():
         target = f"{args.output_uri}/forecast/{name}/part-00000.csv"
@@ -497,7 +501,7 @@ def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]
         published = publish_channels(files, staged, args.output_uri)
         if args.forecast_datasets == "true":
             summary["forecast_datasets"] = publish_forecast_datasets(
-                files, published["inference"], summary["encoding"], args, Path(folder)
+                files, published["test"], published["inference"], summary["encoding"], args, Path(folder)
             )
     if args.output_uri.startswith("s3://"):
         for leftover in files.list(f"{args.output_uri}/{STAGING}"):

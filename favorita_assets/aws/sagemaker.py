@@ -59,8 +59,13 @@ def utc_stamp() -> str:
 
 
 def resource_name(*parts: str) -> str:
-    """A SageMaker resource name: at most 63 characters of letters, digits and hyphens."""
-    return "-".join(parts).replace("_", "-").replace(".", "-")[:63].rstrip("-")
+    """A SageMaker resource name: at most 63 characters of letters, digits and hyphens. A longer one keeps its start
+    (the prefix the IAM policies scope to) and ends with a short hash of the whole name, so two names that differ
+    only past the cut (another second's stamp, another version) stay apart."""
+    name = "-".join(parts).replace("_", "-").replace(".", "-")
+    if len(name) <= 63:
+        return name.rstrip("-")
+    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 class SageMakerDeepAR(DeepARTrainer):
@@ -382,6 +387,23 @@ class SageMakerDeepAR(DeepARTrainer):
             context.log.info,
         )
         return name
+
+    def release(self, context, model: Mapping[str, Any]) -> None:
+        """In endpoint mode: delete the model version's endpoint and its configuration once the run's forecasts are
+        done (a real-time endpoint bills every hour it runs, used or not); the next predict creates it again. The
+        approved model's serving endpoint (``deploy_model``) is another endpoint and stays."""
+        if self.inference_mode != "endpoint":
+            return
+        name = self.endpoint_name(model)
+        try:
+            config = self.sm.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+        except ClientError as error:
+            if "Could not find" in str(error) or "ValidationException" in str(error):
+                return  # never created, or already deleted
+            raise
+        self.sm.delete_endpoint(EndpointName=name)
+        self.sm.delete_endpoint_config(EndpointConfigName=config)
+        context.log.info(f"deleted SageMaker endpoint {name} and its configuration {config}: the forecasts are done")
 
     def _predict_endpoint(self, context, model, instances, configuration) -> list[dict]:
         name = self.ensure_endpoint(context, model)

@@ -239,6 +239,7 @@ def training_manifest(
         "cardinality": encoding.cardinality,
         "series": summary["series"],
         "fingerprint": summary["fingerprint"],
+        "data_version": summary["data_version"],  # all three channels: the horizon's promotions and holidays too
         "promotions_source": summary["promotions_source"],
         "small_count_share": round(summary["small_count_share"], 4),
         "likelihood_auto": summary["likelihood"],

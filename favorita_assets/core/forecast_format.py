@@ -1,10 +1,13 @@
 """Amazon Forecast's shape of the same data: its three dataset files written from the DeepAR inference channel, and
 its export files (a forecast export, a predictor's backtest export) read back into the forecasts' shape.
 
-One inference record holds everything Forecast imports for a series: the target up to the cut-off, the dynamic
-features up to the cut-off plus the horizon (Forecast's related time series must reach over the horizon), and the
-categories (its item metadata). Deriving all three from the channel keeps Amazon Forecast on exactly the data DeepAR
-trains on.
+A series' test and inference records hold everything Forecast imports for it: the target up to the cut-off, the
+dynamic features up to the cut-off plus the horizon (Forecast's related time series must reach over the horizon), and
+the categories (its item metadata). The history's features come from the test record, the horizon's from the
+inference record: over the backtest windows the test channel carries only what was known ahead (closures known in
+advance, promotions estimated as published), as DeepAR and the challengers are scored, whereas the inference record
+carries the closures later observed there, which Forecast's backtest must not see. Deriving all three from the
+channels keeps Amazon Forecast on exactly the data DeepAR trains and is scored on.
 
 - target time series (RETAIL domain): ``item_id,timestamp,demand``; a closed day's target is an empty field, which
   Forecast reads as missing (the predictor's filling keeps it missing, as DeepAR's "NaN");
@@ -24,6 +27,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -168,16 +172,58 @@ def write_dataset_files(
     return paths, counts
 
 
+def forecast_record(test: Mapping, inference: Mapping) -> dict:
+    """One series' record for Forecast: the inference record with the test record's features over the history (what
+    was known ahead over the backtest windows) and its own over the horizon only."""
+    if list(test["cat"]) != list(inference["cat"]) or test["start"] != inference["start"]:
+        raise ForecastFormatError(
+            f"the test and inference channels are not in the same series order (series {list(test['cat'])} beside "
+            f"{list(inference['cat'])}): rebuild deepar_training_data"
+        )
+    n = len(test["target"])
+    if len(inference["target"]) != n or any(len(row) != n for row in test["dynamic_feat"]):
+        raise ForecastFormatError(
+            f"series {list(test['cat'])}: its test record does not cover the inference record's history: "
+            "rebuild deepar_training_data"
+        )
+    features = [
+        list(known) + list(row)[n:] for known, row in zip(test["dynamic_feat"], inference["dynamic_feat"], strict=True)
+    ]
+    return {**inference, "dynamic_feat": features}
+
+
 def write_datasets_from_channel(
-    paths: Iterable[str | Path], encoding: Mapping | CategoryEncoding, folder: str | Path, prediction_length: int
+    test_paths: Iterable[str | Path],
+    inference_paths: Iterable[str | Path],
+    encoding: Mapping | CategoryEncoding,
+    folder: str | Path,
+    prediction_length: int,
 ) -> tuple[dict[str, Path], dict]:
-    """The three dataset files from the inference channel's files (in order), read line by line; returns the files
-    and what the summary records of them (series, rows, first and last day)."""
+    """The three dataset files from the test and inference channels' files (each in order, one record per series in
+    the same order), read line by line; returns the files and what the summary records of them (series, rows, first
+    and last day)."""
     if not isinstance(encoding, CategoryEncoding):
         encoding = CategoryEncoding.from_dict(dict(encoding))
-    records = (record for path in paths for record in iter_json_lines_file(path))
+    tests = (record for path in test_paths for record in iter_json_lines_file(path))
+    inferences = (record for path in inference_paths for record in iter_json_lines_file(path))
+    records = (forecast_record(t, i) for t, i in zip_records(tests, inferences))
     files, counts = write_dataset_files(records, encoding, folder, prediction_length)
     return files, asdict(counts)
+
+
+def zip_records(tests: Iterable[Mapping], inferences: Iterable[Mapping]) -> Iterable[tuple[Mapping, Mapping]]:
+    """Pairs of the two channels' records; a channel with more series than the other is refused."""
+    missing = object()
+    tests, inferences = iter(tests), iter(inferences)
+    while True:
+        test, inference = next(tests, missing), next(inferences, missing)
+        if test is missing and inference is missing:
+            return
+        if test is missing or inference is missing:
+            raise ForecastFormatError(
+                "the test and inference channels hold different numbers of series: rebuild deepar_training_data"
+            )
+        yield cast(Mapping, test), cast(Mapping, inference)
 
 
 # --- exports -------------------------------------------------------------------------------------------------------
@@ -311,5 +357,6 @@ __all__ = [
     "record_item",
     "record_rows",
     "write_dataset_files",
+    "forecast_record",
     "write_datasets_from_channel",
 ]

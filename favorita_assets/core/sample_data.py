@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from favorita_assets.core.defaults import KAGGLE_END, KAGGLE_START, KAGGLE_STORES, MAX_STORES  # noqa: F401
 from favorita_assets.core.holidays import holiday_calendar
-from favorita_assets.defaults import KAGGLE_END, KAGGLE_START, KAGGLE_STORES, MAX_STORES  # noqa: F401
 
 TEST_DAYS = 16
 PROMOTIONS_START = pd.Timestamp("2014-04-01")

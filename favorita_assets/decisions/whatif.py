@@ -5,6 +5,10 @@ promotions, beside the same models without them (the base plan). Called by the `
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -35,16 +39,42 @@ def scenario_name(text: str) -> str:
     return name[:63]
 
 
+@contextmanager
+def scenario_file(storage: Storage, path: str) -> Iterator[str]:
+    """A local path to read the scenario from: ``path`` itself, or for an ``s3://`` URI (a task on AWS has no file
+    of its own to give) a temporary copy of that object, under its own file name so messages name it. Only the
+    project's buckets are read: ``s3://<artifacts bucket>/scenarios/inputs/<file>`` is the place for them."""
+    if not path.startswith("s3://"):
+        yield path
+        return
+    bucket, _, key = path[len("s3://") :].partition("/")
+    if not key or key.endswith("/") or storage.uri(key) != path:
+        raise FavoritaDataError(
+            path,
+            "not an object in the project's buckets",
+            fix=f"upload the scenario to {storage.uri('scenarios/inputs/')}<file>.csv and pass that URI",
+        )
+    try:
+        data = storage.read_bytes(key)
+    except FileNotFoundError:
+        raise FavoritaDataError(path, "no such object", fix="upload the scenario there first") from None
+    with tempfile.TemporaryDirectory(prefix="favorita-scenario-") as folder:
+        local = Path(folder) / PurePosixPath(key).name
+        local.write_bytes(data)
+        yield str(local)
+
+
 def run_what_if(context, storage: Storage, trainer, partition: str, path: str, name: str) -> dict:
-    """Forecast ``partition`` under the scenario file ``path``; writes scenarios/cutoff_month=.../scenario=NAME/
-    (whatif.parquet, summary.json) and returns the summary."""
+    """Forecast ``partition`` under the scenario file ``path`` (local, or s3:// in the project's buckets); writes
+    scenarios/cutoff_month=.../scenario=NAME/ (whatif.parquet, summary.json) and returns the summary."""
     manifest = storage.read_json(keys.training_manifest(partition))
     summary = storage.read_json(keys.evaluation_metrics(partition))
     h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
     cutoff, horizon = pd.Timestamp(manifest["cutoff"]), pd.DatetimeIndex(manifest["horizon"])
     series = pd.DataFrame(manifest["series"]).assign(family=lambda s: s["family"].astype(str))
     stores = set(series["store_nbr"].astype(int))
-    scenario = scenarios.read_scenario(path, stores, set(series["family"]), horizon)
+    with scenario_file(storage, path) as local:
+        scenario = scenarios.read_scenario(local, stores, set(series["family"]), horizon)
     changes = scenarios.expand(scenario, sorted(stores))
     inference = read_channel(storage, partition, "inference")
     changed, rows = scenarios.apply(inference, series, horizon, changes)
@@ -67,12 +97,15 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
                     "cut-off), or on families whose published model is a challenger",
                 )
             # Two requests of the same size and order: locally the same seeded draws, so sampling noise cancels.
-            for target, records in ((base, inference), (scen, changed)):
-                predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
-                target[model] = {
-                    "mean": np.vstack([p["mean"] for p in predictions]),
-                    **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
-                }
+            try:
+                for target, records in ((base, inference), (scen, changed)):
+                    predictions = trainer.predict(context, storage, pointer, [records[i] for i in rows], QUANTILES)
+                    target[model] = {
+                        "mean": np.vstack([p["mean"] for p in predictions]),
+                        **{q: np.vstack([p[q] for p in predictions]) for q in QUANTILES},
+                    }
+            finally:
+                trainer.release(context, pointer)
         elif not USES_PROMOTIONS[model]:  # its published forecast, unchanged by any promotion
             horizon_table = storage.read_parquet(keys.evaluation_horizon(partition))
             base[model] = scen[model] = {

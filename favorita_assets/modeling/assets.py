@@ -119,7 +119,7 @@ def deepar_model(
     hp = models.hyperparameters(config, manifest)
     with data_errors_as_failures():
         models.check_history(partition, manifest, hp)
-    version = models.model_version(trainer.version_prefix, partition, manifest, hp, config.seed, trainer.identity())
+    version = models.trainer_model_version(trainer, partition, manifest, hp, config.seed)
     info_key = f"{keys.model_prefix(version)}/model.json"
     if storage.exists(info_key) and not config.force_retrain:
         info = storage.read_json(info_key)

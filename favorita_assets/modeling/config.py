@@ -6,7 +6,7 @@ from dagster import Config
 from pydantic import Field
 
 from favorita_assets.core.candidates import DEFAULT_CHALLENGERS
-from favorita_assets.defaults import DEFAULT_EPOCHS
+from favorita_assets.core.defaults import DEFAULT_EPOCHS
 from favorita_assets.partitions import default_context_length
 
 

@@ -98,18 +98,32 @@ def training_request(version: str, channels_prefix: str, hp: dict, manifest: dic
     )
 
 
-def model_version(prefix: str, partition: str, manifest: dict, hp: dict, seed: int, identity: dict | None) -> str:
+def model_version(
+    prefix: str, partition: str, manifest: dict, hp: dict, seed: int, identity: dict | None, data_version: str = ""
+) -> str:
     """``<prefix>-<YYYY-MM>-<digest>``: the same training data, hyperparameters, seed and backend (``identity``:
-    another backend or algorithm is another model) give the same version, so a stored model is reused."""
+    another backend or algorithm is another model) give the same version, so a stored model is reused.
+    ``data_version``: the channels' data version, for a backend whose forecast comes from the inference channel
+    itself (see :func:`trainer_model_version`)."""
     digest = hashlib.sha256(
         (
             manifest["fingerprint"]
+            + data_version
             + json.dumps(hp, sort_keys=True)
             + str(seed)
             + (json.dumps(identity, sort_keys=True) if identity else "")
         ).encode()
     ).hexdigest()
     return f"{prefix}-{partition[:7]}-{digest[:10]}"
+
+
+def trainer_model_version(trainer, partition: str, manifest: dict, hp: dict, seed: int) -> str:
+    """The version of the model ``trainer`` makes. A backend whose forecast comes from the inference channel itself
+    (Amazon Forecast: the predictor's related data and its export) also hashes the channels' data version, so a new
+    promotion plan or holiday file makes a new version, and with it a new forecast, instead of reusing a stale one."""
+    inference = getattr(trainer, "forecasts_from_inference_channel", False)
+    data_version = manifest.get("data_version", "") if inference else ""
+    return model_version(trainer.version_prefix, partition, manifest, hp, seed, trainer.identity(), data_version)
 
 
 def model_info(

@@ -51,7 +51,10 @@ def forecasts(context: AssetExecutionContext, storage: Storage, trainer: DeepART
 
     def predict_deepar() -> list[dict]:
         model = storage.read_json(keys.model_pointer(partition))
-        return trainer.predict(context, storage, model, inference, QUANTILES)
+        try:
+            return trainer.predict(context, storage, model, inference, QUANTILES)
+        finally:
+            trainer.release(context, model)  # the last forecast of the run: stop what bills by the hour
 
     frame, totals, closed = published.publish_forecasts(
         manifest, summary, inference, predict_deepar, lambda: storage.read_parquet(keys.evaluation_horizon(partition))

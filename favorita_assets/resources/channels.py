@@ -93,18 +93,23 @@ class InProcessChannels(ChannelBuilder):
             }
             if self.forecast_datasets:
                 summary["forecast_datasets"] = upload_forecast_datasets(
-                    storage, request, summary["files"]["inference"], summary["encoding"], folder
+                    storage,
+                    request,
+                    summary["files"]["test"],
+                    summary["files"]["inference"],
+                    summary["encoding"],
+                    folder,
                 )
         return {**summary, "files": written}
 
 
 def upload_forecast_datasets(
-    storage: Storage, request: ChannelRequest, inference_files: list, encoding: Mapping, folder: str
+    storage: Storage, request: ChannelRequest, test_files: list, inference_files: list, encoding: Mapping, folder: str
 ) -> dict[str, Any]:
-    """Amazon Forecast's three CSVs from the local inference channel files, to
-    ``{prefix}/forecast/<dataset>/data.csv``."""
+    """Amazon Forecast's three CSVs from the local test and inference channel files (the history's features from
+    the test channel, the horizon's from the inference channel), to ``{prefix}/forecast/<dataset>/data.csv``."""
     files, counts = write_datasets_from_channel(
-        inference_files, encoding, f"{folder}/forecast", request.prediction_length
+        test_files, inference_files, encoding, f"{folder}/forecast", request.prediction_length
     )
     written = {
         name: [_put_alone(storage, path, f"{request.prefix}/forecast/{name}", "data.csv")]

@@ -64,6 +64,10 @@ class DeepARTrainer(ConfigurableResource, ABC):
         """Forecasts for the days after each record's target less ``cut`` days. ``model`` is what ``train``
         returned, with ``version``."""
 
+    def release(self, context: AssetExecutionContext, model: Mapping[str, Any]) -> None:
+        """Stop what ``predict`` left running for ``model`` once a run's forecasts are done (an endpoint that bills
+        by the hour). Nothing by default; ``predict`` starts it again when it is next needed."""
+
     def review(self, context: AssetExecutionContext, model: Mapping[str, Any], approved: bool, reason: str) -> None:
         """Record the backtest's verdict on ``model`` in the backend's model registry. The embedded default has no
         registry (the verdict is in evaluation/.../metrics.json); SageMaker sets the model package's approval."""

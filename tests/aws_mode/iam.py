@@ -8,6 +8,8 @@ ARNs never matches and a correct policy is refused. ``enforce_resources`` gives 
 Glue, SNS and Logs handlers the ARN of the resource each call acts on, from the request itself, by AWS's rules: an
 action with no resource type (the List calls) is judged against ``*``, so only a ``Resource: "*"`` statement allows it.
 
+A SageMaker Create* call with Tags is also judged as sagemaker:AddTags on the resource it creates, as AWS does.
+
 What moto does not check, even so: KMS key use behind S3's SSE-KMS (S3 never asks KMS here), ``iam:PassRole`` when
 a job names a role, and condition keys it does not fill (``iam:PassedToService``, ``cloudwatch:namespace``).
 """
@@ -103,6 +105,23 @@ def enforce_resources() -> None:
         return _determine_resource
 
     SageMakerResponse._determine_resource = resolver(sagemaker_resource)
+    if not getattr(SageMakerResponse, "_tag_on_create", False):
+        original = SageMakerResponse._authenticate_and_authorize_normal_action
+
+        def with_tag_on_create(self, resource: str = "*") -> None:
+            """A SageMaker Create* call that carries Tags also needs sagemaker:AddTags on the resource it creates (AWS's
+            tag-on-create authorization), which moto does not check on its own."""
+            original(self, resource)
+            action = self._get_action()
+            if action.startswith("Create") and _params(self).get("Tags"):
+                self._get_action = lambda: "AddTags"
+                try:
+                    original(self, resource)
+                finally:
+                    del self._get_action
+
+        SageMakerResponse._authenticate_and_authorize_normal_action = with_tag_on_create
+        SageMakerResponse._tag_on_create = True
     GlueResponse._determine_resource = resolver(glue_resource)
     LogsResponse._determine_resource = resolver(logs_resource)
     SNSResponse._determine_resource = resolver(lambda op, params, region: params.get("TopicArn", "*"))

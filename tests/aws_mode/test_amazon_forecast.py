@@ -476,3 +476,40 @@ def test_the_asset_graph_trains_and_publishes_through_amazon_forecast(aws_stack,
     forecasts = pd.read_parquet(io.BytesIO(read(keys.forecasts(report.partition_key))))
     assert len(forecasts) == n * 16 and (forecasts["model_version"] == model["version"]).all()
     assert np.allclose(forecasts["mean"].to_numpy().reshape(n, 16)[:, 0], 3.0 * np.arange(1, n + 1))
+
+
+def test_a_new_promotion_plan_makes_a_new_forecast_version_but_not_a_new_deepar_version(stack):
+    """Forecast's predictor and its export use the inference channel (the horizon's promotions and holidays): a new
+    test.csv changes only that channel, so the data version, and with it this backend's model version, so the
+    forecast is made again. DeepAR's version hashes the train and test channels only (it forecasts from the
+    inference channel at predict time, never from a stored forecast)."""
+    from favorita_assets.modeling.models import trainer_model_version as model_version
+    from favorita_assets.resources.training import LocalDeepAR
+
+    manifest = {"fingerprint": "f" * 64, "data_version": "0123456789abcdef"}
+    new_plan = {**manifest, "data_version": "fedcba9876543210"}  # same train and test channels, another inference
+    hp = {"prediction_length": H}
+    before = model_version(stack.trainer, "2017-07-30", manifest, hp, 7)
+    after = model_version(stack.trainer, "2017-07-30", new_plan, hp, 7)
+    assert before.startswith("forecast-2017-07-") and after != before
+    assert model_version(stack.trainer, "2017-07-30", dict(manifest), hp, 7) == before  # a re-run reuses it
+    deepar = LocalDeepAR()
+    assert model_version(deepar, "2017-07-30", manifest, hp, 7) == model_version(deepar, "2017-07-30", new_plan, hp, 7)
+
+
+def test_the_channels_manifest_records_the_data_version_of_all_three_channels():
+    from favorita_assets.core.channels import training_manifest
+
+    summary = {
+        "encoding": CategoryEncoding(store_nbr=[1], family=["EGGS"], store_type=["A"], cluster=[1]).to_dict(),
+        "series": {"store_nbr": [1], "family": ["EGGS"]},
+        "fingerprint": "f" * 64,
+        "data_version": "0123456789abcdef",
+        "promotions_source": "test.csv",
+        "small_count_share": 0.0,
+        "likelihood": "negative-binomial",
+        "yearly_closures": {},
+    }
+    dates = (pd.Timestamp("2017-01-01"), pd.Timestamp("2017-07-30"))
+    manifest = training_manifest("2017-07-30", pd.Timestamp("2017-07-30"), dates, H, 1, summary)
+    assert manifest["data_version"] == "0123456789abcdef"

@@ -245,7 +245,8 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(
     args = channel_args(
         f"s3://{BUCKETS['processed']}/{version}", f"s3://{BUCKETS['artifacts']}/{prefix}", tables, "pandas"
     )
-    # With the amazon-forecast backend the same run also writes Forecast's three CSVs from the inference channel.
+    # With the amazon-forecast backend the same run also writes Forecast's three CSVs from the test and inference
+    # channels.
     run = run_script(glue_package["script"], glue_package["package"], moto_url, {**args, "--forecast_datasets": "true"})
     assert run.returncode == 0, run.stderr
     summary = json.loads(s3.get_object(Bucket=BUCKETS["artifacts"], Key=f"{prefix}/_glue_channels.json")["Body"].read())
@@ -257,7 +258,7 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(
     forecast = summary.pop("forecast_datasets")
     assert_same_build(summary, local, read)
     expected, counts = write_datasets_from_channel(
-        local["files"]["inference"], local["encoding"], tmp_path / "forecast", 16
+        local["files"]["test"], local["files"]["inference"], local["encoding"], tmp_path / "forecast", 16
     )
     for name, path in expected.items():
         assert [read(uri) for uri in forecast["files"][name]] == [path.read_bytes()], name

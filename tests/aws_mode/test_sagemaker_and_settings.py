@@ -280,3 +280,56 @@ def test_the_emulator_refuses_a_second_model_of_a_name_as_aws_does(aws_stack):
         trainer.sm.create_model(
             ModelName="favorita-m", PrimaryContainer={"Image": "x"}, ExecutionRoleArn=trainer.role_arn
         )
+
+
+def test_names_past_63_characters_keep_their_prefix_and_stay_apart():
+    """A long prefix and version push the stamp past SageMaker's 63 characters: cut there, two jobs a second apart
+    would get one name (the second refused). The end is a short hash of the whole name instead."""
+    from favorita_assets.aws.sagemaker import resource_name
+
+    prefix, version = "favorita-production-eu", "deepar-2017-07-0123456789"
+    first = resource_name(prefix, version, "abcdef12", "20260101120000")
+    second = resource_name(prefix, version, "abcdef12", "20260101120001")
+    assert len(first) == len(second) == 63 and first != second
+    assert first.startswith(f"{prefix}-{version}-") and all(c.isalnum() or c == "-" for c in first)
+    assert resource_name(prefix, version, "abcdef12", "20260101120000") == first  # the same parts, the same name
+    assert resource_name("favorita-dev", "deepar-2017-07-0123456789") == "favorita-dev-deepar-2017-07-0123456789"
+
+
+def test_the_versions_endpoint_is_deleted_once_the_forecasts_are_done(aws_stack, proxy, monkeypatch):
+    """Endpoint mode: the forecasts asset releases the version's real-time endpoint (about $175 a month each, billed
+    whether used or not) after its last forecast; the next predict creates it again."""
+    from botocore.exceptions import ClientError
+
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack, inference_mode="endpoint")
+    model = {"version": "deepar-2017-08-abc", **trainer.train(CONTEXT, storage, training_request(), on_epoch=None)}
+    endpoint = trainer.ensure_endpoint(CONTEXT, model)
+    config = trainer.sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    trainer.release(CONTEXT, model)
+    with pytest.raises(ClientError):
+        trainer.sm.describe_endpoint(EndpointName=endpoint)
+    with pytest.raises(ClientError):
+        trainer.sm.describe_endpoint_config(EndpointConfigName=config)
+    trainer.release(CONTEXT, model)  # nothing left: nothing to do
+    assert trainer.ensure_endpoint(CONTEXT, model) == endpoint  # created again when needed
+    batch = moto_trainer(aws_stack, inference_mode="batch")
+    batch.release(CONTEXT, model)  # batch transforms leave nothing running
+    assert trainer.sm.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+
+
+def test_run_monitoring_lets_the_pipeline_outlast_its_longest_aws_jobs():
+    """The instance fails any run after max_runtime_seconds (six hours): too short for the pipeline's SageMaker
+    training and two batch transforms. The pipeline job carries its own limit (dagster/max_runtime), sized to them."""
+    import yaml
+
+    from favorita_assets.automation import favorita_pipeline
+    from favorita_assets.aws.sagemaker import SageMakerDeepAR
+    from infra.terraform import REPO
+
+    limit = int(favorita_pipeline.tags["dagster/max_runtime"])
+    instance = yaml.safe_load((REPO / "infra" / "dagster" / "dagster-ecs.yaml").read_text())["run_monitoring"]
+    training = SageMakerDeepAR.model_fields["max_runtime_seconds"].default + 3600  # as long as train() waits
+    transforms = 2 * 3 * 3600  # the backtest's and the horizon's, three hours each at most
+    glue = 2 * 3600  # cleaning and channels, Glue's one-hour timeout each
+    assert limit >= training + transforms + glue > instance["max_runtime_seconds"]

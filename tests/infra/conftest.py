@@ -3,6 +3,7 @@ applied to a private moto server on 127.0.0.1 for the tests of one module."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from types import SimpleNamespace
@@ -31,14 +32,81 @@ def terraform_bin() -> str:
     return binary
 
 
+def validate_state_machine_definition(self) -> str:
+    """What moto 5.2 lacks and the AWS provider calls when it plans a state machine (it retries a 500 for minutes):
+    AWS's answer for a definition that is JSON with StartAt and States, a FAIL diagnostic otherwise."""
+    try:
+        definition = json.loads(self._get_param("definition"))
+        valid = isinstance(definition, dict) and definition.get("StartAt") in definition.get("States", {})
+    except (TypeError, ValueError):
+        valid = False
+    diagnostics = [] if valid else [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": "invalid"}]
+    return json.dumps({"result": "OK" if valid else "FAIL", "diagnostics": diagnostics, "truncated": False})
+
+
+def list_state_machine_versions(self) -> str:
+    """moto 5.2 lacks it too; the provider reads a state machine's versions after creating it. None are published."""
+    return json.dumps({"stateMachineVersions": []})
+
+
+def scheduled_rotation(patch) -> None:
+    """moto 5.2 turns rotation on only for AutomaticallyAfterDays with a Lambda function; RDS-managed secrets rotate on
+    a ScheduleExpression without one (as AWS does). Keep such rules, report them, and let them be cancelled."""
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    rotate, cancel, to_dict = (
+        SecretsManagerBackend.rotate_secret,
+        SecretsManagerBackend.cancel_rotate_secret,
+        FakeSecret.to_dict,
+    )
+
+    def rotate_secret(
+        self,
+        secret_id,
+        client_request_token=None,
+        rotation_lambda_arn=None,
+        rotation_rules=None,
+        rotate_immediately=True,
+    ):
+        result = rotate(self, secret_id, client_request_token, rotation_lambda_arn, rotation_rules, rotate_immediately)
+        secret = self.secrets[secret_id]
+        if rotation_rules and "ScheduleExpression" in rotation_rules and secret.owning_service:
+            secret.rotation_enabled = True
+            secret.schedule_rules = {
+                k: rotation_rules[k] for k in ("ScheduleExpression", "Duration") if k in rotation_rules
+            }
+        return result
+
+    def cancel_rotate_secret(self, secret_id):
+        secret = self.secrets[secret_id] if self._is_valid_identifier(secret_id) else None
+        if secret is not None and getattr(secret, "schedule_rules", None) and not secret.rotation_lambda_arn:
+            secret.rotation_enabled, secret.schedule_rules = False, None
+            return secret.to_short_dict()
+        return cancel(self, secret_id)
+
+    def secret_to_dict(self):
+        found = to_dict(self)
+        if getattr(self, "schedule_rules", None) and "RotationRules" in found:
+            found["RotationRules"] = dict(self.schedule_rules)
+        return found
+
+    patch.setattr(SecretsManagerBackend, "rotate_secret", rotate_secret)
+    patch.setattr(SecretsManagerBackend, "cancel_rotate_secret", cancel_rotate_secret)
+    patch.setattr(FakeSecret, "to_dict", secret_to_dict)
+
+
 @pytest.fixture(scope="module")
 def moto_server():
     """A moto server of its own; boto3 in this process and terraform get moto's fake credentials."""
     from moto.server import ThreadedMotoServer
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     with pytest.MonkeyPatch.context() as patch:
         for name, value in FAKE_CREDENTIALS.items():
             patch.setenv(name, value)
+        for method in (validate_state_machine_definition, list_state_machine_versions):
+            patch.setattr(StepFunctionResponse, method.__name__, method, raising=False)
+        scheduled_rotation(patch)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
         server.start()
         host, port = server.get_host_and_port()

@@ -130,6 +130,7 @@ def emulator_override(endpoint: str) -> str:
         "scheduler",
         "secretsmanager",
         "servicediscovery",
+        "sfn",
         "sns",
         "sqs",
         "sts",

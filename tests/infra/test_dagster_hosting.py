@@ -189,6 +189,76 @@ def test_the_database_is_encrypted_private_backed_up_and_its_password_is_not_in_
     assert "master_user_password" not in json.dumps(stack.outputs)
 
 
+def rotation_succeeded(secret_arn: str) -> dict:
+    """The event Secrets Manager sends through CloudTrail when it has rotated ``secret_arn`` (AWS's documented
+    shape)."""
+    return {
+        "Source": "aws.secretsmanager",
+        "DetailType": "AWS Service Event via CloudTrail",
+        "Detail": json.dumps(
+            {
+                "eventVersion": "1.05",
+                "userIdentity": {"accountId": ACCOUNT, "invokedBy": "secretsmanager.amazonaws.com"},
+                "eventSource": "secretsmanager.amazonaws.com",
+                "eventName": "RotationSucceeded",
+                "awsRegion": REGION,
+                "additionalEventData": {"SecretId": secret_arn},
+                "eventType": "AwsServiceEvent",
+                "managementEvent": True,
+                "recipientAccountId": ACCOUNT,
+            }
+        ),
+    }
+
+
+def test_a_rotated_database_password_redeploys_the_three_services(stack):
+    """Terraform owns the rotation schedule; RotationSucceeded of the database secret (and of no other secret) starts
+    the redeploy state machine, whose three ECS calls force a new deployment of each service. moto's EventBridge does
+    not deliver to state machines (it fails the whole PutEvents) and its Step Functions do not run aws-sdk tasks:
+    the rule is checked with a queue in the state machine's place, and the state machine's calls are made as it
+    would make them."""
+    secret_arn = out(stack, "dagster_database_secret_arn")
+    rotation = client(stack, "secretsmanager").describe_secret(SecretId=secret_arn)
+    assert rotation["RotationEnabled"] is True and rotation["RotationRules"]["ScheduleExpression"].startswith("cron(")
+    events, sqs = client(stack, "events"), client(stack, "sqs")
+    rule = f"{NAME}-dagster-db-rotated"
+    (target,) = events.list_targets_by_rule(Rule=rule)["Targets"]
+    machine = client(stack, "stepfunctions").describe_state_machine(stateMachineArn=target["Arn"])
+    assert machine["name"] == f"{NAME}-dagster-redeploy" and target["RoleArn"].endswith(
+        f"/{NAME}-dagster-rotated-event"
+    )
+    queue_url = sqs.create_queue(QueueName="rotation-probe")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.remove_targets(Rule=rule, Ids=[target["Id"]])
+    events.put_targets(Rule=rule, Targets=[{"Id": "probe", "Arn": queue_arn}])
+    try:
+        other = secret_arn.replace("rds!", "rds!other-")
+        events.put_events(Entries=[rotation_succeeded(other), rotation_succeeded(secret_arn)])
+        received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get(
+            "Messages", []
+        )
+        assert [json.loads(m["Body"])["detail"]["additionalEventData"]["SecretId"] for m in received] == [secret_arn]
+    finally:
+        events.remove_targets(Rule=rule, Ids=["probe"])
+        events.put_targets(Rule=rule, Targets=[{k: target[k] for k in ("Id", "Arn", "RoleArn")}])
+        sqs.delete_queue(QueueUrl=queue_url)
+
+    definition = json.loads(machine["definition"])
+    ecs = client(stack, "ecs")
+    called = []
+    for branch in definition["States"]["Redeploy"]["Branches"]:
+        (task,) = branch["States"].values()
+        assert task["Resource"] == "arn:aws:states:::aws-sdk:ecs:updateService"
+        parameters = {key[0].lower() + key[1:]: value for key, value in task["Parameters"].items()}
+        called.append(ecs.update_service(**parameters)["service"]["serviceName"])
+    assert sorted(called) == sorted(out(stack, "dagster_service_names").values())
+    assert all(
+        task["Parameters"]["ForceNewDeployment"] is True
+        for branch in definition["States"]["Redeploy"]["Branches"]
+        for task in branch["States"].values()
+    )
+
+
 def state_attributes(stack, kind: str, name: str, state: dict | None = None) -> dict:
     """The attributes Terraform holds for module.dagster's resource ``kind.name`` (in ``state``, else pulled)."""
     state = state or json.loads(stack.tf.run("dev", "state", "pull").stdout)
@@ -260,8 +330,10 @@ def test_repository_cluster_logs_and_load_balancer(stack):
     elb = client(stack, "elbv2")
     (lb,) = elb.describe_load_balancers(Names=[f"{NAME}-dagster"])["LoadBalancers"]
     assert lb["Type"] == "application" and set(lb["SecurityGroups"]) == {security_group(stack, "alb")}
-    # moto returns no Scheme; the state has what the provider asked for (internet-facing: reached over the VPN CIDRs).
-    assert state_attributes(stack, "aws_lb", "this")["internal"] is False
+    # moto returns no Scheme; the state has what the provider asked for: internal, since the default CIDRs (10.0.0.0/8)
+    # are private (reached over a VPN into the VPC), in the private subnets.
+    assert state_attributes(stack, "aws_lb", "this")["internal"] is True and out(stack, "dagster_ui_internal") is True
+    assert {a["SubnetId"] for a in lb["AvailabilityZones"]} == set(out(stack, "dagster_run_launcher")["subnets"])
     assert out(stack, "dagster_ui_url") == f"http://{lb['DNSName']}"
     attributes = {
         a["Key"]: a["Value"]
@@ -293,6 +365,7 @@ def ecs_instance(stack, tmp_path, monkeypatch):
     monkeypatch.setenv("FAVORITA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FAVORITA_STORAGE_DIR", str(tmp_path / "storage"))
     monkeypatch.setenv("FAVORITA_DEPLOYMENT", "local")  # the definitions load without reaching AWS; the launcher does
+    monkeypatch.delenv("FAVORITA_MODEL_BACKEND", raising=False)  # an aws-mode setting, refused by the local deployment
     production = yaml.safe_load(ECS_INSTANCE.read_text())
     overrides = {key: production[key] for key in ("run_launcher", "run_monitoring", "run_retries")}
     overrides["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"}
@@ -487,25 +560,37 @@ def deploy_step(name: str) -> str:
     return script
 
 
-def run_step(stack, script: str, sha: str) -> subprocess.CompletedProcess:
+def environment_settings(stack, extra: str = "") -> str:
+    """The environment's .tfvars, as the production environment's TF_VARS variable would hold it: the stack's
+    variables (and ``extra`` lines)."""
+    lines = []
+    for pair in stack.vars[1::2]:  # "-var", "k=v", ... -> the k=v
+        name, value = pair.split("=", 1)
+        lines.append(f"{name} = {value if value in ('true', 'false') else json.dumps(value)}")
+    return "\n".join(lines + ([extra] if extra else []))
+
+
+def run_step(stack, script: str, sha: str, settings: str | None = None, allow: str = "") -> subprocess.CompletedProcess:
     """Run a step of the workflow's deploy job as the runner would: bash, from a checkout (here: the Terraform copy
-    the stack was applied from, as infra/terraform), with IMAGE_SHA and TF_ROOT of the job; the test-only Terraform
-    variables through TF_VAR_ (the workflow passes none) and boto3 sent to moto."""
+    the stack was applied from, as infra/terraform), with IMAGE_SHA, TF_ROOT and the var-file of the job (written
+    from ``settings``, by default the stack's variables) and boto3 sent to moto. ``allow``: the addresses moto always
+    plans a change to (what it does not return, see NOT_RETURNED_BY_MOTO), let through as a reviewer would."""
     checkout = stack.tf.tree.parent / "checkout"
     (checkout / "infra").mkdir(parents=True, exist_ok=True)
     for name, target in (("terraform", stack.tf.tree), ("deploy", REPO / "infra" / "deploy")):
         if not (checkout / "infra" / name).exists():
             (checkout / "infra" / name).symlink_to(target)
-    tf_vars = stack.vars[1::2]  # "-var", "k=v", ... -> the k=v
+    (checkout / "environment.tfvars").write_text(environment_settings(stack) if settings is None else settings)
     env = {
         **stack.tf.env,
         **FAKE_CREDENTIALS,
         "AWS_ENDPOINT_URL": stack.url,
         "IMAGE_SHA": sha,
         "TF_ROOT": "infra/terraform/envs/dev",
+        "TF_VAR_FILE": "environment.tfvars",
+        "FAVORITA_DEPLOY_ALLOW_CHANGES": allow,
         "TERRAFORM": stack.tf.binary,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        **{f"TF_VAR_{pair.split('=', 1)[0]}": pair.split("=", 1)[1] for pair in tf_vars},
     }
     return subprocess.run(
         ["bash", "-eo", "pipefail", "-c", script], cwd=checkout, env=env, capture_output=True, text=True, timeout=900
@@ -536,7 +621,17 @@ def service_images(stack) -> dict[str, tuple[int, str]]:
     return found
 
 
-def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollback_back_to_the_earlier_image(stack):
+def moto_drift(stack, tmp_path) -> str:
+    """The addresses a plan of the unchanged stack changes on moto (what moto does not return or returns otherwise,
+    NOT_RETURNED_BY_MOTO and infra.terraform.emulator_quirk), space-separated."""
+    plan = plan_json(stack, tmp_path, *stack.vars)
+    changed = [c["address"] for c in plan["resource_changes"] if c["change"]["actions"] not in (["no-op"], ["read"])]
+    return " ".join(sorted(changed))
+
+
+def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollback_back_to_the_earlier_image(
+    stack, tmp_path
+):
     repository = out(stack, "dagster_ecr_repository_url")
     earlier, new = "bootstrap", "a" * 40  # the image the stack was applied with, and a merged commit's
     before = service_images(stack)
@@ -551,7 +646,14 @@ def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollba
     assert "image-present" in deploy_step("Build and push")
 
     push(stack, new)
-    deployed = run_step(stack, deploy_step("Deploy"), new)
+    # A var-file that lacks a setting the environment has (here: one that adds an alert e-mail) is refused whole.
+    changed = environment_settings(stack, 'alert_emails = ["ops@example.com"]')
+    refused = run_step(stack, deploy_step("Deploy"), new, settings=changed, allow=moto_drift(stack, tmp_path))
+    assert refused.returncode != 0 and f"refusing to deploy {new}" in refused.stderr, refused.stderr[-3000:]
+    assert "aws_sns_topic_subscription" in refused.stderr and "Nothing was applied" in refused.stderr
+    assert service_images(stack) == before
+
+    deployed = run_step(stack, deploy_step("Deploy"), new, allow=moto_drift(stack, tmp_path))
     assert deployed.returncode == 0, deployed.stderr[-3000:]
     after = service_images(stack)
     assert {image for _, image in after.values()} == {f"{repository}:{new}"}, after
@@ -561,7 +663,9 @@ def test_the_workflows_deploy_moves_the_three_services_to_a_new_sha_and_a_rollba
     assert environment(task_definition(stack, f"{NAME}-code-server"))["DAGSTER_CURRENT_IMAGE"] == f"{repository}:{new}"
 
     push(stack, earlier)  # (moto's ECR starts empty: the stack's first image was never pushed there)
-    rolled_back = run_step(stack, deploy_step("Deploy"), earlier)  # rollback: a deploy of the earlier image
+    rolled_back = run_step(
+        stack, deploy_step("Deploy"), earlier, allow=moto_drift(stack, tmp_path)
+    )  # rollback: a deploy of the earlier image
     assert rolled_back.returncode == 0, rolled_back.stderr[-3000:]
     restored = service_images(stack)
     assert {image for _, image in restored.values()} == {f"{repository}:{earlier}"}

@@ -33,8 +33,17 @@ module "quicksight" {{
   athena_workgroup = "favorita-dev"
   glue_database    = "favorita_dev"
   principal_arn    = "{PRINCIPAL}"
+  artifacts_bucket = "favorita-dev-artifacts-123456789012"
+  kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/mock"
 }}
 ''')
+    # What a QuickSight subscription makes in the account: its service role, which the module grants the data to.
+    boto3.client("iam", endpoint_url=moto_server, region_name="us-east-1").create_role(
+        RoleName="aws-quicksight-service-role-v0",
+        Path="/service-role/",
+        AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",'
+        '"Principal":{"Service":"quicksight.amazonaws.com"}}]}',
+    )
     (root / "emulator_override.tf").write_text(emulator_override(moto_server))
     tf.init("quicksight_only")
     with pytest.raises(AssertionError) as stopped:

@@ -152,6 +152,24 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
         glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json"
     )
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/models/deepar-x/model.json")
+    # Glue 5.0 writes to <prefix>/output and /error (--custom-logGroup-prefix); with the security configuration, to
+    # <prefix>-<role>-<configuration>/...: exactly those groups, KMS association included; not Glue's defaults.
+    logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+    encrypted = "/aws-glue/favorita-dev-favorita-dev-glue-favorita-dev-glue"
+    for group in (
+        "/aws-glue/favorita-dev/output",
+        "/aws-glue/favorita-dev/error",
+        f"{encrypted}/output",
+        f"{encrypted}/error",
+    ):
+        assert allowed(glue, "logs:PutLogEvents", f"{logs}{group}:log-stream:jr_0123-driver"), group
+        assert allowed(glue, "logs:CreateLogStream", f"{logs}{group}:log-stream:jr_0123-executor1"), group
+        assert allowed(glue, "logs:AssociateKmsKey", f"{logs}{group}"), group
+    assert sorted(out(dev_stack, "glue_log_group_names")) == sorted(
+        ["/aws-glue/favorita-dev/output", "/aws-glue/favorita-dev/error", f"{encrypted}/output", f"{encrypted}/error"]
+    )
+    for group in ("/aws-glue/jobs/output", "/aws-glue/jobs/error", "/aws-glue/favorita-dev-other/output"):
+        assert not allowed(glue, "logs:PutLogEvents", f"{logs}{group}:log-stream:jr_0123-driver"), group
     sagemaker = role_policy(iam, "favorita-dev-sagemaker")
     assert allowed(sagemaker, "s3:GetObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/data.json")
     assert not allowed(sagemaker, "s3:GetObject", f"arn:aws:s3:::{out(dev_stack, 'raw_bucket')}/raw/train/x.csv")
@@ -169,6 +187,11 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     assert job["DefaultArguments"]["--extra-py-files"] == f"s3://{artifacts}/glue/favorita_core.zip"
     assert job["DefaultArguments"]["--additional-python-modules"].split(",") == ["dagster-pipes==1.13.*", "orjson==3.*"]
     assert job["SecurityConfiguration"] == "favorita-dev-glue"
+    assert job["DefaultArguments"]["--custom-logGroup-prefix"] == "/aws-glue/favorita-dev"  # Glue 5.0's option
+    assert "--continuous-log-logGroup" not in job["DefaultArguments"]  # Glue 4.0's, ignored by 5.0
+    groups = client(dev_stack, "logs").describe_log_groups(logGroupNamePrefix="/aws-glue/favorita-dev")["logGroups"]
+    assert sorted(g["logGroupName"] for g in groups) == sorted(out(dev_stack, "glue_log_group_names"))
+    assert {g.get("kmsKeyId") for g in groups} == {out(dev_stack, "kms_key_arn")}
     for name in ("clean_series_job.py", "favorita_core.zip"):
         body = s3.get_object(Bucket=artifacts, Key=f"glue/{name}")["Body"].read()
         assert body == (dev_stack.glue_dir / name).read_bytes()
@@ -452,9 +475,10 @@ def test_a_second_plan_changes_nothing(dev_stack, tmp_path):
     assert planned_changes(plan_json(dev_stack, tmp_path, *dev_stack.vars)) == []
 
 
-def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resources(dev_stack, tmp_path):
+def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_six_resources(dev_stack, tmp_path):
     """Applied above with its default, the root made no QuickSight resource; turned on, it plans the data source, the
-    two data sets, the template and the dashboard over the platform's workgroup and tables, and changes nothing else."""
+    two data sets, the template and the dashboard over the platform's workgroup and tables, and the grant of the
+    tables' objects, the query results and the key to QuickSight's service role, and changes nothing else."""
     principal = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
     plan = plan_json(
         dev_stack,
@@ -474,6 +498,7 @@ def test_quicksight_is_off_by_default_and_turned_on_adds_exactly_its_five_resour
             "aws_quicksight_data_set.replenishment_plan",
             "aws_quicksight_template.planner",
             "aws_quicksight_dashboard.planner",
+            "aws_iam_role_policy.service_role",
         )
     )
     after = {c["address"]: c["change"]["after"] for c in plan["resource_changes"]}

@@ -127,3 +127,17 @@ def test_every_module_has_a_readme_with_an_example():
         readme = folder / "README.md"
         assert readme.is_file(), f"{folder.name} has no README.md"
         assert 'source = "../' in readme.read_text(), f"{folder.name}/README.md has no example calling the module"
+
+
+def test_every_name_prefix_the_dev_root_accepts_makes_names_the_dagster_module_accepts():
+    """envs/dev appends -dev to name_prefix and hands the result to the dagster module as its name: a prefix the root
+    accepts must never be refused there (after half an apply)."""
+    root = blocks("variable", (INFRA / "envs" / "dev" / "variables.tf").read_text())["name_prefix"]
+    module = blocks("variable", (INFRA / "modules" / "dagster" / "variables.tf").read_text())["name"]
+    (prefix_rule,) = re.findall(r'regex\("(.+?)", var\.name_prefix\)', root)
+    (name_rule,) = re.findall(r'regex\("(.+?)", var\.name\)', module)
+    candidates = ["fa", "favorita", "a" * 19 + "b", "a" * 20 + "b", "a" * 25, "f-", "favorita-", "x1-2"]
+    accepted = [p for p in candidates if re.fullmatch(prefix_rule, p)]
+    assert "a" * 19 + "b" in accepted and "fa" in accepted
+    refused = [p for p in accepted if not re.fullmatch(name_rule, f"{p}-dev")]
+    assert refused == []

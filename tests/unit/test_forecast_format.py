@@ -1,4 +1,4 @@
-"""Amazon Forecast's shape: the three dataset files from the inference channel, and export files read back."""
+"""Amazon Forecast's shape: the three dataset files from the test and inference channels, and export files read back."""
 
 import numpy as np
 import pandas as pd
@@ -70,11 +70,61 @@ def test_the_files_stream_series_by_series_and_compact_records_give_the_same_row
     ]
     assert (counts.series, counts.target_rows, counts.related_rows) == (2, 7, 11)
     assert (counts.first_day, counts.last_day, counts.related_last_day) == ("2017-08-12", "2017-08-15", "2017-08-17")
-    # From the channel's file, as the channel builders call it.
-    channel = tmp_path / "inference.json"
+    # From the channels' files, as the channel builders call it: the test records (history only) give the same rows
+    # when their features are the inference records' history.
+    channel, test = tmp_path / "inference.json", tmp_path / "test.json"
     channel.write_bytes(to_json_lines(records))
-    files, summary = write_datasets_from_channel([channel], ENCODING.to_dict(), tmp_path / "c", H)
+    test.write_bytes(
+        to_json_lines([{**r, "dynamic_feat": [row[: len(r["target"])] for row in r["dynamic_feat"]]} for r in records])
+    )
+    files, summary = write_datasets_from_channel([test], [channel], ENCODING.to_dict(), tmp_path / "c", H)
     assert files["related"].read_bytes() == paths["related"].read_bytes() and summary["series"] == 2
+
+
+def test_a_closure_inside_a_backtest_window_is_not_in_forecasts_related_data_but_a_known_one_is(tmp_path):
+    """DeepAR and the challengers are scored on the backtest windows with only the closures known in advance; so is
+    Amazon Forecast's backtest: its related data takes the history from the test channel, the horizon from the
+    inference channel."""
+    from unit.test_deepar_format import HOLIDAYS, STORES, cleaned_frame
+    from unit.test_deepar_format import H as DH
+
+    from favorita_assets.core.deepar_format import build_channels
+    from favorita_assets.core.features import horizon_features
+
+    cleaned, cutoff = cleaned_frame(), pd.Timestamp("2016-12-24")
+    horizon = pd.date_range(cutoff + pd.Timedelta(days=1), periods=DH, freq="D")
+    future = horizon_features(cleaned[["store_nbr", "family"]], horizon, STORES, HOLIDAYS, None)
+    channels = build_channels(cleaned, cutoff, DH, future)
+    for name in ("test", "inference"):
+        (tmp_path / f"{name}.json").write_bytes(to_json_lines(getattr(channels, name)))
+    files, _ = write_datasets_from_channel(
+        [tmp_path / "test.json"], [tmp_path / "inference.json"], channels.encoding, tmp_path / "out", DH
+    )
+    closed = {
+        (row[0], row[1]): row[-1]
+        for row in (line.split(",") for line in files["related"].read_text().splitlines())
+        if row[0].startswith("2_")
+    }
+    closed_column = list(DYNAMIC_FEATURES).index("store_closed")
+    assert closed_column == len(DYNAMIC_FEATURES) - 1  # the last field of a related row
+    assert closed[("2_EGGS", "2016-12-23")] == "0"  # store 2 closed inside the backtest window: not known ahead
+    assert closed[("2_EGGS", "2016-12-20")] == "1"  # closed before the window: history, known
+    inference = channels.inference[2]["dynamic_feat"][closed_column]
+    assert inference[13] == 1.0  # what the inference channel carries there (the closure later observed)
+    # The horizon's days come from the inference channel.
+    assert [day for (item, day) in closed if item == "2_EGGS"][-DH:] == [f"{d:%Y-%m-%d}" for d in horizon]
+
+
+def test_channels_out_of_step_are_refused(tmp_path):
+    a, b = record(0, 0), record(1, 1)
+    history = [{**r, "dynamic_feat": [row[: len(r["target"])] for row in r["dynamic_feat"]]} for r in (a, b)]
+    (tmp_path / "i.json").write_bytes(to_json_lines([a, b]))
+    (tmp_path / "t.json").write_bytes(to_json_lines(history[::-1]))
+    with pytest.raises(ForecastFormatError, match="not in the same series order"):
+        write_datasets_from_channel([tmp_path / "t.json"], [tmp_path / "i.json"], ENCODING, tmp_path / "x", H)
+    (tmp_path / "t.json").write_bytes(to_json_lines(history[:1]))
+    with pytest.raises(ForecastFormatError, match="different numbers of series"):
+        write_datasets_from_channel([tmp_path / "t.json"], [tmp_path / "i.json"], ENCODING, tmp_path / "y", H)
 
 
 def test_features_short_of_the_horizon_and_colliding_families_are_refused(tmp_path):

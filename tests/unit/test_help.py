@@ -22,8 +22,8 @@ def test_help_loads_neither_pandas_nor_dagster_nor_torch():
 
 def test_the_help_numbers_are_the_code_s(tmp_path):
     from favorita_assets.cli import build_parser
+    from favorita_assets.core.defaults import DEFAULT_EPOCHS, KAGGLE_FAMILIES, SAMPLE_FILES
     from favorita_assets.core.sample_data import FAMILIES, write_sample_data
-    from favorita_assets.defaults import DEFAULT_EPOCHS, KAGGLE_FAMILIES, SAMPLE_FILES
     from favorita_assets.modeling.config import DeepARConfig
     from favorita_assets.partitions import cutoff_months
 

@@ -47,10 +47,14 @@ module "dagster" {
   image_tag                         = var.dagster_image_tag
   ui_allowed_cidrs                  = var.dagster_ui_allowed_cidrs
   certificate_arn                   = var.dagster_certificate_arn
+  internal_load_balancer            = var.dagster_internal_load_balancer
+  cognito                           = var.dagster_cognito
+  oidc                              = var.dagster_oidc
   vpc_id                            = var.dagster_vpc_id
   private_subnet_ids                = var.dagster_private_subnet_ids
   public_subnet_ids                 = var.dagster_public_subnet_ids
   egress                            = var.dagster_egress
+  model_backend                     = var.model_backend
   db_deletion_protection            = !var.force_destroy
   load_balancer_deletion_protection = !var.force_destroy
   force_destroy                     = var.force_destroy
@@ -86,5 +90,7 @@ module "quicksight" {
   forecasts_table     = module.platform.forecasts_table_name
   replenishment_table = module.platform.replenishment_plan_table_name
   principal_arn       = var.quicksight_principal_arn
+  artifacts_bucket    = module.platform.artifacts_bucket
+  kms_key_arn         = module.platform.kms_key_arn
   tags                = local.tags
 }

@@ -30,6 +30,11 @@ output "kms_key_arn" {
   value       = module.platform.kms_key_arn
 }
 
+output "glue_log_group_names" {
+  description = "CloudWatch log groups of the Glue job (its driver's and executors' logs in /error, print output in /output)."
+  value       = module.platform.glue_log_group_names
+}
+
 output "glue_job_name" {
   description = "Glue cleaning job (FAVORITA_GLUE_JOB_NAME)."
   value       = module.platform.glue_job_name
@@ -108,6 +113,11 @@ output "dagster_policy_arn" {
 output "dagster_ui_url" {
   description = "URL of the Dagster UI (FAVORITA_DAGSTER_URL); null without dagster_hosting."
   value       = one(module.dagster[*].ui_url)
+}
+
+output "dagster_ui_internal" {
+  description = "Whether the Dagster UI's load balancer is internal (reached over a VPN or peering) or internet-facing; null without dagster_hosting."
+  value       = one(module.dagster[*].ui_internal)
 }
 
 output "dagster_ecr_repository_url" {

@@ -15,8 +15,8 @@ variable "name_prefix" {
   default     = "favorita"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name_prefix))
-    error_message = "name_prefix must be 2-21 lowercase letters, digits or hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,19}$", var.name_prefix))
+    error_message = "name_prefix must be 2-20 lowercase letters, digits or hyphens, starting with a letter (with -dev appended, the Dagster load balancer's name allows no more)."
   }
 }
 
@@ -103,9 +103,38 @@ variable "dagster_image_tag" {
 }
 
 variable "dagster_ui_allowed_cidrs" {
-  description = "CIDR blocks that may reach the Dagster UI (default: private networks, e.g. over a VPN)."
+  description = "CIDR blocks that may reach the Dagster UI (default: private networks, e.g. over a VPN, with an internal load balancer)."
   type        = list(string)
   default     = ["10.0.0.0/8"]
+}
+
+variable "dagster_internal_load_balancer" {
+  description = "Whether the UI's load balancer is internal (reached over a VPN or peering into its VPC). null: internal while dagster_ui_allowed_cidrs are all private, internet-facing otherwise (then set dagster_certificate_arn and a sign-in)."
+  type        = bool
+  default     = null
+}
+
+variable "dagster_cognito" {
+  description = "Sign-in through a Cognito user pool before the UI (needs dagster_certificate_arn): user_pool_arn, user_pool_client_id, user_pool_domain."
+  type = object({
+    user_pool_arn       = string
+    user_pool_client_id = string
+    user_pool_domain    = string
+  })
+  default = null
+}
+
+variable "dagster_oidc" {
+  description = "Sign-in through an OIDC provider before the UI (needs dagster_certificate_arn); the client secret is read from Secrets Manager by client_secret_secret_arn."
+  type = object({
+    issuer                   = string
+    authorization_endpoint   = string
+    token_endpoint           = string
+    user_info_endpoint       = string
+    client_id                = string
+    client_secret_secret_arn = string
+  })
+  default = null
 }
 
 variable "dagster_certificate_arn" {

@@ -7,19 +7,35 @@ data "aws_elb_service_account" "this" {}
 locals {
   https        = var.certificate_arn != null
   authenticate = var.oidc != null || var.cognito != null
+
+  # RFC 1918: a block is private when it lies inside one of these (same network at the range's prefix, and as long).
+  private_ranges = [{ base = "10.0.0.0", bits = 8 }, { base = "172.16.0.0", bits = 12 }, { base = "192.168.0.0", bits = 16 }]
+  ui_cidrs_private = [for c in var.ui_allowed_cidrs : anytrue([
+    for r in local.private_ranges :
+    tonumber(split("/", c)[1]) >= r.bits && cidrhost("${cidrhost(c, 0)}/${r.bits}", 0) == r.base
+  ])]
+  only_private_ui_cidrs  = alltrue(local.ui_cidrs_private)
+  internal_load_balancer = coalesce(var.internal_load_balancer, local.only_private_ui_cidrs)
 }
 
 resource "aws_lb" "this" {
   #checkov:skip=CKV2_AWS_28:A WAF web ACL is the account's choice (a shared one, or Shield); ingress is already limited to ui_allowed_cidrs.
   name                       = "${var.name}-dagster"
   load_balancer_type         = "application"
-  internal                   = var.internal_load_balancer
+  internal                   = local.internal_load_balancer
   subnets                    = local.lb_subnet_ids
   security_groups            = [aws_security_group.alb.id]
   drop_invalid_header_fields = true
   enable_deletion_protection = var.load_balancer_deletion_protection
   idle_timeout               = 120
   tags                       = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.internal_load_balancer || !local.only_private_ui_cidrs
+      error_message = "An internet-facing load balancer with only private ui_allowed_cidrs (${join(", ", var.ui_allowed_cidrs)}) lets nobody in: no client on the internet presents a private address. Make it internal (internal_load_balancer = true, reached over a VPN or peering), or list the public CIDRs of your office (with certificate_arn and sign-in)."
+    }
+  }
 
   access_logs {
     bucket  = var.access_log_bucket

@@ -1,6 +1,7 @@
 # The Dagster instance's PostgreSQL: private, encrypted with the platform key, backed up. RDS makes the master
 # password and keeps it in Secrets Manager (encrypted with the same key); the tasks get it as an ECS secret by ARN,
-# so it is never in a task definition's environment, an output, or the Terraform state.
+# so it is never in a task definition's environment, an output, or the Terraform state. Its rotation, and the
+# redeploy that follows it, are in rotation.tf.
 
 resource "aws_db_subnet_group" "this" {
   name       = "${var.name}-dagster"

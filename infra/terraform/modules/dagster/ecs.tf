@@ -124,7 +124,7 @@ locals {
 
 resource "aws_ecs_service" "this" {
   for_each                           = local.services
-  name                               = "${var.name}-dagster-${replace(each.key, "_", "-")}"
+  name                               = local.service_names[each.key]
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.this[each.key].arn
   desired_count                      = 1

@@ -9,13 +9,14 @@ locals {
   vpc_cidr           = local.create_vpc ? aws_vpc.this[0].cidr_block : data.aws_vpc.existing[0].cidr_block
   private_subnet_ids = local.create_vpc ? aws_subnet.private[*].id : var.private_subnet_ids
   public_subnet_ids  = local.create_vpc ? aws_subnet.public[*].id : var.public_subnet_ids
-  lb_subnet_ids      = var.internal_load_balancer ? local.private_subnet_ids : local.public_subnet_ids
+  lb_subnet_ids      = local.internal_load_balancer ? local.private_subnet_ids : local.public_subnet_ids
 
-  # Interface endpoints (egress = "endpoints"): every AWS API the tasks call, so no traffic needs the internet.
-  interface_endpoints = var.egress == "endpoints" && local.create_vpc ? toset([
+  # Interface endpoints (egress = "endpoints"): every AWS API the tasks call, so no traffic needs the internet
+  # (Amazon Forecast's too when it is the model backend).
+  interface_endpoints = var.egress == "endpoints" && local.create_vpc ? toset(concat([
     "ecr.api", "ecr.dkr", "logs", "sqs", "sns", "sagemaker.api", "sagemaker.runtime", "glue", "secretsmanager", "sts",
     "ecs", "kms", "athena",
-  ]) : toset([])
+  ], var.model_backend == "amazon-forecast" ? ["forecast"] : [])) : toset([])
 }
 
 data "aws_vpc" "existing" {

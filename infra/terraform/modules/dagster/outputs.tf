@@ -3,6 +3,11 @@ output "ui_url" {
   value       = local.ui_url
 }
 
+output "ui_internal" {
+  description = "Whether the UI's load balancer is internal (reach it over a VPN or peering into the VPC) or internet-facing."
+  value       = local.internal_load_balancer
+}
+
 output "ecr_repository_url" {
   description = "ECR repository of the code-location image; the deploy pushes <url>:<git sha>."
   value       = aws_ecr_repository.this.repository_url

@@ -94,6 +94,17 @@ variable "egress" {
 # The UI
 ################################################################################
 
+variable "model_backend" {
+  description = "The platform's model backend (sagemaker-deepar or amazon-forecast): with egress = \"endpoints\", amazon-forecast also gets Amazon Forecast's interface endpoint."
+  type        = string
+  default     = "sagemaker-deepar"
+
+  validation {
+    condition     = contains(["sagemaker-deepar", "amazon-forecast"], var.model_backend)
+    error_message = "model_backend must be sagemaker-deepar or amazon-forecast."
+  }
+}
+
 variable "ui_allowed_cidrs" {
   description = "CIDR blocks that may reach the UI's load balancer (the office, the VPN). Nothing else gets in."
   type        = list(string)
@@ -105,9 +116,9 @@ variable "ui_allowed_cidrs" {
 }
 
 variable "internal_load_balancer" {
-  description = "Make the load balancer internal (reachable only inside the VPC and networks joined to it)."
+  description = "Make the load balancer internal (in the private subnets, reachable only from the VPC and the networks joined to it: a VPN, peering, Direct Connect). null: internal when every ui_allowed_cidrs block is private (RFC 1918), internet-facing otherwise. An internet-facing one with only private CIDRs is refused: no client of the internet presents a private address."
   type        = bool
-  default     = false
+  default     = null
 }
 
 variable "certificate_arn" {
@@ -200,6 +211,17 @@ variable "db_instance_class" {
   description = "RDS instance class of the Dagster database."
   type        = string
   default     = "db.t4g.micro"
+}
+
+variable "db_password_rotation_schedule" {
+  description = "When Secrets Manager rotates the database password (a cron() or rate() expression, UTC); the services are redeployed right after each rotation. By default the first Sunday of every third month, in the database's maintenance window."
+  type        = string
+  default     = "cron(0 3 ? 1/3 SUN#1 *)"
+
+  validation {
+    condition     = can(regex("^(cron\\(.+\\)|rate\\([0-9]+ (days?|hours?)\\))$", var.db_password_rotation_schedule))
+    error_message = "db_password_rotation_schedule must be a Secrets Manager schedule: cron(...) or rate(N days), e.g. cron(0 3 ? 1/3 SUN#1 *)."
+  }
 }
 
 variable "db_allocated_storage" {

@@ -42,15 +42,32 @@ resource "aws_s3_object" "package" {
   tags        = var.tags
 }
 
+# Glue 5.0 writes a job's logs to <prefix>/output (stdout, stderr) and <prefix>/error (driver, executors, Spark), the
+# prefix given by --custom-logGroup-prefix (without it, /aws-glue/jobs, which the role may not write). With a security
+# configuration that encrypts CloudWatch logs, AWS documents the groups as <prefix>-<role>-<configuration>/...: both
+# pairs are made here (the platform key, the retention) and only these four are granted to the job's role.
+locals {
+  glue_role_name         = regex("[^/]+$", var.glue_role_arn)
+  security_configuration = "${var.name}-glue"
+  encrypted_logs_prefix  = "${var.log_group_name}-${local.glue_role_name}-${local.security_configuration}"
+  log_group_names = {
+    output           = "${var.log_group_name}/output"
+    error            = "${var.log_group_name}/error"
+    encrypted_output = "${local.encrypted_logs_prefix}/output"
+    encrypted_error  = "${local.encrypted_logs_prefix}/error"
+  }
+}
+
 resource "aws_cloudwatch_log_group" "glue" {
-  name              = var.log_group_name
+  for_each          = local.log_group_names # static keys: the role's name is known only once it exists
+  name              = each.value
   retention_in_days = var.log_retention_days
   kms_key_id        = var.kms_key_arn
   tags              = var.tags
 }
 
 resource "aws_glue_security_configuration" "this" {
-  name = "${var.name}-glue"
+  name = local.security_configuration
 
   encryption_configuration {
     cloudwatch_encryption {
@@ -81,6 +98,7 @@ resource "aws_glue_job" "clean_series" {
   max_retries            = 0 # Dagster decides whether to run again
   execution_class        = "STANDARD"
   security_configuration = aws_glue_security_configuration.this.name
+  depends_on             = [aws_cloudwatch_log_group.glue] # its groups exist, encrypted, before its first run
 
   command {
     name            = "glueetl"
@@ -93,14 +111,13 @@ resource "aws_glue_job" "clean_series" {
   }
 
   default_arguments = {
-    "--extra-py-files"                   = "s3://${var.artifacts_bucket}/${aws_s3_object.package.key}"
-    "--additional-python-modules"        = var.additional_python_modules
-    "--job-language"                     = "python"
-    "--TempDir"                          = "s3://${var.artifacts_bucket}/glue-temp/"
-    "--enable-metrics"                   = "true"
-    "--enable-continuous-cloudwatch-log" = "true"
-    "--continuous-log-logGroup"          = aws_cloudwatch_log_group.glue.name
-    "--engine"                           = var.default_engine
+    "--extra-py-files"            = "s3://${var.artifacts_bucket}/${aws_s3_object.package.key}"
+    "--additional-python-modules" = var.additional_python_modules
+    "--job-language"              = "python"
+    "--TempDir"                   = "s3://${var.artifacts_bucket}/glue-temp/"
+    "--enable-metrics"            = "true"
+    "--custom-logGroup-prefix"    = var.log_group_name
+    "--engine"                    = var.default_engine
   }
 
   tags = var.tags

@@ -23,9 +23,9 @@ output "athena_workgroup" {
   value       = aws_athena_workgroup.this.name
 }
 
-output "log_group_name" {
-  description = "CloudWatch log group of the Glue job."
-  value       = aws_cloudwatch_log_group.glue.name
+output "log_group_names" {
+  description = "CloudWatch log groups the Glue job writes to (<prefix>/output and /error; with the security configuration, <prefix>-<role>-<configuration>/output and /error)."
+  value       = [for key in ["output", "error", "encrypted_output", "encrypted_error"] : aws_cloudwatch_log_group.glue[key].name]
 }
 
 output "forecast_totals_table_name" {

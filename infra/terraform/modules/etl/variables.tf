@@ -50,13 +50,13 @@ variable "glue_version" {
 }
 
 variable "worker_type" {
-  description = "Glue worker type."
+  description = "Glue worker type of the Spark (glueetl) job."
   type        = string
   default     = "G.1X"
 
   validation {
-    condition     = contains(["G.025X", "G.1X", "G.2X", "G.4X", "G.8X"], var.worker_type)
-    error_message = "worker_type must be one of G.025X, G.1X, G.2X, G.4X, G.8X."
+    condition     = contains(["G.1X", "G.2X", "G.4X", "G.8X"], var.worker_type)
+    error_message = "worker_type must be one of G.1X, G.2X, G.4X, G.8X (G.025X is for streaming jobs only, not a glueetl job)."
   }
 }
 
@@ -111,12 +111,12 @@ variable "additional_python_modules" {
 }
 
 variable "log_group_name" {
-  description = "CloudWatch log group of the job's continuous logs."
+  description = "Prefix of the job's CloudWatch log groups (Glue 5.0's --custom-logGroup-prefix): it writes to <prefix>/output and <prefix>/error."
   type        = string
 
   validation {
-    condition     = startswith(var.log_group_name, "/aws-glue/")
-    error_message = "log_group_name must start with /aws-glue/ so Glue's console finds it."
+    condition     = startswith(var.log_group_name, "/aws-glue/") && can(regex("^[A-Za-z0-9_/-]{1,400}$", var.log_group_name)) && !endswith(var.log_group_name, "/")
+    error_message = "log_group_name must start with /aws-glue/ (so Glue's console finds it), hold only letters, digits, _, - and /, and not end with /."
   }
 }
 

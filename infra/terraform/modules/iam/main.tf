@@ -15,7 +15,7 @@ locals {
   artifacts = var.bucket_arns["artifacts"]
 
   glue_job_arn        = "arn:${local.partition}:glue:${local.region}:${local.account_id}:job/${var.glue_job_name}"
-  glue_log_groups_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${var.glue_log_group_name}"
+  glue_log_group_arns = [for name in var.glue_log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}"]
   sagemaker_arn       = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
   sagemaker_logs_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/*"
   # SageMaker's built-in DeepAR image lives in an AWS-owned registry whose account differs by region.
@@ -107,7 +107,7 @@ data "aws_iam_policy_document" "glue" {
   statement {
     sid       = "WriteJobLogs"
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:AssociateKmsKey"]
-    resources = [local.glue_log_groups_arn, "${local.glue_log_groups_arn}:*", "${local.glue_log_groups_arn}-*"]
+    resources = concat(local.glue_log_group_arns, [for arn in local.glue_log_group_arns : "${arn}:*"])
   }
 
   statement {
@@ -329,7 +329,7 @@ data "aws_iam_policy_document" "dagster" {
   statement {
     sid       = "ReadCleaningJobLogs"
     actions   = ["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"]
-    resources = [local.glue_log_groups_arn, "${local.glue_log_groups_arn}:*"]
+    resources = concat(local.glue_log_group_arns, [for arn in local.glue_log_group_arns : "${arn}:*"])
   }
 
   statement {
@@ -362,8 +362,10 @@ data "aws_iam_policy_document" "dagster" {
   }
 
   statement {
+    # Registering a version with Tags is also judged as sagemaker:AddTags on the new package (tag-on-create).
     sid = "ModelRegistry"
     actions = [
+      "sagemaker:AddTags",
       "sagemaker:CreateModelPackage",
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",

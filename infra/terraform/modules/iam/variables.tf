@@ -28,9 +28,9 @@ variable "glue_job_name" {
   type        = string
 }
 
-variable "glue_log_group_name" {
-  description = "CloudWatch log group (or name pattern) the Glue job writes to."
-  type        = string
+variable "glue_log_group_names" {
+  description = "CloudWatch log groups the Glue job writes to (exactly these: the job's role may write no other)."
+  type        = list(string)
 }
 
 variable "sagemaker_name_prefix" {

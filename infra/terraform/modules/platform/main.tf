@@ -29,7 +29,7 @@ module "iam" {
   bucket_arns              = module.storage.bucket_arns
   kms_key_arn              = module.storage.kms_key_arn
   glue_job_name            = local.glue_job_name
-  glue_log_group_name      = local.glue_log_group_name
+  glue_log_group_names     = module.etl.log_group_names
   sagemaker_name_prefix    = local.sagemaker_name_prefix
   forecast_enabled         = var.model_backend == "amazon-forecast"
   forecast_name_prefix     = local.forecast_name_prefix

@@ -26,6 +26,11 @@ output "kms_key_arn" {
   value       = module.storage.kms_key_arn
 }
 
+output "glue_log_group_names" {
+  description = "CloudWatch log groups of the Glue job (its driver's and executors' logs in /error, print output in /output)."
+  value       = module.etl.log_group_names
+}
+
 output "glue_job_name" {
   description = "Glue cleaning job (FAVORITA_GLUE_JOB_NAME)."
   value       = module.etl.glue_job_name

@@ -238,3 +238,46 @@ resource "aws_quicksight_dashboard" "planner" {
 
   tags = var.tags
 }
+
+# QuickSight runs Athena queries as its service role: that role must read the tables' objects, write the query results
+# under athena-results/ and use the platform key for both. (AWS's managed policy on the role covers Athena and the
+# Glue catalog, not this account's buckets or key.) The role exists once the account subscribes to QuickSight.
+data "aws_iam_policy_document" "service_role" {
+  statement {
+    sid       = "ListTheTablesAndResults"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${var.artifacts_bucket}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["", "forecasts/*", "forecast_totals/*", "replenishment_plan/*", "athena-results/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadTheTables"
+    actions   = ["s3:GetObject"]
+    resources = [for prefix in ["forecasts", "forecast_totals", "replenishment_plan", "athena-results"] : "arn:${data.aws_partition.current.partition}:s3:::${var.artifacts_bucket}/${prefix}/*"]
+  }
+
+  statement {
+    sid       = "WriteQueryResults"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["arn:${data.aws_partition.current.partition}:s3:::${var.artifacts_bucket}/athena-results/*"]
+  }
+
+  statement {
+    sid       = "UseThePlatformKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+data "aws_partition" "current" {}
+
+resource "aws_iam_role_policy" "service_role" {
+  name   = "${local.id}-athena-data"
+  role   = var.service_role_name
+  policy = data.aws_iam_policy_document.service_role.json
+}

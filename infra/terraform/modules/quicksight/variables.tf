@@ -35,6 +35,22 @@ variable "principal_arn" {
   }
 }
 
+variable "artifacts_bucket" {
+  description = "Bucket holding the tables' Parquet files (forecasts/, forecast_totals/, replenishment_plan/) and the Athena results (athena-results/)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "The platform's KMS key, which encrypts the tables and the query results."
+  type        = string
+}
+
+variable "service_role_name" {
+  description = "QuickSight's service role in this account (made when the account subscribes; its name in the QuickSight console under Manage QuickSight > Security & permissions)."
+  type        = string
+  default     = "aws-quicksight-service-role-v0"
+}
+
 variable "tags" {
   description = "Tags on every resource"
   type        = map(string)

@@ -71,6 +71,32 @@ data "aws_iam_policy_document" "kms" {
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
     }
   }
+
+  # The alerts topic is encrypted with this key: CloudWatch publishes an alarm's notification to it only if the key
+  # lets cloudwatch.amazonaws.com use it (an IAM policy cannot grant a service principal that), for this account's
+  # alarms of this platform only.
+  statement {
+    sid       = "CloudWatchAlarmsOfThisPlatform"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-*"]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {

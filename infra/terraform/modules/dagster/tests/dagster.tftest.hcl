@@ -74,6 +74,12 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_sfn_state_machine" {
+    defaults = {
+      arn = "arn:aws:states:eu-west-1:123456789012:stateMachine:favorita-test-dagster-redeploy"
+    }
+  }
+
   mock_resource "aws_db_instance" {
     defaults = {
       address = "favorita-test-dagster.abc.eu-west-1.rds.amazonaws.com"
@@ -126,6 +132,61 @@ run "database_is_private_encrypted_and_backed_up" {
     condition     = toset(aws_db_subnet_group.this.subnet_ids) == toset(aws_subnet.private[*].id)
     error_message = "The database must live in the private subnets only."
   }
+}
+
+run "a_rotated_password_redeploys_the_services" {
+  command = apply
+
+  assert {
+    condition     = aws_secretsmanager_secret_rotation.db.secret_id == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-mock-AbCdEf" && aws_secretsmanager_secret_rotation.db.rotation_rules[0].schedule_expression == "cron(0 3 ? 1/3 SUN#1 *)"
+    error_message = "Terraform must own the rotation schedule of RDS's secret (not RDS's default 7 days)."
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.db_rotated.event_pattern) == {
+      source        = ["aws.secretsmanager"]
+      "detail-type" = ["AWS Service Event via CloudTrail"]
+      detail = {
+        eventName           = ["RotationSucceeded"]
+        additionalEventData = { SecretId = ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-mock-AbCdEf"] }
+      }
+    }
+    error_message = "The rule must fire on RotationSucceeded of the database secret, and of nothing else."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.redeploy.arn == aws_sfn_state_machine.redeploy.arn && aws_cloudwatch_event_target.redeploy.role_arn == aws_iam_role.rotated_event.arn
+    error_message = "The rule must start the redeploy state machine."
+  }
+
+  assert {
+    condition = toset([
+      for b in jsondecode(aws_sfn_state_machine.redeploy.definition).States.Redeploy.Branches : jsonencode(values(b.States)[0].Parameters)
+      if values(b.States)[0].Resource == "arn:aws:states:::aws-sdk:ecs:updateService"
+      ]) == toset([for role in ["code_server", "daemon", "webserver"] : jsonencode({
+        Cluster            = aws_ecs_cluster.this.name
+        Service            = aws_ecs_service.this[role].name
+        ForceNewDeployment = true
+    })])
+    error_message = "The state machine must force a new deployment of the webserver, daemon and code server."
+  }
+
+  assert {
+    condition = data.aws_iam_policy_document.redeploy.statement[0].actions == toset(["ecs:UpdateService"]) && toset(data.aws_iam_policy_document.redeploy.statement[0].resources) == toset([
+      for role in ["webserver", "daemon", "code-server"] : "arn:aws:ecs:eu-west-1:123456789012:service/${aws_ecs_cluster.this.name}/favorita-test-dagster-${role}"
+    ])
+    error_message = "The redeploy role may only update the services."
+  }
+}
+
+run "a_rotation_schedule_secrets_manager_refuses_is_refused" {
+  command = plan
+
+  variables {
+    db_password_rotation_schedule = "every sunday"
+  }
+
+  expect_failures = [var.db_password_rotation_schedule]
 }
 
 run "no_task_definition_holds_the_password" {
@@ -267,4 +328,73 @@ run "no_ingress_at_all_is_refused" {
   }
 
   expect_failures = [var.ui_allowed_cidrs]
+}
+
+run "only_private_cidrs_make_an_internal_load_balancer" {
+  command = plan
+
+  variables {
+    ui_allowed_cidrs = ["10.0.0.0/8", "172.20.0.0/16", "192.168.4.0/24"]
+  }
+
+  assert {
+    condition     = aws_lb.this.internal == true && output.ui_internal == true
+    error_message = "With only private CIDRs the load balancer must be internal: no internet client presents a private address."
+  }
+
+  assert {
+    condition     = toset(aws_lb.this.subnets) == toset(aws_subnet.private[*].id)
+    error_message = "An internal load balancer belongs in the private subnets."
+  }
+}
+
+run "a_public_cidr_makes_an_internet_facing_load_balancer" {
+  command = plan
+
+  variables {
+    ui_allowed_cidrs = ["10.0.0.0/8", "172.32.0.0/16"] # 172.32/16 lies outside 172.16/12
+  }
+
+  assert {
+    condition     = aws_lb.this.internal == false && toset(aws_lb.this.subnets) == toset(aws_subnet.public[*].id)
+    error_message = "With a public CIDR the load balancer must be internet-facing, in the public subnets."
+  }
+}
+
+run "an_internet_facing_load_balancer_with_only_private_cidrs_is_refused" {
+  command = plan
+
+  variables {
+    internal_load_balancer = false
+    ui_allowed_cidrs       = ["10.0.0.0/8", "192.168.0.0/16"]
+  }
+
+  expect_failures = [aws_lb.this]
+}
+
+run "amazon_forecast_gets_its_endpoint_when_the_tasks_have_no_internet" {
+  command = plan
+
+  variables {
+    egress        = "endpoints"
+    model_backend = "amazon-forecast"
+  }
+
+  assert {
+    condition     = contains(keys(aws_vpc_endpoint.interface), "forecast") && aws_vpc_endpoint.interface["forecast"].service_name == "com.amazonaws.eu-west-1.forecast"
+    error_message = "With egress through endpoints, the Amazon Forecast backend needs Forecast's interface endpoint (or every call times out)."
+  }
+}
+
+run "sagemaker_deepar_needs_no_forecast_endpoint" {
+  command = plan
+
+  variables {
+    egress = "endpoints"
+  }
+
+  assert {
+    condition     = !contains(keys(aws_vpc_endpoint.interface), "forecast") && contains(keys(aws_vpc_endpoint.interface), "sagemaker.api")
+    error_message = "Only the Amazon Forecast backend gets Forecast's endpoint."
+  }
 }

@@ -7,6 +7,18 @@
 #   cd infra/terraform/modules/quicksight && terraform init -plugin-dir=... && terraform test
 
 mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
   mock_resource "aws_quicksight_data_source" {
     defaults = {
       arn = "arn:aws:quicksight:eu-west-1:123456789012:datasource/mock"
@@ -31,6 +43,8 @@ variables {
   athena_workgroup = "favorita-dev"
   glue_database    = "favorita_dev"
   principal_arn    = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
+  artifacts_bucket = "favorita-dev-artifacts-123456789012"
+  kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/mock"
 }
 
 run "athena_tables_behind_a_template_dashboard" {
@@ -82,4 +96,35 @@ run "a_principal_that_is_not_quicksights_is_refused" {
   }
 
   expect_failures = [var.principal_arn]
+}
+
+run "quicksights_service_role_may_read_the_tables_write_results_and_use_the_key" {
+  command = plan
+
+  assert {
+    condition     = aws_iam_role_policy.service_role.role == "aws-quicksight-service-role-v0"
+    error_message = "The grant must be on QuickSight's service role (it runs the Athena queries)."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.service_role.statement : s.resources if contains(s.actions, "s3:GetObject")])) == toset([
+      "arn:aws:s3:::favorita-dev-artifacts-123456789012/forecasts/*",
+      "arn:aws:s3:::favorita-dev-artifacts-123456789012/forecast_totals/*",
+      "arn:aws:s3:::favorita-dev-artifacts-123456789012/replenishment_plan/*",
+      "arn:aws:s3:::favorita-dev-artifacts-123456789012/athena-results/*",
+    ])
+    error_message = "The role must read the three tables and the query results, and nothing else in the bucket."
+  }
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.service_role.statement : s.resources if contains(s.actions, "s3:PutObject")])) == toset([
+      "arn:aws:s3:::favorita-dev-artifacts-123456789012/athena-results/*",
+    ])
+    error_message = "The role may write only the Athena results location."
+  }
+
+  assert {
+    condition     = anytrue([for s in data.aws_iam_policy_document.service_role.statement : contains(s.actions, "kms:Decrypt") && s.resources == toset(["arn:aws:kms:eu-west-1:123456789012:key/mock"])])
+    error_message = "The role must decrypt with the platform key (the tables and results are encrypted with it)."
+  }
 }
