@@ -189,7 +189,10 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     assert (
         sm.describe_model(ModelName=model["model_name"])["PrimaryContainer"]["ModelDataUrl"] == model["model_artifact"]
     )
-    assert sm.describe_endpoint(EndpointName=f"favorita-{model['version']}")["EndpointStatus"] == "InService"
+    # The endpoint served the backtest and the forecasts, then was deleted with its configuration: it bills by the
+    # hour, used or not.
+    assert not [e for e in sm.list_endpoints()["Endpoints"] if e["EndpointName"] == f"favorita-{model['version']}"]
+    assert not sm.list_endpoint_configs()["EndpointConfigs"]
 
     # The canned endpoint answers, parsed: the backtest holds the first, window by window, in series order.
     backtest = pd.read_parquet(

@@ -106,6 +106,7 @@ def test_the_replenishment_table_declares_what_the_plan_writes():
             "unit_cost": [1.0, np.nan],
             "holding_cost_rate": [0.2, np.nan],
             "stockout_cost": [0.5, np.nan],
+            "unit_price": [1.5, np.nan],
         }
     )[list(INVENTORY_COLUMNS)]
     buffer = io.BytesIO()

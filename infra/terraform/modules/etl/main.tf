@@ -372,6 +372,11 @@ resource "aws_glue_catalog_table" "replenishment_plan" {
       comment = "target (the snapshot's), costs (the newsvendor critical ratio) or default"
     }
     columns {
+      name    = "service_level_capped"
+      type    = "boolean"
+      comment = "The backtest holds too few sums to tell the service level from a higher one: ordered up to the worst miss seen"
+    }
+    columns {
       name    = "demand_mean"
       type    = "double"
       comment = "Mean demand over lead time + review period"
@@ -434,17 +439,27 @@ resource "aws_glue_catalog_table" "replenishment_plan" {
     columns {
       name    = "expected_units_short"
       type    = "double"
-      comment = "With costs: expected units short after ordering"
+      comment = "Expected units short after ordering"
     }
     columns {
       name    = "expected_units_over"
       type    = "double"
-      comment = "With costs: expected units left over after ordering"
+      comment = "Expected units left over after ordering"
     }
     columns {
       name    = "expected_cost"
       type    = "double"
       comment = "With costs: expected shortage plus holding cost"
+    }
+    columns {
+      name    = "order_value"
+      type    = "double"
+      comment = "With a unit_cost: what the order costs"
+    }
+    columns {
+      name    = "money_at_risk"
+      type    = "double"
+      comment = "With a unit_price: margin lost on the expected shortage plus holding cost of the expected overstock"
     }
     columns {
       name    = "residuals"

@@ -15,7 +15,8 @@ locals {
     review_period_days  = "INTEGER", demand_mean = "DECIMAL", demand_p90 = "DECIMAL", service_level = "DECIMAL",
     order_up_to         = "DECIMAL", order_quantity = "DECIMAL", p_stockout_before_arrival = "DECIMAL",
     p_stockout_no_order = "DECIMAL", days_of_cover = "DECIMAL", stockout_risk = "BIT", overstock = "BIT",
-    expected_cost       = "DECIMAL", model_version = "STRING", cutoff_month = "STRING",
+    expected_cost       = "DECIMAL", money_at_risk = "DECIMAL", order_value = "DECIMAL", model_version = "STRING",
+    cutoff_month        = "STRING",
   }
   # QuickSight's input column types, by the template's column data types
   input_types    = { DATETIME = "DATETIME", INTEGER = "INTEGER", STRING = "STRING", BIT = "BIT", DECIMAL = "DECIMAL" }
