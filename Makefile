@@ -57,9 +57,10 @@ test: setup
 
 # Production Dagster on this machine against the real processes (needs Debian's postgresql), the container image
 # built with buildah and checked inside (needs buildah and debootstrap, as root), and Dagster's AWS hosting applied to
-# moto with the ECS run launcher and the deploy (needs terraform). .ci/run runs it after `make test`.
+# moto with the ECS run launcher and the deploy, and the platform's own stack applied to moto with the graph and the
+# ops jobs on its outputs (needs terraform). .ci/run runs it after `make test`.
 test-production: setup
-	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m "production or image or aws_hosting" -s
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m "production or image or aws_hosting or aws_platform" -s
 
 # Production Dagster on this machine: PostgreSQL, the code server, the daemon and the webserver, each its own process,
 # on generated demo data; the UI on http://127.0.0.1:3000. Logs in var/prod/logs; `make prod-local-stop` stops it all.

@@ -14,7 +14,7 @@ from aws_mode.emulator import FAKE_CREDENTIALS
 
 from infra.terraform import Terraform, emulator_override
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.aws_platform]
 
 PRINCIPAL = "arn:aws:quicksight:eu-west-1:123456789012:group/default/planners"
 

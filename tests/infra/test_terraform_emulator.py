@@ -26,7 +26,7 @@ from infra.terraform import plan_json, planned_changes
 from ops_jobs.cleanup import cleanup_old_versions
 from ops_jobs.upload import upload_landing, upload_raw_data
 
-pytestmark = pytest.mark.terraform
+pytestmark = [pytest.mark.terraform, pytest.mark.aws_platform]
 
 REGION = FAKE_CREDENTIALS["AWS_DEFAULT_REGION"]
 ACCOUNT = "123456789012"  # moto's account

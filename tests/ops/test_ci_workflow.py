@@ -71,5 +71,8 @@ def test_the_deploy_job_builds_pushes_and_deploys_the_sha_through_the_deploy_scr
     build = next(s["run"] for n, s in steps.items() if n.startswith("Build and push"))
     assert 'docker push "$repository:$IMAGE_SHA"' in build and "image-present" in build
     deploy = next(s["run"] for n, s in steps.items() if n.startswith("Deploy"))
-    assert deploy == 'python infra/deploy/deploy_dagster.py deploy --root "$TF_ROOT" --image-tag "$IMAGE_SHA"'
+    assert deploy == (
+        'python infra/deploy/deploy_dagster.py deploy --root "$TF_ROOT" --var-file "$TF_VAR_FILE" '
+        '--image-tag "$IMAGE_SHA"'
+    )
     assert (REPO / "infra" / "deploy" / "deploy_dagster.py").is_file()
