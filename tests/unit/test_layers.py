@@ -3,7 +3,10 @@
 import ast
 from pathlib import Path
 
-PACKAGE = Path(__file__).resolve().parents[2] / "favorita_assets"
+import favorita_assets
+
+# The package as imported: the repository's in a checkout, the installed one in the image's self-test.
+PACKAGE = Path(favorita_assets.__file__).resolve().parent
 DOMAINS = ["ingest", "series", "modeling", "publishing", "decisions"]  # each may use the ones before it
 ABOVE_BACKENDS = {*DOMAINS, "automation", "definitions", "cli", "pipeline", "topology", "checks"}
 
