@@ -65,14 +65,30 @@ def wait_for(
                 reason = next((response[k] for k in reason_keys if response.get(k)), None) or "AWS gave no reason"
                 raise error(f"{what} ended {status}: {reason}")
             if time.monotonic() - started > deadline_seconds:
+                if stop is not None and _stopped(what, stop, log, f"still {status} after {deadline_seconds:.0f}s"):
+                    raise error(f"{what} still {status} after {deadline_seconds:.0f}s: stopped it")
                 raise error(f"{what} still {status} after {deadline_seconds:.0f}s; stop it in the console")
             _sleep(delay)
             delay = min(delay * 1.6, longest_delay)
     except (KeyboardInterrupt, DagsterExecutionInterruptedError):
+        # Dagster raises these in the step when the run is terminated: from the UI, by run monitoring (a run past its
+        # dagster/max_runtime) or by SIGTERM to the run's task (ECS StopTask), which Dagster maps to an interrupt.
         if stop is not None:
-            log(f"the run was terminated: stopping {what}")
-            stop()
+            _stopped(what, stop, log, "the run was terminated")
         raise
+
+
+def _stopped(what: str, stop: Callable[[], object], log: Callable[[str], None], why: str) -> bool:
+    """Ask AWS to stop the job, saying why in the run's log; a refusal (the job ended meanwhile) is logged, not
+    raised, so the interrupt or the timeout stays what the run reports."""
+    log(f"{why}: stopping {what}")
+    try:
+        stop()
+    except ClientError as refused:
+        log(f"could not stop {what}: {refused}")
+        return False
+    log(f"asked AWS to stop {what}")
+    return True
 
 
 def missing_object(error: ClientError) -> bool:

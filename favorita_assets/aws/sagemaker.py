@@ -32,7 +32,16 @@ from favorita_assets.core.deepar_format import (
 from favorita_assets.resources.training import DeepARTrainer
 
 DEEPAR_FRAMEWORK = "forecasting-deepar"
+# A batch transform has no stopping condition of its own: the run stops one still running after three hours.
+TRANSFORM_WAIT_SECONDS = 3 * 3600
+# How long train() waits past the training job's MaxRuntimeInSeconds (SageMaker's stop and the upload of the model).
+TRAINING_WAIT_MARGIN_SECONDS = 3600
 TAGS = [{"Key": "project", "Value": "favorita-forecast"}]
+
+
+# A version's training or transform jobs: its own name, then -r2, -r3... (a forced retrain, or one after a job that
+# failed or was stopped). SageMaker never frees a job's name, so a line this long means something loops.
+MAX_JOBS_PER_NAME = 50
 
 
 class SageMakerJobFailed(AwsJobFailed):
@@ -66,6 +75,55 @@ def resource_name(*parts: str) -> str:
     if len(name) <= 63:
         return name.rstrip("-")
     return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def job_name(base: str, n: int) -> str:
+    """The ``n``-th job of ``base``'s line (1: ``base`` itself)."""
+    return base if n == 1 else resource_name(base, f"r{n}")
+
+
+def _missing(describe: Callable[[str], dict], name: str) -> dict | None:
+    """``describe(name)``, or None when SageMaker has no job of that name (it answers ValidationException)."""
+    try:
+        return describe(name)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("ValidationException", "ResourceNotFound"):
+            return None
+        raise
+
+
+def job_to_wait_on(
+    base: str, describe: Callable[[str], dict], status_key: str, reuse_completed: bool
+) -> tuple[str, dict | None]:
+    """The job a run waits on for ``base`` (a name derived from what the job computes), found with Describe calls
+    alone: the newest job of ``base``'s line when it is InProgress (a re-run of a terminated or crashed run attaches
+    to it instead of paying for a second) or Completed and ``reuse_completed``, with its description; otherwise the
+    next free name of the line and None (start a job of that name)."""
+    newest: tuple[str, dict] | None = None
+    for n in range(1, MAX_JOBS_PER_NAME + 1):
+        name = job_name(base, n)
+        job = _missing(describe, name)
+        if job is None:
+            if newest is not None and (
+                newest[1][status_key] == "InProgress" or (reuse_completed and newest[1][status_key] == "Completed")
+            ):
+                return newest
+            return name, None
+        newest = (name, job)
+    raise SageMakerJobFailed(
+        f"{MAX_JOBS_PER_NAME} SageMaker jobs named {base}(-rN) already ran: look for what keeps failing or "
+        "stopping them (the jobs' FailureReason in the console) before training this version again"
+    )
+
+
+def _create_unless_raced(create: Callable[[], object], describe: Callable[[], dict | None]) -> None:
+    """``create()``; when it is refused because another run (a retry started alongside) created the job of that name
+    a moment earlier, that job is the one to wait on: not an error."""
+    try:
+        create()
+    except ClientError:
+        if describe() is None:
+            raise
 
 
 class SageMakerDeepAR(DeepARTrainer):
@@ -181,21 +239,45 @@ class SageMakerDeepAR(DeepARTrainer):
             "Tags": [*TAGS, {"Key": "model_version", "Value": request.version}],
         }
 
+    def training_job(self, request) -> tuple[str, dict | None]:
+        """The training job of ``request``'s model version to wait on: one in flight (an earlier run of this version
+        was terminated or its task died), or a Completed one unless the request retrains; else the name to start."""
+        return job_to_wait_on(
+            resource_name(self.name_prefix, request.version),
+            lambda name: self.sm.describe_training_job(TrainingJobName=name),
+            "TrainingJobStatus",
+            reuse_completed=not request.retrain,
+        )
+
     def train(self, context, storage, request, on_epoch):
         storage = _s3(storage)
-        job_name = resource_name(self.name_prefix, request.version, utc_stamp())
-        self.sm.create_training_job(**self.training_job_request(storage, request, job_name))
-        context.log.info(
-            f"SageMaker training job {job_name} started on {self.training_instance_count} x "
-            f"{self.training_instance_type}; model artifacts to {storage.uri(request.model_prefix)}/"
-        )
+        job_name, found = self.training_job(request)
+        if found is None:
+            _create_unless_raced(
+                lambda: self.sm.create_training_job(**self.training_job_request(storage, request, job_name)),
+                lambda: _missing(lambda name: self.sm.describe_training_job(TrainingJobName=name), job_name),
+            )
+            context.log.info(
+                f"SageMaker training job {job_name} started on {self.training_instance_count} x "
+                f"{self.training_instance_type}; model artifacts to {storage.uri(request.model_prefix)}/"
+            )
+        else:
+            context.log.info(
+                f"SageMaker training job {job_name} of {request.version} is already {found['TrainingJobStatus']} "
+                f"(started {found.get('CreationTime')} by an earlier run): "
+                + (
+                    "waiting for it instead of starting another"
+                    if found["TrainingJobStatus"] != "Completed"
+                    else "using its model"
+                )
+            )
         job = self.wait(
             f"training job {job_name}",
             lambda: self.sm.describe_training_job(TrainingJobName=job_name),
             "TrainingJobStatus",
             {"Completed"},
             {"Failed", "Stopped"},
-            self.max_runtime_seconds + 3600,
+            self.max_runtime_seconds + TRAINING_WAIT_MARGIN_SECONDS,
             context.log.info,
             stop=lambda: self.sm.stop_training_job(TrainingJobName=job_name),
         )
@@ -300,46 +382,68 @@ class SageMakerDeepAR(DeepARTrainer):
 
     def _predict_batch(self, context, storage, model, instances, configuration) -> list[dict]:
         body = to_json_lines(instances)
-        digest = hashlib.sha256(body + json.dumps(configuration).encode()).hexdigest()[:12]
+        # The same series, configuration and model give the same forecasts: one job (and one output) for them, which
+        # a re-run attaches to while it runs and reuses once it is done.
+        digest = hashlib.sha256(
+            body + json.dumps(configuration, sort_keys=True).encode() + model["model_name"].encode()
+        ).hexdigest()[:12]
         prefix = f"transforms/{model['version']}/{digest}"
-        storage.write_bytes(f"{prefix}/input/data.json", body)
-        job_name = resource_name(self.name_prefix, model["version"], digest[:8], utc_stamp())
-        output = {
-            "S3OutputPath": storage.uri(f"{prefix}/output/"),
-            "Accept": "application/jsonlines",
-            "AssembleWith": "Line",
-        }
-        if self.kms_key_id:
-            output["KmsKeyId"] = self.kms_key_id
-        self.sm.create_transform_job(
-            TransformJobName=job_name,
-            ModelName=model["model_name"],
-            BatchStrategy="MultiRecord",
-            MaxPayloadInMB=6,
-            Environment={"DEEPAR_INFERENCE_CONFIG": json.dumps(configuration)},
-            TransformInput={
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": storage.uri(f"{prefix}/input/")}},
-                "ContentType": "application/jsonlines",
-                "SplitType": "Line",
-            },
-            TransformOutput=output,
-            TransformResources={"InstanceType": self.inference_instance_type, "InstanceCount": 1},
-            Tags=[*TAGS, {"Key": "model_version", "Value": model["version"]}],
+        output_key = f"{prefix}/output/data.json.out"
+        job_name, found = job_to_wait_on(
+            resource_name(self.name_prefix, model["version"], digest),
+            lambda name: self.sm.describe_transform_job(TransformJobName=name),
+            "TransformJobStatus",
+            reuse_completed=storage.exists(output_key),
         )
-        context.log.info(
-            f"SageMaker batch transform {job_name}: {len(instances):,} series from {storage.uri(prefix)}/input/"
-        )
+        if found is not None:
+            context.log.info(
+                f"SageMaker batch transform {job_name} for these {len(instances):,} series is already "
+                f"{found['TransformJobStatus']} (started by an earlier run): "
+                + ("using its output" if found["TransformJobStatus"] == "Completed" else "waiting for it")
+            )
+        else:
+            self._start_transform(context, storage, model, job_name, prefix, body, configuration, len(instances))
         self.wait(
             f"transform job {job_name}",
             lambda: self.sm.describe_transform_job(TransformJobName=job_name),
             "TransformJobStatus",
             {"Completed"},
             {"Failed", "Stopped"},
-            3 * 3600,
+            TRANSFORM_WAIT_SECONDS,
             context.log.info,
             stop=lambda: self.sm.stop_transform_job(TransformJobName=job_name),
         )
-        return list(read_json_lines(storage.read_bytes(f"{prefix}/output/data.json.out")))
+        return list(read_json_lines(storage.read_bytes(output_key)))
+
+    def _start_transform(self, context, storage, model, job_name, prefix, body, configuration, count) -> None:
+        storage.write_bytes(f"{prefix}/input/data.json", body)
+        output: dict[str, str] = {
+            "S3OutputPath": storage.uri(f"{prefix}/output/"),
+            "Accept": "application/jsonlines",
+            "AssembleWith": "Line",
+        }
+        if self.kms_key_id:
+            output["KmsKeyId"] = self.kms_key_id
+        request = {
+            "TransformJobName": job_name,
+            "ModelName": model["model_name"],
+            "BatchStrategy": "MultiRecord",
+            "MaxPayloadInMB": 6,
+            "Environment": {"DEEPAR_INFERENCE_CONFIG": json.dumps(configuration)},
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": storage.uri(f"{prefix}/input/")}},
+                "ContentType": "application/jsonlines",
+                "SplitType": "Line",
+            },
+            "TransformOutput": output,
+            "TransformResources": {"InstanceType": self.inference_instance_type, "InstanceCount": 1},
+            "Tags": [*TAGS, {"Key": "model_version", "Value": model["version"]}],
+        }
+        _create_unless_raced(
+            lambda: self.sm.create_transform_job(**request),
+            lambda: _missing(lambda name: self.sm.describe_transform_job(TransformJobName=name), job_name),
+        )
+        context.log.info(f"SageMaker batch transform {job_name}: {count:,} series from {storage.uri(prefix)}/input/")
 
     def endpoint_name(self, model: Mapping[str, Any]) -> str:
         return resource_name(self.name_prefix, model["version"])

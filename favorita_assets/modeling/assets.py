@@ -133,7 +133,7 @@ def deepar_model(
 
         context.log.info(f"training DeepAR {version} on {prefix}/train: {json.dumps(hp)}")
         started = time.perf_counter()
-        request = models.training_request(version, prefix, hp, manifest, config.seed)
+        request = models.training_request(version, prefix, hp, manifest, config.seed, config.force_retrain)
         result = trainer.train(context, storage, request, on_epoch)
         seconds = time.perf_counter() - started
         info = models.model_info(version, partition, manifest, hp, config.seed, seconds, losses, result)

@@ -86,8 +86,11 @@ def check_history(partition: str, manifest: dict, hp: dict) -> None:
         )
 
 
-def training_request(version: str, channels_prefix: str, hp: dict, manifest: dict, seed: int) -> TrainingRequest:
-    """What the trainer backend is asked to train: this version, on these channels, with these hyperparameters."""
+def training_request(
+    version: str, channels_prefix: str, hp: dict, manifest: dict, seed: int, retrain: bool = False
+) -> TrainingRequest:
+    """What the trainer backend is asked to train: this version, on these channels, with these hyperparameters
+    (``retrain``: not from a training of this version the backend finished earlier)."""
     return TrainingRequest(
         version=version,
         channels_prefix=channels_prefix,
@@ -95,6 +98,7 @@ def training_request(version: str, channels_prefix: str, hp: dict, manifest: dic
         cardinality=manifest["cardinality"],
         model_prefix=keys.model_prefix(version),
         seed=seed,
+        retrain=retrain,
     )
 
 

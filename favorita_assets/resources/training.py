@@ -31,6 +31,7 @@ class TrainingRequest:
     cardinality: list[int]
     model_prefix: str  # where the model artifact goes
     seed: int = 0
+    retrain: bool = False  # force_retrain: a backend does not reuse a finished training of this version
 
 
 class DeepARTrainer(ConfigurableResource, ABC):

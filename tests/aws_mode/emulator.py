@@ -274,12 +274,14 @@ class EmulatedSageMakerClient(Delegating):
 class MotoSageMaker(Delegating):
     """moto 5.2's SageMaker plus what it lacks. UpdateEndpoint gives the endpoint its new configuration as SageMaker
     would once the update finished (recreating it in moto). StopTrainingJob and StopTransformJob are recorded, and
-    the job then describes as Stopped, as SageMaker's would after stopping."""
+    the job then describes as Stopped, as SageMaker's would after stopping. moto finishes every job at once: a job
+    named in ``running`` describes as InProgress, as a real one would for hours."""
 
     def __init__(self, client) -> None:
         super().__init__(client)
         self.updates: list[tuple[str, str]] = []
         self.stopped: list[str] = []
+        self.running: set[str] = set()
 
     def update_endpoint(self, EndpointName, EndpointConfigName):
         self.updates.append((EndpointName, EndpointConfigName))
@@ -296,11 +298,14 @@ class MotoSageMaker(Delegating):
 
     def describe_training_job(self, TrainingJobName):
         job = self._client.describe_training_job(TrainingJobName=TrainingJobName)
-        return {**job, "TrainingJobStatus": "Stopped"} if TrainingJobName in self.stopped else job
+        return {**job, "TrainingJobStatus": self._status(TrainingJobName, job["TrainingJobStatus"])}
 
     def describe_transform_job(self, TransformJobName):
         job = self._client.describe_transform_job(TransformJobName=TransformJobName)
-        return {**job, "TransformJobStatus": "Stopped"} if TransformJobName in self.stopped else job
+        return {**job, "TransformJobStatus": self._status(TransformJobName, job["TransformJobStatus"])}
+
+    def _status(self, name: str, status: str) -> str:
+        return "Stopped" if name in self.stopped else "InProgress" if name in self.running else status
 
 
 class EmulatedForecastClient:

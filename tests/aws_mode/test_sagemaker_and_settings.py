@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -207,7 +208,7 @@ def moto_trainer(aws_stack, **fields):
     return OnMoto(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, **fields})
 
 
-def training_request(version="deepar-2017-08-abc"):
+def training_request(version="deepar-2017-08-abc", retrain=False):
     from favorita_assets.resources.training import TrainingRequest
 
     hp = {"prediction_length": 16, "context_length": 28, "epochs": 2, "likelihood": "negative-binomial"}
@@ -217,6 +218,7 @@ def training_request(version="deepar-2017-08-abc"):
         hyperparameters=hp,
         cardinality=[3, 4],
         model_prefix=f"models/{version}",
+        retrain=retrain,
     )
 
 
@@ -243,6 +245,100 @@ def test_a_terminated_run_stops_its_training_job(aws_stack, proxy, monkeypatch):
         trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
     (job,) = trainer.sm.list_training_jobs()["TrainingJobSummaries"]
     assert trainer.sm.stopped == [job["TrainingJobName"]]
+    proxy.clear()
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", lambda _seconds: None)
+    again = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)  # the run again: a new job
+    assert again["training_job_name"] == job["TrainingJobName"] + "-r2"
+
+
+class TaskDied(BaseException):
+    """The run's task killed outright (out of memory, SIGKILL): nothing in the step runs any more."""
+
+
+def test_a_rerun_waits_on_the_training_in_flight_and_reuses_a_finished_one(aws_stack, proxy, monkeypatch, caplog):
+    """A run whose task died while SageMaker trained (run monitoring or the run retry then runs it again): the next
+    run finds the job by its name (the model version's) and waits on it instead of paying for a second training;
+    once it is Completed, a run that lost its model.json uses its model. A forced retrain starts a job of its own."""
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack)
+    sm = trainer.sm
+    name, nothing = trainer.training_job(training_request())
+    assert nothing is None and name == "favorita-deepar-2017-08-abc"
+    sm.running.add(name)
+
+    def task_dies(_seconds):
+        raise TaskDied()
+
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", task_dies)
+    with pytest.raises(TaskDied):
+        trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", lambda _seconds: sm.running.clear())  # it finishes
+    caplog.set_level(logging.INFO)
+    rerun = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    assert "already InProgress" in caplog.text and "waiting for it instead of starting another" in caplog.text
+    reused = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    assert rerun["training_job_name"] == reused["training_job_name"] == name and sm.stopped == []
+    assert rerun["model_artifact"] == reused["model_artifact"]
+    retrained = trainer.train(CONTEXT, storage, training_request(retrain=True), on_epoch=None)
+    assert retrained["training_job_name"] == f"{name}-r2"
+    created = [entry for entry in proxy.log if entry[2] == "SageMaker.CreateTrainingJob"]
+    assert len(created) == 2  # the first run's and the retrain's
+
+
+def test_a_rerun_attaches_to_the_batch_transform_in_flight_and_reuses_its_output(aws_stack, proxy, monkeypatch):
+    """The same series, configuration and model name one transform job: a re-run waits on it while it runs and reads
+    its output once it is done; with the output gone (the bucket's lifecycle) the next run starts another."""
+    resources = build_resources(Settings.from_env(aws_stack))
+    storage, trainer = resources["storage"], resources["trainer"]
+
+    def container(instances, config):
+        return [{"mean": [1.0] * 7, "quantiles": {q: [1.0] * 7 for q in config["quantiles"]}} for _ in instances]
+
+    class Batch(SageMakerDeepAR):
+        @property
+        def sm(self):
+            if not hasattr(Batch, "client"):
+                moto = MotoSageMaker(self.aws.client("sagemaker"))
+                Batch.client = EmulatedSageMakerClient(moto, self.aws.client("s3"), container)
+            return Batch.client
+
+    batch = Batch(**{**trainer.model_dump(exclude={"aws"}), "aws": trainer.aws, "inference_mode": "batch"})
+    model = {
+        "version": "deepar-2017-08-abc",
+        "backend": "sagemaker",
+        "model_name": "favorita-dev-deepar-2017-08-abc",
+        "hyperparameters": {"prediction_length": 7, "num_eval_samples": 50},
+    }
+    sm = batch.sm
+    created: list[str] = []
+    real_create = sm.create_transform_job
+
+    def create_and_hold(**params):  # the job runs on after the task died
+        created.append(params["TransformJobName"])
+        sm._client.running.add(params["TransformJobName"])
+        return real_create(**params)
+
+    monkeypatch.setattr(sm, "create_transform_job", create_and_hold)
+
+    def task_dies(_seconds):
+        raise TaskDied()
+
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", task_dies)
+    with pytest.raises(TaskDied):
+        batch.predict(CONTEXT, storage, model, records(4, 37, 0), (0.5,), cut=7)
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", lambda _seconds: sm._client.running.clear())
+    first = batch.predict(CONTEXT, storage, model, records(4, 37, 0), (0.5,), cut=7)
+    again = batch.predict(CONTEXT, storage, model, records(4, 37, 0), (0.5,), cut=7)
+    assert len(first) == len(again) == 4 and len(created) == 1
+    other_model = batch.predict(
+        CONTEXT, storage, {**model, "model_name": "favorita-dev-x-r2"}, records(4, 37, 0), (0.5,), cut=7
+    )
+    assert len(other_model) == 4 and len(created) == 2 and created[1] != created[0]  # a retrained model: its own job
+    output = f"transforms/{model['version']}/{created[0][-12:]}/output/data.json.out"  # the name ends with the digest
+    assert storage.exists(output)
+    storage.delete(output)
+    batch.predict(CONTEXT, storage, model, records(4, 37, 0), (0.5,), cut=7)
+    assert created[2] == f"{created[0]}-r2"
 
 
 def test_a_retrain_of_the_same_version_gets_a_model_of_its_own_and_the_endpoint_follows(aws_stack, proxy, monkeypatch):
@@ -252,8 +348,9 @@ def test_a_retrain_of_the_same_version_gets_a_model_of_its_own_and_the_endpoint_
     monkeypatch.setattr("favorita_assets.aws.sagemaker.utc_stamp", lambda: next(stamps, "20261203000000"))
     first = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
     endpoint = trainer.ensure_endpoint(CONTEXT, {"version": "deepar-2017-08-abc", **first})
-    second = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)  # force_retrain of the same version
+    second = trainer.train(CONTEXT, storage, training_request(retrain=True), on_epoch=None)  # force_retrain
     assert first["model_name"] != second["model_name"]
+    assert second["training_job_name"] == first["training_job_name"] + "-r2"
     sm = trainer.sm
     assert (
         sm.describe_model(ModelName=second["model_name"])["PrimaryContainer"]["ModelDataUrl"]
@@ -293,6 +390,15 @@ def test_names_past_63_characters_keep_their_prefix_and_stay_apart():
     assert len(first) == len(second) == 63 and first != second
     assert first.startswith(f"{prefix}-{version}-") and all(c.isalnum() or c == "-" for c in first)
     assert resource_name(prefix, version, "abcdef12", "20260101120000") == first  # the same parts, the same name
+    # A job's retrain or re-run after a failure: the next name of its line, still within SageMaker's rule.
+    import boto3
+
+    from favorita_assets.aws.sagemaker import job_name
+
+    rule = boto3.client("sagemaker", region_name="eu-west-1").meta.service_model.shape_for("TrainingJobName").metadata
+    line = [job_name(first, n) for n in (1, 2, 3)]
+    assert line[0] == first and len(set(line)) == 3
+    assert all(len(name) <= rule["max"] and re.fullmatch(rule["pattern"], name) for name in line)
     assert resource_name("favorita-dev", "deepar-2017-07-0123456789") == "favorita-dev-deepar-2017-07-0123456789"
 
 
@@ -333,3 +439,18 @@ def test_run_monitoring_lets_the_pipeline_outlast_its_longest_aws_jobs():
     transforms = 2 * 3 * 3600  # the backtest's and the horizon's, three hours each at most
     glue = 2 * 3600  # cleaning and channels, Glue's one-hour timeout each
     assert limit >= training + transforms + glue > instance["max_runtime_seconds"]
+
+
+def test_two_runs_starting_the_same_training_wait_on_one_job(aws_stack, proxy, monkeypatch):
+    """A retry launched while the first attempt still starts: both find no job, one CreateTrainingJob is refused
+    (the name is taken, which the emulator holds moto to), and that run waits on the other's job."""
+    storage = build_resources(Settings.from_env(aws_stack))["storage"]
+    trainer = moto_trainer(aws_stack)
+    monkeypatch.setattr("favorita_assets.aws.clients._sleep", lambda _seconds: None)
+    name, _ = trainer.training_job(training_request())
+    trainer.sm.create_training_job(**trainer.training_job_request(storage, training_request(), name))  # the other
+    monkeypatch.setattr(type(trainer), "training_job", lambda self, request: (name, None))  # it looked just before
+    model = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
+    assert model["training_job_name"] == name
+    refused = [entry for entry in proxy.log if entry[2] == "SageMaker.CreateTrainingJob" and entry[3] == 400]
+    assert len(refused) == 1
