@@ -4,6 +4,7 @@ size table is the one AWS documents."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,11 @@ def test_the_ecs_instance_is_the_local_production_instance_but_for_the_launcher_
     local = yaml.safe_load((DAGSTER / "dagster.yaml").read_text())
     ecs = yaml.safe_load((DAGSTER / "dagster-ecs.yaml").read_text())
     differing = {key for key in set(local) | set(ecs) if local.get(key) != ecs.get(key)}
-    assert differing == {"run_launcher", "compute_logs", "local_artifact_storage"}
+    assert differing == {"run_launcher", "compute_logs", "local_artifact_storage", "run_monitoring"}
+    # A Fargate task pulls the multi-GB image before it starts; a local run's process starts in seconds.
+    assert {k: v for k, v in ecs["run_monitoring"].items() if local["run_monitoring"][k] != v} == {
+        "start_timeout_seconds": 600
+    }
     assert ecs["run_launcher"]["class"] == FavoritaEcsRunLauncher.__name__
     assert ecs["run_launcher"]["config"]["use_current_ecs_task_config"] is False
     assert ecs["run_launcher"]["config"]["secrets_tag"] is None  # no ListSecrets: the task definition names its secret
@@ -73,3 +78,45 @@ def test_fargate_sizes_are_the_pairs_aws_allows(cpu, memory, problem):
 def test_the_launcher_needs_both_subnets_and_security_groups():
     with pytest.raises(ValueError, match="needs both subnets and security_groups"):
         FavoritaEcsRunLauncher(subnets="subnet-1", security_groups="", use_current_ecs_task_config=False)
+
+
+def test_the_daemon_starts_on_the_instance_with_terraforms_start_timeout(tmp_path, monkeypatch):
+    """The daemon's task (python -m favorita_assets.aws.daemon) copies the image's read-only dagster.yaml with
+    FAVORITA_RUN_START_TIMEOUT_SECONDS in it and becomes dagster-daemon run on that copy; a value Dagster could not
+    use stops it with one line."""
+    from favorita_assets.aws import daemon
+
+    home = tmp_path / "ecs"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((DAGSTER / "dagster-ecs.yaml").read_text())
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setattr(daemon.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    started = []
+    monkeypatch.setattr(
+        daemon.os, "execvp", lambda file, args: started.append((file, args, os.environ["DAGSTER_HOME"]))
+    )
+    monkeypatch.setenv(daemon.START_TIMEOUT_ENV, "900")
+    daemon.main(["-w", "/opt/dagster/workspace.yaml"])
+    ((file, args, dagster_home),) = started
+    assert file == "dagster-daemon" and args == ["dagster-daemon", "run", "-w", "/opt/dagster/workspace.yaml"]
+    written = yaml.safe_load((Path(dagster_home) / "dagster.yaml").read_text())
+    image = yaml.safe_load((DAGSTER / "dagster-ecs.yaml").read_text())
+    assert written["run_monitoring"] == {**image["run_monitoring"], "start_timeout_seconds": 900}
+    assert {k: v for k, v in written.items() if k != "run_monitoring"} == {
+        k: v for k, v in image.items() if k != "run_monitoring"
+    }
+    monkeypatch.delenv(daemon.START_TIMEOUT_ENV)
+    assert (
+        daemon.instance_config((DAGSTER / "dagster-ecs.yaml").read_text(), {})["run_monitoring"][
+            "start_timeout_seconds"
+        ]
+        == 600
+    )  # the image's own
+    for bad in ("30", "ten minutes"):
+        monkeypatch.setenv(daemon.START_TIMEOUT_ENV, bad)
+        with pytest.raises(SystemExit) as stopped:
+            daemon.main([])
+        assert str(stopped.value) == (
+            f"[favorita] FAVORITA_RUN_START_TIMEOUT_SECONDS={bad!r}: give whole seconds, at least 60 (a run's task "
+            "pulls its image first); Terraform sets it from run_start_timeout_seconds"
+        )

@@ -359,14 +359,17 @@ def ecs_instance(stack, tmp_path, monkeypatch):
     RDS (no PostgreSQL in moto), and the run coordinator launches at once instead of queueing (no daemon loop)."""
     from dagster._core.test_utils import instance_for_test
 
-    for name, value in environment(task_definition(stack, f"{NAME}-daemon")).items():
+    from favorita_assets.aws.daemon import instance_config
+
+    daemon_environment = environment(task_definition(stack, f"{NAME}-daemon"))
+    for name, value in daemon_environment.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack.url)
     monkeypatch.setenv("FAVORITA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FAVORITA_STORAGE_DIR", str(tmp_path / "storage"))
     monkeypatch.setenv("FAVORITA_DEPLOYMENT", "local")  # the definitions load without reaching AWS; the launcher does
     monkeypatch.delenv("FAVORITA_MODEL_BACKEND", raising=False)  # an aws-mode setting, refused by the local deployment
-    production = yaml.safe_load(ECS_INSTANCE.read_text())
+    production = instance_config(ECS_INSTANCE.read_text(), daemon_environment)  # as the daemon's task starts
     overrides = {key: production[key] for key in ("run_launcher", "run_monitoring", "run_retries")}
     overrides["run_coordinator"] = {"module": "dagster.core.run_coordinator", "class": "DefaultRunCoordinator"}
     (tmp_path / "home").mkdir()
@@ -500,7 +503,8 @@ def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retr
     from dagster._daemon.auto_run_reexecution.auto_run_reexecution import consume_new_runs_for_automatic_reexecution
     from dagster._daemon.monitoring import run_monitoring
 
-    assert ecs_instance.run_monitoring_start_timeout_seconds == 180 and ecs_instance.run_retries_max_retries == 1
+    # Terraform's run_start_timeout_seconds (600 by default), through the daemon's environment.
+    assert ecs_instance.run_monitoring_start_timeout_seconds == 600 and ecs_instance.run_retries_max_retries == 1
     run = launch(ecs_instance, workspace, "refresh_data")
     assert run.status == DagsterRunStatus.STARTING
     task = _moto_task(stack, run.tags["ecs/task_arn"])
@@ -517,9 +521,9 @@ def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retr
         for _ in run_monitoring.execute_run_monitoring_iteration(workspace, logger):
             pass
 
-    monitor(60)  # within the start timeout: left alone
+    monitor(181)  # within the start timeout (a multi-GB image still pulling): left alone
     assert ecs_instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTING
-    monitor(181)
+    monitor(601)
     failed = ecs_instance.get_run_by_id(run.run_id)
     assert failed.status == DagsterRunStatus.FAILURE
     (failure,) = [
@@ -527,7 +531,7 @@ def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retr
         for e in ecs_instance.all_logs(run.run_id)
         if e.dagster_event and e.dagster_event.event_type_value == "PIPELINE_FAILURE"
     ]
-    assert "longer than 180 seconds to start" in failure.dagster_event.message
+    assert "longer than 600 seconds to start" in failure.dagster_event.message
 
     def retry_pass():
         records = ecs_instance.get_run_records(filters=RunsFilter(statuses=[DagsterRunStatus.FAILURE]))
@@ -539,7 +543,7 @@ def test_a_task_that_never_starts_fails_at_the_start_timeout_and_the_run_is_retr
     assert len(ecs_instance.run_task_calls) == 2  # the retry is a new task
     # The retry never starts either: it fails the same way and is not retried again (max_retries: 1).
     _moto_task(stack, ecs_instance.get_run_by_id(retries[0].run_id).tags["ecs/task_arn"]).status = "PENDING"
-    monitor(181)
+    monitor(601)
     assert ecs_instance.get_run_by_id(retries[0].run_id).status == DagsterRunStatus.FAILURE
     retry_pass()
     assert len(ecs_instance.get_runs()) == 2 and len(ecs_instance.run_task_calls) == 2

@@ -54,6 +54,7 @@ module "dagster" {
   private_subnet_ids                = var.dagster_private_subnet_ids
   public_subnet_ids                 = var.dagster_public_subnet_ids
   egress                            = var.dagster_egress
+  run_start_timeout_seconds         = var.dagster_run_start_timeout_seconds
   model_backend                     = var.model_backend
   db_deletion_protection            = !var.force_destroy
   load_balancer_deletion_protection = !var.force_destroy

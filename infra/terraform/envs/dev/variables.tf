@@ -167,6 +167,12 @@ variable "dagster_egress" {
   default     = "nat"
 }
 
+variable "dagster_run_start_timeout_seconds" {
+  description = "Seconds a run's Fargate task may take to start (pulling the multi-GB image included) before run monitoring fails the run and retries it once."
+  type        = number
+  default     = 600
+}
+
 variable "quicksight_enabled" {
   description = "Add QuickSight over the Athena tables (data source, data sets, planner dashboard). Needs a QuickSight subscription in the account."
   type        = bool

@@ -36,10 +36,11 @@ locals {
       extra   = {}
     }
     daemon = {
-      name    = "daemon"
-      command = ["dagster-daemon", "run", "-w", "/opt/dagster/workspace.yaml"]
+      name = "daemon"
+      # dagster-daemon run, on a copy of the instance configuration with the run-start timeout (favorita_assets/aws/daemon.py)
+      command = ["python", "-m", "favorita_assets.aws.daemon", "-w", "/opt/dagster/workspace.yaml"]
       ports   = []
-      extra   = {}
+      extra   = { FAVORITA_RUN_START_TIMEOUT_SECONDS = tostring(var.run_start_timeout_seconds) }
     }
     code_server = {
       name = "code-server"

@@ -207,6 +207,17 @@ variable "run_size" {
   }
 }
 
+variable "run_start_timeout_seconds" {
+  description = "Seconds a run's Fargate task may take to start before run monitoring fails the run (and run retries launch it once more). Fargate caches no image: each run task pulls the whole image, several GB, first."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.run_start_timeout_seconds >= 60 && var.run_start_timeout_seconds <= 3600 && floor(var.run_start_timeout_seconds) == var.run_start_timeout_seconds
+    error_message = "run_start_timeout_seconds must be whole seconds from 60 to 3600."
+  }
+}
+
 variable "db_instance_class" {
   description = "RDS instance class of the Dagster database."
   type        = string

@@ -320,6 +320,35 @@ run "a_size_fargate_does_not_offer_is_refused" {
   expect_failures = [var.run_size]
 }
 
+run "the_daemon_gives_run_tasks_ten_minutes_to_start" {
+  command = apply
+
+  assert {
+    condition = jsondecode(aws_ecs_task_definition.this["daemon"].container_definitions)[0].command == [
+      "python", "-m", "favorita_assets.aws.daemon", "-w", "/opt/dagster/workspace.yaml"
+    ]
+    error_message = "The daemon starts through favorita_assets.aws.daemon, which puts the start timeout in its instance."
+  }
+
+  assert {
+    condition = contains(
+      jsondecode(aws_ecs_task_definition.this["daemon"].container_definitions)[0].environment,
+      { name = "FAVORITA_RUN_START_TIMEOUT_SECONDS", value = "600" }
+    )
+    error_message = "The daemon's environment carries run_start_timeout_seconds (600 by default)."
+  }
+}
+
+run "a_start_timeout_under_a_minute_is_refused" {
+  command = plan
+
+  variables {
+    run_start_timeout_seconds = 30
+  }
+
+  expect_failures = [var.run_start_timeout_seconds]
+}
+
 run "no_ingress_at_all_is_refused" {
   command = plan
 
