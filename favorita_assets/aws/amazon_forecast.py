@@ -26,6 +26,7 @@ A what-if is refused: the predictor forecasts only the related data it was given
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -78,12 +79,26 @@ class AmazonForecastUnavailable(AwsJobFailed):
     """The account cannot use Amazon Forecast."""
 
 
+MAX_NAME = 63  # Forecast's longest resource name
+
+
 def forecast_name(*parts: str) -> str:
     """An Amazon Forecast resource name: letters, digits and _ only, starting with a letter, at most 63 characters."""
     name = plain("_".join(parts))
     if not name[:1].isalpha():
         name = f"f_{name}"
-    return name[:63].rstrip("_")
+    return name[:MAX_NAME].rstrip("_")
+
+
+def training_name(prefix: str, version: str, stamp: str) -> str:
+    """The name of one training's resources, ``<prefix>_<version>_<stamp>``. Past 63 characters the stamp gives way
+    to as many characters of a hash of the whole name as fit (at least 4), never to a cut that would make two trainings
+    of a version a second apart one name; the name still starts with ``<prefix>_<version>_``, which clean-up finds."""
+    head = forecast_name(prefix, version)
+    room = max(MAX_NAME - len(head) - 1, 4)
+    head = head[: MAX_NAME - 1 - room]
+    tail = stamp if len(stamp) <= room else hashlib.sha256(f"{head}_{stamp}".encode()).hexdigest()[:room]
+    return f"{head}_{tail}"
 
 
 def unavailable(error: ClientError) -> AmazonForecastUnavailable | None:
@@ -279,7 +294,7 @@ class AmazonForecast(DeepARTrainer):
             )
         h, k = int(manifest["prediction_length"]), int(manifest.get("backtest_windows", 1))
         log = context.log.info
-        base = forecast_name(self.name_prefix, request.version, utc_stamp())
+        base = training_name(self.name_prefix, request.version, utc_stamp())
         self.predictor_request(base, "", h, k)  # refuses bad settings before anything is created
         group_arn = self._call("create_dataset_group", DatasetGroupName=base, Domain=DOMAIN, Tags=TAGS)[
             "DatasetGroupArn"
@@ -495,5 +510,6 @@ __all__ = [
     "AmazonForecastUnavailable",
     "ForecastJobFailed",
     "forecast_name",
+    "training_name",
     "unavailable",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from types import SimpleNamespace
 
 import boto3
@@ -368,6 +369,20 @@ def test_every_request_shape_is_forecasts_own(stack):
     # Names: letters, digits and _, at most 63, as Forecast requires (moto would take anything).
     name = af.forecast_name("favorita-prod", "forecast-2017-08-abcdef1234", STAMP, "backtest")
     assert len(name) <= 63 and name.replace("_", "").isalnum() and name[0].isalpha()
+
+
+def test_a_long_prefix_keeps_two_trainings_a_second_apart_apart_and_findable():
+    """With the longest name prefix the IAM module takes (30 characters), prefix, version and stamp pass Forecast's 63
+    characters. Cut there, two trainings of one version a second apart would get one name (the second refused);
+    the stamp gives way to a hash instead, after the prefix and version that clean-up looks for."""
+    prefix, version = "favorita-production-eu-west-1x", "forecast-2017-08-abcdef1234"
+    first, second = (af.training_name(prefix, version, stamp) for stamp in ("20260101t120000", "20260101t120001"))
+    head = af.forecast_name(prefix, version) + "_"
+    assert first != second and all(len(n) == 63 and n.startswith(head) for n in (first, second))
+    assert all(re.fullmatch(r"[a-zA-Z][a-zA-Z0-9_]*", n) for n in (first, second))
+    assert af.training_name(prefix, version, "20260101t120000") == first
+    short = af.training_name("favorita-dev", version, "20260101t120000")  # fits: the stamp as it is
+    assert short == "favorita_dev_forecast_2017_08_abcdef1234_20260101t120000"
 
 
 def test_clean_up_deletes_each_removed_versions_groups_then_their_datasets(stack):
