@@ -430,13 +430,14 @@ def test_run_monitoring_lets_the_pipeline_outlast_its_longest_aws_jobs():
     import yaml
 
     from favorita_assets.automation import favorita_pipeline
-    from favorita_assets.aws.sagemaker import SageMakerDeepAR
+    from favorita_assets.aws.sagemaker import TRAINING_WAIT_MARGIN_SECONDS, TRANSFORM_WAIT_SECONDS, SageMakerDeepAR
     from infra.terraform import REPO
 
     limit = int(favorita_pipeline.tags["dagster/max_runtime"])
     instance = yaml.safe_load((REPO / "infra" / "dagster" / "dagster-ecs.yaml").read_text())["run_monitoring"]
-    training = SageMakerDeepAR.model_fields["max_runtime_seconds"].default + 3600  # as long as train() waits
-    transforms = 2 * 3 * 3600  # the backtest's and the horizon's, three hours each at most
+    # As long as train() waits: the job's stopping condition, then SageMaker's stop and upload.
+    training = SageMakerDeepAR.model_fields["max_runtime_seconds"].default + TRAINING_WAIT_MARGIN_SECONDS
+    transforms = 2 * TRANSFORM_WAIT_SECONDS  # the backtest's and the horizon's (a longer one is stopped)
     glue = 2 * 3600  # cleaning and channels, Glue's one-hour timeout each
     assert limit >= training + transforms + glue > instance["max_runtime_seconds"]
 
