@@ -289,7 +289,10 @@ class SageMakerDeepAR(DeepARTrainer):
         # version is served by its own artifact, never by the model an earlier training left under that name.
         model_name = job_name
         self._create_model(model_name, artifact)
-        package = self._register(request.version, artifact)
+        # A Completed job another run waited on may have been registered by that run before it died.
+        package = (self._registered(artifact) if found is not None else None) or self._register(
+            request.version, artifact
+        )
         if package:
             context.log.info(f"registered {request.version} in {self.model_package_group}: {package}")
         bucket_key = artifact[len("s3://") :].partition("/")
@@ -325,6 +328,22 @@ class SageMakerDeepAR(DeepARTrainer):
             Tags=TAGS,
         )
         return response["ModelPackageArn"]
+
+    def _registered(self, artifact: str) -> str | None:
+        """The model package already registered for ``artifact`` in the group (the newest few are looked at), or
+        None."""
+        if not self.model_package_group:
+            return None
+        summaries = self.sm.list_model_packages(
+            ModelPackageGroupName=self.model_package_group, SortBy="CreationTime", SortOrder="Descending", MaxResults=10
+        )["ModelPackageSummaryList"]
+        for summary in summaries:
+            arn = summary["ModelPackageArn"]
+            package = self.sm.describe_model_package(ModelPackageName=arn)
+            containers = package.get("InferenceSpecification", {}).get("Containers", [])
+            if any(c.get("ModelDataUrl") == artifact for c in containers):
+                return arn
+        return None
 
     def review(self, context, model, approved: bool, reason: str) -> None:
         package = model.get("model_package_arn")

@@ -260,8 +260,9 @@ def test_a_rerun_waits_on_the_training_in_flight_and_reuses_a_finished_one(aws_s
     run finds the job by its name (the model version's) and waits on it instead of paying for a second training;
     once it is Completed, a run that lost its model.json uses its model. A forced retrain starts a job of its own."""
     storage = build_resources(Settings.from_env(aws_stack))["storage"]
-    trainer = moto_trainer(aws_stack)
+    trainer = moto_trainer(aws_stack, model_package_group="favorita-dev-deepar")
     sm = trainer.sm
+    sm.create_model_package_group(ModelPackageGroupName="favorita-dev-deepar")
     name, nothing = trainer.training_job(training_request())
     assert nothing is None and name == "favorita-deepar-2017-08-abc"
     sm.running.add(name)
@@ -279,8 +280,12 @@ def test_a_rerun_waits_on_the_training_in_flight_and_reuses_a_finished_one(aws_s
     reused = trainer.train(CONTEXT, storage, training_request(), on_epoch=None)
     assert rerun["training_job_name"] == reused["training_job_name"] == name and sm.stopped == []
     assert rerun["model_artifact"] == reused["model_artifact"]
+    assert rerun["model_package_arn"] == reused["model_package_arn"]  # registered once, found again
     retrained = trainer.train(CONTEXT, storage, training_request(retrain=True), on_epoch=None)
     assert retrained["training_job_name"] == f"{name}-r2"
+    assert retrained["model_package_arn"] != rerun["model_package_arn"]
+    packages = sm.list_model_packages(ModelPackageGroupName="favorita-dev-deepar")["ModelPackageSummaryList"]
+    assert len(packages) == 2
     created = [entry for entry in proxy.log if entry[2] == "SageMaker.CreateTrainingJob"]
     assert len(created) == 2  # the first run's and the retrain's
 
