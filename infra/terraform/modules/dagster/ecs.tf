@@ -59,6 +59,10 @@ locals {
   }
 
   sizes = merge(var.service_sizes, { run = var.run_size })
+
+  # Seconds between ECS's SIGTERM and SIGKILL when a task is stopped (Fargate's most: 120; ECS's default: 30). A run
+  # that is terminated uses them to stop the SageMaker job or Forecast resource it waits on, and to say so in its log.
+  stop_timeouts = { run = 120 }
 }
 
 resource "aws_ecs_task_definition" "this" {
@@ -85,7 +89,7 @@ resource "aws_ecs_task_definition" "this" {
     name = "var"
   }
 
-  container_definitions = jsonencode([{
+  container_definitions = jsonencode([merge({ for k, v in local.stop_timeouts : "stopTimeout" => v if k == each.key }, {
     name                   = local.containers[each.key].name
     image                  = local.image
     essential              = true
@@ -108,7 +112,7 @@ resource "aws_ecs_task_definition" "this" {
         awslogs-stream-prefix = replace(each.key, "_", "-")
       }
     }
-  }])
+  })])
 }
 
 # The three services. Exactly one daemon, also during a deploy: the old task stops before the new one starts (maximum

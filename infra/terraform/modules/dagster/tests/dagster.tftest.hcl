@@ -339,6 +339,20 @@ run "the_daemon_gives_run_tasks_ten_minutes_to_start" {
   }
 }
 
+run "a_stopped_run_task_has_two_minutes_to_stop_its_aws_jobs" {
+  command = apply
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.this["run"].container_definitions)[0].stopTimeout == 120
+    error_message = "A run's task gets Fargate's longest stop timeout (120 s) between SIGTERM and SIGKILL."
+  }
+
+  assert {
+    condition     = !can(jsondecode(aws_ecs_task_definition.this["webserver"].container_definitions)[0].stopTimeout)
+    error_message = "Only the run tasks need the longer stop timeout."
+  }
+}
+
 run "a_start_timeout_under_a_minute_is_refused" {
   command = plan
 
