@@ -301,6 +301,10 @@ def evaluation_checks(verdict: Verdict, failed: dict[str, str], published: dict)
         lost = None
     elif DEEPAR in failed:
         lost = f"DeepAR failed: {failed[DEEPAR]}"
+    elif best is None:
+        lost = "no seasonal naive baseline was scored, so DeepAR could not be judged: " + (
+            "; ".join(f"{name}: {failed[name]}" for name in BASELINES if name in failed) or "none was named"
+        )
     else:
         lost = (
             f"DeepAR lost the backtest: mean RMSLE {scores[DEEPAR]['rmsle']:.4f} vs {best} "

@@ -327,3 +327,12 @@ def test_a_context_longer_than_the_history_is_refused_before_training(settings_f
     (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
     assert "month 2016-09 has too little history before it" in failure and "needs 184 days" in failure
     assert "choose a month from 2016-12 to 2017-08" in failure
+
+
+def test_a_config_the_backtest_cannot_use_is_refused_before_any_work(settings_for, small_data_dir, tmp_path):
+    config = {"ops": {"forecast_evaluation": {"config": {"candidates": ["lightgbm"]}}}}
+    report = run_pipeline(settings_for(small_data_dir), config=config)
+    assert not report.success and report.run_ids == [] and report.materialized == {}
+    (failure,) = report.failures
+    assert failure.startswith("config: forecast_evaluation's candidates") and "add last_week" in failure
+    assert not (tmp_path / "storage").exists() or not any((tmp_path / "storage").rglob("*.parquet"))

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core.candidates import check_candidates
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES
+from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, history_matrix
 from favorita_assets.modeling import backtest as bt
 
@@ -148,3 +150,22 @@ def test_jsonable_rounds_floats_and_writes_what_json_cannot_hold_as_null():
     value = {1: [np.float64(0.1234567891), np.int64(3), float("nan")], "t": (np.float32(np.inf), "x")}
     assert bt.jsonable(value) == {"1": [0.123457, 3, None], "t": [None, "x"]}
     assert bt.challenger_version("lightgbm", "2017-03", "abcdef0123456789") == "lightgbm-2017-03-abcdef0123"
+
+
+def test_a_config_without_a_seasonal_naive_baseline_or_with_an_unknown_name_is_refused_naming_the_setting():
+    check_candidates(["last_week", "lightgbm"])  # one baseline is enough
+    with pytest.raises(FavoritaDataError) as refused:
+        check_candidates(["lightgbm"])
+    text = str(refused.value)
+    assert "candidates" in text and "leaves out both seasonal naive baselines" in text
+    assert "what to do: add last_week or mean_last_4_weekdays" in text and "['last_week', 'lightgbm']" in text
+    with pytest.raises(FavoritaDataError, match="'prophet' is not a challenger"):
+        check_candidates(["last_week", "prophet"])
+
+
+def test_without_a_baseline_the_check_says_so_instead_of_failing():
+    done, _ = run(factor=3.0, candidates=("croston",))
+    verdict = bt.Verdict.of(done.evaluation)
+    assert verdict.best is None and verdict.gate_text(K, ["2017-03-18", "2017-03-31"]) is None
+    beats, _ = bt.evaluation_checks(verdict, {}, done.evaluation.published)
+    assert not beats.passed and beats.description.startswith("no seasonal naive baseline was scored")
