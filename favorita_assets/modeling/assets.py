@@ -164,6 +164,12 @@ def deepar_model(
             description="Warns when the published P10-P90 band holds less than 70 % or more than 90 % of "
             "the backtest days (80 % nominal).",
         ),
+        AssetCheckSpec(
+            "published_mean_bias",
+            asset="forecast_evaluation",
+            description="Warns when the published mean, summed over the backtest's open days, is more than "
+            f"{bt.BIAS_TOLERANCE:.0%} above or below the units that sold.",
+        ),
     ],
     description="Rolling-origin backtest: backtest_windows windows of prediction_length days ending at the cut-off. "
     "DeepAR (trained once, before the first window, and fed the later history as context), the two seasonal naive "
@@ -193,7 +199,8 @@ def forecast_evaluation(
     evaluation, runs = done.evaluation, done.runs
     verdict = bt.Verdict.of(evaluation)
     summary = bt.evaluation_summary(partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals)
-    checks = bt.evaluation_checks(verdict, runs.failed, evaluation.published)
+    summary["mean_correction"] = bt.mean_correction(evaluation) if config.mean_correction else {}
+    checks = [*bt.evaluation_checks(verdict, runs.failed, evaluation.published), bt.bias_check(evaluation)]
     plain, markdown = bt.evaluation_metadata(evaluation, verdict, summary)
     # Written only once everything above has passed, metrics.json last: the files never disagree with each other.
     for key, table in bt.stored_tables(done, manifest, partition).items():

@@ -169,3 +169,32 @@ def test_without_a_baseline_the_check_says_so_instead_of_failing():
     assert verdict.best is None and verdict.gate_text(K, ["2017-03-18", "2017-03-31"]) is None
     beats, _ = bt.evaluation_checks(verdict, {}, done.evaluation.published)
     assert not beats.passed and beats.description.startswith("no seasonal naive baseline was scored")
+
+
+def test_the_published_mean_bias_is_the_means_total_against_what_sold_and_warns_beyond_the_tolerance():
+    done, _ = run(factor=1.0)
+    evaluation = done.evaluation
+    check = bt.bias_check(evaluation)
+    assert check.name == "published_mean_bias" and check.passed and check.metadata["ratio"] == pytest.approx(1.0)
+    assert len(bt.mean_bias(evaluation)["windows"]) == K
+    for name in evaluation.backtest.forecasts:  # every candidate's mean runs 20 % low
+        evaluation.backtest.forecasts[name]["mean"] = evaluation.backtest.forecasts[name]["mean"] * 0.8
+    low = bt.bias_check(evaluation)
+    assert not low.passed and low.metadata["ratio"] == pytest.approx(0.8, abs=0.01)
+    assert low.description.startswith("the published mean summed to 80.0% of what sold over the backtest days")
+    assert low.description.endswith("expected within 10% of 100%")
+
+
+def test_the_mean_correction_is_each_familys_units_sold_over_units_forecast_on_the_backtest():
+    from favorita_assets.publishing.published import corrected
+
+    done, _ = run(factor=1.0)
+    evaluation = done.evaluation
+    for name in evaluation.backtest.forecasts:
+        evaluation.backtest.forecasts[name]["mean"] = evaluation.backtest.forecasts[name]["mean"] * 0.8
+    factors = bt.mean_correction(evaluation)
+    assert factors and all(f == pytest.approx(1.25, abs=0.02) for f in factors.values())
+    families = np.array(list(factors))
+    means = np.ones((len(families), 3))
+    assert corrected(means, families, factors) == pytest.approx(means * 1.25, abs=0.03)
+    assert corrected(means, families, {}) is means  # off by default: the published means as they were
