@@ -185,6 +185,12 @@ def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir)
     assert report.materialized["deepar_training_data"]["cutoff"] == "2017-05-31"
     assert report.materialized["forecasts"]["horizon"] == "2017-06-01 .. 2017-06-16"
     assert report.materialized["deepar_training_data"]["promotions_source"] == "cleaned_series"
+    # The snapshot landed with the sales describes 2017-08-15: May is not planned from that later stock.
+    plan = report.materialized["replenishment_plan"]
+    assert (
+        plan["planned"] is False
+        and "this cut-off (2017-05-31; the snapshots on record describe 2017-08-15)" in (plan["reason"])
+    )
 
 
 def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, small_data_dir):
