@@ -42,12 +42,18 @@ def _file(key: str) -> str:
 
 
 def record_accepted(storage: Storage, record: dict, taken: str | None, now: str) -> dict:
-    """Add a landed snapshot (``storage.land_file``'s record) to the history; the same content for the same day is
-    listed once, with the time it was first landed. Clears the last refusal: this snapshot is newer."""
+    """Add a landed snapshot (``storage.land_file``'s record) to the history, or return its entry when the same
+    content is listed: an unchanged file describes the day it was first landed with, not the newer sales landed
+    beside it. Clears the last refusal: this snapshot is the newer one."""
     history = read_history(storage)
+    dated = [s for s in history["snapshots"] if s["sha256"] == record["sha256"] and s.get("taken")]
+    if dated:
+        history["refused"] = None
+        storage.write_json(HISTORY, history)
+        return dated[-1]
     entry = {"key": record["key"], "sha256": record["sha256"], "file": _file(record["key"]), "taken": taken}
-    # the same content for the same day, or listed before its day was recorded
-    same = [s for s in history["snapshots"] if s["sha256"] == entry["sha256"] and s.get("taken") in (taken, None)]
+    # listed before its day was recorded
+    same = [s for s in history["snapshots"] if s["sha256"] == entry["sha256"]]
     entry["landed_at"] = next((s["landed_at"] for s in same if s.get("landed_at")), now)
     history["snapshots"] = [s for s in history["snapshots"] if s not in same] + [entry]
     history["refused"] = None

@@ -15,8 +15,9 @@ def test_a_cutoff_is_planned_from_the_snapshot_taken_nearest_it_and_a_past_month
     storage = LocalStorage(root=str(tmp_path))
     snapshots.record_accepted(storage, landed(storage, "inventory.csv", "a" * 64), "2017-07-31", "2026-01-01 10:00")
     snapshots.record_accepted(storage, landed(storage, "inventory.csv", "b" * 64), "2017-08-15", "2026-01-02 10:00")
-    again = snapshots.record_accepted(storage, landed(storage, "inventory.csv", "a" * 64), "2017-07-31", "later")
-    assert again["landed_at"] == "2026-01-01 10:00"  # the same snapshot again keeps the time it was first landed
+    again = snapshots.record_accepted(storage, landed(storage, "inventory.csv", "a" * 64), "2017-08-31", "later")
+    # The same file landed again beside newer sales is the same old stock: its day and landing time stay.
+    assert (again["taken"], again["landed_at"]) == ("2017-07-31", "2026-01-01 10:00")
     history = snapshots.read_history(storage)["snapshots"]
     assert len(history) == 2
     assert snapshots.snapshot_for(pd.Timestamp("2017-08-15"), history)["sha256"] == "b" * 64
