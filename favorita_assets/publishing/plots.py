@@ -9,6 +9,7 @@ import pandas as pd
 
 from favorita_assets.core import plotting
 from favorita_assets.core.candidates import labels_of
+from favorita_assets.core.report import models_in_words
 
 
 def history_since(manifest: dict, backtest: pd.DataFrame) -> pd.Timestamp:
@@ -46,7 +47,7 @@ def plot_pngs(
 
     whole_total = totals[totals["level"] == "total"].sort_values("date")
     past = recent.groupby("date")["sales"].sum()
-    mix = summary["champion"]
+    mix = models_in_words(champions, labels)
     whole = plotting.Panel(
         "All stores, all families",
         past.index,
