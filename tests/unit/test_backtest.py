@@ -164,7 +164,7 @@ def test_a_config_without_a_seasonal_naive_baseline_or_with_an_unknown_name_is_r
 
 
 def test_without_a_baseline_the_check_says_so_instead_of_failing():
-    done, _ = run(factor=3.0, candidates=("croston",))
+    done, _ = run(factor=3.0, candidates=())  # DeepAR alone
     verdict = bt.Verdict.of(done.evaluation)
     assert verdict.best is None and verdict.gate_text(K, ["2017-03-18", "2017-03-31"]) is None
     beats, _ = bt.evaluation_checks(verdict, {}, done.evaluation.published)
