@@ -432,7 +432,10 @@ def render(
         )
         order_day = str(first["order_date"].iloc[0])
     else:
-        today_html = f'<p class="note">{html.escape(plan_note if plan is None else "Nothing to order today.")}</p>'
+        nothing = "Nothing to order today." if plan is not None else plan_note
+        if plan is None and plan_warning:
+            nothing = "No plan for this cut-off: the inventory snapshot was refused (see what could go wrong)."
+        today_html = f'<p class="note">{html.escape(nothing)}</p>'
         order_day = horizon[0]
     wrong = "".join(f"<li>{html.escape(item)}</li>" for item in what_could_go_wrong(plan, plan_warning, overall))
     scenario_html = _what_ifs(what_ifs)
@@ -453,7 +456,7 @@ Published per family: {html.escape(models_in_words(evaluation["champions"], labe
 <h2 id="wrong">What could go wrong</h2>
 <ul class="wrong">{wrong}</ul>
 <h2 id="plan">Replenishment plan</h2>
-{f'<p class="warn" role="alert">{html.escape(plan_warning)}</p>' if plan_warning else ""}
+{f'<p class="warn" role="alert">{html.escape(plan_warning)}</p>' if plan_warning and plan is not None else ""}
 <p class="note">{html.escape(plan_note)} Worst risks first; click a heading to sort.
 <b>Stockout risk</b>: the chance that demand before an order placed today can arrive exceeds the stock on hand and
 on order is above 1 - service level. <b>Overstock</b>: the stock exceeds the P90 of demand until the next order

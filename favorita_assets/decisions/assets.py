@@ -151,7 +151,7 @@ def snapshot_for_cutoff(storage: Storage, partition: str) -> tuple[pd.DataFrame 
     refused = snapshots.refused_warning(None, history["refused"])
     pointer = storage.read_json(INVENTORY_POINTER) if storage.exists(INVENTORY_POINTER) else {"absent": True}
     if pointer.get("absent") or not history["snapshots"]:
-        return None, None, " ".join(filter(None, [planning.NO_SNAPSHOT, refused]))
+        return None, None, f"{planning.NO_SNAPSHOT}. {refused}" if refused else planning.NO_SNAPSHOT
     cutoff = pd.Timestamp(storage.read_json(keys.training_manifest(partition))["cutoff"])
     used = snapshots.snapshot_for(cutoff, history["snapshots"])
     if used is None:
@@ -292,7 +292,8 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
             f"the plan as CSV: {storage.uri(keys.replenishment_csv(partition))}."
         )
     elif storage.exists(no_plan) and storage.exists(snapshots.HISTORY):
-        note = f"No plan: {storage.read_json(no_plan)['reason']}."
+        note = f"No plan: {storage.read_json(no_plan)['reason'].rstrip('.')}."
+        warning = snapshots.refused_warning(None, snapshots.read_history(storage)["refused"])
     else:
         note = "No inventory snapshot was landed, so there is no plan: land inventory.csv beside the Kaggle files."
     what_ifs = read_what_ifs(storage, partition)

@@ -107,9 +107,9 @@ def refused_warning(used: dict | None, refused: dict | None) -> str | None:
     if not refused:
         return None
     fallback = f"this plan uses the last accepted one, {describe(used)}" if used else "there is no plan"
-    first = refused["message"].splitlines()[0]
+    first = "; ".join(line.strip() for line in refused["message"].splitlines() if line.strip())
     return (
-        f"a newer inventory snapshot ({refused['file']}, {refused['refused_at']}) was refused: {first}; {fallback}. "
+        f"A newer inventory snapshot ({refused['file']}, {refused['refused_at']}) was refused: {first}; {fallback}. "
         "Fix the file and run again to plan from it."
     )
 

@@ -122,7 +122,7 @@ def test_optional_files_may_be_absent_and_a_refused_snapshot_blocks_nothing(sett
     assert refused.severity == "WARN" and "inventory.csv" in refused.description
     assert "value: -5" in refused.description and "np.int64" not in refused.description
     reason = report.materialized["replenishment_plan"]["reason"]
-    assert reason.startswith("no inventory snapshot landed") and "a newer inventory snapshot (inventory.csv" in reason
+    assert reason.startswith("no inventory snapshot landed") and "A newer inventory snapshot (inventory.csv" in reason
 
 
 def break_train(data_dir, edit):

@@ -75,3 +75,23 @@ def test_the_first_screen_says_what_to_order_today_and_what_could_go_wrong_in_wo
     assert 'class="t code"' in page and "td.code{white-space:nowrap" in page
     for anchor in ("#plan", "#forecasts", "#accuracy-section", "#what-ifs"):
         assert f'href="{anchor}"' in first_screen and f'id="{anchor[1:]}"' in page
+
+
+def test_without_a_plan_the_first_screen_says_the_snapshot_was_refused_and_what_to_do():
+    _, totals, history, evaluation = inputs()
+    warning = "a newer inventory snapshot (inventory.csv, t1) was refused: inventory.csv: a value is out of range"
+    page = report.render(
+        cutoff="2017-08-15",
+        horizon=("2017-08-16", "2017-08-31"),
+        totals=totals,
+        history=history,
+        evaluation=evaluation,
+        labels=LABELS,
+        plan=None,
+        plan_note=f"No plan: no inventory snapshot landed. {warning}.",
+        what_ifs=[],
+        plan_warning=warning,
+    )
+    first_screen = page[: page.index('<h2 id="plan">')]
+    assert "No plan for this cut-off: the inventory snapshot was refused" in first_screen
+    assert f"<li>{warning}</li>" in first_screen and page.count('class="warn"') == 0

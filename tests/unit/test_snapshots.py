@@ -42,7 +42,7 @@ def test_a_refusal_is_recorded_warned_about_and_cleared_by_the_next_accepted_sna
     history = snapshots.record_refused(storage, "inventory.csv", "data/inventory.csv", message, "t1")
     assert history["snapshots"] == [used] and history["refused"]["refused_at"] == "t1"
     warning = snapshots.refused_warning(used, history["refused"])
-    assert warning.startswith("a newer inventory snapshot (inventory.csv, t1) was refused: inventory.csv: on_hand")
+    assert warning.startswith("A newer inventory snapshot (inventory.csv, t1) was refused: inventory.csv: on_hand")
     assert "this plan uses the last accepted one, inventory.csv (sha256 aaaaaaaaaaaa, taken 2017-08-15" in warning
     assert snapshots.refused_warning(None, history["refused"]).endswith(
         "there is no plan. Fix the file and run again to plan from it."
