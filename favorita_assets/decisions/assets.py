@@ -76,19 +76,7 @@ def inventory_snapshot(
             used = snapshots.record_accepted(storage, record, _sales_last_date(context), _now())
             context.log.info(f"{filename}: {len(frame):,} store x family rows, landed at {storage.uri(record['key'])}")
             return MaterializeResult(
-                metadata={
-                    "present": True,
-                    "file": filename,
-                    "taken": used["taken"] or "not recorded",
-                    "rows": MetadataValue.int(len(frame)),
-                    "stores": MetadataValue.int(int(frame["store_nbr"].nunique())),
-                    "families": MetadataValue.int(int(frame["family"].nunique())),
-                    "rows_with_costs": MetadataValue.int(int(frame["stockout_cost"].notna().sum())),
-                    "sha256": record["sha256"],
-                    "landed_at": MetadataValue.path(storage.uri(record["key"])),
-                    "source": MetadataValue.path(source),
-                    "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
-                },
+                metadata=_snapshot_metadata(frame, filename, used, storage.uri(record["key"]), source),
                 data_version=DataVersion(record["sha256"]),
                 check_results=[AssetCheckResult(check_name="snapshot_accepted", passed=True)],
             )
@@ -101,6 +89,22 @@ def inventory_snapshot(
         data_version=DataVersion("absent"),
         check_results=[AssetCheckResult(check_name="snapshot_accepted", passed=True, metadata={"file": "absent"})],
     )
+
+
+def _snapshot_metadata(frame: pd.DataFrame, filename: str, used: dict, uri: str, source: str) -> dict:
+    return {
+        "present": True,
+        "file": filename,
+        "taken": used["taken"] or "not recorded",
+        "rows": MetadataValue.int(len(frame)),
+        "stores": MetadataValue.int(int(frame["store_nbr"].nunique())),
+        "families": MetadataValue.int(int(frame["family"].nunique())),
+        "rows_with_costs": MetadataValue.int(int(frame["stockout_cost"].notna().sum())),
+        "sha256": used["sha256"],
+        "landed_at": MetadataValue.path(uri),
+        "source": MetadataValue.path(source),
+        "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
+    }
 
 
 def _now() -> str:
@@ -214,28 +218,24 @@ def replenishment_plan(
     frame, used, reason = snapshot_for_cutoff(storage, partition)
     if frame is None or used is None:
         return _no_plan(context, storage, reason, "no-snapshot", passed=True)
-    name = used["file"]
     if used["warning"]:
         context.log.warning(used["warning"])
     fc = storage.read_parquet(keys.forecasts(partition))
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
         pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str), strict=True))
-        inv.check_series(frame, {s for s, _ in pairs}, pairs, name)
+        inv.check_series(frame, {s for s, _ in pairs}, pairs, used["file"])
     frame, left_out, horizon = planning.split_by_horizon(frame, fc)
     if len(left_out):  # a short horizon (tomorrow, next week) cannot say what to order for a longer interval
         context.log.warning(planning.left_out_warning(left_out, horizon))
     if frame.empty:
         return _no_plan(context, storage, planning.short_horizon_reason(horizon), f"short-horizon-{horizon}", False)
-    columns = ["window", "date", "store_nbr", "family", "actual", "published_mean"]
-    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=columns)
+    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=planning.BACKTEST_COLUMNS)
     levels = {"service_level": config.service_level, "overstock_cover_days": config.overstock_cover_days}
     with data_errors_as_failures():
-        plan = replenishment.plan(fc, backtest, frame, file=name, stores=read_landed(storage, "stores"), **levels)
-    storage.write_parquet(key, plan)
-    if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
-        storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
-    storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
-    storage.write_json(f"{keys.reports_prefix(partition)}/snapshot.json", used)  # the snapshot this plan is pinned to
+        plan = replenishment.plan(
+            fc, backtest, frame, file=used["file"], stores=read_landed(storage, "stores"), **levels
+        )
+    _write_plan(storage, partition, plan, used)
     counts = planning.plan_counts(plan, left_out)
     return MaterializeResult(
         metadata={
@@ -250,6 +250,15 @@ def replenishment_plan(
         data_version=content_version(plan.to_csv(index=False)),
         check_results=[check_result(c) for c in planning.plan_checks(plan, frame, left_out, horizon)],
     )
+
+
+def _write_plan(storage: Storage, partition: str, plan: pd.DataFrame, used: dict) -> None:
+    """The plan as Parquet and CSV, and the snapshot it is pinned to; an earlier no-plan note goes."""
+    storage.write_parquet(keys.replenishment_plan(partition), plan)
+    if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
+        storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
+    storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
+    storage.write_json(f"{keys.reports_prefix(partition)}/snapshot.json", used)
 
 
 def _no_plan(
