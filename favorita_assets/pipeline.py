@@ -65,8 +65,14 @@ def run_pipeline(
     """Refresh the data (land and clean), then materialize every per-cut-off asset for one monthly cut-off (default:
     the month of the data's last date), with every check; two runs, as the schedule does them. Never raises for a
     failed step: the report says what failed. ``loggers`` replaces Dagster's console logger (run config)."""
+    from favorita_assets.core.candidates import DEFAULT_CHALLENGERS, check_candidates
     from favorita_assets.core.errors import FavoritaDataError
 
+    evaluation = (config or {}).get("ops", {}).get("forecast_evaluation", {}).get("config", {})
+    try:  # a setting the backtest cannot use is refused before any work, not after the model is trained
+        check_candidates(list(evaluation.get("candidates", DEFAULT_CHALLENGERS)))
+    except FavoritaDataError as error:
+        return PipelineReport(success=False, partition_key=partition_key or "", failures=[f"config: {error}"])
     defs = build_definitions(settings, resources)
     if instance is None:  # with DAGSTER_HOME set, runs are recorded where `dagster dev` shows them
         instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()

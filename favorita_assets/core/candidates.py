@@ -66,6 +66,35 @@ def labels_of(summary: dict) -> dict[str, str]:
     return {**LABELS, **{name: c["label"] for name, c in summary.get("candidates", {}).items() if c.get("label")}}
 
 
+CANDIDATES_SETTING = "forecast_evaluation's candidates (run config: ops.forecast_evaluation.config.candidates)"
+
+
+def check_candidates(candidates: list[str] | tuple[str, ...]) -> None:
+    """Refuse, before any work, a list of challengers the backtest cannot use: an unknown name, or none of the
+    seasonal naive baselines, which the quality gate compares DeepAR with (it would have nothing to judge against).
+    Raises a FavoritaDataError naming the setting and what to do."""
+    from favorita_assets.core.errors import FavoritaDataError
+
+    choices = ", ".join(c for c in CANDIDATES if c != DEEPAR)
+    unknown = [c for c in candidates if c not in CANDIDATES or c == DEEPAR]
+    if unknown:
+        raise FavoritaDataError(
+            CANDIDATES_SETTING,
+            f"{unknown[0]!r} is not a challenger (DeepAR always runs)"
+            if len(unknown) == 1
+            else f"{unknown} are not challengers",
+            fix=f"name challengers from: {choices}",
+            value=unknown[0] if len(unknown) == 1 else unknown,
+        )
+    if not set(candidates) & set(baselines.BASELINES):
+        raise FavoritaDataError(
+            CANDIDATES_SETTING,
+            "leaves out both seasonal naive baselines, which the quality gate compares DeepAR with",
+            fix=f"add last_week or mean_last_4_weekdays (or both), e.g. candidates: {['last_week', *candidates]}",
+            value=list(candidates),
+        )
+
+
 # Whether a candidate's forecast moves with the promotions it is given (a what-if can only move these).
 USES_PROMOTIONS = {
     DEEPAR: True,

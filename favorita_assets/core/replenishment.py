@@ -43,12 +43,17 @@ DEFAULT_OVERSTOCK_COVER_DAYS = 30.0
 
 PLAN_COLUMNS = [
     "store_nbr",
+    "city",
+    "store_type",
     "family",
     "on_hand",
     "on_order",
     "stock_position",
     "lead_time_days",
     "review_period_days",
+    "order_date",
+    "arrival_date",
+    "next_order_date",
     "pack_size",
     "service_level",
     "service_level_from",
@@ -140,9 +145,12 @@ def plan(
     file: str = "inventory.csv",
     service_level: float = DEFAULT_SERVICE_LEVEL,
     overstock_cover_days: float = DEFAULT_OVERSTOCK_COVER_DAYS,
+    stores: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per snapshot row (PLAN_COLUMNS), the worst risks first. ``forecasts``: the published table (date,
-    store_nbr, family, mean, model_version); ``backtest``: forecast_evaluation's table."""
+    store_nbr, family, mean, model_version); ``backtest``: forecast_evaluation's table; ``stores``: stores.csv
+    (store_nbr, city, type), for the store's city and type. An order is placed on the horizon's first day (the
+    day after the cut-off), arrives lead_time_days later, and the next can be placed review_period_days later."""
     f = forecasts.assign(family=forecasts["family"].astype(str)).sort_values(["store_nbr", "family", "date"])
     horizon = int(f.groupby(["store_nbr", "family"]).size().min())
     interval = inventory["lead_time_days"] + inventory["review_period_days"]
@@ -161,6 +169,12 @@ def plan(
         )
     means = {key: block["mean"].to_numpy(dtype=float) for key, block in f.groupby(["store_nbr", "family"])}
     versions = f.drop_duplicates(["store_nbr", "family"]).set_index(["store_nbr", "family"])["model_version"]
+    order_day = pd.Timestamp(f["date"].min())
+    places = (
+        stores.assign(store_nbr=stores["store_nbr"].astype(int)).set_index("store_nbr")
+        if stores is not None
+        else pd.DataFrame(columns=["city", "type"])
+    )
     level, source = service_levels(inventory, service_level)
     pools: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
     rows = []
@@ -191,12 +205,17 @@ def plan(
         rows.append(
             {
                 "store_nbr": key[0],
+                "city": places["city"].get(key[0]),
+                "store_type": places["type"].get(key[0]),
                 "family": key[1],
                 "on_hand": float(row.on_hand),
                 "on_order": float(row.on_order),
                 "stock_position": position,
                 "lead_time_days": L,
                 "review_period_days": R,
+                "order_date": order_day.date(),
+                "arrival_date": (order_day + pd.Timedelta(days=L)).date(),
+                "next_order_date": (order_day + pd.Timedelta(days=R)).date(),
                 "pack_size": pack,
                 "service_level": round(sl, 4),
                 "service_level_from": str(source[i]),
@@ -224,12 +243,15 @@ def plan(
             }
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    table[["city", "store_type"]] = table[["city", "store_type"]].astype("string")  # text even where unknown
     risk = np.where(table["stockout_risk"], 2, np.where(table["overstock"], 1, 0))
     # Where prices are known, the money at risk orders the plan first (unknown last); then the flags, the chance of
-    # a stockout before an order arrives, the units to order.
+    # a stockout before an order arrives, the overstock's size in units (so a family that sells a few units a month
+    # does not top the overstock list for holding 3 of them), the units to order.
     money = table["money_at_risk"].fillna(-1.0).to_numpy()
+    excess = np.where(table["overstock"], table["stock_position"] - table["demand_p90"], 0.0)
     ranking = np.lexsort(
-        (-table["order_quantity"].to_numpy(), -table["p_stockout_before_arrival"].to_numpy(), -risk, -money)
+        (-table["order_quantity"].to_numpy(), -excess, -table["p_stockout_before_arrival"].to_numpy(), -risk, -money)
     )
     return table.iloc[ranking].reset_index(drop=True)
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 PLAN_SHOWN = [  # (column, heading, format)
     ("store_nbr", "Store", "int"),
+    ("where", "Where", "text"),
     ("family", "Family", "text"),
     ("flag", "Flag", "text"),
     ("stock_position", "On hand + on order", "units"),
@@ -28,14 +29,25 @@ PLAN_SHOWN = [  # (column, heading, format)
     ("service_level", "Service level", "pct"),
     ("order_up_to", "Order-up-to", "units"),
     ("order_quantity", "Order now", "units"),
+    ("order_date", "Order on", "day"),
+    ("arrival_date", "Arrives", "day"),
     ("p_stockout_before_arrival", "P(stockout before an order arrives)", "pct"),
     ("p_stockout_no_order", "P(stockout if no order)", "pct"),
     ("days_of_cover", "Days of cover", "days"),
     ("expected_cost", "Expected cost", "money"),
     ("money_at_risk", "Money at risk", "money"),
     ("order_value", "Order value", "money"),
-    ("model_version", "Forecast model", "text"),
+    ("model_version", "Forecast model", "code"),
 ]
+ORDER_TODAY_SHOWN = [  # the first screen's table: what to order, where, by when
+    ("store_name", "Store", "text"),
+    ("family", "Family", "text"),
+    ("order_quantity", "Order now (units)", "units"),
+    ("arrival_date", "Arrives", "day"),
+    ("p_stockout_before_arrival", "Chance to run out before it arrives", "pct"),
+    ("flag", "Flag", "text"),
+]
+FIRST_SCREEN_ROWS = 10
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1280px;\
@@ -50,7 +62,11 @@ th,td{border-bottom:1px solid #e4e7eb;padding:5px 7px;text-align:right}
 th{background:#f5f7fa;cursor:pointer;position:sticky;top:0} td.t,th.t{text-align:left}
 th[aria-sort=ascending]::after{content:" \\25B2"} th[aria-sort=descending]::after{content:" \\25BC"}
 .risk{color:#b42318;font-weight:600} .over{color:#8a5a00;font-weight:600} .ok{color:#52606d}
-.note{color:#52606d;font-size:13px} .scroll{max-height:560px;overflow:auto;border:1px solid #e4e7eb}
+.note{color:#52606d;font-size:13px} \
+.warn{background:#fff4e5;border-left:4px solid #b54708;padding:8px 12px;font-size:14px}
+.scroll{max-height:560px;overflow:auto;border:1px solid #e4e7eb} td.code{white-space:nowrap;font-family:monospace}
+td.day{white-space:nowrap}
+nav{margin:8px 0 0;font-size:14px} nav a{margin-right:14px} ul.wrong{margin:6px 0;padding-left:20px}
 """
 
 _SORT_JS = """
@@ -94,13 +110,13 @@ def fmt(value, kind: str) -> str:
 
 
 def _cell(value, kind: str) -> str:
-    if kind == "text" or value is None or (isinstance(value, float) and math.isnan(value)):
+    if kind in ("text", "code", "day") or value is None or (isinstance(value, float) and math.isnan(value)):
         data = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
     elif isinstance(value, float) and math.isinf(value):
         data = "1e308"
     else:
         data = repr(float(value)) if kind != "int" else str(int(value))
-    css = ' class="t"' if kind == "text" else ""
+    css = {"text": ' class="t"', "code": ' class="t code"', "day": ' class="t day"'}.get(kind, "")
     return f'<td{css} data-value="{html.escape(data)}">{fmt(value, kind)}</td>'
 
 
@@ -108,13 +124,43 @@ def flag_of(row) -> str:
     return "stockout risk" if row["stockout_risk"] else "overstock" if row["overstock"] else "ok"
 
 
+def where(row) -> str:
+    """A store's city and type (stores.csv), where known."""
+    city, kind = row.get("city"), row.get("store_type")
+    return ", ".join(str(v) for v in (city, f"type {kind}" if _known(kind) else None) if _known(v))
+
+
+def store_name(row) -> str:
+    """A store as a planner names it: its number, city and type."""
+    place = where(row)
+    return f"{int(row['store_nbr'])} ({place})" if place else f"{int(row['store_nbr'])}"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def _known(value) -> bool:
+    return value is not None and value is not pd.NA and not (isinstance(value, float) and math.isnan(value))
+
+
+def shown_plan(plan: pd.DataFrame) -> pd.DataFrame:
+    """The plan with the columns the report adds: the flag, the store's name, the dates as text."""
+    out = plan.assign(
+        flag=plan.apply(flag_of, axis=1), store_name=plan.apply(store_name, axis=1), where=plan.apply(where, axis=1)
+    )
+    for column in ("order_date", "arrival_date"):
+        out[column] = out[column].map(str) if column in out else ""
+    return out
+
+
 def plan_table(plan: pd.DataFrame) -> str:
     head = "".join(
-        f'<th{" class=t" if kind == "text" else ""} data-column="{col}">{html.escape(label)}</th>'
+        f'<th{" class=t" if kind in ("text", "code", "day") else ""} data-column="{col}">{html.escape(label)}</th>'
         for col, label, kind in PLAN_SHOWN
     )
     rows = []
-    for record in plan.assign(flag=plan.apply(flag_of, axis=1)).to_dict("records"):
+    for record in shown_plan(plan).to_dict("records"):
         css = {"stockout risk": "risk", "overstock": "over"}.get(record["flag"], "ok")
         cells = "".join(_cell(record[col], kind) for col, _, kind in PLAN_SHOWN)
         rows.append(f'<tr class="{css}">{cells}</tr>')
@@ -125,7 +171,10 @@ def plan_table(plan: pd.DataFrame) -> str:
 
 
 def simple_table(frame: pd.DataFrame, columns: list[tuple[str, str, str]], table_id: str) -> str:
-    head = "".join(f"<th{' class=t' if kind == 'text' else ''}>{html.escape(label)}</th>" for _, label, kind in columns)
+    head = "".join(
+        f"<th{' class=t' if kind in ('text', 'code', 'day') else ''}>{html.escape(label)}</th>"
+        for _, label, kind in columns
+    )
     body = "".join(
         "<tr>" + "".join(_cell(r[c], kind) for c, _, kind in columns) + "</tr>" for r in frame.to_dict("records")
     )
@@ -167,14 +216,14 @@ def _band_figure(title: str, groups: dict[str, tuple[pd.Series, pd.DataFrame]], 
         fig.add_trace(
             go.Scatter(
                 x=fc["date"],
-                y=fc["mean"],
+                y=fc["p50"],
                 mode="lines+markers",
                 line={"color": "#1f77b4"},
-                name="forecast (mean)",
+                name="forecast (P50, the median)",
                 visible=visible,
-                customdata=np.stack([fc["p10"], fc["p90"]], axis=-1),
-                hovertemplate="%{x|%a %d %b}: %{y:,.0f} "
-                "(P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f})<extra></extra>",
+                customdata=np.stack([fc["p10"], fc["p90"], fc["mean"]], axis=-1),
+                hovertemplate="%{x|%a %d %b}: P50 %{y:,.0f} "
+                "(P10 %{customdata[0]:,.0f} - P90 %{customdata[1]:,.0f}; mean %{customdata[2]:,.0f})<extra></extra>",
             )
         )
     if menu_label and len(names) > 1:
@@ -198,6 +247,75 @@ def _band_figure(title: str, groups: dict[str, tuple[pd.Series, pd.DataFrame]], 
     return fig
 
 
+def accuracy_words(scores: dict) -> str:
+    """The backtest's scores in a planner's words: WAPE as how far off a day's forecast was, on average, as a share
+    of what sold; RMSLE as the range a typical day's forecast fell in around what sold; the band's coverage."""
+    parts = []
+    if _finite(scores.get("wape")):
+        parts.append(
+            f"On the backtest days, a store's forecast for a family was off by {scores['wape']:.0%} of what sold, "
+            f"on average (WAPE {scores['wape']:.3f})."
+        )
+    if _finite(scores.get("rmsle")):
+        ratio = math.exp(scores["rmsle"])
+        parts.append(
+            f"On a typical day the forecast lay between {1 / ratio:.0%} and {ratio:.0%} of what sold "
+            f"(RMSLE {scores['rmsle']:.3f}; lower is better)."
+        )
+    if _finite(scores.get("coverage")):
+        parts.append(f"The P10-P90 band held what sold on {scores['coverage']:.0%} of the days (8 in 10 is the aim).")
+    return " ".join(parts)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def models_in_words(champions: dict[str, str], labels: dict[str, str]) -> str:
+    """Which model publishes how many families, named in words (no code names)."""
+    counts = pd.Series(list(champions.values())).value_counts()
+    return "; ".join(
+        f"{labels.get(name, name)} for {count} {'family' if count == 1 else 'families'}"
+        for name, count in counts.items()
+    )
+
+
+def order_today(plan: pd.DataFrame, rows: int = FIRST_SCREEN_ROWS) -> pd.DataFrame:
+    """The first screen's table: the pairs to order now, in the plan's order (worst risks, most money first)."""
+    ordering = plan[plan["order_quantity"] > 0]
+    return shown_plan(ordering.head(rows))
+
+
+def what_could_go_wrong(plan: pd.DataFrame | None, warning: str | None, overall: dict) -> list[str]:
+    """The first screen's list of what could go wrong, each a sentence."""
+    items = [warning] if warning else []
+    if plan is not None:
+        risky, over = plan[plan["stockout_risk"]], plan[plan["overstock"]]
+        if len(risky):
+            named = ", ".join(
+                f"{store_name(r)} {r['family']} ({r['p_stockout_before_arrival']:.0%})"
+                for r in risky.head(3).to_dict("records")
+            )
+            items.append(
+                f"{plural(len(risky), 'store x family pair', 'store x family pairs')} may run out before an order "
+                f"placed today arrives: {named}" + (f" and {len(risky) - 3} more." if len(risky) > 3 else ".")
+            )
+        if len(over):
+            items.append(
+                f"{plural(len(over), 'pair holds', 'pairs hold')} more than the P90 of demand until the next order "
+                "can arrive: no order for them; consider moving stock."
+            )
+        capped = plan[plan["service_level_capped"]] if "service_level_capped" in plan else plan.iloc[:0]
+        if len(capped):
+            items.append(
+                f"{plural(len(capped), 'pair asks', 'pairs ask')} for a service level the backtest cannot resolve: "
+                "ordered up to the largest miss seen."
+            )
+    if overall:
+        items.append("How far off the forecast can be: " + accuracy_words(overall))
+    return items
+
+
 def render(
     *,
     cutoff: str,
@@ -209,6 +327,7 @@ def render(
     plan: pd.DataFrame | None,
     plan_note: str,
     what_ifs: list[dict],
+    plan_warning: str | None = None,
 ) -> str:
     """The report's HTML. ``totals``: forecast_totals (level, store_nbr, family, date, mean, p10, p90);
     ``history``: date, store_nbr, family, sales over the weeks before the cut-off; ``evaluation``: metrics.json."""
@@ -259,6 +378,9 @@ def render(
                 "rmsle": published["families"][f]["rmsle"],
                 "wape": published["families"][f].get("wape", math.nan),
                 "coverage": published["families"][f].get("coverage", math.nan),
+                "words": f"off by {published['families'][f]['wape']:.0%} of what sold"
+                if _finite(published["families"][f].get("wape"))
+                else "",
             }
             for f, m in sorted(evaluation["champions"].items())
         ]
@@ -271,27 +393,27 @@ def render(
             ("rmsle", "RMSLE", "score"),
             ("wape", "WAPE", "pct"),
             ("coverage", "P10-P90 coverage", "pct"),
+            ("words", "On a typical day", "text"),
         ],
         "accuracy",
     )
     overall = published["overall"]
-    cards = [
-        ("Forecast cut-off", cutoff),
-        ("Horizon", f"{horizon[0]} .. {horizon[1]}"),
-        ("Backtest RMSLE", f"{overall['rmsle']:.3f}"),
-        ("Band coverage (80 % nominal)", f"{overall['coverage']:.0%}"),
-    ]
+    cards = []
     if plan is not None:
         cards += [
-            ("Stockout risks", f"{int(plan['stockout_risk'].sum())}"),
-            ("Overstocked", f"{int(plan['overstock'].sum())}"),
             ("Store x family pairs to order now", f"{int((plan['order_quantity'] > 0).sum())}"),
+            ("May run out before an order arrives", f"{int(plan['stockout_risk'].sum())}"),
+            ("Overstocked", f"{int(plan['overstock'].sum())}"),
         ]
         if "money_at_risk" in plan and plan["money_at_risk"].notna().any():
             priced = plan["money_at_risk"].notna()
             cards.append(
                 (f"Money at risk ({int(priced.sum())} priced pairs)", f"{plan['money_at_risk'].sum(min_count=1):,.0f}")
             )
+    cards += [
+        ("Backtest RMSLE", f"{overall['rmsle']:.3f}"),
+        ("Band coverage (80 % nominal)", f"{overall['coverage']:.0%}"),
+    ]
     card_html = "".join(f'<div class="card">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in cards)
     plan_html = plan_table(plan) if plan is not None else ""
     capped = plan[plan["service_level_capped"]] if plan is not None and "service_level_capped" in plan else None
@@ -302,6 +424,20 @@ def render(
         if capped is not None and len(capped)
         else ""
     )
+    if plan is not None and (plan["order_quantity"] > 0).any():
+        first = order_today(plan)
+        more = int((plan["order_quantity"] > 0).sum()) - len(first)
+        today_html = simple_table(first, ORDER_TODAY_SHOWN, "order-today") + (
+            f'<p class="note">And {more} more to order in <a href="#plan">the full plan</a>.</p>' if more > 0 else ""
+        )
+        order_day = str(first["order_date"].iloc[0])
+    else:
+        nothing = "Nothing to order today." if plan is not None else plan_note
+        if plan is None and plan_warning:
+            nothing = "No plan for this cut-off: the inventory snapshot was refused (see what could go wrong)."
+        today_html = f'<p class="note">{html.escape(nothing)}</p>'
+        order_day = horizon[0]
+    wrong = "".join(f"<li>{html.escape(item)}</li>" for item in what_could_go_wrong(plan, plan_warning, overall))
     scenario_html = _what_ifs(what_ifs)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
@@ -310,26 +446,36 @@ style-src 'unsafe-inline'; img-src data:; font-src data:">
 <style>{_CSS}</style></head><body>
 <h1>Favorita demand forecast</h1>
 <p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, \
-for {html.escape(horizon[0])} .. {html.escape(horizon[1])}.
-Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.escape(evaluation["champion"])}.</p>
+for {html.escape(horizon[0])} .. {html.escape(horizon[1])}. \
+Published per family: {html.escape(models_in_words(evaluation["champions"], labels))}.</p>
+<nav>More: <a href="#plan">Full plan</a><a href="#forecasts">Forecasts</a><a href="#accuracy-section">Accuracy</a>\
+<a href="#what-ifs">Promotion what-ifs</a></nav>
 <div class="cards">{card_html}</div>
-<h2>Replenishment plan</h2>
+<h2 id="today">What to order on {html.escape(order_day)}</h2>
+{today_html}
+<h2 id="wrong">What could go wrong</h2>
+<ul class="wrong">{wrong}</ul>
+<h2 id="plan">Replenishment plan</h2>
+{f'<p class="warn" role="alert">{html.escape(plan_warning)}</p>' if plan_warning and plan is not None else ""}
 <p class="note">{html.escape(plan_note)} Worst risks first; click a heading to sort.
 <b>Stockout risk</b>: the chance that demand before an order placed today can arrive exceeds the stock on hand and
 on order is above 1 - service level. <b>Overstock</b>: the stock exceeds the P90 of demand until the next order
 could arrive, and covers more days than the threshold. <b>Order now</b>: up to the service-level quantile of demand over
-lead time + review period, in whole packs. <b>Money at risk</b> (where a unit price is given): the margin lost on
+lead time + review period, in whole packs, placed on the order date and arriving lead time days later.
+<b>Money at risk</b> (where a unit price is given): the margin lost on
 the units expected short after the order plus the holding cost of those expected left over; such pairs come first,
 the largest first.{capped_note}</p>
 {plan_html}
-<h2>Forecast: all stores</h2>{charts[0]}
+<h2 id="forecasts">Forecast: all stores</h2>
+<p class="note">The line is the P50 (the median: as likely above as below); the band is P10-P90, 8 days in 10 should
+fall inside. Hover a day for its mean.</p>{charts[0]}
 <h2>Forecast per store</h2><p class="note">Pick a store in the menu at the top right of the chart.</p>{charts[1]}
 <h2>Forecast per family</h2><p class="note">Pick a family in the menu at the top right of the chart.</p>{charts[2]}
-<h2>Backtest accuracy by family</h2>
+<h2 id="accuracy-section">Backtest accuracy by family</h2>
 <p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days \
-before the cut-off; lower RMSLE is better.</p>
+before the cut-off. {html.escape(accuracy_words(overall))}</p>
 {accuracy}
-<h2>Promotion what-ifs</h2>{scenario_html}
+<h2 id="what-ifs">Promotion what-ifs</h2>{scenario_html}
 <script>{_SORT_JS}</script>
 </body></html>
 """

@@ -2,8 +2,11 @@
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     Config,
     DataVersion,
     MaterializeResult,
@@ -17,8 +20,9 @@ from favorita_assets.checks import check_result
 from favorita_assets.core import inventory as inv
 from favorita_assets.core import replenishment, report
 from favorita_assets.core.candidates import labels_of
+from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.dagster_failures import data_errors_as_failures
-from favorita_assets.decisions import planning
+from favorita_assets.decisions import planning, snapshots
 from favorita_assets.decisions.whatif import read_what_ifs
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.ingest.resources import RawDataSource
@@ -30,19 +34,29 @@ from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
 from favorita_assets.versions import CODE_VERSIONS, content_version
 
-INVENTORY_POINTER = f"{keys.raw_prefix(keys.INVENTORY_TABLE)}/latest.json"
+INVENTORY_POINTER = snapshots.POINTER
 
 
 @asset(
     group_name="ingest",
     kinds={"csv", "parquet"},
     code_version=CODE_VERSIONS["inventory_snapshot"],
-    deps=[RAW_ASSET_NAMES["stores"]],
+    deps=[RAW_ASSET_NAMES["stores"], RAW_ASSET_NAMES["train"]],
+    check_specs=[
+        AssetCheckSpec(
+            "snapshot_accepted",
+            asset="inventory_snapshot",
+            description="Warns when the snapshot file was refused (its message says where and what to do): the "
+            "forecast goes on, and the plan uses the last accepted snapshot, saying so.",
+        )
+    ],
     description="The inventory snapshot (inventory.csv or inventory.parquet beside the Kaggle files, or in the "
     "landing zone): per store and family on_hand, on_order, lead_time_days, review_period_days, and optionally "
-    "pack_size, target_service_level and the costs unit_cost, holding_cost_rate, stockout_cost. Validated like the "
-    "Kaggle files and kept as an immutable sha256-addressed copy under raw/inventory/. Optional: when no snapshot "
-    "is there, the asset records that and the replenishment plan is not made.",
+    "pack_size, target_service_level, the costs unit_cost, holding_cost_rate, stockout_cost and unit_price. "
+    "Validated like the Kaggle files and kept as an immutable sha256-addressed copy under raw/inventory/, listed "
+    "with the day it describes (the sales history's last day). A refused file blocks nothing: the refusal is "
+    "recorded and the last accepted snapshot stays in use. Optional: when no snapshot is there, the asset records "
+    "that and the replenishment plan is not made.",
 )
 def inventory_snapshot(
     context: AssetExecutionContext, raw_source: RawDataSource, storage: Storage
@@ -53,43 +67,102 @@ def inventory_snapshot(
             if not path.is_file():
                 continue
             source = raw_source.source_of(storage, filename)
-            with data_errors_as_failures():
+            try:
                 frame = inv.read_inventory(path)
                 planning.check_stores(frame, read_landed(storage, "stores"), filename)
+            except FavoritaDataError as error:
+                return _refused_snapshot(context, storage, filename, source, error)
             record = storage.land_file(path, prefix, source)
+            used = snapshots.record_accepted(storage, record, _sales_last_date(context), _now())
             context.log.info(f"{filename}: {len(frame):,} store x family rows, landed at {storage.uri(record['key'])}")
             return MaterializeResult(
-                metadata={
-                    "present": True,
-                    "file": filename,
-                    "rows": MetadataValue.int(len(frame)),
-                    "stores": MetadataValue.int(int(frame["store_nbr"].nunique())),
-                    "families": MetadataValue.int(int(frame["family"].nunique())),
-                    "rows_with_costs": MetadataValue.int(int(frame["stockout_cost"].notna().sum())),
-                    "sha256": record["sha256"],
-                    "landed_at": MetadataValue.path(storage.uri(record["key"])),
-                    "source": MetadataValue.path(source),
-                    "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
-                },
+                metadata=_snapshot_metadata(frame, filename, used, storage.uri(record["key"]), source),
                 data_version=DataVersion(record["sha256"]),
+                check_results=[AssetCheckResult(check_name="snapshot_accepted", passed=True)],
             )
     storage.write_json(
         f"{prefix}/latest.json", {"absent": True, "source": raw_source.source_of(storage, inv.INVENTORY_FILES[0])}
     )
     context.log.info(f"no inventory snapshot ({' or '.join(inv.INVENTORY_FILES)}): recorded as absent; no plan is made")
-    return MaterializeResult(metadata={"present": False}, data_version=DataVersion("absent"))
+    return MaterializeResult(
+        metadata={"present": False},
+        data_version=DataVersion("absent"),
+        check_results=[AssetCheckResult(check_name="snapshot_accepted", passed=True, metadata={"file": "absent"})],
+    )
 
 
-def read_snapshot(storage: Storage) -> tuple[pd.DataFrame, str] | None:
-    """The landed snapshot and its file name, or None when none was landed."""
-    if not storage.exists(INVENTORY_POINTER):
-        return None
-    record = storage.read_json(INVENTORY_POINTER)
-    if record.get("absent"):
-        return None
-    name = record["key"].rsplit("/", 1)[-1]
-    with storage.local_path(record["key"]) as path:
-        return inv.read_inventory(path), name
+def _snapshot_metadata(frame: pd.DataFrame, filename: str, used: dict, uri: str, source: str) -> dict:
+    return {
+        "present": True,
+        "file": filename,
+        "taken": used["taken"] or "not recorded",
+        "rows": MetadataValue.int(len(frame)),
+        "stores": MetadataValue.int(int(frame["store_nbr"].nunique())),
+        "families": MetadataValue.int(int(frame["family"].nunique())),
+        "rows_with_costs": MetadataValue.int(int(frame["stockout_cost"].notna().sum())),
+        "sha256": used["sha256"],
+        "landed_at": MetadataValue.path(uri),
+        "source": MetadataValue.path(source),
+        "preview": MetadataValue.md(frame.head(5).to_markdown(index=False)),
+    }
+
+
+def _now() -> str:
+    return pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _sales_last_date(context: AssetExecutionContext) -> str | None:
+    """The day a snapshot describes: the last day of the sales history landed with it (raw_sales' metadata)."""
+    event = context.instance.get_latest_materialization_event(AssetKey(RAW_ASSET_NAMES["train"]))
+    meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    return str(meta["last_date"].value) if "last_date" in meta else None
+
+
+def _refused_snapshot(
+    context: AssetExecutionContext, storage: Storage, filename: str, source: str, error: FavoritaDataError
+) -> MaterializeResult:
+    """A refused snapshot: recorded with its message, the last accepted one stays in use; nothing is blocked."""
+    history = snapshots.record_refused(storage, filename, source, str(error), _now())
+    in_use = history["snapshots"][-1] if history["snapshots"] else None
+    context.log.warning(
+        f"{error}\nThe forecast goes on; the plan uses "
+        + (f"the last accepted snapshot, {snapshots.describe(in_use)}" if in_use else "no snapshot (none accepted)")
+    )
+    return MaterializeResult(
+        metadata={
+            "present": True,
+            "refused": str(error),
+            "in_use": snapshots.describe(in_use) if in_use else "none",
+            **error.as_metadata(),
+        },
+        data_version=DataVersion(in_use["sha256"] if in_use else "absent"),
+        check_results=[
+            AssetCheckResult(
+                check_name="snapshot_accepted",
+                passed=False,
+                severity=AssetCheckSeverity.WARN,
+                description=str(error),
+                metadata={k: MetadataValue.text(str(v)) for k, v in error.as_metadata().items()},
+            )
+        ],
+    )
+
+
+def snapshot_for_cutoff(storage: Storage, partition: str) -> tuple[pd.DataFrame | None, dict | None, str]:
+    """The snapshot that plans a cut-off (its rows and record) and a note on it (a warning when a newer one was
+    refused), or no rows and the reason there is no plan."""
+    history = snapshots.read_history(storage)
+    refused = snapshots.refused_warning(None, history["refused"])
+    pointer = storage.read_json(INVENTORY_POINTER) if storage.exists(INVENTORY_POINTER) else {"absent": True}
+    if pointer.get("absent") or not history["snapshots"]:
+        return None, None, f"{planning.NO_SNAPSHOT}. {refused}" if refused else planning.NO_SNAPSHOT
+    cutoff = pd.Timestamp(storage.read_json(keys.training_manifest(partition))["cutoff"])
+    used = snapshots.snapshot_for(cutoff, history["snapshots"])
+    if used is None:
+        return None, None, snapshots.no_snapshot_reason(cutoff, history["snapshots"])
+    with storage.local_path(used["key"]) as path:
+        frame = inv.read_inventory(path)
+    return frame, {**snapshots.pin(used, cutoff), "warning": snapshots.refused_warning(used, history["refused"])}, ""
 
 
 class ReplenishmentConfig(Config):
@@ -111,7 +184,7 @@ class ReplenishmentConfig(Config):
     group_name="decisions",
     kinds={"parquet", "csv"},
     code_version=CODE_VERSIONS["replenishment_plan"],
-    deps=[forecasts, forecast_evaluation, inventory_snapshot],
+    deps=[forecasts, forecast_evaluation, inventory_snapshot, RAW_ASSET_NAMES["stores"]],
     check_specs=[
         AssetCheckSpec(
             "orders_are_whole_packs",
@@ -142,33 +215,33 @@ def replenishment_plan(
 ) -> MaterializeResult:
     partition = context.partition_key
     key = keys.replenishment_plan(partition)
-    snapshot = read_snapshot(storage)
-    if snapshot is None:
-        return _no_plan(context, storage, planning.NO_SNAPSHOT, "no-snapshot", passed=True)
-    frame, name = snapshot
+    frame, used, reason = snapshot_for_cutoff(storage, partition)
+    if frame is None or used is None:
+        return _no_plan(context, storage, reason, "no-snapshot", passed=True)
+    if used["warning"]:
+        context.log.warning(used["warning"])
     fc = storage.read_parquet(keys.forecasts(partition))
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
         pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str), strict=True))
-        inv.check_series(frame, {s for s, _ in pairs}, pairs, name)
+        inv.check_series(frame, {s for s, _ in pairs}, pairs, used["file"])
     frame, left_out, horizon = planning.split_by_horizon(frame, fc)
     if len(left_out):  # a short horizon (tomorrow, next week) cannot say what to order for a longer interval
         context.log.warning(planning.left_out_warning(left_out, horizon))
     if frame.empty:
         return _no_plan(context, storage, planning.short_horizon_reason(horizon), f"short-horizon-{horizon}", False)
-    columns = ["window", "date", "store_nbr", "family", "actual", "published_mean"]
-    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=columns)
+    backtest = storage.read_parquet(keys.evaluation_backtest(partition), columns=planning.BACKTEST_COLUMNS)
     levels = {"service_level": config.service_level, "overstock_cover_days": config.overstock_cover_days}
     with data_errors_as_failures():
-        plan = replenishment.plan(fc, backtest, frame, file=name, **levels)
-    storage.write_parquet(key, plan)
-    if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
-        storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
-    storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
+        plan = replenishment.plan(
+            fc, backtest, frame, file=used["file"], stores=read_landed(storage, "stores"), **levels
+        )
+    _write_plan(storage, partition, plan, used)
     counts = planning.plan_counts(plan, left_out)
     return MaterializeResult(
         metadata={
             "planned": True,
-            "snapshot": name,
+            "snapshot": snapshots.describe(used),
+            **({"warning": used["warning"]} if used["warning"] else {}),
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in counts.items()},
             "worst": MetadataValue.md(planning.worst_table(plan)),
             "path": MetadataValue.path(storage.uri(key)),
@@ -179,12 +252,22 @@ def replenishment_plan(
     )
 
 
+def _write_plan(storage: Storage, partition: str, plan: pd.DataFrame, used: dict) -> None:
+    """The plan as Parquet and CSV, and the snapshot it is pinned to; an earlier no-plan note goes."""
+    storage.write_parquet(keys.replenishment_plan(partition), plan)
+    if storage.exists(f"{keys.reports_prefix(partition)}/no_plan.json"):
+        storage.delete(f"{keys.reports_prefix(partition)}/no_plan.json")
+    storage.write_bytes(keys.replenishment_csv(partition), plan.to_csv(index=False).encode())
+    storage.write_json(f"{keys.reports_prefix(partition)}/snapshot.json", used)
+
+
 def _no_plan(
     context: AssetExecutionContext, storage: Storage, reason: str, version: str, passed: bool
 ) -> MaterializeResult:
     """No plan for this cut-off, saying why; an earlier run's plan for it is removed (it no longer holds)."""
     partition = context.partition_key
-    for stale in (keys.replenishment_plan(partition), keys.replenishment_csv(partition)):
+    pinned = f"{keys.reports_prefix(partition)}/snapshot.json"
+    for stale in (keys.replenishment_plan(partition), keys.replenishment_csv(partition), pinned):
         if storage.exists(stale):
             storage.delete(stale)
     context.log.info(reason)
@@ -208,13 +291,18 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
     plan_key = keys.replenishment_plan(partition)
     plan = storage.read_parquet(plan_key) if storage.exists(plan_key) else None
     no_plan = f"{keys.reports_prefix(partition)}/no_plan.json"
+    pinned = f"{keys.reports_prefix(partition)}/snapshot.json"
+    warning = None
     if plan is not None:
+        used = storage.read_json(pinned) if storage.exists(pinned) else None
+        warning = used.get("warning") if used else None
         note = (
-            f"From the inventory snapshot landed at {storage.uri(INVENTORY_POINTER)}; the plan as CSV: "
-            f"{storage.uri(keys.replenishment_csv(partition))}."
+            f"From the inventory snapshot {snapshots.describe(used) if used else storage.uri(INVENTORY_POINTER)}; "
+            f"the plan as CSV: {storage.uri(keys.replenishment_csv(partition))}."
         )
-    elif storage.exists(no_plan) and read_snapshot(storage) is not None:
-        note = f"No plan: {storage.read_json(no_plan)['reason']}."
+    elif storage.exists(no_plan) and storage.exists(snapshots.HISTORY):
+        note = f"No plan: {storage.read_json(no_plan)['reason'].rstrip('.')}."
+        warning = snapshots.refused_warning(None, snapshots.read_history(storage)["refused"])
     else:
         note = "No inventory snapshot was landed, so there is no plan: land inventory.csv beside the Kaggle files."
     what_ifs = read_what_ifs(storage, partition)
@@ -227,6 +315,7 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
         labels=labels_of(evaluation),
         plan=plan,
         plan_note=note,
+        plan_warning=warning,
         what_ifs=what_ifs,
     ).encode()
     facts = {

@@ -11,6 +11,7 @@ from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.quality import CheckOutcome
 
 NO_SNAPSHOT = "no inventory snapshot landed: no replenishment plan for this cut-off"
+BACKTEST_COLUMNS = ["window", "date", "store_nbr", "family", "actual", "published_mean"]  # what the plan reads
 PLAN_CHECKS = ("every_snapshot_row_planned", "orders_are_whole_packs", "stockout_risk_share")
 
 

@@ -10,7 +10,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, DataVersion, Material
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.checks import check_result
-from favorita_assets.core.candidates import CANDIDATES, DEEPAR
+from favorita_assets.core.candidates import check_candidates
 from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file
 from favorita_assets.core.evaluation import QUANTILES
@@ -164,6 +164,12 @@ def deepar_model(
             description="Warns when the published P10-P90 band holds less than 70 % or more than 90 % of "
             "the backtest days (80 % nominal).",
         ),
+        AssetCheckSpec(
+            "published_mean_bias",
+            asset="forecast_evaluation",
+            description="Warns when the published mean, summed over the backtest's open days, is more than "
+            f"{bt.BIAS_TOLERANCE:.0%} above or below the units that sold.",
+        ),
     ],
     description="Rolling-origin backtest: backtest_windows windows of prediction_length days ending at the cut-off. "
     "DeepAR (trained once, before the first window, and fed the later history as context), the two seasonal naive "
@@ -177,11 +183,10 @@ def forecast_evaluation(
     context: AssetExecutionContext, config: EvaluationConfig, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
 ) -> MaterializeResult:
     partition = context.partition_key
+    with data_errors_as_failures():
+        check_candidates(config.candidates)
     manifest = storage.read_json(keys.training_manifest(partition))
     model = storage.read_json(keys.model_pointer(partition))
-    unknown = sorted(set(config.candidates) - set(CANDIDATES))
-    if unknown:
-        raise ValueError(f"unknown candidates {unknown}: choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
     test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
     series, k = pd.DataFrame(manifest["series"]), int(manifest.get("backtest_windows", 1))
     context.log.info(
@@ -192,10 +197,14 @@ def forecast_evaluation(
     predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
     done = bt.run_backtest(manifest, test, inference, predict, config.candidates, config.seed, log.info, log.warning)
     evaluation, runs = done.evaluation, done.runs
-    for key, table in bt.stored_tables(done, manifest, partition).items():
-        storage.write_parquet(key, table)
     verdict = bt.Verdict.of(evaluation)
     summary = bt.evaluation_summary(partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals)
+    summary["mean_correction"] = bt.mean_correction(evaluation) if config.mean_correction else {}
+    checks = [*bt.evaluation_checks(verdict, runs.failed, evaluation.published), bt.bias_check(evaluation)]
+    plain, markdown = bt.evaluation_metadata(evaluation, verdict, summary)
+    # Written only once everything above has passed, metrics.json last: the files never disagree with each other.
+    for key, table in bt.stored_tables(done, manifest, partition).items():
+        storage.write_parquet(key, table)
     storage.write_json(keys.evaluation_metrics(partition), summary)
     context.log.info(verdict.published_line(evaluation.published))
     gate = verdict.gate_text(k, summary["window"])
@@ -204,11 +213,9 @@ def forecast_evaluation(
         if not verdict.deepar_won:  # the model quality gate
             subject, body = verdict.gate_alert(partition, gate, model["version"], alerts.run_url(context.run_id))
             alerts.publish("quality_gate", subject, body, {"partition": partition, "model_version": model["version"]})
-    plain, markdown = bt.evaluation_metadata(evaluation, verdict, summary)
     metadata = {**plain, "failed_candidates": MetadataValue.json(runs.failed)}
     metadata.update({name: MetadataValue.md(text) for name, text in markdown.items()})
     metadata["path"] = MetadataValue.path(storage.uri(keys.evaluation_prefix(partition)))
-    checks = bt.evaluation_checks(verdict, runs.failed, evaluation.published)
     return MaterializeResult(
         metadata=metadata,
         check_results=[check_result(c) for c in checks],

@@ -9,6 +9,7 @@ import pandas as pd
 
 from favorita_assets.core import plotting
 from favorita_assets.core.candidates import labels_of
+from favorita_assets.core.report import models_in_words
 
 
 def history_since(manifest: dict, backtest: pd.DataFrame) -> pd.Timestamp:
@@ -46,16 +47,16 @@ def plot_pngs(
 
     whole_total = totals[totals["level"] == "total"].sort_values("date")
     past = recent.groupby("date")["sales"].sum()
-    mix = summary["champion"]
+    mix = models_in_words(champions, labels)
     whole = plotting.Panel(
         "All stores, all families",
         past.index,
         past.to_numpy(),
         horizon,
-        whole_total["mean"].to_numpy(),
+        whole_total["p50"].to_numpy(),
         whole_total["p10"].to_numpy(),
         whole_total["p90"].to_numpy(),
-        "published forecast (each family's champion)",
+        "published forecast, P50 (each family's champion)",
         actual=followed(after),
         actual_label="actual sales after the cut-off",
     )
@@ -74,10 +75,10 @@ def plot_pngs(
             hist["date"],
             hist["sales"].to_numpy(),
             horizon,
-            sub["mean"].to_numpy(),
+            sub["p50"].to_numpy(),
             sub["p10"].to_numpy(),
             sub["p90"].to_numpy(),
-            "published forecast",
+            "published forecast, P50",
             closed=pd.DatetimeIndex(sub["date"][sub["store_closed"].to_numpy()]),
             actual=followed(after[(after.store_nbr == s) & (after.family == f)]),
             actual_label="actual sales after the cut-off",

@@ -47,6 +47,7 @@ def publish_forecasts(
     mean, quantiles, versions = publish(
         base, champions, summary["offsets"], summary["versions"], families, closed, stopped
     )
+    mean = corrected(mean, families, summary.get("mean_correction") or {})
     frame = forecast_frame(series, horizon, mean, quantiles, versions, closed)
     totals = hierarchy.totals_frame(
         horizon,
@@ -56,6 +57,14 @@ def publish_forecasts(
         {level: t["offsets"] for level, t in summary["totals"].items()},
     )
     return frame, totals, closed
+
+
+def corrected(mean: np.ndarray, families: np.ndarray, factors: dict[str, float]) -> np.ndarray:
+    """The (n, h) means scaled by their family's correction factor (none given: unchanged)."""
+    if not factors:
+        return mean
+    scale = np.array([factors.get(str(f), 1.0) for f in families])
+    return mean * scale[:, None]
 
 
 def forecasts_metadata(

@@ -185,6 +185,12 @@ def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir)
     assert report.materialized["deepar_training_data"]["cutoff"] == "2017-05-31"
     assert report.materialized["forecasts"]["horizon"] == "2017-06-01 .. 2017-06-16"
     assert report.materialized["deepar_training_data"]["promotions_source"] == "cleaned_series"
+    # The snapshot landed with the sales describes 2017-08-15: May is not planned from that later stock.
+    plan = report.materialized["replenishment_plan"]
+    assert (
+        plan["planned"] is False
+        and "this cut-off (2017-05-31; the snapshots on record describe 2017-08-15)" in (plan["reason"])
+    )
 
 
 def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, small_data_dir):
@@ -327,3 +333,12 @@ def test_a_context_longer_than_the_history_is_refused_before_training(settings_f
     (failure,) = [f for f in report.failures if f.startswith("deepar_model:")]
     assert "month 2016-09 has too little history before it" in failure and "needs 184 days" in failure
     assert "choose a month from 2016-12 to 2017-08" in failure
+
+
+def test_a_config_the_backtest_cannot_use_is_refused_before_any_work(settings_for, small_data_dir, tmp_path):
+    config = {"ops": {"forecast_evaluation": {"config": {"candidates": ["lightgbm"]}}}}
+    report = run_pipeline(settings_for(small_data_dir), config=config)
+    assert not report.success and report.run_ids == [] and report.materialized == {}
+    (failure,) = report.failures
+    assert failure.startswith("config: forecast_evaluation's candidates") and "add last_week" in failure
+    assert not (tmp_path / "storage").exists() or not any((tmp_path / "storage").rglob("*.parquet"))

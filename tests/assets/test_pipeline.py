@@ -107,12 +107,22 @@ def test_single_family_train_works(settings_for, data_dir):
     assert report.materialized["cleaned_series"]["families"] == 1
 
 
-def test_optional_files_may_be_absent(settings_for, data_dir):
+def test_optional_files_may_be_absent_and_a_refused_snapshot_blocks_nothing(settings_for, data_dir):
     (data_dir / "test.csv").unlink()
     (data_dir / "transactions.csv").unlink()
+    inventory = pd.read_csv(data_dir / "inventory.csv")
+    inventory.loc[2, "on_hand"] = -5
+    inventory.to_csv(data_dir / "inventory.csv", index=False)
     report = run_pipeline(settings_for(data_dir), config=FAST)
     assert report.success, report.failures
     assert report.materialized["raw_test"]["present"] is False
+    # The bad inventory.csv is refused (a warning that says where and what to do), and the forecast goes on.
+    assert {"forecasts", "forecast_plots", "planner_report"} <= set(report.materialized)
+    (refused,) = [c for c in report.failed_checks if c.check == "snapshot_accepted"]
+    assert refused.severity == "WARN" and "inventory.csv" in refused.description
+    assert "value: -5" in refused.description and "np.int64" not in refused.description
+    reason = report.materialized["replenishment_plan"]["reason"]
+    assert reason.startswith("no inventory snapshot landed") and "A newer inventory snapshot (inventory.csv" in reason
 
 
 def break_train(data_dir, edit):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from favorita_assets.core.report import PLAN_SHOWN
 from favorita_assets.topology import free_port
 
 pytestmark = pytest.mark.browser
@@ -216,6 +217,14 @@ def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_pl
     cells = page.evaluate("""() => Array.from(document.querySelectorAll('#replenishment tbody tr')).map(
         tr => Object.fromEntries(Array.from(tr.cells).map((td, i) => [
             document.querySelectorAll('#replenishment th')[i].dataset.column, td.dataset.value])))""")
+    # The first screen's orders are the plan's first pairs to order, with the plan's numbers.
+    today = page.evaluate("""() => Array.from(document.querySelectorAll('#order-today tbody tr')).map(
+        tr => Array.from(tr.cells).map(td => td.dataset.value))""")
+    ordering = plan[plan["order_quantity"] > 0].head(len(today))
+    assert len(today) == min(10, int((plan["order_quantity"] > 0).sum()))
+    for shown, (_, row) in zip(today, ordering.iterrows(), strict=True):
+        assert shown[1] == row["family"] and float(shown[2]) == row["order_quantity"]
+    assert page.locator("#today").is_visible() and page.locator("#wrong").is_visible()
     for shown, (_, row) in zip(cells, plan.iterrows(), strict=True):
         assert int(shown["store_nbr"]) == row["store_nbr"] and shown["family"] == row["family"]
         for column in (
@@ -231,5 +240,6 @@ def test_the_planner_report_opens_offline_without_errors_and_its_table_is_the_pl
     heading = page.locator("#replenishment th[data-column=order_quantity]")
     heading.click()
     heading.click()
-    first = float(page.locator("#replenishment tbody tr").first.locator("td").nth(10).get_attribute("data-value"))
+    column = [c for c, _, _ in PLAN_SHOWN].index("order_quantity")
+    first = float(page.locator("#replenishment tbody tr").first.locator("td").nth(column).get_attribute("data-value"))
     assert first == plan["order_quantity"].max()

@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 from favorita_assets import storage_keys as keys
+from favorita_assets.core.candidates import check_candidates
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES
+from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import DEEPAR, QUANTILES, history_matrix
 from favorita_assets.modeling import backtest as bt
 
@@ -148,3 +150,51 @@ def test_jsonable_rounds_floats_and_writes_what_json_cannot_hold_as_null():
     value = {1: [np.float64(0.1234567891), np.int64(3), float("nan")], "t": (np.float32(np.inf), "x")}
     assert bt.jsonable(value) == {"1": [0.123457, 3, None], "t": [None, "x"]}
     assert bt.challenger_version("lightgbm", "2017-03", "abcdef0123456789") == "lightgbm-2017-03-abcdef0123"
+
+
+def test_a_config_without_a_seasonal_naive_baseline_or_with_an_unknown_name_is_refused_naming_the_setting():
+    check_candidates(["last_week", "lightgbm"])  # one baseline is enough
+    with pytest.raises(FavoritaDataError) as refused:
+        check_candidates(["lightgbm"])
+    text = str(refused.value)
+    assert "candidates" in text and "leaves out both seasonal naive baselines" in text
+    assert "what to do: add last_week or mean_last_4_weekdays" in text and "['last_week', 'lightgbm']" in text
+    with pytest.raises(FavoritaDataError, match="'prophet' is not a challenger"):
+        check_candidates(["last_week", "prophet"])
+
+
+def test_without_a_baseline_the_check_says_so_instead_of_failing():
+    done, _ = run(factor=3.0, candidates=())  # DeepAR alone
+    verdict = bt.Verdict.of(done.evaluation)
+    assert verdict.best is None and verdict.gate_text(K, ["2017-03-18", "2017-03-31"]) is None
+    beats, _ = bt.evaluation_checks(verdict, {}, done.evaluation.published)
+    assert not beats.passed and beats.description.startswith("no seasonal naive baseline was scored")
+
+
+def test_the_published_mean_bias_is_the_means_total_against_what_sold_and_warns_beyond_the_tolerance():
+    done, _ = run(factor=1.0)
+    evaluation = done.evaluation
+    check = bt.bias_check(evaluation)
+    assert check.name == "published_mean_bias" and check.passed and check.metadata["ratio"] == pytest.approx(1.0)
+    assert len(bt.mean_bias(evaluation)["windows"]) == K
+    for name in evaluation.backtest.forecasts:  # every candidate's mean runs 20 % low
+        evaluation.backtest.forecasts[name]["mean"] = evaluation.backtest.forecasts[name]["mean"] * 0.8
+    low = bt.bias_check(evaluation)
+    assert not low.passed and low.metadata["ratio"] == pytest.approx(0.8, abs=0.01)
+    assert low.description.startswith("the published mean summed to 80.0% of what sold over the backtest days")
+    assert low.description.endswith("expected within 10% of 100%")
+
+
+def test_the_mean_correction_is_each_familys_units_sold_over_units_forecast_on_the_backtest():
+    from favorita_assets.publishing.published import corrected
+
+    done, _ = run(factor=1.0)
+    evaluation = done.evaluation
+    for name in evaluation.backtest.forecasts:
+        evaluation.backtest.forecasts[name]["mean"] = evaluation.backtest.forecasts[name]["mean"] * 0.8
+    factors = bt.mean_correction(evaluation)
+    assert factors and all(f == pytest.approx(1.25, abs=0.02) for f in factors.values())
+    families = np.array(list(factors))
+    means = np.ones((len(families), 3))
+    assert corrected(means, families, factors) == pytest.approx(means * 1.25, abs=0.03)
+    assert corrected(means, families, {}) is means  # off by default: the published means as they were

@@ -20,10 +20,10 @@ def tables(past_cutoff: bool):
         columns=["date", "store_nbr", "family", "sales"],
     ).assign(family=lambda t: t["family"].astype("category"))
     fc = pd.DataFrame(
-        [(f"{d:%Y-%m-%d}", s, f, False, 12.0, 9.0, 15.0) for s, f in SERIES for d in horizon],
-        columns=["date", "store_nbr", "family", "store_closed", "mean", "p10", "p90"],
+        [(f"{d:%Y-%m-%d}", s, f, False, 12.0, 9.0, 11.0, 15.0) for s, f in SERIES for d in horizon],
+        columns=["date", "store_nbr", "family", "store_closed", "mean", "p10", "p50", "p90"],
     )
-    totals = pd.DataFrame({"level": "total", "date": horizon, "mean": 60.0, "p10": 50.0, "p90": 70.0})
+    totals = pd.DataFrame({"level": "total", "date": horizon, "mean": 60.0, "p10": 50.0, "p50": 58.0, "p90": 70.0})
     days = pd.date_range(WINDOWS[0][0], WINDOWS[1][1])
     backtest = pd.DataFrame(
         [(d, s, f, 11.0, 12.0, 9.0, 15.0, 10.0) for s, f in SERIES for d in days],
@@ -58,5 +58,7 @@ def test_four_pngs_for_a_past_cutoff_with_the_sales_that_followed():
 def test_the_plots_follow_the_data():
     manifest, summary, fc, totals, backtest, cleaned = tables(past_cutoff=False)
     first = plots.plot_pngs(manifest, summary, fc, totals, backtest, cleaned)
-    moved = plots.plot_pngs(manifest, summary, fc.assign(mean=np.float64(40.0)), totals, backtest, cleaned)
+    moved = plots.plot_pngs(manifest, summary, fc.assign(p50=np.float64(40.0)), totals, backtest, cleaned)
     assert moved[1] != first[1] and moved[2:] == first[2:]  # the series' forecast moved; the backtest did not
+    # The line drawn is the P50 (the median, inside its band), not the mean.
+    assert plots.plot_pngs(manifest, summary, fc.assign(mean=np.float64(40.0)), totals, backtest, cleaned) == first

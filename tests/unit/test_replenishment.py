@@ -199,3 +199,16 @@ def test_money_at_risk_prices_the_expected_shortage_and_overstock_and_orders_the
     # The priced rows first, the larger money at risk first; unpriced rows after them.
     ordered = plan(forecasts(), backtest(factors), snapshot(rows=rows), service_level=0.8)["store_nbr"].tolist()
     assert ordered[-1] == 1 and ordered[:2] == sorted([2, 3], key=lambda s: -table.loc[s, "money_at_risk"])
+
+
+def test_a_few_units_of_a_slow_family_do_not_top_the_overstock_list():
+    factors = np.ones(120)
+    rows = [
+        {"store_nbr": 1, "family": "BOOKS", "on_hand": 3},  # sells nothing: 3 units is overstock, a small one
+        {"store_nbr": 2, "family": "DAIRY", "on_hand": 900},
+    ]
+    fc = pd.concat([forecasts(families=("DAIRY",)), forecasts(daily=0.0, families=("BOOKS",))])
+    bt = pd.concat([backtest(factors, families=("DAIRY",)), backtest(factors, daily=0.0, families=("BOOKS",))])
+    table = plan(fc, bt, snapshot(rows=rows))
+    assert table["overstock"].all()
+    assert table["family"].tolist() == ["DAIRY", "BOOKS"]

@@ -327,6 +327,16 @@ resource "aws_glue_catalog_table" "replenishment_plan" {
       comment = "Store number"
     }
     columns {
+      name    = "city"
+      type    = "string"
+      comment = "The store's city (stores.csv)"
+    }
+    columns {
+      name    = "store_type"
+      type    = "string"
+      comment = "The store's type (stores.csv)"
+    }
+    columns {
       name    = "family"
       type    = "string"
       comment = "Product family"
@@ -355,6 +365,21 @@ resource "aws_glue_catalog_table" "replenishment_plan" {
       name    = "review_period_days"
       type    = "bigint"
       comment = "Days until the next chance to order"
+    }
+    columns {
+      name    = "order_date"
+      type    = "date"
+      comment = "The day to place the order: the first day after the cut-off"
+    }
+    columns {
+      name    = "arrival_date"
+      type    = "date"
+      comment = "The day an order placed on order_date arrives (order_date + lead_time_days)"
+    }
+    columns {
+      name    = "next_order_date"
+      type    = "date"
+      comment = "The next chance to order (order_date + review_period_days)"
     }
     columns {
       name    = "pack_size"

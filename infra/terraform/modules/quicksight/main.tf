@@ -11,7 +11,8 @@ locals {
     cutoff_month = "STRING",
   }
   plan_columns = {
-    store_nbr           = "INTEGER", family = "STRING", stock_position = "DECIMAL", lead_time_days = "INTEGER",
+    store_nbr           = "INTEGER", city = "STRING", store_type = "STRING", family = "STRING", order_date = "DATETIME",
+    arrival_date        = "DATETIME", stock_position = "DECIMAL", lead_time_days = "INTEGER",
     review_period_days  = "INTEGER", demand_mean = "DECIMAL", demand_p90 = "DECIMAL", service_level = "DECIMAL",
     order_up_to         = "DECIMAL", order_quantity = "DECIMAL", p_stockout_before_arrival = "DECIMAL",
     p_stockout_no_order = "DECIMAL", days_of_cover = "DECIMAL", stockout_risk = "BIT", overstock = "BIT",
@@ -21,8 +22,8 @@ locals {
   # QuickSight's input column types, by the template's column data types
   input_types    = { DATETIME = "DATETIME", INTEGER = "INTEGER", STRING = "STRING", BIT = "BIT", DECIMAL = "DECIMAL" }
   template_types = { DATETIME = "DATETIME", INTEGER = "INTEGER", STRING = "STRING", BIT = "INTEGER", DECIMAL = "DECIMAL" }
-  plan_table_columns = ["store_nbr", "family", "stockout_risk", "overstock", "stock_position", "demand_p90",
-  "order_up_to", "order_quantity", "p_stockout_before_arrival", "days_of_cover", "cutoff_month"]
+  plan_table_columns = ["store_nbr", "city", "family", "order_date", "arrival_date", "stockout_risk", "overstock",
+  "stock_position", "demand_p90", "order_up_to", "order_quantity", "p_stockout_before_arrival", "days_of_cover", "cutoff_month"]
   read_data_set = ["quicksight:DescribeDataSet", "quicksight:DescribeDataSetPermissions", "quicksight:PassDataSet",
   "quicksight:DescribeIngestion", "quicksight:ListIngestions"]
 }
