@@ -52,8 +52,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The suite, its files spread over TEST_WORKERS processes (each file's tests on one of them, so a file's shared
+# pipeline runs are made once); TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
+
 test: setup
-	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # Production Dagster on this machine against the real processes (needs Debian's postgresql), the container image
 # built with buildah and checked inside (needs buildah and debootstrap, as root), and Dagster's AWS hosting applied to

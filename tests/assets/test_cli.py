@@ -1,8 +1,12 @@
 """The `favorita` command as a user runs it."""
 
+import contextlib
+import io
 import json
+import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -35,18 +39,33 @@ def test_sample_data_command_writes_the_six_kaggle_files_and_an_inventory_snapsh
     assert pd.read_csv(tmp_path / "train.csv").store_nbr.nunique() == 2
 
 
-def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
-    code = main(["run", "--data", str(small_data_dir), "--out", str(tmp_path / "out"), "--epochs", "2"])
-    printed = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def two_runs(small_data_dir, tmp_path_factory):
+    """What a user does most: a run with the defaults (in-process, its printed output captured), then a second run
+    into the same folder with a 7-day horizon, as a separate process whose stdout is not a terminal. Each test below
+    reads one of them; the first run's outputs are kept, as they were before the second replaced them."""
+    root = tmp_path_factory.mktemp("cli_runs")
+    out = root / "out"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2"])
+    first = root / "first"
+    shutil.copytree(out, first, symlinks=True)
+    second = run_cli("run", "--data", small_data_dir, "--out", out, "--epochs", "2", "--prediction-length", "7")
+    return SimpleNamespace(code=code, printed=printed.getvalue(), first=first, out=out, second=second)
+
+
+def test_run_command_end_to_end(two_runs, small_data_dir):
+    code, printed, first = two_runs.code, two_runs.printed, two_runs.first
     assert code == 0
     assert "materialized forecast_plots" in printed and "0 failed" in printed and "published:" in printed
-    assert "materialized replenishment_plan" in printed and (tmp_path / "out/planner_report.html").is_file()
-    plan = pd.read_csv(tmp_path / "out/replenishment_plan.csv")
+    assert "materialized replenishment_plan" in printed and (first / "planner_report.html").is_file()
+    plan = pd.read_csv(first / "replenishment_plan.csv")
     assert (
         len(plan) == len(pd.read_csv(small_data_dir / "inventory.csv"))
-        and str(tmp_path / "out/planner_report.html") in printed
+        and str(two_runs.out / "planner_report.html") in printed
     )
-    forecasts = pd.read_csv(tmp_path / "out/forecasts.csv")
+    forecasts = pd.read_csv(first / "forecasts.csv")
     assert list(forecasts.columns) == [
         "date",
         "store_nbr",
@@ -59,9 +78,9 @@ def test_run_command_end_to_end(small_data_dir, tmp_path, capsys):
         "p90",
         "model_version",
     ]
-    assert len(pd.read_csv(tmp_path / "out/submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
+    assert len(pd.read_csv(first / "submission.csv")) == len(pd.read_csv(small_data_dir / "test.csv"))
     for name in ("metrics.json", "plots/forecast_total.png", "plots/backtest.png", "plots/forecast_largest_series.png"):
-        assert (tmp_path / "out" / name).is_file(), name
+        assert (first / name).is_file(), name
 
 
 def test_run_command_reports_bad_input_without_traceback(data_dir, tmp_path):
@@ -82,22 +101,17 @@ def test_bad_generator_arguments_are_reported(tmp_path, capsys):
     assert "--stores must be between 1 and 1,000" in capsys.readouterr().err
 
 
-def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(small_data_dir, tmp_path, capsys):
-    out = tmp_path / "out"
-    assert main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2"]) == 0
-    assert (out / "submission.csv").is_file()
+def test_outputs_of_an_earlier_run_are_not_passed_off_as_new(two_runs):
+    out, second = two_runs.out, two_runs.second
+    assert second.returncode == 0, second.stderr
     # A 7-day horizon does not cover test.csv: this run makes no submission, so the 16-day one must not linger.
-    assert (
-        main(["run", "--data", str(small_data_dir), "--out", str(out), "--epochs", "2", "--prediction-length", "7"])
-        == 0
-    )
-    assert not (out / "submission.csv").exists()
+    assert (two_runs.first / "submission.csv").is_file() and not (out / "submission.csv").exists()
     assert not list((out / "storage" / "submissions").rglob("submission.csv"))  # not left in storage either
     forecasts = pd.read_csv(out / "forecasts.csv")
     assert forecasts["date"].nunique() == 7 and sorted(forecasts["days_ahead"].unique()) == list(range(1, 8))
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["prediction_length"] == 7 and metrics["horizon"] == ["2017-08-16", "2017-08-22"]
-    assert "submission" not in capsys.readouterr().out.split("Outputs:")[-1]
+    assert "submission" not in second.stdout.split("Outputs:")[-1]
 
 
 def run_cli(*args, cwd=None):
@@ -148,11 +162,10 @@ def test_a_data_error_is_its_message_alone_on_stdout_and_stderr(data_dir, tmp_pa
         assert "Stack Trace" not in stream and "Traceback" not in stream and "dagster._core" not in stream
 
 
-def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(small_data_dir, tmp_path):
+def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(two_runs):
     from dagster import DagsterInstance
 
-    out = tmp_path / "out"
-    result = run_cli("run", "--data", small_data_dir, "--out", out, "--epochs", "2", "--prediction-length", "7")
+    result = two_runs.second
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     stages = [line.split("]")[0] + "]" for line in lines if line.startswith("[") and "/8]" in line]
@@ -160,8 +173,9 @@ def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(sma
     assert any("training: epoch 2/2 loss" in line for line in lines)  # plain lines: stdout is not a terminal
     assert any("forecasts: series 12/12" in line for line in lines)
     assert " - dagster - " not in result.stdout and result.stderr == "", result.stderr  # no log, no warnings
-    with DagsterInstance.from_config(str(out / "dagster_home")) as instance:  # `dagster dev` can show these runs
-        assert {r.job_name for r in instance.get_runs()} == {"refresh_data", "favorita_pipeline"}
+    with DagsterInstance.from_config(str(two_runs.out / "dagster_home")) as instance:  # `dagster dev` shows these
+        runs = instance.get_runs()
+    assert {r.job_name for r in runs} == {"refresh_data", "favorita_pipeline"} and len(runs) == 4  # both runs'
 
 
 def test_prod_local_status_and_stop_say_when_nothing_runs(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """The forecasting half of the graph on generated data: channels, model, backtest, forecasts, submission, plots."""
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -179,20 +180,6 @@ def test_tomorrow_next_week_next_month(horizon, settings_for, small_data_dir):
         )
 
 
-def test_a_past_month_is_a_rolling_origin_backtest(settings_for, small_data_dir):
-    report = run_pipeline(settings_for(small_data_dir), partition_key="2017-05", config=run_config(**FAST))
-    assert report.success, report.failures
-    assert report.materialized["deepar_training_data"]["cutoff"] == "2017-05-31"
-    assert report.materialized["forecasts"]["horizon"] == "2017-06-01 .. 2017-06-16"
-    assert report.materialized["deepar_training_data"]["promotions_source"] == "cleaned_series"
-    # The snapshot landed with the sales describes 2017-08-15: May is not planned from that later stock.
-    plan = report.materialized["replenishment_plan"]
-    assert (
-        plan["planned"] is False
-        and "this cut-off (2017-05-31; the snapshots on record describe 2017-08-15)" in (plan["reason"])
-    )
-
-
 def test_a_month_after_the_data_is_refused_and_offered_nowhere(settings_for, small_data_dir):
     instance = DagsterInstance.ephemeral()
     report = run_pipeline(
@@ -286,23 +273,42 @@ def test_a_backfill_of_three_months_lands_and_cleans_once_and_new_data_starts_on
         ).success
     count = lambda asset: len(instance.fetch_materializations(AssetKey(asset), limit=100).records)  # noqa: E731
     assert (count("raw_sales"), count("cleaned_series"), count("deepar_model"), count("forecasts")) == (1, 1, 3, 3)
+    # A past month is a rolling-origin backtest: its cut-off is the month's last day, its horizon the days after,
+    # and its promotions are the ones the cleaned series recorded.
+    metadata = lambda asset: {  # noqa: E731
+        r.asset_materialization.partition: {k: v.value for k, v in r.asset_materialization.metadata.items()}
+        for r in instance.fetch_materializations(AssetKey(asset), limit=100).records
+    }
+    may = metadata("deepar_training_data")["2017-05"]
+    assert may["cutoff"] == "2017-05-31" and may["promotions_source"] == "cleaned_series"
+    assert metadata("forecasts")["2017-05"]["horizon"] == "2017-06-01 .. 2017-06-16"
+    # The snapshot landed with the sales describes 2017-08-15: May is not planned from that later stock.
+    plan = metadata("replenishment_plan")["2017-05"]
+    assert plan["planned"] is False
+    assert "this cut-off (2017-05-31; the snapshots on record describe 2017-08-15)" in plan["reason"]
 
 
-def test_sagemaker_format_check_fails_on_a_corrupted_channel(settings_for, small_data_dir):
-    settings = settings_for(small_data_dir)
-    instance = DagsterInstance.ephemeral()
-    assert run_pipeline(settings, config=run_config(**FAST), instance=instance).success
-    path = settings.storage_dir / training_prefix("2017-08") / "inference" / "data.json"
+def test_sagemaker_format_check_fails_on_a_corrupted_channel(forecast_run, tmp_path):
+    from favorita_assets.partitions import CUTOFF_PARTITIONS
+    from favorita_assets.settings import Settings
+
+    published, report = forecast_run
+    # A copy of a published month's storage (the other tests keep reading the original), one channel corrupted.
+    settings = Settings("local", published.data_dir, tmp_path / "storage")
+    shutil.copytree(published.storage_dir, settings.storage_dir)
+    path = settings.storage_dir / training_prefix(report.partition_key) / "inference" / "data.json"
     records = [json.loads(line) for line in path.read_text().splitlines()]
     records[3]["dynamic_feat"][0] = records[3]["dynamic_feat"][0][:-1]  # one future day short
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
 
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(CUTOFF_PARTITIONS.name, [report.partition_key])
     defs = build_definitions(settings)
     check_keys = {k for k in defs.resolve_asset_graph().asset_check_keys if k.name == "sagemaker_format"}
     job = defs.resolve_implicit_global_asset_job_def().get_subset(
         asset_check_selection=check_keys, asset_selection=set()
     )
-    result = job.execute_in_process(partition_key="2017-08", raise_on_error=False, instance=instance)
+    result = job.execute_in_process(partition_key=report.partition_key, raise_on_error=False, instance=instance)
     evaluation = result.get_asset_check_evaluations()[0]
     assert not evaluation.passed
     assert (
