@@ -73,6 +73,7 @@ PLAN_COLUMNS = [
     "residuals",
     "residuals_from",
     "model_version",
+    "forecast",
 ]
 
 
@@ -140,9 +141,11 @@ def plan(
     file: str = "inventory.csv",
     service_level: float = DEFAULT_SERVICE_LEVEL,
     overstock_cover_days: float = DEFAULT_OVERSTOCK_COVER_DAYS,
+    forecast: str = "statistical",
 ) -> pd.DataFrame:
     """One row per snapshot row (PLAN_COLUMNS), the worst risks first. ``forecasts``: the published table (date,
-    store_nbr, family, mean, model_version); ``backtest``: forecast_evaluation's table."""
+    store_nbr, family, mean, model_version), or the adjusted one; ``forecast`` says which, in every row;
+    ``backtest``: forecast_evaluation's table."""
     f = forecasts.assign(family=forecasts["family"].astype(str)).sort_values(["store_nbr", "family", "date"])
     horizon = int(f.groupby(["store_nbr", "family"]).size().min())
     interval = inventory["lead_time_days"] + inventory["review_period_days"]
@@ -221,6 +224,7 @@ def plan(
                 "residuals": len(residuals),
                 "residuals_from": origin,
                 "model_version": versions[key],
+                "forecast": forecast,
             }
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)

@@ -209,6 +209,9 @@ def render(
     plan: pd.DataFrame | None,
     plan_note: str,
     what_ifs: list[dict],
+    forecast_note: str = "",
+    overrides_table: pd.DataFrame | None = None,
+    track_record: pd.DataFrame | None = None,
 ) -> str:
     """The report's HTML. ``totals``: forecast_totals (level, store_nbr, family, date, mean, p10, p90);
     ``history``: date, store_nbr, family, sales over the weeks before the cut-off; ``evaluation``: metrics.json."""
@@ -303,6 +306,8 @@ def render(
         else ""
     )
     scenario_html = _what_ifs(what_ifs)
+    override_html = _overrides(overrides_table)
+    track_html = _track_record(track_record)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; \
@@ -312,6 +317,7 @@ style-src 'unsafe-inline'; img-src data:; font-src data:">
 <p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, \
 for {html.escape(horizon[0])} .. {html.escape(horizon[1])}.
 Bands are P10-P90: 8 days in 10 should fall inside. Published per family: {html.escape(evaluation["champion"])}.</p>
+<p class="note" id="forecast-used">{html.escape(forecast_note)}</p>
 <div class="cards">{card_html}</div>
 <h2>Replenishment plan</h2>
 <p class="note">{html.escape(plan_note)} Worst risks first; click a heading to sort.
@@ -329,6 +335,8 @@ the largest first.{capped_note}</p>
 <p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days \
 before the cut-off; lower RMSLE is better.</p>
 {accuracy}
+<h2>Track record: past cut-offs against the sales that followed</h2>{track_html}
+<h2>Planner overrides</h2>{override_html}
 <h2>Promotion what-ifs</h2>{scenario_html}
 <script>{_SORT_JS}</script>
 </body></html>
@@ -366,3 +374,54 @@ def _what_ifs(what_ifs: list[dict]) -> str:
             "forecasts' errors move together.</p>" + simple_table(frame, columns, f"whatif-{item['name']}")
         )
     return "".join(parts)
+
+
+def _overrides(table: pd.DataFrame | None) -> str:
+    if table is None or table.empty:
+        return (
+            '<p class="note">None landed for this cut-off. Land a set with <code>favorita override --file FILE</code> '
+            "or the apply_overrides job in the Dagster UI; every set landed stays listed here.</p>"
+        )
+    columns = [
+        ("landed_at", "Landed (UTC)", "text"),
+        ("set", "Set", "text"),
+        ("planner", "Planner", "text"),
+        ("store_nbr", "Store", "text"),
+        ("family", "Family", "text"),
+        ("start", "From", "text"),
+        ("end", "To", "text"),
+        ("rule", "Rule", "text"),
+        ("reason", "Reason", "text"),
+        ("statistical_units", "Statistical, units", "units"),
+        ("adjusted_units", "Adjusted, units", "units"),
+        ("units_changed", "Change", "units"),
+    ]
+    note = '<p class="note">Every override set landed, oldest first; the last one is in effect.</p>'
+    return note + simple_table(table.astype({"store_nbr": str}), columns, "overrides")
+
+
+def _track_record(table: pd.DataFrame | None) -> str:
+    if table is None or table.empty:
+        return (
+            '<p class="note">No earlier cut-off has its horizon\'s sales yet: the first month comes with the next '
+            "refresh.</p>"
+        )
+    columns = [
+        ("month", "Cut-off", "text"),
+        ("rmsle_naive", "RMSLE naive", "score"),
+        ("rmsle_statistical", "RMSLE statistical", "score"),
+        ("rmsle_adjusted", "RMSLE adjusted", "score"),
+        ("wape_statistical", "WAPE statistical", "pct"),
+        ("wape_adjusted", "WAPE adjusted", "pct"),
+        ("bias_statistical", "Bias statistical", "pct"),
+        ("bias_adjusted", "Bias adjusted", "pct"),
+        ("coverage_statistical", "P10-P90 coverage", "pct"),
+        ("overridden_series_days", "Overridden days", "int"),
+        ("value_added_wape", "Value added by overrides (WAPE)", "pct"),
+    ]
+    note = (
+        '<p class="note">Each past cut-off scored on the sales of its horizon, all stores and families: the naive '
+        "baseline (last week repeated), the statistical forecast and the adjusted one. Bias is (forecast - sales) / "
+        "sales. Value added: the statistical WAPE minus the adjusted one, positive when the overrides helped.</p>"
+    )
+    return note + simple_table(table.tail(6), columns, "track-record")
