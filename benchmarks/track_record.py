@@ -14,7 +14,7 @@ says of an adjustment, not that adjustments help.
 
     python benchmarks/track_record.py [--data ../shared/favorita] [--months 2017-04,2017-05,2017-06]
         [--epochs 10] [--candidates last_week,mean_last_4_weekdays,lightgbm] [--out /tmp/track_record]
-        [--plot docs/assets/track_record.png]
+        [--plot docs/assets/track_record.png] [--score-only]
 """
 
 from __future__ import annotations
@@ -66,20 +66,27 @@ def main() -> int:
     parser.add_argument("--override-month", default="2017-05")
     parser.add_argument("--out", type=Path, default=Path("/tmp/track_record"))
     parser.add_argument("--plot", type=Path, default=REPO / "docs" / "assets" / "track_record.png")
+    parser.add_argument(
+        "--score-only", action="store_true", help="score the cut-offs an earlier run of this script left in --out"
+    )
     args = parser.parse_args()
     months = args.months.split(",")
-    shutil.rmtree(args.out, ignore_errors=True)
-    real_files(args.data, args.out / "data")
     settings = Settings(deployment="local", data_dir=args.out / "data", storage_dir=args.out / "storage")
     storage = build_resources(settings)["storage"]
     instance = DagsterInstance.ephemeral()
+    if args.score_only:
+        months = [m for m in months if storage.exists(keys.forecasts(m))]
+        instance.add_dynamic_partitions("cutoff_month", [f"{pd.Period(months[-1], freq='M') + 1}"])
+    else:
+        shutil.rmtree(args.out, ignore_errors=True)
+        real_files(args.data, args.out / "data")
     config = {
         "ops": {
             "deepar_model": {"config": {"epochs": args.epochs}},
             "forecast_evaluation": {"config": {"candidates": args.candidates.split(",")}},
         }
     }
-    for month in months:
+    for month in [] if args.score_only else months:
         started = time.perf_counter()
         report = run_pipeline(settings, month, config=config, instance=instance, log_level="WARNING")
         if not report.success:

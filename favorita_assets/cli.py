@@ -541,8 +541,12 @@ def _override(args: argparse.Namespace) -> int:
         f"{meta['adjusted_units']:,.0f} units ({meta['units_changed']:+,.0f}); "
         f"{meta['sets_landed']} set(s) in the audit trail"
     )
+    from favorita_assets import storage_keys as keys
+
+    report = build_resources(settings)["storage"].uri(keys.planner_report(month))
     refreshed = _refresh_out_report(args.out, settings, month)
-    print(f"  adjusted {meta['path']}\n  report   {refreshed or 'in storage'}\n  {where_runs}")
+    print(f"  adjusted {meta['path']}\n  report   {f'{refreshed} (and {report})' if refreshed else report}")
+    print(f"  {where_runs}")
     return 0
 
 
