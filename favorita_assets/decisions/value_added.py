@@ -16,13 +16,19 @@ CHECK = "forecast_bias_within_backtest_range"
 
 
 def published_before(storage: Storage, partition: str) -> list[str]:
-    """The published cut-offs before ``partition`` (YYYY-MM), oldest first."""
+    """The published cut-offs before ``partition`` (YYYY-MM) that can be scored, oldest first."""
     months = {
         k.split("/")[1].removeprefix("cutoff_month=")
         for k in storage.list_keys("forecasts")
         if k.endswith("/forecasts.parquet")
     }
-    return sorted(m for m in months if m < partition[:7])
+    return sorted(
+        m
+        for m in months
+        if m < partition[:7]  # and still whole: its horizon (manifest) and its backtest (the range) are needed
+        and storage.exists(keys.training_manifest(m))
+        and storage.exists(keys.evaluation_backtest(m))
+    )
 
 
 def _forecasts_of(storage: Storage, month: str) -> pd.DataFrame:
