@@ -195,10 +195,10 @@ def alert_text(alert: dict) -> str:
     """One alert in words: which family, by how much, since when."""
     who = "all families" if alert["family"] == ALL else alert["family"]
     if alert["kind"] == "bias":
-        direction = "over" if alert["by"] > 0 else "under"
+        side = "above" if alert["by"] > 0 else "below"
         return (
-            f"{who}: cumulative bias {alert['value']:+.1%} ({direction}-forecasting), {abs(alert['by']):.1%} beyond "
-            f"the backtest's range {alert['low']:+.1%} .. {alert['high']:+.1%}, since the {alert['since']} cut-off"
+            f"{who}: cumulative bias {alert['value']:+.1%}, {abs(alert['by']):.1%} {side} the backtest's range "
+            f"{alert['low']:+.1%} .. {alert['high']:+.1%}, since the {alert['since']} cut-off"
         )
     return (
         f"{who}: WAPE {alert['value']:.1%} on the {alert['month']} cut-off, {alert['by']:.1%} worse than the "

@@ -86,7 +86,10 @@ def test_a_cumulative_bias_beyond_range_is_found_with_its_start_and_alerted_once
     (alert,) = fva.out_of_range(record([0.0, 0.12, 0.1]))  # cumulative: 0, 6 %, 7.3 %
     assert (alert["kind"], alert["family"], alert["since"]) == ("bias", "EGGS", "2017-02")
     assert alert["value"] == pytest.approx(0.22 / 3) and alert["by"] == pytest.approx(0.22 / 3 - 0.05)
-    assert "EGGS: cumulative bias +7.3% (over-forecasting), 2.3% beyond" in fva.alert_text(alert)
+    assert (
+        "EGGS: cumulative bias +7.3%, 2.3% above the backtest's range -5.0% .. +5.0%, since the 2017-02"
+        in fva.alert_text(alert)
+    )
     new, sent = fva.to_send([alert], {})
     assert new == [alert] and sent == {"EGGS/bias": "2017-02"}
     assert fva.to_send([alert], sent) == ([], sent)  # the next month, still out of range: no second alert
