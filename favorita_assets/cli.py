@@ -1,4 +1,4 @@
-"""The `favorita` command: sample-data | run | demo | what-if | prod-local | aws-settings | glue-package."""
+"""The `favorita` command: sample-data | run | demo | what-if | override | prod-local | aws-settings | glue-package."""
 
 from __future__ import annotations
 
@@ -80,6 +80,24 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--month", help="the published cut-off month, YYYY-MM (default the latest)")
     what.add_argument("--name", help="the scenario's name in storage and the report (default the file's name)")
     what.add_argument(
+        "--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)"
+    )
+
+    override = sub.add_parser(
+        "override",
+        help="land a planner's override set for a published cut-off (validated like any input, kept with its "
+        "digest in the audit trail); the adjusted forecasts, the plan and the report are made again from it, the "
+        "statistical forecast stays as it is",
+    )
+    override.add_argument(
+        "--file",
+        required=True,
+        type=Path,
+        help="override CSV: store_nbr (empty: every store), family (empty: every family), start, end, exactly one "
+        "of multiplier, quantity or closed, reason, planner (see ops_jobs/examples/overrides.csv)",
+    )
+    override.add_argument("--month", help="the published cut-off month, YYYY-MM (default the latest)")
+    override.add_argument(
         "--out", type=Path, default=Path("favorita_out"), help="the folder `favorita run` used (default favorita_out)"
     )
 
@@ -473,17 +491,82 @@ def _what_if(args: argparse.Namespace) -> int:
     return 0
 
 
-def _what_if_problem(args: argparse.Namespace, settings) -> str | None:
-    """What is wrong with the what-if's arguments, in one line, before any work (None: nothing)."""
+def _override(args: argparse.Namespace) -> int:
+    """The apply_overrides job, in-process, on the storage and instance `favorita run --out OUT` used."""
+    from favorita_assets.dagster_failures import step_failure_text
+    from favorita_assets.definitions import build_definitions
+    from favorita_assets.settings import Settings, SettingsError, build_resources
+    from ops_jobs.overrides import APPLY_OVERRIDES_JOB
+    from ops_jobs.what_if import latest_forecast_month
+
+    env = dict(os.environ)
+    env.setdefault("FAVORITA_STORAGE_DIR", str(args.out / "storage"))
+    env.setdefault("FAVORITA_DATA_DIR", str(args.out / "data"))
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as error:
+        print(f"[favorita] {error}", file=sys.stderr)
+        return 2
+    problem = _what_if_problem(args, settings, "--file")
+    if problem:
+        print(f"[favorita] {problem}", file=sys.stderr)
+        return 2
+    month = args.month or latest_forecast_month(build_resources(settings)["storage"])
+    instance, where_runs = _dagster_home(args.out)
+    with instance:
+        job = build_definitions(settings).resolve_job_def(APPLY_OVERRIDES_JOB)
+        if month not in instance.get_dynamic_partitions("cutoff_month"):  # a run recorded elsewhere: the same month
+            instance.add_dynamic_partitions("cutoff_month", [month])
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=month,
+            raise_on_error=False,
+            run_config={
+                "ops": {"adjusted_forecasts": {"config": {"override_file": str(args.file.resolve())}}},
+                "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+            },
+        )
+    if not result.success:
+        failures = [step_failure_text(e) for e in result.all_events if e.is_step_failure]
+        print(f"[favorita] the override failed: {failures[0] if failures else 'see the run'}", file=sys.stderr)
+        return 1
+    meta = {
+        m.asset_key.to_user_string(): {k: v.value for k, v in m.metadata.items()}
+        for m in result.asset_materializations_for_node("adjusted_forecasts")
+    }["adjusted_forecasts"]
+    landed = "landed" if meta["landed_now"] else "already in effect (nothing landed again)"
+    print(
+        f"[favorita] override set {str(meta['override_set'])[:12]} on the {month} cut-off: {landed}; "
+        f"{meta['series_days_adjusted']:,} series-days adjusted, {meta['statistical_units']:,.0f} -> "
+        f"{meta['adjusted_units']:,.0f} units ({meta['units_changed']:+,.0f}); "
+        f"{meta['sets_landed']} set(s) in the audit trail"
+    )
+    from favorita_assets import storage_keys as keys
+
+    report = build_resources(settings)["storage"].uri(keys.planner_report(month))
+    refreshed = _refresh_out_report(args.out, settings, month)
+    print(f"  adjusted {meta['path']}\n  report   {f'{refreshed} (and {report})' if refreshed else report}")
+    print(f"  {where_runs}")
+    return 0
+
+
+def _what_if_problem(args: argparse.Namespace, settings, option: str = "--scenario") -> str | None:
+    """What is wrong with the what-if's (or the override's) arguments, in one line, before any work (None:
+    nothing)."""
     from favorita_assets.settings import build_resources
     from ops_jobs.what_if import published_months
 
-    if not args.scenario.is_file():
-        what = "is a folder" if args.scenario.is_dir() else "does not exist"
-        return (
-            f"--scenario {args.scenario}: the file {what}; give a scenario CSV (store_nbr or all, family, start_date, "
-            "end_date, onpromotion), e.g. ops_jobs/examples/promotion_scenario.csv"
+    path = args.scenario if option == "--scenario" else args.file
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        layout = (
+            "a scenario CSV (store_nbr or all, family, start_date, end_date, onpromotion), e.g. "
+            "ops_jobs/examples/promotion_scenario.csv"
+            if option == "--scenario"
+            else "an override CSV (store_nbr, family, start, end, multiplier or quantity or closed, reason, planner), "
+            "e.g. ops_jobs/examples/overrides.csv"
         )
+        return f"{option} {path}: the file {what}; give {layout}"
     months = published_months(build_resources(settings)["storage"])
     if not months:
         return (
@@ -697,6 +780,8 @@ def _command(args: argparse.Namespace) -> int:
             return _ui(args)
         if args.command == "what-if":
             return _what_if(args)
+        if args.command == "override":
+            return _override(args)
         if args.command == "aws-settings":
             return _aws_settings(args.terraform_output)
         if args.command == "glue-package":

@@ -138,9 +138,9 @@ def _collect(report: PipelineReport, result) -> None:
 
 def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) -> dict[str, Path]:
     """Copy what a planner reads out of storage into ``out_dir``: forecasts.csv, submission.csv, metrics.json, the
-    planner report and the replenishment plan (CSV), and
-    the plots, each only when this run materialized it. A copy left in ``out_dir`` by an earlier run is removed
-    when this run did not make that output (e.g. no submission for a 7-day horizon), so nothing stale is read as
+    planner report and the replenishment plan (CSV), and the plots (with the track record's, once a past cut-off is
+    scored), each only when this run materialized it. A copy left in ``out_dir`` by an earlier run is removed when
+    this run did not make that output (e.g. no submission for a 7-day horizon), so nothing stale is read as
     new. Returns the written paths by name."""
     from favorita_assets import storage_keys as keys
     from favorita_assets.resources.storage import atomic_write_bytes, atomic_write_text
@@ -162,6 +162,11 @@ def export_outputs(settings: Settings, report: PipelineReport, out_dir: Path) ->
     }
     for name in keys.PLOT_FILES:
         outputs[name] = ("forecast_plots", f"{keys.plots_prefix(partition)}/{name}", out_dir / "plots" / name)
+    outputs["track_record.png"] = (
+        "forecast_value_added",
+        keys.track_record_plot(partition),
+        out_dir / "plots" / "track_record.png",
+    )
     written: dict[str, Path] = {}
     for name, (asset, key, path) in outputs.items():
         if asset not in report.materialized or not storage.exists(key):  # e.g. no plan without an inventory snapshot

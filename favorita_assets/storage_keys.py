@@ -133,3 +133,41 @@ def scenarios_prefix(partition_key: str) -> str:
 
 def scenario_prefix(partition_key: str, name: str) -> str:
     return f"{scenarios_prefix(partition_key)}/scenario={name}"
+
+
+def overrides_prefix(partition_key: str) -> str:
+    """A cut-off's override sets: each landed copy ``sha256=<hex>/<file>`` (never overwritten), ``latest.json`` (the
+    set in effect) and ``audit/`` (one record per set landed: who, when, why, what it changed)."""
+    return f"overrides/{month_tag(partition_key)}"
+
+
+def override_audit(partition_key: str, landed_at: str, sha256: str) -> str:
+    """One audit record; its name sorts by landing time, and a new landing never replaces an old record."""
+    stamp = landed_at.replace(":", "").replace("-", "")
+    return f"{overrides_prefix(partition_key)}/audit/{stamp}-{sha256[:12]}.json"
+
+
+def adjusted_forecasts(partition_key: str) -> str:
+    """The forecasts with the planners' overrides applied, the statistical values beside them (an Athena table)."""
+    return f"adjusted_forecasts/{month_tag(partition_key)}/forecasts.parquet"
+
+
+def adjusted_totals(partition_key: str) -> str:
+    """The totals of the adjusted forecasts, summed again from the adjusted series."""
+    return f"adjusted_forecast_totals/{month_tag(partition_key)}/totals.parquet"
+
+
+VALUE_ADDED_PREFIX = "forecast_value_added"  # the track record: one folder per scored cut-off (an Athena table)
+
+
+def value_added(partition_key: str) -> str:
+    """The scores of a past cut-off once its horizon's actuals arrived: naive, statistical and adjusted forecasts,
+    per family and overall."""
+    return f"{VALUE_ADDED_PREFIX}/{month_tag(partition_key)}/scores.parquet"
+
+
+def track_record_plot(partition_key: str) -> str:
+    return f"{plots_prefix(partition_key)}/track_record.png"
+
+
+DRIFT_ALERTS = "ops/alerts/forecast_drift.json"  # the bias and drift alerts already sent, so each goes out once

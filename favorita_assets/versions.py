@@ -21,8 +21,10 @@ CODE_VERSIONS = {
     # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
     "forecast_plots": "3",
     "inventory_snapshot": "1",
-    "replenishment_plan": "1",
-    "planner_report": "1",
+    "adjusted_forecasts": "1",
+    "replenishment_plan": "2",  # from the adjusted forecasts when overrides are in effect; says which
+    "planner_report": "2",  # the overrides in effect and the track record
+    "forecast_value_added": "1",
 }
 
 

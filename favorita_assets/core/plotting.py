@@ -178,3 +178,35 @@ def render(panels: list[Panel], suptitle: str, note: str = "") -> bytes:
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def track_record(table: pd.DataFrame, title: str) -> bytes:
+    """The track record, one point per scored cut-off: RMSLE, WAPE and bias of the naive baseline, the statistical
+    and the adjusted forecast, side by side. ``table``: value_added.last_months_table (every month)."""
+    styles = {"naive": (BASELINE, "--", "naive (last week)"), "statistical": (FORECAST, "-", "statistical")}
+    styles["adjusted"] = ("#059669", ":", "adjusted (overrides)")
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.9))
+    x = np.arange(len(table))
+    for ax, (metric, label, percent) in zip(
+        axes,
+        (("rmsle", "RMSLE", False), ("wape", "WAPE", True), ("bias", "bias (forecast - sales) / sales", True)),
+        strict=True,
+    ):
+        for name, (color, line, legend) in styles.items():
+            ax.plot(x, table[f"{metric}_{name}"], color=color, ls=line, marker="o", ms=5, lw=1.6, label=legend)
+        if metric == "bias":
+            ax.axhline(0, color="#9ca3af", lw=0.8)
+        ax.set_xticks(x, table["month"], fontsize=8, rotation=30)
+        ax.set_title(label, fontsize=10, loc="left")
+        if percent:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0%}"))
+        ax.grid(axis="y", color="#e5e7eb", lw=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
+    fig.legend(handles, labels, loc="upper right", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()

@@ -78,6 +78,7 @@ PLAN_COLUMNS = [
     "residuals",
     "residuals_from",
     "model_version",
+    "forecast",
 ]
 
 
@@ -146,11 +147,13 @@ def plan(
     service_level: float = DEFAULT_SERVICE_LEVEL,
     overstock_cover_days: float = DEFAULT_OVERSTOCK_COVER_DAYS,
     stores: pd.DataFrame | None = None,
+    forecast: str = "statistical",
 ) -> pd.DataFrame:
     """One row per snapshot row (PLAN_COLUMNS), the worst risks first. ``forecasts``: the published table (date,
-    store_nbr, family, mean, model_version); ``backtest``: forecast_evaluation's table; ``stores``: stores.csv
-    (store_nbr, city, type), for the store's city and type. An order is placed on the horizon's first day (the
-    day after the cut-off), arrives lead_time_days later, and the next can be placed review_period_days later."""
+    store_nbr, family, mean, model_version), or the adjusted one; ``forecast`` says which, in every row;
+    ``backtest``: forecast_evaluation's table; ``stores``: stores.csv (store_nbr, city, type), for the store's city
+    and type. An order is placed on the horizon's first day (the day after the cut-off), arrives lead_time_days
+    later, and the next can be placed review_period_days later."""
     f = forecasts.assign(family=forecasts["family"].astype(str)).sort_values(["store_nbr", "family", "date"])
     horizon = int(f.groupby(["store_nbr", "family"]).size().min())
     interval = inventory["lead_time_days"] + inventory["review_period_days"]
@@ -240,6 +243,7 @@ def plan(
                 "residuals": len(residuals),
                 "residuals_from": origin,
                 "model_version": versions[key],
+                "forecast": forecast,
             }
         )
     table = pd.DataFrame(rows, columns=PLAN_COLUMNS)

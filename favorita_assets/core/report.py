@@ -328,6 +328,9 @@ def render(
     plan_note: str,
     what_ifs: list[dict],
     plan_warning: str | None = None,
+    forecast_note: str = "",
+    overrides_table: pd.DataFrame | None = None,
+    track_record: pd.DataFrame | None = None,
 ) -> str:
     """The report's HTML. ``totals``: forecast_totals (level, store_nbr, family, date, mean, p10, p90);
     ``history``: date, store_nbr, family, sales over the weeks before the cut-off; ``evaluation``: metrics.json."""
@@ -439,6 +442,8 @@ def render(
         order_day = horizon[0]
     wrong = "".join(f"<li>{html.escape(item)}</li>" for item in what_could_go_wrong(plan, plan_warning, overall))
     scenario_html = _what_ifs(what_ifs)
+    override_html = _overrides(overrides_table)
+    track_html = _track_record(track_record)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; \
@@ -448,7 +453,9 @@ style-src 'unsafe-inline'; img-src data:; font-src data:">
 <p class="sub">Forecast made with the sales up to {html.escape(cutoff)}, \
 for {html.escape(horizon[0])} .. {html.escape(horizon[1])}. \
 Published per family: {html.escape(models_in_words(evaluation["champions"], labels))}.</p>
+<p class="note" id="forecast-used">{html.escape(forecast_note)}</p>
 <nav>More: <a href="#plan">Full plan</a><a href="#forecasts">Forecasts</a><a href="#accuracy-section">Accuracy</a>\
+<a href="#track-record">Track record</a><a href="#overrides">Overrides</a>\
 <a href="#what-ifs">Promotion what-ifs</a></nav>
 <div class="cards">{card_html}</div>
 <h2 id="today">What to order on {html.escape(order_day)}</h2>
@@ -475,6 +482,8 @@ fall inside. Hover a day for its mean.</p>{charts[0]}
 <p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days \
 before the cut-off. {html.escape(accuracy_words(overall))}</p>
 {accuracy}
+<h2 id="track-record">Track record: past cut-offs against the sales that followed</h2>{track_html}
+<h2 id="overrides">Planner overrides</h2>{override_html}
 <h2 id="what-ifs">Promotion what-ifs</h2>{scenario_html}
 <script>{_SORT_JS}</script>
 </body></html>
@@ -512,3 +521,54 @@ def _what_ifs(what_ifs: list[dict]) -> str:
             "forecasts' errors move together.</p>" + simple_table(frame, columns, f"whatif-{item['name']}")
         )
     return "".join(parts)
+
+
+def _overrides(table: pd.DataFrame | None) -> str:
+    if table is None or table.empty:
+        return (
+            '<p class="note">None landed for this cut-off. Land a set with <code>favorita override --file FILE</code> '
+            "or the apply_overrides job in the Dagster UI; every set landed stays listed here.</p>"
+        )
+    columns = [
+        ("landed_at", "Landed (UTC)", "text"),
+        ("set", "Set", "text"),
+        ("planner", "Planner", "text"),
+        ("store_nbr", "Store", "text"),
+        ("family", "Family", "text"),
+        ("start", "From", "text"),
+        ("end", "To", "text"),
+        ("rule", "Rule", "text"),
+        ("reason", "Reason", "text"),
+        ("statistical_units", "Statistical, units", "units"),
+        ("adjusted_units", "Adjusted, units", "units"),
+        ("units_changed", "Change", "units"),
+    ]
+    note = '<p class="note">Every override set landed, oldest first; the last one is in effect.</p>'
+    return note + simple_table(table.astype({"store_nbr": str}), columns, "overrides")
+
+
+def _track_record(table: pd.DataFrame | None) -> str:
+    if table is None or table.empty:
+        return (
+            '<p class="note">No earlier cut-off has its horizon\'s sales yet: the first month comes with the next '
+            "refresh.</p>"
+        )
+    columns = [
+        ("month", "Cut-off", "text"),
+        ("rmsle_naive", "RMSLE naive", "score"),
+        ("rmsle_statistical", "RMSLE statistical", "score"),
+        ("rmsle_adjusted", "RMSLE adjusted", "score"),
+        ("wape_statistical", "WAPE statistical", "pct"),
+        ("wape_adjusted", "WAPE adjusted", "pct"),
+        ("bias_statistical", "Bias statistical", "pct"),
+        ("bias_adjusted", "Bias adjusted", "pct"),
+        ("coverage_statistical", "P10-P90 coverage", "pct"),
+        ("overridden_series_days", "Overridden days", "int"),
+        ("value_added_wape", "Value added by overrides (WAPE)", "pct"),
+    ]
+    note = (
+        '<p class="note">Each past cut-off scored on the sales of its horizon, all stores and families: the naive '
+        "baseline (last week repeated), the statistical forecast and the adjusted one. Bias is (forecast - sales) / "
+        "sales. Value added: the statistical WAPE minus the adjusted one, positive when the overrides helped.</p>"
+    )
+    return note + simple_table(table.tail(6), columns, "track-record")

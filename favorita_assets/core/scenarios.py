@@ -51,30 +51,8 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
     """The scenario, validated against the forecasts it changes: known stores and families, dates inside the
     horizon, start <= end, non-negative promotion counts, no series-day promoted twice. Adds ``line`` (the file's
     line of each row)."""
-    path = Path(path)
-    name = path.name
-    fix_header = f"write the header {','.join(SCENARIO_COLUMNS)} and one row per promotion"
-    if not path.is_file():
-        raise FavoritaDataError(
-            str(path), "file not found", fix="pass a scenario file (see ops_jobs/examples/promotion_scenario.csv)"
-        )
-    try:
-        if path.suffix.lower() == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise FavoritaDataError(name, "the file is empty", fix=fix_header) from None
-    except Exception as error:  # noqa: BLE001 - one message for every unreadable file
-        raise FavoritaDataError(name, f"the file is not readable ({type(error).__name__})", fix=fix_header) from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in SCENARIO_COLUMNS if c not in frame.columns]
-    if missing:
-        raise FavoritaDataError(name, "a required column is missing", column=missing[0], fix=fix_header)
-    if frame.empty:
-        raise FavoritaDataError(name, "the file has a header but no rows", fix="add one row per promotion")
-    frame = frame.reset_index(drop=True).astype(dict.fromkeys(SCENARIO_COLUMNS, str))
-    first, last = horizon[0], horizon[-1]
+    frame = read_planner_file(path, SCENARIO_COLUMNS, "promotion", "ops_jobs/examples/promotion_scenario.csv")
+    name = Path(path).name
     out = []
     for i, row in frame.iterrows():
         line = i + 2
@@ -82,23 +60,7 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
         def refuse(problem, column, value, fix, line=line):
             raise FavoritaDataError(name, problem, column=column, value=value, rows=[line], fix=fix)
 
-        store_text = row["store_nbr"].strip()
-        if store_text.lower() in ("", ALL_STORES, "nan", "none"):
-            store = None
-        else:
-            try:
-                store = int(float(store_text))
-            except ValueError:
-                refuse(
-                    "a store is not a number", "store_nbr", store_text, "write a store number, or 'all' for every store"
-                )
-            if store != float(store_text) or store not in stores:
-                refuse(
-                    "unknown store: the forecasts hold no such store",
-                    "store_nbr",
-                    store_text,
-                    f"use a store of stores.csv ({min(stores)}..{max(stores)} here), or 'all'",
-                )
+        store = store_of(row["store_nbr"], stores, refuse)
         family = row["family"].strip()
         if family not in families:
             refuse(
@@ -107,19 +69,16 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
                 family,
                 "use a family name of train.csv, such as BEVERAGES",
             )
-        dates = {}
-        for column in ("start_date", "end_date"):
-            try:
-                dates[column] = pd.Timestamp(pd.to_datetime(row[column].strip(), format="%Y-%m-%d"))
-            except (ValueError, TypeError):
-                refuse("a date is not YYYY-MM-DD", column, row[column], "write dates as YYYY-MM-DD")
-            if not first <= dates[column] <= last:
-                refuse(
-                    f"a date is outside the forecast horizon {first:%Y-%m-%d} .. {last:%Y-%m-%d}",
-                    column,
-                    row[column],
-                    "a what-if can only change days the published forecast covers; pick dates in the horizon",
-                )
+        dates = {
+            column: horizon_day(
+                row[column],
+                column,
+                horizon,
+                refuse,
+                "a what-if can only change days the published forecast covers; pick dates in the horizon",
+            )
+            for column in ("start_date", "end_date")
+        }
         if dates["start_date"] > dates["end_date"]:
             refuse(
                 "start_date is after end_date",
@@ -176,6 +135,65 @@ def read_scenario(path: str | Path, stores: set[int], families: set[str], horizo
             fix="keep one row per store, family and day",
         )
     return table
+
+
+def read_planner_file(path: str | Path, columns: tuple[str, ...], what: str, example: str) -> pd.DataFrame:
+    """A planner's CSV (or Parquet) file as text columns, stripped, with every one of ``columns`` present and at
+    least one row; refused in one message otherwise. ``what``: what one row is (a promotion, an override)."""
+    path = Path(path)
+    name = path.name
+    fix_header = f"write the header {','.join(columns)} and one row per {what}"
+    if not path.is_file():
+        raise FavoritaDataError(str(path), "file not found", fix=f"pass a {what} file (see {example})")
+    try:
+        if path.suffix.lower() == ".parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise FavoritaDataError(name, "the file is empty", fix=fix_header) from None
+    except Exception as error:  # noqa: BLE001 - one message for every unreadable file
+        raise FavoritaDataError(name, f"the file is not readable ({type(error).__name__})", fix=fix_header) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise FavoritaDataError(name, "a required column is missing", column=missing[0], fix=fix_header)
+    if frame.empty:
+        raise FavoritaDataError(name, "the file has a header but no rows", fix=f"add one row per {what}")
+    frame = frame.reset_index(drop=True).astype(dict.fromkeys(columns, str))
+    return frame.assign(**{c: frame[c].str.strip() for c in columns})
+
+
+def store_of(text: str, stores: set[int], refuse) -> int | None:
+    """A store number of ``stores`` from a planner's file; None for every store (empty or 'all')."""
+    store_text = text.strip()
+    if store_text.lower() in ("", ALL_STORES, "nan", "none"):
+        return None
+    try:
+        store = int(float(store_text))
+    except ValueError:
+        refuse("a store is not a number", "store_nbr", store_text, "write a store number, or 'all' for every store")
+    if store != float(store_text) or store not in stores:
+        refuse(
+            "unknown store: the forecasts hold no such store",
+            "store_nbr",
+            store_text,
+            f"use a store of stores.csv ({min(stores)}..{max(stores)} here), or 'all'",
+        )
+    return store
+
+
+def horizon_day(text: str, column: str, horizon: pd.DatetimeIndex, refuse, why: str) -> pd.Timestamp:
+    """``text`` as a day of ``horizon`` (YYYY-MM-DD); ``refuse(problem, column, value, fix)`` otherwise."""
+    try:
+        day = pd.Timestamp(pd.to_datetime(text.strip(), format="%Y-%m-%d"))
+    except (ValueError, TypeError):
+        refuse("a date is not YYYY-MM-DD", column, text, "write dates as YYYY-MM-DD")
+    if not horizon[0] <= day <= horizon[-1]:
+        refuse(
+            f"a date is outside the forecast horizon {horizon[0]:%Y-%m-%d} .. {horizon[-1]:%Y-%m-%d}", column, text, why
+        )
+    return day
 
 
 def expand(scenario: pd.DataFrame, stores: list[int]) -> pd.DataFrame:

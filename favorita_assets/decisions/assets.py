@@ -1,4 +1,5 @@
-"""Decisions: the inventory snapshot, the replenishment plan and the planner's report."""
+"""Decisions: the inventory snapshot, the adjusted forecasts, the replenishment plan, the planner's report and the
+forecast value added."""
 
 import pandas as pd
 from dagster import (
@@ -18,17 +19,18 @@ from pydantic import Field
 from favorita_assets import storage_keys as keys
 from favorita_assets.checks import check_result
 from favorita_assets.core import inventory as inv
-from favorita_assets.core import replenishment, report
+from favorita_assets.core import plotting, replenishment, report
+from favorita_assets.core import value_added as fva
 from favorita_assets.core.candidates import labels_of
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.dagster_failures import data_errors_as_failures
-from favorita_assets.decisions import planning, snapshots
+from favorita_assets.decisions import overrides, planning, snapshots, value_added
 from favorita_assets.decisions.whatif import read_what_ifs
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.modeling.assets import forecast_evaluation
 from favorita_assets.partitions import CUTOFF_PARTITIONS
-from favorita_assets.publishing.assets import forecasts
+from favorita_assets.publishing.assets import embedded_png, forecasts
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
@@ -165,6 +167,61 @@ def snapshot_for_cutoff(storage: Storage, partition: str) -> tuple[pd.DataFrame 
     return frame, {**snapshots.pin(used, cutoff), "warning": snapshots.refused_warning(used, history["refused"])}, ""
 
 
+class OverrideConfig(Config):
+    override_file: str | None = Field(
+        default=None,
+        description="An override set to land first: CSV or Parquet with store_nbr (empty: every store), family "
+        "(empty: every family), start, end, exactly one of multiplier, quantity or closed, reason, planner (see "
+        "ops_jobs/examples/overrides.csv); a local path, or on AWS an s3:// URI in the artifacts bucket "
+        "(s3://<artifacts bucket>/scenarios/inputs/<file>.csv). Empty: the set in effect (the last landed) again.",
+    )
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="decisions",
+    kinds={"parquet"},
+    code_version=CODE_VERSIONS["adjusted_forecasts"],
+    deps=[forecasts],
+    description="The forecasts with the planners' overrides applied: the forecasts' columns, the statistical mean "
+    "and band beside them, and the rule of each row (override_line, override). A multiplier, a quantity or a "
+    "closure moves the whole band with the mean; the totals are summed again from the adjusted series "
+    "(adjusted_forecast_totals/). An override file given in the config is validated against the forecasts, landed "
+    "under overrides/ with its sha256 and an audit record (who, when, why, units changed; never overwritten); the "
+    "statistical forecast is never changed. With no override set, the statistical forecast as it is.",
+)
+def adjusted_forecasts(context: AssetExecutionContext, config: OverrideConfig, storage: Storage) -> MaterializeResult:
+    partition = context.partition_key
+    summary = storage.read_json(keys.evaluation_metrics(partition))
+    offsets = {level: t["offsets"] for level, t in summary["totals"].items()}
+    with data_errors_as_failures():
+        adjusted = overrides.adjust_cutoff(storage, partition, config.override_file, offsets)
+    storage.write_parquet(keys.adjusted_forecasts(partition), adjusted.table)
+    storage.write_parquet(keys.adjusted_totals(partition), adjusted.totals)
+    meta = overrides.metadata(adjusted, overrides.read_audit(storage, partition))
+    context.log.info(f"{partition[:7]}: {meta['forecast']}, {meta['units_changed']:+,.0f} units")
+    return MaterializeResult(
+        metadata={
+            **meta,
+            "audit_trail": MetadataValue.md(str(meta["audit_trail"])),
+            "path": MetadataValue.path(storage.uri(keys.adjusted_forecasts(partition))),
+            "totals_path": MetadataValue.path(storage.uri(keys.adjusted_totals(partition))),
+        },
+        data_version=content_version(adjusted.table.to_csv(index=False), adjusted.totals.to_csv(index=False)),
+    )
+
+
+def forecast_in_use(storage: Storage, partition: str) -> tuple[pd.DataFrame, str]:
+    """The forecasts the decisions use, and which they are in words: the adjusted ones when an override set is in
+    effect, else the statistical ones (a cut-off published before overrides existed has only those)."""
+    record = overrides.in_effect(storage, partition)
+    if record is not None and storage.exists(keys.adjusted_forecasts(partition)):
+        return storage.read_parquet(
+            keys.adjusted_forecasts(partition)
+        ), f"adjusted by override set {record['sha256'][:12]}"
+    return storage.read_parquet(keys.forecasts(partition)), "statistical"
+
+
 class ReplenishmentConfig(Config):
     service_level: float = Field(
         default=replenishment.DEFAULT_SERVICE_LEVEL,
@@ -184,7 +241,7 @@ class ReplenishmentConfig(Config):
     group_name="decisions",
     kinds={"parquet", "csv"},
     code_version=CODE_VERSIONS["replenishment_plan"],
-    deps=[forecasts, forecast_evaluation, inventory_snapshot, RAW_ASSET_NAMES["stores"]],
+    deps=[adjusted_forecasts, forecast_evaluation, inventory_snapshot, RAW_ASSET_NAMES["stores"]],
     check_specs=[
         AssetCheckSpec(
             "orders_are_whole_packs",
@@ -220,7 +277,7 @@ def replenishment_plan(
         return _no_plan(context, storage, reason, "no-snapshot", passed=True)
     if used["warning"]:
         context.log.warning(used["warning"])
-    fc = storage.read_parquet(keys.forecasts(partition))
+    fc, source = forecast_in_use(storage, partition)
     with data_errors_as_failures():  # on the whole snapshot, so a refusal names the file's own line
         pairs = set(zip(fc["store_nbr"].astype(int), fc["family"].astype(str), strict=True))
         inv.check_series(frame, {s for s, _ in pairs}, pairs, used["file"])
@@ -233,7 +290,7 @@ def replenishment_plan(
     levels = {"service_level": config.service_level, "overstock_cover_days": config.overstock_cover_days}
     with data_errors_as_failures():
         plan = replenishment.plan(
-            fc, backtest, frame, file=used["file"], stores=read_landed(storage, "stores"), **levels
+            fc, backtest, frame, file=used["file"], stores=read_landed(storage, "stores"), forecast=source, **levels
         )
     _write_plan(storage, partition, plan, used)
     counts = planning.plan_counts(plan, left_out)
@@ -242,6 +299,7 @@ def replenishment_plan(
             "planned": True,
             "snapshot": snapshots.describe(used),
             **({"warning": used["warning"]} if used["warning"] else {}),
+            "forecast": source,
             **{k: MetadataValue.int(v) if isinstance(v, int) else v for k, v in counts.items()},
             "worst": MetadataValue.md(planning.worst_table(plan)),
             "path": MetadataValue.path(storage.uri(key)),
@@ -278,12 +336,63 @@ def _no_plan(
     )
 
 
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="decisions",
+    kinds={"parquet", "matplotlib"},
+    code_version=CODE_VERSIONS["forecast_value_added"],
+    deps=[adjusted_forecasts],
+    check_specs=[
+        AssetCheckSpec(
+            value_added.CHECK,
+            asset="forecast_value_added",
+            description="Warns when a family's cumulative bias, or its WAPE on the newest scored month, leaves the "
+            "range its own backtest showed; the alerts resource says which family, by how much, since when (once).",
+        )
+    ],
+    description="The track record: every earlier cut-off whose horizon's sales have arrived is scored, per family "
+    "and overall, for the naive baseline (last week repeated), the statistical forecast and the adjusted one "
+    "(RMSLE, WAPE, bias as the signed error share, P10-P90 coverage), under forecast_value_added/ (an Athena "
+    "table, one folder per scored month); the months plotted, the last ones as a table.",
+)
+def forecast_value_added(context: AssetExecutionContext, storage: Storage, alerts: Alerts) -> MaterializeResult:
+    partition = context.partition_key
+    scored, waiting = value_added.score_past_cutoffs(storage, partition)
+    record = value_added.read_track_record(storage, partition)
+    table = fva.last_months_table(record, months=len(record))
+    current = fva.out_of_range(record) if len(record) else []
+    for alert in value_added.alerts_to_send(storage, current):
+        alerts.publish(
+            "forecast_drift",
+            f"Favorita: {alert['kind']} alert for {alert['family']} since {alert['since']}",
+            f"{fva.alert_text(alert)}\nRun: {alerts.run_url(context.run.run_id)}",
+            {k: alert[k] for k in ("kind", "family", "since", "month")},
+        )
+    metadata: dict = {"scored_now": ", ".join(scored) or "none", "waiting_for_sales": ", ".join(waiting) or "none"}
+    if len(table):
+        png = plotting.track_record(table, "Track record: each past cut-off against the sales that followed")
+        storage.write_bytes(keys.track_record_plot(partition), png)
+        metadata["track_record"] = MetadataValue.md(embedded_png(png, "Track record"))
+    metadata["last_months"] = MetadataValue.md(fva.markdown(table.tail(6)))
+    metadata["months"] = MetadataValue.int(len(table))
+    return MaterializeResult(
+        metadata=metadata,
+        data_version=content_version(record.to_csv(index=False)),
+        check_results=[check_result(value_added.check(current, len(table)))],
+    )
+
+
 def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
     """The planner's report of a cut-off, from what storage holds: the HTML and a few facts about it."""
     manifest = storage.read_json(keys.training_manifest(partition))
     evaluation = storage.read_json(keys.evaluation_metrics(partition))
     cutoff = pd.Timestamp(manifest["cutoff"])
-    totals = storage.read_parquet(keys.forecast_totals(partition))
+    record = overrides.in_effect(storage, partition)
+    adjusted = record is not None and storage.exists(keys.adjusted_totals(partition))
+    totals = storage.read_parquet(keys.adjusted_totals(partition) if adjusted else keys.forecast_totals(partition))
+    audit = overrides.read_audit(storage, partition)
+    forecast_note = overrides.report_note(record if adjusted else None, audit)
+    track = fva.last_months_table(value_added.read_track_record(storage, partition))
     cleaned = read_cleaned_series(
         storage, columns=["date", "store_nbr", "family", "sales"], since=cutoff - pd.Timedelta(days=56)
     )
@@ -317,10 +426,14 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
         plan_note=note,
         plan_warning=warning,
         what_ifs=what_ifs,
+        forecast_note=forecast_note,
+        overrides_table=overrides.audit_rows(audit),
+        track_record=track,
     ).encode()
     facts = {
         "plan_rows": 0 if plan is None else len(plan),
         "what_ifs": [w["name"] for w in what_ifs],
+        "forecast": "adjusted" if adjusted else "statistical",
         "stockout_risk": 0 if plan is None else int(plan["stockout_risk"].sum()),
         "overstock": 0 if plan is None else int(plan["overstock"].sum()),
         "units_to_order": 0.0 if plan is None else float(plan["order_quantity"].sum()),
@@ -339,10 +452,11 @@ def write_report(storage: Storage, partition: str) -> tuple[str, dict, bytes]:
     group_name="decisions",
     kinds={"html", "plotly"},
     code_version=CODE_VERSIONS["planner_report"],
-    deps=[forecasts, forecast_evaluation, replenishment_plan],
+    deps=[adjusted_forecasts, forecast_evaluation, replenishment_plan, forecast_value_added],
     description="The planner's report: one self-contained HTML file (works offline; plotly.js inside) with the "
-    "all-stores, per-store and per-family forecasts and their P10-P90 bands, the backtest accuracy by family, the "
-    "replenishment plan (sortable, worst risks first) and the promotion what-ifs of the cut-off. Kept under "
+    "all-stores, per-store and per-family forecasts and their P10-P90 bands (adjusted when an override set is in "
+    "effect, and saying so), the backtest accuracy by family, the replenishment plan (sortable, worst risks first), "
+    "the overrides landed, the track record of the last months and the promotion what-ifs of the cut-off. Kept under "
     "reports/ beside the plan's CSV. Sends the plan's summary alert (log locally, SNS in aws mode) with its link.",
 )
 def planner_report(context: AssetExecutionContext, storage: Storage, alerts: Alerts) -> MaterializeResult:
@@ -367,6 +481,7 @@ def planner_report(context: AssetExecutionContext, storage: Storage, alerts: Ale
             "bytes": MetadataValue.int(len(page)),
             "plan_rows": MetadataValue.int(facts["plan_rows"]),
             "what_ifs": ", ".join(facts["what_ifs"]) or "none",
+            "forecast": facts["forecast"],
             "alerted": alerts.describe() if sent else "no stockout risk or overstock: no alert",
         },
         data_version=content_version(page),

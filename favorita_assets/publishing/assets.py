@@ -115,7 +115,8 @@ def kaggle_submission(context: AssetExecutionContext, storage: Storage):
     )
 
 
-def _embedded(png: bytes, title: str) -> str:
+def embedded_png(png: bytes, title: str) -> str:
+    """A PNG as Markdown that the Dagster UI shows inline."""
     return f"**{title}**\n\n![{title}](data:image/png;base64,{base64.b64encode(png).decode()})"
 
 
@@ -147,10 +148,10 @@ def forecast_plots(context: AssetExecutionContext, storage: Storage) -> Material
         storage.write_bytes(f"{prefix}/{name}", png)
     return MaterializeResult(
         metadata={
-            "forecast_total": MetadataValue.md(_embedded(total, "All stores: forecast")),
-            "forecast_largest_series": MetadataValue.md(_embedded(top_series, "Largest series: forecast")),
-            "backtest": MetadataValue.md(_embedded(backtest_png, "Backtest: forecast vs actual")),
-            "backtest_windows": MetadataValue.md(_embedded(windows_png, "Backtest: RMSLE per window")),
+            "forecast_total": MetadataValue.md(embedded_png(total, "All stores: forecast")),
+            "forecast_largest_series": MetadataValue.md(embedded_png(top_series, "Largest series: forecast")),
+            "backtest": MetadataValue.md(embedded_png(backtest_png, "Backtest: forecast vs actual")),
+            "backtest_windows": MetadataValue.md(embedded_png(windows_png, "Backtest: RMSLE per window")),
             "files": MetadataValue.json({name: storage.uri(f"{prefix}/{name}") for name in files}),
         },
         data_version=content_version(*files.values()),

@@ -107,3 +107,19 @@ def test_stored_and_exported_files_get_the_mode_of_a_plain_write(tmp_path, umask
         plain,
     ):
         assert path.stat().st_mode & 0o777 == mode, path
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--file", "missing.csv"], "--file missing.csv: the file does not exist; give an override CSV"),
+        (
+            ["--file", REPO / "ops_jobs" / "examples" / "overrides.csv", "--month", "2017-05"],
+            "--month 2017-05: not a published cut-off month; the months that work: 2017-07, 2017-08",
+        ),
+    ],
+)
+def test_override_checks_its_arguments_like_what_if(tmp_path, args, words):
+    out = tmp_path / "out"
+    _published(out)
+    refused(run_cli("override", "--out", out, *args), words)

@@ -31,7 +31,9 @@ EXPECTED_ASSETS = {
     "kaggle_submission",
     "forecast_plots",
     "inventory_snapshot",
+    "adjusted_forecasts",
     "replenishment_plan",
+    "forecast_value_added",
     "planner_report",
 }
 FAST = run_config(epochs=2, num_cells=8)
@@ -56,6 +58,7 @@ def test_definitions_load_with_every_asset_and_check(settings_for, small_data_di
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert ("cleaned_series", "complete_grid") in checks and ("raw_sales", "landed_copy_intact") in checks
     assert ("raw_sales", "unique_keys") not in checks  # refused before landing; the sha256 guards the copy
+    assert ("forecast_value_added", "forecast_bias_within_backtest_range") in checks
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.group_name in {"ingest", "series", "modeling", "publishing", "decisions"} and node.description

@@ -163,7 +163,15 @@ def test_the_outputs_listed_are_the_ones_a_run_writes(tmp_path):
     storage.write_bytes(keys.replenishment_csv(month), b"x")
     for name in keys.PLOT_FILES:
         storage.write_bytes(f"{keys.plots_prefix(month)}/{name}", b"x")
-    made = ("forecasts", "kaggle_submission", "forecast_evaluation", "planner_report", "replenishment_plan")
+    storage.write_bytes(keys.track_record_plot(month), b"x")
+    made = (
+        "forecasts",
+        "kaggle_submission",
+        "forecast_evaluation",
+        "planner_report",
+        "replenishment_plan",
+        "forecast_value_added",
+    )
     report = PipelineReport(success=True, partition_key=month, materialized={a: {} for a in (*made, "forecast_plots")})
     out = tmp_path / "out"
     written = {p.relative_to(out).as_posix() for p in export_outputs(settings, report, out).values()}
@@ -190,6 +198,8 @@ def test_the_storage_layout_names_every_key():
         "table": "<table>",
         "filename": "<file>",
         "name": "<name>",
+        "landed_at": "<landed_at>",
+        "sha256": "<sha256>",
     }
     missing = []
     for name, function in inspect.getmembers(keys, inspect.isfunction):

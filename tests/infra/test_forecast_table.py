@@ -110,7 +110,37 @@ def test_the_replenishment_table_declares_what_the_plan_writes():
         }
     )[list(INVENTORY_COLUMNS)]
     buffer = io.BytesIO()
-    plan(forecasts, backtest, snapshot).to_parquet(buffer, index=False)
+    plan(forecasts, backtest, snapshot, forecast="adjusted by override set 0123456789ab").to_parquet(
+        buffer, index=False
+    )
     schema = pq.read_schema(io.BytesIO(buffer.getvalue()))
     written = [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in schema]
     assert written == table_columns("replenishment_plan")
+
+
+def _written(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)  # what Storage.write_parquet writes
+    return [(f.name, GLUE_TYPES.get(f.type, str(f.type))) for f in pq.read_schema(io.BytesIO(buffer.getvalue()))]
+
+
+def test_the_adjusted_and_track_record_tables_declare_what_their_assets_write():
+    from favorita_assets.core import overrides
+    from favorita_assets.core import value_added as fva
+
+    series = pd.DataFrame({"store_nbr": [1, 2], "family": ["EGGS", "BREAD/BAKERY"]})
+    horizon = pd.date_range("2017-08-16", periods=3)
+    mean = np.ones((2, 3))
+    fc = forecast_frame(series, horizon, mean, {q: mean * q for q in (0.1, 0.5, 0.9)}, "m", closed=mean == 0)
+    rules = pd.DataFrame(
+        [{"line": 2, "store_nbr": 1, "family": "EGGS", "start": horizon[0], "end": horizon[1], "kind": "quantity",
+          "value": 4.0, "reason": "r", "planner": "p"}]
+    )  # fmt: skip
+    adjusted = overrides.adjust(fc, rules)
+    assert _written(adjusted) == table_columns("adjusted_forecasts")
+    actuals = fc[["date", "store_nbr", "family"]].assign(sales=2.0)
+    naive = actuals.rename(columns={"sales": "naive"})
+    ranges = pd.DataFrame({"family": ["EGGS"], "bias_low": -0.1, "bias_high": 0.1, "wape_high": 0.3})
+    assert _written(fva.score_month("2017-07", adjusted, actuals, naive, ranges)) == table_columns(
+        "forecast_value_added"
+    )

@@ -213,6 +213,120 @@ resource "aws_glue_catalog_table" "forecasts" {
   }
 }
 
+# The adjusted_forecasts asset writes adjusted_forecasts/cutoff_month=YYYY-MM/forecasts.parquet: the published
+# forecasts with the planners' overrides applied (the statistical values as they are when there are none).
+resource "aws_glue_catalog_table" "adjusted_forecasts" {
+  name          = "adjusted_forecasts"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "The forecasts with the planners' overrides applied, the statistical values beside them"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/adjusted_forecasts/cutoff_month=$${cutoff_month}/"
+  })
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "Month whose last day is the forecast's cut-off, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/adjusted_forecasts/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "date"
+      type    = "date"
+      comment = "Forecast day"
+    }
+    columns {
+      name    = "store_nbr"
+      type    = "bigint"
+      comment = "Store number (stores.csv)"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "Product family"
+    }
+    columns {
+      name    = "days_ahead"
+      type    = "bigint"
+      comment = "Days after the cut-off: 1 is the day after"
+    }
+    columns {
+      name    = "store_closed"
+      type    = "boolean"
+      comment = "A closure known ahead (25 December, the store's yearly closures): forecast 0"
+    }
+    columns {
+      name    = "mean"
+      type    = "double"
+      comment = "Mean forecast of unit sales"
+    }
+    columns {
+      name    = "p10"
+      type    = "double"
+      comment = "10% quantile"
+    }
+    columns {
+      name    = "p50"
+      type    = "double"
+      comment = "Median"
+    }
+    columns {
+      name    = "p90"
+      type    = "double"
+      comment = "90% quantile"
+    }
+    columns {
+      name    = "model_version"
+      type    = "string"
+      comment = "What was published for this series: its family's backtest champion (deepar-, lightgbm-, mfles-, croston-, baseline-)"
+    }
+    columns {
+      name    = "statistical_mean"
+      type    = "double"
+      comment = "The statistical mean forecast, before any override"
+    }
+    columns {
+      name    = "statistical_p10"
+      type    = "double"
+      comment = "The statistical 10% quantile"
+    }
+    columns {
+      name    = "statistical_p50"
+      type    = "double"
+      comment = "The statistical median"
+    }
+    columns {
+      name    = "statistical_p90"
+      type    = "double"
+      comment = "The statistical 90% quantile"
+    }
+    columns {
+      name    = "override_line"
+      type    = "bigint"
+      comment = "The line of the override file whose rule adjusted this row; 0 for none"
+    }
+    columns {
+      name    = "override"
+      type    = "string"
+      comment = "What the rule did (x1.2, 40 units a day, closed); empty for none"
+    }
+  }
+}
+
 # The forecasts asset also writes forecast_totals/cutoff_month=YYYY-MM/totals.parquet: the coherent totals.
 resource "aws_glue_catalog_table" "forecast_totals" {
   name          = "forecast_totals"
@@ -287,6 +401,110 @@ resource "aws_glue_catalog_table" "forecast_totals" {
       name    = "p90"
       type    = "double"
       comment = "90% quantile of the total, from the total's own backtest errors"
+    }
+  }
+}
+
+# The forecast_value_added asset writes forecast_value_added/cutoff_month=YYYY-MM/scores.parquet for each past cut-off
+# whose horizon's sales arrived: the track record.
+resource "aws_glue_catalog_table" "forecast_value_added" {
+  name          = "forecast_value_added"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "The track record: each past cut-off scored on its horizon's sales, naive, statistical and adjusted"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/forecast_value_added/cutoff_month=$${cutoff_month}/"
+  })
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "The cut-off scored, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/forecast_value_added/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "month"
+      type    = "string"
+      comment = "The cut-off scored, YYYY-MM"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "A product family, or ALL for all families together"
+    }
+    columns {
+      name    = "forecast"
+      type    = "string"
+      comment = "naive (last week repeated), statistical (published) or adjusted (with the planners' overrides)"
+    }
+    columns {
+      name    = "rmsle"
+      type    = "double"
+      comment = "Root mean squared logarithmic error over the horizon's series-days"
+    }
+    columns {
+      name    = "wape"
+      type    = "double"
+      comment = "Sum of absolute errors over units sold"
+    }
+    columns {
+      name    = "bias"
+      type    = "double"
+      comment = "(units forecast - units sold) / units sold"
+    }
+    columns {
+      name    = "coverage"
+      type    = "double"
+      comment = "Share of series-days inside P10-P90; null for the naive forecast"
+    }
+    columns {
+      name    = "actual_units"
+      type    = "double"
+      comment = "Units sold over the horizon"
+    }
+    columns {
+      name    = "forecast_units"
+      type    = "double"
+      comment = "Units forecast over the horizon"
+    }
+    columns {
+      name    = "series_days"
+      type    = "bigint"
+      comment = "Series-days scored"
+    }
+    columns {
+      name    = "overridden_series_days"
+      type    = "bigint"
+      comment = "Series-days an override adjusted"
+    }
+    columns {
+      name    = "bias_low"
+      type    = "double"
+      comment = "Lowest bias the cut-off's backtest allows (its windows' range, widened)"
+    }
+    columns {
+      name    = "bias_high"
+      type    = "double"
+      comment = "Highest bias the cut-off's backtest allows"
+    }
+    columns {
+      name    = "wape_high"
+      type    = "double"
+      comment = "Worst WAPE the cut-off's backtest allows"
     }
   }
 }
@@ -500,6 +718,11 @@ resource "aws_glue_catalog_table" "replenishment_plan" {
       name    = "model_version"
       type    = "string"
       comment = "Model the series' forecast was published from"
+    }
+    columns {
+      name    = "forecast"
+      type    = "string"
+      comment = "Which forecast the plan used: statistical, or adjusted by override set <sha256 prefix>"
     }
   }
 }
