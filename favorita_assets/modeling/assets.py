@@ -22,6 +22,7 @@ from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, Trai
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
 from favorita_assets.resources.alerts import Alerts
+from favorita_assets.resources.challengers import ChallengerJob, ChallengerRunner
 from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES
 from favorita_assets.resources.channels import ChannelBuilder, ChannelRequest, channel_keys
 from favorita_assets.resources.cleaned_series import read_parts
@@ -174,7 +175,12 @@ def deepar_model(
     "family publishes its champion: the lowest mean RMSLE over the windows. Totals are calibrated the same way.",
 )
 def forecast_evaluation(
-    context: AssetExecutionContext, config: EvaluationConfig, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
+    context: AssetExecutionContext,
+    config: EvaluationConfig,
+    storage: Storage,
+    trainer: DeepARTrainer,
+    challengers: ChallengerRunner,
+    alerts: Alerts,
 ) -> MaterializeResult:
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
@@ -190,7 +196,9 @@ def forecast_evaluation(
     )
     log = context.log
     predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
-    done = bt.run_backtest(manifest, test, inference, predict, config.candidates, config.seed, log.info, log.warning)
+    job = ChallengerJob(partition, manifest, tuple(config.candidates), config.seed, config.global_models_by)
+    run = partial(challengers.run, context, storage, job)
+    done = bt.run_backtest(manifest, test, inference, predict, run, config.seed, log.info, log.warning)
     evaluation, runs = done.evaluation, done.runs
     for key, table in bt.stored_tables(done, manifest, partition).items():
         storage.write_parquet(key, table)

@@ -40,6 +40,12 @@ class EvaluationConfig(Config):
         "metrics.json.",
     )
     seed: int = Field(default=0, description="Random seed of the LightGBM model.")
+    global_models_by: Literal["chain", "family"] = Field(
+        default="chain",
+        description="How the global challengers (the two LightGBMs) split the series: chain trains one model on every "
+        "series; family one model per product family, so on a distributed engine (the Glue job in AWS mode) no "
+        "task holds more than one family's series. Both engines split the same way and give the same forecasts.",
+    )
 
 
 class DeepARConfig(Config):

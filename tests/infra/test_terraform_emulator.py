@@ -152,6 +152,12 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
         glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json"
     )
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/models/deepar-x/model.json")
+    # and the challengers' per-series forecasts beside the backtest, not its scores or the published forecasts
+    challengers = f"arn:aws:s3:::{artifacts}/evaluation/cutoff_month=2017-08/challengers"
+    assert allowed(glue, "s3:PutObject", f"{challengers}/forecasts/part-00000.parquet")
+    assert allowed(glue, "s3:DeleteObject", f"{challengers}/_glue_challengers.json")
+    assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/evaluation/cutoff_month=2017-08/metrics.json")
+    assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/forecasts/cutoff_month=2017-08/x.parquet")
     # Glue 5.0 writes to <prefix>/output and /error (--custom-logGroup-prefix); with the security configuration, to
     # <prefix>-<role>-<configuration>/...: exactly those groups, KMS association included; not Glue's defaults.
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
