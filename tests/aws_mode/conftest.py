@@ -87,7 +87,9 @@ def aws_stack(moto_url, proxy, glue_package):
         },
         DefaultArguments={
             "--extra-py-files": f"s3://{BUCKETS['artifacts']}/glue/favorita_core.zip",
-            "--additional-python-modules": "dagster-pipes==1.13.*,orjson==3.*",
+            "--additional-python-modules": (
+                "dagster-pipes==1.13.*,orjson==3.*,statsforecast==2.1.1,mlforecast==1.1.0,lightgbm==4.7.0"
+            ),
         },
     )
     return {

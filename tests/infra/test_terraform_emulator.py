@@ -191,7 +191,13 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     assert job["Role"] == f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-glue"
     assert job["Command"]["ScriptLocation"] == f"s3://{artifacts}/glue/clean_series_job.py"
     assert job["DefaultArguments"]["--extra-py-files"] == f"s3://{artifacts}/glue/favorita_core.zip"
-    assert job["DefaultArguments"]["--additional-python-modules"].split(",") == ["dagster-pipes==1.13.*", "orjson==3.*"]
+    assert job["DefaultArguments"]["--additional-python-modules"].split(",") == [
+        "dagster-pipes==1.13.*",
+        "orjson==3.*",
+        "statsforecast==2.1.1",  # the backtest's challengers (--task challengers), as tested here
+        "mlforecast==1.1.0",
+        "lightgbm==4.7.0",
+    ]
     assert job["SecurityConfiguration"] == "favorita-dev-glue"
     assert job["DefaultArguments"]["--custom-logGroup-prefix"] == "/aws-glue/favorita-dev"  # Glue 5.0's option
     assert "--continuous-log-logGroup" not in job["DefaultArguments"]  # Glue 4.0's, ignored by 5.0
