@@ -203,7 +203,9 @@ def forecast_evaluation(
     for key, table in bt.stored_tables(done, manifest, partition).items():
         storage.write_parquet(key, table)
     verdict = bt.Verdict.of(evaluation)
-    summary = bt.evaluation_summary(partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals)
+    summary = bt.evaluation_summary(
+        partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals, config.global_models_by
+    )
     storage.write_json(keys.evaluation_metrics(partition), summary)
     context.log.info(verdict.published_line(evaluation.published))
     gate = verdict.gate_text(k, summary["window"])

@@ -244,6 +244,7 @@ def evaluation_summary(
     runs: CandidateRuns,
     verdict: Verdict,
     totals: dict,
+    global_models_by: str = "chain",
 ) -> dict:
     """metrics.json: the windows, every candidate's scores (overall, per window, per family), the champions, the
     published mix's scores, the calibration offsets, the totals and the version each forecast will carry."""
@@ -260,6 +261,7 @@ def evaluation_summary(
             "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
             "model_version": model["version"],
             "seed": seed,  # the challengers' seed: a what-if refits LightGBM with it, to the same model
+            "global_models_by": global_models_by,  # and the same split: one model over the chain, or one per family
             "candidates": {
                 name: {
                     "label": model.get("label", LABELS[name]) if name == DEEPAR else LABELS[name],

@@ -180,3 +180,17 @@ def test_the_challengers_partitions_and_their_rows_put_back_in_series_order():
     # a candidate that fails in one partition fails as a whole, saying where
     failed = merge(5, [parts[0], (parts[1][0], ChallengerRuns(failed={"lightgbm": "ValueError (family B): x"}))])
     assert failed.forecasts == {} and failed.failed == {"lightgbm": "ValueError (family B): x"}
+
+
+def test_a_what_if_refits_a_global_challenger_as_the_evaluation_split_it():
+    from favorita_assets.core.candidates import challenger
+    from favorita_assets.core.challengers import subset
+    from favorita_assets.core.evaluation import problems_from_records
+    from favorita_assets.decisions.whatif import refit
+
+    problems = problems_from_records(records(), records(extra=H), H, K, CUTOFF)
+    three = [problems[0], problems[K], problems[K]]
+    families, rows = np.array(["A", "B", "A", "B"]), np.array([2])
+    by_family = refit("lightgbm", three, families, rows, {"seed": 0, "global_models_by": "family"})
+    alone = challenger("lightgbm").forecast_all(subset(three, np.array([0, 2])))
+    np.testing.assert_array_equal(by_family[1], alone[1][[1]])  # family A's model, not one over the chain
