@@ -60,7 +60,7 @@ AWS_SETTINGS = (
     AwsSetting(
         "FAVORITA_CHALLENGERS_ON",
         "where the backtest's challengers run: glue (the Glue job, one Spark task per group of series) or in-process "
-        "(the Dagster run, cheaper below about 5,000 series)",
+        "(the Dagster run: no Glue job to start, enough for a chain of Kaggle's size)",
         None,
         "glue",
     ),
