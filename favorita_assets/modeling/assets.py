@@ -10,7 +10,6 @@ from dagster import AssetCheckSpec, AssetExecutionContext, DataVersion, Material
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.checks import check_result
-from favorita_assets.core.candidates import CANDIDATES, DEEPAR
 from favorita_assets.core.channels import horizon_of, training_manifest
 from favorita_assets.core.deepar_format import DYNAMIC_FEATURES, compact_record, iter_json_lines_file
 from favorita_assets.core.evaluation import QUANTILES
@@ -185,9 +184,7 @@ def forecast_evaluation(
     partition = context.partition_key
     manifest = storage.read_json(keys.training_manifest(partition))
     model = storage.read_json(keys.model_pointer(partition))
-    unknown = sorted(set(config.candidates) - set(CANDIDATES))
-    if unknown:
-        raise ValueError(f"unknown candidates {unknown}: choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
+    job = ChallengerJob(partition, manifest, tuple(config.candidates), config.seed, config.global_models_by)
     test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
     series, k = pd.DataFrame(manifest["series"]), int(manifest.get("backtest_windows", 1))
     context.log.info(
@@ -196,7 +193,6 @@ def forecast_evaluation(
     )
     log = context.log
     predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
-    job = ChallengerJob(partition, manifest, tuple(config.candidates), config.seed, config.global_models_by)
     run = partial(challengers.run, context, storage, job)
     done = bt.run_backtest(manifest, test, inference, predict, run, config.seed, log.info, log.warning)
     evaluation, runs = done.evaluation, done.runs

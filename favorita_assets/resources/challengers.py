@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 from dagster import AssetExecutionContext, ConfigurableResource
 
-from favorita_assets.core.candidates import Problem
+from favorita_assets.core.candidates import CANDIDATES, DEEPAR, Problem
 from favorita_assets.core.challengers import ChallengerRuns, run_challengers
 from favorita_assets.resources.storage import Storage
 
@@ -26,6 +26,13 @@ class ChallengerJob:
     candidates: tuple[str, ...]
     seed: int
     global_models_by: str = "chain"
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.candidates) - set(CANDIDATES))
+        if unknown:
+            raise ValueError(
+                f"unknown candidates {unknown}: choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}"
+            )
 
     @property
     def families(self):
