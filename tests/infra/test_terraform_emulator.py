@@ -409,6 +409,8 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
             assert argv[1].endswith("clean_series_job.py")
             ((_, channels_argv),) = resources["channels"].last_client.argv.items()  # as the Glue role, too
             assert channels_argv[channels_argv.index("--task") + 1] == "channels"
+            ((_, challengers_argv),) = resources["challengers"].last_client.argv.items()  # and the challengers
+            assert challengers_argv[challengers_argv.index("--task") + 1] == "challengers"
             run_every_ops_job(dev_stack, settings, resources, inspect)
             denied = [entry for entry in proxy.log if entry[3] == 403]
             assert denied == []
