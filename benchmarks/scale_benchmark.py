@@ -16,6 +16,8 @@ series by series to files with `write_channels`), RSS added over the start of ea
     python benchmarks/scale_benchmark.py [--scales 1 4 10] [--epochs 3] [--workdir DIR] [--memory-limit-gb 22]
                                          [--before-tree TREE]  # also 1x on an earlier commit's code, as the baseline
                                          [--pipeline-only]     # without the side-by-side channels
+                                         [--distributed]       # only the backtest's challengers: in-process
+                                                               # beside local Spark (distributed_backtest.py)
 """
 
 from __future__ import annotations
@@ -242,6 +244,13 @@ def main() -> None:
         "git worktree of an earlier commit: git worktree add /tmp/before HEAD~1), as the baseline",
     )
     parser.add_argument("--pipeline-only", action="store_true", help="skip the side-by-side channels (measured apart)")
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="only the backtest's challengers, in-process beside local Spark on --cores cores, with a projection "
+        "for larger chains (benchmarks/distributed_backtest.py)",
+    )
+    parser.add_argument("--cores", type=int, default=2, help="local Spark's cores (--distributed)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--before", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scale", type=int, help=argparse.SUPPRESS)
@@ -250,6 +259,9 @@ def main() -> None:
         child(args.child, args.scale, args.epochs, args.families, args.before or args.pipeline_only)
         return
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="favorita-scale-"))
+    if args.distributed:
+        distributed(args.scales, workdir, args.cores, args.print_only)
+        return
     results = []
     if args.before_tree and not args.print_only:
         out = run_scale(
@@ -272,6 +284,35 @@ def main() -> None:
         )
         print(f"{out['scale']} done in {out['wall']:.0f} s, peak {out['peak'] / 2**30:.1f} GB: {state}", flush=True)
     print_table(results, args.epochs)
+
+
+def distributed(scales: list[int], workdir: Path, cores: int, print_only: bool) -> None:
+    """The "distributed" column: each scale in a child process of its own (distributed_backtest.py), then the table."""
+    script = Path(__file__).parent / "distributed_backtest.py"
+    for scale in scales:
+        if not print_only:
+            command = [sys.executable, str(script), "--scale", str(scale), "--workdir", str(workdir)]
+            subprocess.run([*command, "--cores", str(cores)], check=True)
+    results = [json.loads((workdir / f"x{s}" / "distributed.json").read_text()) for s in scales]
+    print(f"\nthe backtest's challengers (LightGBMs per family), local Spark on {cores} cores; wall s / peak GB")
+    print("| scale (series) | in-process (process tree) | distributed: Spark job / its driver | read back in Dagster |")
+    print("|---|---|---|---|")
+    for r in results:
+        here, spark = r.get("in_process"), r["spark"]
+        print(
+            f"| {r['scale']}x ({spark['series']:,}) | "
+            + (f"{here['seconds']:.0f} s / {here['peak_gb']:.1f} GB" if here else "—")
+            + f" | {spark['seconds']:.0f} s / {spark['driver_peak_gb']:.2f} GB"
+            + f" | {spark['read_back_seconds']:.1f} s / {spark['read_back_gb']:.2f} GB |"
+        )
+    print("\nprojected on Glue 5 (G.1X workers, 4 tasks each), from the Spark tasks' seconds per series")
+    print("| series | task hours | largest task (one family's LightGBMs) | workers | wall | cost |")
+    print("|---|---|---|---|---|---|")
+    for p in results[-1]["projection"]:
+        print(
+            f"| {p['series']:,} | {p['task_hours']:.1f} h | {p['largest_task_s'] / 60:.0f} min | {p['workers']} | "
+            f"{p['wall_s'] / 60:.0f} min | ${p['usd']:.2f} |"
+        )
 
 
 def print_table(results: list[dict], epochs: int) -> None:

@@ -57,6 +57,13 @@ AWS_SETTINGS = (
         "FAVORITA_GLUE_JOB_NAME", "Glue job that cleans the series and builds the DeepAR channels", "glue_job_name"
     ),
     AwsSetting("FAVORITA_GLUE_ENGINE", "Glue script engine: spark or pandas", None, "spark"),
+    AwsSetting(
+        "FAVORITA_CHALLENGERS_ON",
+        "where the backtest's challengers run: glue (the Glue job, one Spark task per group of series) or in-process "
+        "(the Dagster run: no Glue job to start, enough for a chain of Kaggle's size)",
+        None,
+        "glue",
+    ),
     AwsSetting("FAVORITA_SAGEMAKER_ROLE_ARN", "SageMaker execution role", "sagemaker_execution_role_arn"),
     AwsSetting(
         "FAVORITA_SAGEMAKER_NAME_PREFIX",
@@ -157,6 +164,7 @@ class Settings:
                 )
             choices = {
                 "FAVORITA_GLUE_ENGINE": ("spark", "pandas"),
+                "FAVORITA_CHALLENGERS_ON": ("glue", "in-process"),
                 "FAVORITA_SAGEMAKER_INFERENCE": ("batch", "endpoint"),
                 "FAVORITA_MODEL_BACKEND": MODEL_BACKENDS,
             }
@@ -255,6 +263,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         return {"raw_source": raw_source, **_aws_resources(settings.aws, settings.dagster_url)}
 
     from favorita_assets.resources.alerts import LoggedAlerts
+    from favorita_assets.resources.challengers import InProcessChallengers
     from favorita_assets.resources.channels import InProcessChannels
     from favorita_assets.resources.etl import InProcessCleaning
     from favorita_assets.resources.storage import LocalStorage
@@ -265,6 +274,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "raw_source": raw_source,
         "cleaning": InProcessCleaning(),
         "channels": InProcessChannels(),
+        "challengers": InProcessChallengers(),
         "trainer": LocalDeepAR(),
         "alerts": LoggedAlerts(dagster_url=settings.dagster_url),
     }
@@ -273,11 +283,12 @@ def build_resources(settings: Settings) -> dict[str, object]:
 def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object]:
     from favorita_assets.aws.amazon_forecast import AmazonForecast
     from favorita_assets.aws.clients import FavoritaAws
-    from favorita_assets.aws.glue import GlueChannels, GlueCleaning
+    from favorita_assets.aws.glue import GlueChallengers, GlueChannels, GlueCleaning
     from favorita_assets.aws.s3_storage import S3Storage
     from favorita_assets.aws.sagemaker import SageMakerDeepAR
     from favorita_assets.aws.sns import SnsAlerts
     from favorita_assets.resources.alerts import LoggedAlerts
+    from favorita_assets.resources.challengers import InProcessChallengers
 
     connection = FavoritaAws(
         region_name=aws["FAVORITA_AWS_REGION"],
@@ -315,6 +326,14 @@ def _aws_resources(aws: Mapping[str, str], dagster_url: str) -> dict[str, object
             forecast_datasets=forecast,
             aws=connection,
         ),  # the same job, --task channels (and Amazon Forecast's CSVs for that backend)
+        "challengers": GlueChallengers(
+            job_name=aws["FAVORITA_GLUE_JOB_NAME"],
+            engine=aws["FAVORITA_GLUE_ENGINE"],
+            pipes_poll_seconds=poll,
+            aws=connection,
+        )
+        if aws["FAVORITA_CHALLENGERS_ON"] == "glue"
+        else InProcessChallengers(),  # the same job, --task challengers
         "trainer": AmazonForecast(
             role_arn=aws["FAVORITA_FORECAST_ROLE_ARN"],
             name_prefix=aws["FAVORITA_SAGEMAKER_NAME_PREFIX"],

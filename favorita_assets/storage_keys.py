@@ -75,6 +75,12 @@ def evaluation_metrics(partition_key: str) -> str:
     return f"{evaluation_prefix(partition_key)}/metrics.json"
 
 
+def evaluation_challengers(partition_key: str) -> str:
+    """The challengers' per-series forecasts when a distributed engine made them (AWS mode: the Glue job's
+    ``forecasts/`` Parquet parts and its summary)."""
+    return f"{evaluation_prefix(partition_key)}/challengers"
+
+
 def evaluation_backtest(partition_key: str) -> str:
     """Every candidate's forecasts for the backtest windows, with the actuals and the published mix."""
     return f"{evaluation_prefix(partition_key)}/backtest.parquet"

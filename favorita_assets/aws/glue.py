@@ -8,18 +8,22 @@ materialization metadata and the ``sales_reconcile`` check come back through S3.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from dagster import ConfigurableResource
 from dagster_aws.pipes import PipesGlueClient, PipesS3ContextInjector, PipesS3MessageReader
 from pydantic import Field
 
+from favorita_assets import storage_keys as keys
 from favorita_assets.aws.clients import AwsJobFailed, FavoritaAws
-from favorita_assets.aws.glue_script import CHANNELS_SUMMARY, CHECK_NAME, ENGINES, ERROR_FILE
+from favorita_assets.aws.glue_script import CHALLENGERS_SUMMARY, CHANNELS_SUMMARY, CHECK_NAME, ENGINES, ERROR_FILE
 from favorita_assets.aws.s3_storage import S3Storage
+from favorita_assets.core.challengers import ChallengerRuns, read_rows, runs_from_rows
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.resources.challengers import ChallengerRunner
 from favorita_assets.resources.channels import ChannelBuilder
 from favorita_assets.resources.etl import CleaningOutcome, CleaningRunner
 
@@ -35,6 +39,23 @@ STAT_KEYS = (
     "store_closed_rows",
     "total_sales",
 )
+
+
+# Glue uses these internally; a job must never be passed them (AWS Glue's job parameters reference).
+GLUE_RESERVED_ARGUMENTS = ("--conf", "--debug", "--mode", "--JOB_NAME")
+ARGUMENT_NAME = re.compile(r"^--[a-z][a-z0-9_]*$")  # the script's own arguments: --snake_case, as argparse reads them
+
+
+def check_job_arguments(arguments: Mapping[str, str]) -> None:
+    """Refuse (ValueError) arguments Glue 5 would reject or misread: a name Glue reserves, a name that is not
+    ``--snake_case``, a value that is not a string."""
+    for name, value in arguments.items():
+        if name in GLUE_RESERVED_ARGUMENTS:
+            raise ValueError(f"Glue job argument {name} is reserved by Glue: rename it")
+        if not ARGUMENT_NAME.match(name):
+            raise ValueError(f"Glue job argument {name!r} must be --snake_case (lower-case letters, digits, _)")
+        if not isinstance(value, str):
+            raise ValueError(f"Glue job argument {name}={value!r} must be a string")
 
 
 class PipesPrefixedS3MessageReader(PipesS3MessageReader):
@@ -89,6 +110,7 @@ class GlueJob(ConfigurableResource):
             forward_termination=True,
         )
         arguments = {**arguments, "--output_uri": storage.uri(output_prefix), "--engine": self.engine}
+        check_job_arguments(arguments)
         if storage.exists(f"{output_prefix}/{ERROR_FILE}"):  # an earlier refusal of other input: not this run's
             storage.delete(f"{output_prefix}/{ERROR_FILE}")
         context.log.info(f"starting Glue job {self.job_name}: {json.dumps(arguments)}")
@@ -179,6 +201,45 @@ class GlueChannels(GlueJob, ChannelBuilder):
             **dict(invocation.metadata),
         }
         return summary
+
+
+class GlueChallengers(GlueJob, ChallengerRunner):
+    """Runs the challengers' backtest and horizon forecasts as a run of the Glue job (``--task challengers``): one
+    Spark task per partition of the series, each running the same code as the local backend; the per-series
+    forecasts come back as Parquet under ``evaluation/cutoff_month=YYYY-MM/challengers/``."""
+
+    series_per_task: int = Field(
+        default=500,
+        ge=1,
+        description="Series per Spark task for the per-series challengers (the baselines and statsforecast models).",
+    )
+
+    def run(self, context, storage, job, problems) -> ChallengerRuns:
+        prefix = keys.evaluation_challengers(job.partition)
+        arguments = {
+            "--task": "challengers",
+            "--channels_uri": storage.uri(keys.training_prefix(job.partition)),
+            "--candidates": ",".join(job.candidates),
+            "--seed": str(job.seed),
+            "--global_models_by": job.global_models_by,
+            "--series_per_task": str(self.series_per_task),
+        }
+        summary_key = f"{prefix}/{CHALLENGERS_SUMMARY}"
+        if storage.exists(summary_key):  # an earlier run's: only this run's may be read below
+            storage.delete(summary_key)
+        self.run_job(context, storage, arguments, prefix)
+        if not storage.exists(summary_key):
+            raise GlueJobFailed(
+                f"Glue job {self.job_name} succeeded but wrote no {storage.uri(summary_key)}: is the job's script "
+                "favorita_assets/aws/glue_script.py?"
+            )
+        summary = storage.read_json(summary_key)
+        paths = []
+        with ExitStack() as stack:
+            for key in _keys({"parts": summary["parts"]})["parts"]:
+                paths.append(stack.enter_context(storage.local_path(key)))
+            frame, values = read_rows(paths)
+        return runs_from_rows(frame, values, int(summary["series"]), summary["failed"], summary["seconds"])
 
 
 def _keys(files: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -44,8 +44,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from favorita_assets.core.challengers import (
+    ROW_COLUMNS,
+    SCOPES,
+    forecast_group,
+    forecast_rows,
+    partition_plan,
+    run_challengers,
+)
 from favorita_assets.core.channels import (
     CHANNEL_COLUMNS,
     DAY_COLUMNS,
@@ -69,16 +78,26 @@ from favorita_assets.core.cleaning import (
     normalize_cleaned,
     sales_reconciliation,
 )
-from favorita_assets.core.deepar_format import CHANNEL_NAMES, LikelihoodTally, encode_series, series_lines
+from favorita_assets.core.deepar_format import (
+    CHANNEL_NAMES,
+    LikelihoodTally,
+    compact_record,
+    encode_series,
+    read_json_lines,
+    series_lines,
+)
 from favorita_assets.core.errors import FavoritaDataError
+from favorita_assets.core.evaluation import problems_from_records
 from favorita_assets.core.forecast_format import write_datasets_from_channel
 from favorita_assets.core.schema import ensure_valid, read_kaggle_csv
 
 ENGINES = ("spark", "pandas")
-TASKS = ("clean", "channels")
+TASKS = ("clean", "channels", "challengers")
 ERROR_FILE = "_ERROR.json"
 CHECK_NAME = "sales_reconcile"
 CHANNELS_SUMMARY = "_glue_channels.json"
+CHALLENGERS_SUMMARY = "_glue_challengers.json"
+CHALLENGERS_FORECASTS = "forecasts"  # <output_uri>/forecasts/: the per-series forecasts, Parquet
 STAGING = "_staging"
 
 
@@ -92,6 +111,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.task == "clean":
         for table in CLEANING_INPUTS:
             more.add_argument(f"--{table}_uri", required=True)
+    elif args.task == "challengers":
+        more.add_argument("--channels_uri", required=True)
+        more.add_argument("--candidates", required=True)
+        more.add_argument("--seed", default=0, type=int)
+        more.add_argument("--global_models_by", choices=SCOPES, default="chain")
+        more.add_argument("--series_per_task", default=500, type=int)
     else:
         more.add_argument("--cleaned_uri", required=True)
         more.add_argument("--cleaned_engine", default="")
@@ -107,6 +132,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.output_uri = args.output_uri.rstrip("/")
     if args.task == "channels":
         args.cleaned_uri = args.cleaned_uri.rstrip("/")
+    if args.task == "challengers":
+        args.channels_uri = args.channels_uri.rstrip("/")
+        args.candidates = [c for c in args.candidates.split(",") if c]
     return args
 
 
@@ -513,6 +541,167 @@ def build_channels_job(args: argparse.Namespace, files: Files) -> dict[str, Any]
     return summary
 
 
+# --- task challengers -----------------------------------------------------------------------------------------
+
+
+def channel_files(files: Files, channels_uri: str, channel: str) -> list[str]:
+    """A channel's data files in order (``data.json`` locally, ordered ``part-NNNNN.json`` from Glue), as
+    resources/channels.py's channel_keys lists them: names starting with ``_`` or ``.`` are not data."""
+    found = [u for u in files.list(f"{channels_uri}/{channel}") if not u.rsplit("/", 1)[-1].startswith(("_", "."))]
+    if not found:
+        raise FileNotFoundError(f"no {channel} channel under {channels_uri}: materialize deepar_training_data")
+    return found
+
+
+def chain_problems_days(manifest: dict, first_start: str) -> int:
+    """The width of the chain's history matrices: every test record's target ends on the cut-off, so the longest
+    is the one starting first."""
+    return int((pd.Timestamp(manifest["cutoff"]) - pd.Timestamp(first_start).normalize()).days) + 1
+
+
+def challengers_with_pandas(files: Files, args: argparse.Namespace, manifest: dict) -> tuple[pd.DataFrame, dict]:
+    """Every partition in this process (the local backend's code), for a Glue Python shell job or a small chain:
+    the rows and each candidate's (error, seconds)."""
+    h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
+
+    def records(channel: str) -> list[dict]:
+        return [
+            compact_record(r)
+            for uri in channel_files(files, args.channels_uri, channel)
+            for r in read_json_lines(b"".join(files.chunks(uri)))
+        ]
+
+    test, inference = records("test"), records("inference")
+    problems = problems_from_records(test, inference, h, k, manifest["cutoff"])
+    families = pd.DataFrame(manifest["series"])["family"].astype(str).to_numpy()
+    runs = run_challengers(problems, families, args.candidates, args.seed, args.global_models_by, args.series_per_task)
+    status = {name: (runs.failed.get(name), runs.seconds.get(name, 0.0)) for name in args.candidates}
+    return forecast_rows(np.arange(len(test)), runs), status
+
+
+PARTITION_SCHEMA = "series LONG, candidate STRING, window INT, mean ARRAY<DOUBLE>, error STRING, seconds DOUBLE"
+PARTITION_COLUMNS = (*ROW_COLUMNS, "error", "seconds")
+
+
+def numbered_lines(spark, files: Files, uris: list[str], column: str):
+    """(series, ``column``): each line of the files ``uris``, read on the executors, numbered in file order (the
+    channel's series order): each file's lines counted, then offset by the lines of the files before it."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    def read(item):
+        index, uri = item
+        data = b"".join(Files().chunks(uri))
+        return [(index, line, text.decode()) for line, text in enumerate(data.splitlines()) if text.strip()]
+
+    rdd = spark.sparkContext.parallelize(list(enumerate(uris)), max(1, len(uris))).flatMap(read)
+    lines = spark.createDataFrame(rdd, schema=f"part INT, line LONG, {column} STRING")
+    lines = lines.persist(StorageLevel.MEMORY_AND_DISK)
+    counts = lines.groupBy("part").count().toPandas().set_index("part")["count"]
+    counts = counts.reindex(range(len(uris)), fill_value=0)
+    offsets = pd.DataFrame({"part": range(len(uris)), "offset": (counts.cumsum() - counts).to_numpy()})
+    offsets = spark.createDataFrame(offsets, schema="part INT, offset LONG")
+    numbered = lines.join(F.broadcast(offsets), "part").select(
+        (F.col("offset") + F.col("line")).alias("series"), column
+    )
+    return numbered, int(counts.sum())
+
+
+def challengers_with_spark(spark, files: Files, args: argparse.Namespace, manifest: dict):
+    """Every partition (:func:`partition_plan`) as a Spark task: the test and inference lines numbered in series
+    order, joined to the partitions that hold their series, and ``groupBy(partition).applyInPandas`` running
+    :func:`forecast_group` on each, one thread per task. Returns the rows (a Spark DataFrame, persisted) and each
+    candidate's (error, seconds)."""
+    from pyspark import StorageLevel
+    from pyspark.sql import functions as F
+
+    h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
+    cutoff = pd.Timestamp(manifest["cutoff"])
+    families = pd.DataFrame(manifest["series"])["family"].astype(str).to_numpy()
+    plan = partition_plan(families, args.candidates, args.global_models_by, args.series_per_task)
+    # One shuffle partition per partition of the series, never merged: adaptive execution would coalesce them by
+    # their bytes (a few MB of JSON) into one task, while their cost is the models' fitting, not their size.
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(plan))))
+    test, n = numbered_lines(spark, files, channel_files(files, args.channels_uri, "test"), "test")
+    inference, n_inference = numbered_lines(
+        spark, files, channel_files(files, args.channels_uri, "inference"), "inference"
+    )
+    if not n == n_inference == len(families):
+        raise ValueError(
+            f"{args.channels_uri}: {n} test and {n_inference} inference records for {len(families)} series in the "
+            "manifest: materialize deepar_training_data again"
+        )
+    first = test.select(F.min(F.get_json_object("test", "$.start"))).collect()[0][0]
+    days = chain_problems_days(manifest, first)
+    members = pd.DataFrame(
+        {
+            "partition": np.concatenate([np.full(len(p.rows), i) for i, p in enumerate(plan)]).astype(np.int32),
+            "series": np.concatenate([p.rows for p in plan]).astype(np.int64),
+        }
+    )
+    shared = spark.sparkContext.broadcast(([(p.label, p.candidates) for p in plan], h, k, cutoff, days, args.seed))
+
+    def run_partition(rows: pd.DataFrame) -> pd.DataFrame:
+        labels, h_, k_, cutoff_, days_, seed = shared.value
+        label, candidates = labels[int(rows["partition"].iat[0])]
+        rows = rows.sort_values("series")
+
+        def parse(column: str) -> list[dict]:
+            return [compact_record(r) for r in read_json_lines("\n".join(rows[column]).encode())]
+
+        problems = problems_from_records(parse("test"), parse("inference"), h_, k_, cutoff_, days=days_)
+        runs = forecast_group(problems, candidates, seed, threads=1, label=label)
+        out = {c: list(v) for c, v in forecast_rows(rows["series"].to_numpy(), runs).items()}
+        out["error"], out["seconds"] = [None] * len(out["series"]), [None] * len(out["series"])
+        for name in candidates:  # one status row per candidate: its error in this partition and its seconds
+            for column, value in zip(
+                PARTITION_COLUMNS, (-1, name, 0, None, runs.failed.get(name), runs.seconds.get(name, 0.0)), strict=True
+            ):
+                out[column].append(value)
+        return pd.DataFrame(out, columns=list(PARTITION_COLUMNS))
+
+    records = test.join(inference, "series")
+    assigned = spark.createDataFrame(members, schema="partition INT, series LONG").join(records, "series")
+    rows = (
+        assigned.groupBy("partition")
+        .applyInPandas(run_partition, schema=PARTITION_SCHEMA)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    statuses = rows.where(F.col("series") < 0).select("candidate", "error", "seconds").toPandas()
+    status = {}
+    for name, group in statuses.groupby("candidate", sort=False):
+        errors = group["error"].dropna()
+        status[str(name)] = (errors.iat[0] if len(errors) else None, float(group["seconds"].sum()))
+    return rows.where(F.col("series") >= 0).select(*ROW_COLUMNS), status
+
+
+def challengers_job(args: argparse.Namespace, files: Files) -> dict[str, Any]:
+    """The challengers' forecasts for the cut-off whose channels are at ``--channels_uri``: Parquet under
+    ``<output_uri>/forecasts/`` and a summary (each candidate's error and seconds, the parts) beside it."""
+    manifest = files.read_json(f"{args.channels_uri}/manifest.json")
+    folder = f"{args.output_uri}/{CHALLENGERS_FORECASTS}"
+    for stale in files.list(folder):  # an earlier run's parts: only this run's may be read back
+        files.delete(stale)
+    if args.engine == "pandas":
+        frame, status = challengers_with_pandas(files, args, manifest)
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        files.write_bytes(f"{folder}/part-00000.parquet", buffer.getvalue())
+    else:
+        rows, status = challengers_with_spark(spark_session(), files, args, manifest)
+        rows.write.mode("overwrite").parquet(folder)
+    summary = {
+        "series": len(pd.DataFrame(manifest["series"])),
+        "failed": {name: error for name, (error, _) in status.items() if error},
+        "seconds": {name: seconds for name, (_, seconds) in status.items()},
+        "parts": files.parquet_parts(folder),
+        "global_models_by": args.global_models_by,
+    }
+    files.write_bytes(f"{args.output_uri}/{CHALLENGERS_SUMMARY}", json.dumps(summary).encode())
+    return summary
+
+
 def spark_session():
     """Glue's Spark session inside Glue; a plain local one elsewhere (tests)."""
     try:
@@ -530,6 +719,8 @@ def spark_session():
 def run(args: argparse.Namespace, files: Files) -> dict[str, Any]:
     if args.task == "channels":
         return build_channels_job(args, files)
+    if args.task == "challengers":
+        return challengers_job(args, files)
     if args.engine == "pandas":
         return clean_with_pandas(files, args)
     small = {t: files.read_table(getattr(args, f"{t}_uri"), t) for t in ("stores", "oil", "holidays_events")}
@@ -563,6 +754,13 @@ def main(argv: list[str] | None = None) -> int:
             files.write_bytes(f"{args.output_uri}/{ERROR_FILE}", json.dumps(record, default=str).encode())
             pipes.log.error(record["message"])
             return 1
+        if args.task == "challengers":
+            pipes.report_asset_materialization(
+                metadata={"engine": args.engine, "parts": len(result["parts"]), "series": result["series"]}
+            )
+            failed = f"; failed: {', '.join(result['failed'])}" if result["failed"] else ""
+            pipes.log.info(f"forecast {result['series']:,} series with {', '.join(args.candidates)}{failed}")
+            return 0
         if args.task == "channels":
             counts = result["counts"]
             pipes.report_asset_materialization(

@@ -196,8 +196,8 @@ class Baseline:
 class StatsForecastModel:
     """A statsforecast model refitted at every origin on the last ``days`` of history."""
 
-    def __init__(self, name: str, days: int, log: bool, regressors: bool):
-        self.name, self.days, self.log, self.regressors = name, days, log, regressors
+    def __init__(self, name: str, days: int, log: bool, regressors: bool, threads: int | None = None):
+        self.name, self.days, self.log, self.regressors, self.threads = name, days, log, regressors, threads
 
     def model(self):
         from statsforecast.models import MFLES, MSTL, AutoETS, CrostonOptimized
@@ -220,7 +220,10 @@ class StatsForecastModel:
             df = _long(p, self.days, log=self.log, fill_closed=True)
             keep = ["unique_id", "ds", "y", *(REGRESSORS if self.regressors else [])]
             sf = StatsForecast(
-                models=[self.model()], freq="D", n_jobs=_threads(p.history.shape[0]), fallback_model=SeasonalNaive(7)
+                models=[self.model()],
+                freq="D",
+                n_jobs=self.threads or _threads(p.history.shape[0]),
+                fallback_model=SeasonalNaive(7),
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -243,8 +246,8 @@ class LightGBMModel:
     name = "lightgbm"
     context = 70  # days of history each later origin hands the model: the longest lag plus the rolling window
 
-    def __init__(self, days: int = 365, n_estimators: int = 300, seed: int = 0):
-        self.days, self.n_estimators, self.seed = days, n_estimators, seed
+    def __init__(self, days: int = 365, n_estimators: int = 300, seed: int = 0, threads: int | None = None):
+        self.days, self.n_estimators, self.seed, self.threads = days, n_estimators, seed, threads
 
     def _frame(self, problem: Problem, days: int) -> pd.DataFrame:
         frame = _long(problem, days, log=True, fill_closed=False)
@@ -271,7 +274,7 @@ class LightGBMModel:
                     random_state=self.seed,
                     deterministic=True,
                     force_row_wise=True,
-                    n_jobs=_threads(),
+                    n_jobs=self.threads or _threads(),
                     verbose=-1,
                 )
             },
@@ -304,10 +307,10 @@ class DirectLightGBM:
 
     name = "lightgbm_direct"
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, threads: int | None = None):
         from favorita_assets.core.direct_gbm import DirectSettings
 
-        self.settings = DirectSettings(seed=seed)
+        self.settings, self.threads = DirectSettings(seed=seed), threads
 
     @staticmethod
     def _inputs(p: Problem):
@@ -319,7 +322,7 @@ class DirectLightGBM:
     def forecast_all(self, problems: list[Problem]) -> list[np.ndarray]:
         from favorita_assets.core.direct_gbm import DirectGBM
 
-        model = DirectGBM(self.settings, threads=_threads()).fit(*self._inputs(problems[0]))
+        model = DirectGBM(self.settings, threads=self.threads or _threads()).fit(*self._inputs(problems[0]))
         return [model.predict(*self._inputs(p)) for p in problems]
 
 
@@ -334,22 +337,24 @@ def ensemble_members(available) -> list[str]:
     return members if len(members) >= 2 else []
 
 
-def challenger(name: str, seed: int = 0):
-    """The candidate called ``name`` (every one in CANDIDATES but DeepAR, which a trainer backend runs)."""
+def challenger(name: str, seed: int = 0, threads: int | None = None):
+    """The candidate called ``name`` (every one in CANDIDATES but DeepAR, which a trainer backend runs).
+    ``threads``: worker processes or threads it may use (None: every core, or 1 for a few series); a Spark task
+    passes 1, as Spark runs one task per core."""
     if name in baselines.BASELINES:
         return Baseline(name)
     if name == "mfles":
-        return StatsForecastModel("mfles", days=800, log=True, regressors=True)
+        return StatsForecastModel("mfles", days=800, log=True, regressors=True, threads=threads)
     if name == "mstl":
-        return StatsForecastModel("mstl", days=800, log=True, regressors=False)
+        return StatsForecastModel("mstl", days=800, log=True, regressors=False, threads=threads)
     if name == "autoets":
-        return StatsForecastModel("autoets", days=365, log=True, regressors=False)
+        return StatsForecastModel("autoets", days=365, log=True, regressors=False, threads=threads)
     if name == "croston":
-        return StatsForecastModel("croston", days=365, log=False, regressors=False)
+        return StatsForecastModel("croston", days=365, log=False, regressors=False, threads=threads)
     if name == "lightgbm":
-        return LightGBMModel(seed=seed)
+        return LightGBMModel(seed=seed, threads=threads)
     if name == "lightgbm_direct":
-        return DirectLightGBM(seed=seed)
+        return DirectLightGBM(seed=seed, threads=threads)
     raise ValueError(f"unknown candidate {name!r}; choose from {', '.join(c for c in CANDIDATES if c != DEEPAR)}")
 
 

@@ -69,13 +69,14 @@ def feature_matrix(records: list[dict], days: int) -> np.ndarray:
 
 
 def problems_from_records(
-    test: list[dict], inference: list[dict] | None, h: int, windows: int, cutoff
+    test: list[dict], inference: list[dict] | None, h: int, windows: int, cutoff, days: int | None = None
 ) -> list[Problem]:
     """The ``windows`` backtest problems (oldest first; window w forecasts the h days after cut-off - (windows - w)
     * h, from the test channel, whose features over the held-out days carry only the closures known ahead), then,
     when ``inference`` is given, the publishing problem (the h days after the cut-off, features from the inference
-    channel). Every record's target ends on the cut-off."""
-    days = max(len(r["target"]) for r in test)
+    channel). Every record's target ends on the cut-off. ``days``: the width of the history matrices (the longest
+    target of the whole chain, when ``test`` is one group of it, so a group's problems are the chain's rows)."""
+    days = days or max(len(r["target"]) for r in test)
     y = history_matrix(test, days)
     cat = np.array([r.get("cat") or [0, 0, 0, 0] for r in test], dtype=np.int64)
     feats = feature_matrix(test, days)

@@ -20,16 +20,29 @@ from favorita_assets.core.candidates import (
     ENSEMBLE,
     USES_PROMOTIONS,
     blend,
-    challenger,
     labels_of,
     stopped_selling,
 )
+from favorita_assets.core.challengers import run_challengers, subset
 from favorita_assets.core.errors import FavoritaDataError
 from favorita_assets.core.evaluation import QUANTILES, closed_ahead, history_matrix, problems_from_records, publish
 from favorita_assets.modeling.assets import read_channel
 from favorita_assets.resources.storage import Storage
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def refit(model: str, problems: list, families: np.ndarray, rows: np.ndarray, summary: dict) -> list[np.ndarray]:
+    """A global challenger refitted as the evaluation fitted it (its seed; one model over the chain, or one per
+    family when the evaluation split them so: then only the families of ``rows``), forecasting ``problems``; the
+    forecasts of ``rows``."""
+    split = summary.get("global_models_by", "chain")
+    scope = np.flatnonzero(np.isin(families, families[rows])) if split == "family" else np.arange(len(families))
+    runs = run_challengers(subset(problems, scope), families[scope], [model], int(summary.get("seed", 0)), split)
+    if model in runs.failed:
+        raise RuntimeError(f"{model} could not be refitted for the what-if: {runs.failed[model]}")
+    at = np.searchsorted(scope, rows)
+    return [f[at] for f in runs.forecasts[model]]
 
 
 def scenario_name(text: str) -> str:
@@ -111,15 +124,13 @@ def run_what_if(context, storage: Storage, trainer, partition: str, path: str, n
             base[model] = scen[model] = {
                 "mean": horizon_table[f"{model}_mean"].to_numpy().reshape(len(series), h)[rows]
             }
-        else:  # refit with the evaluation's seed: the first origin trains a global model, as in the evaluation
+        else:  # refit with the evaluation's seed and split: the first origin trains the model, as in the evaluation
             if problems is None:
                 test = read_channel(storage, partition, "test")
                 problems = problems_from_records(test, inference, h, k, cutoff)
                 scenario_problem = problems_from_records(test, changed, h, k, cutoff)[k]
-            out = challenger(model, seed=int(summary.get("seed", 0))).forecast_all(
-                [problems[0], problems[k], scenario_problem]
-            )
-            base[model], scen[model] = {"mean": out[1][rows]}, {"mean": out[2][rows]}
+            out = refit(model, [problems[0], problems[k], scenario_problem], series["family"].to_numpy(), rows, summary)
+            base[model], scen[model] = {"mean": out[1]}, {"mean": out[2]}
     if members:
         for target in (base, scen):
             target[ENSEMBLE] = {"mean": blend([target[m]["mean"] for m in members])}

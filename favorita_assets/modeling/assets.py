@@ -22,6 +22,7 @@ from favorita_assets.modeling.config import DeepARConfig, EvaluationConfig, Trai
 from favorita_assets.partitions import CUTOFF_PARTITIONS, check_month, cutoff_of
 from favorita_assets.progress import report_epoch
 from favorita_assets.resources.alerts import Alerts
+from favorita_assets.resources.challengers import ChallengerJob, ChallengerRunner
 from favorita_assets.resources.channels import TABLES as CHANNEL_TABLES
 from favorita_assets.resources.channels import ChannelBuilder, ChannelRequest, channel_keys
 from favorita_assets.resources.cleaned_series import read_parts
@@ -180,25 +181,33 @@ def deepar_model(
     "family publishes its champion: the lowest mean RMSLE over the windows. Totals are calibrated the same way.",
 )
 def forecast_evaluation(
-    context: AssetExecutionContext, config: EvaluationConfig, storage: Storage, trainer: DeepARTrainer, alerts: Alerts
+    context: AssetExecutionContext,
+    config: EvaluationConfig,
+    storage: Storage,
+    trainer: DeepARTrainer,
+    challengers: ChallengerRunner,
+    alerts: Alerts,
 ) -> MaterializeResult:
     partition = context.partition_key
     with data_errors_as_failures():
         check_candidates(config.candidates)
     manifest = storage.read_json(keys.training_manifest(partition))
     model = storage.read_json(keys.model_pointer(partition))
+    job = ChallengerJob(partition, manifest, tuple(config.candidates), config.seed, config.global_models_by)
     test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
-    series, k = pd.DataFrame(manifest["series"]), int(manifest.get("backtest_windows", 1))
+    k = int(manifest.get("backtest_windows", 1))
     context.log.info(
-        f"backtest of {model['version']} and {len(config.candidates)} challengers on {len(series):,} series, "
+        f"backtest of {model['version']} and {len(config.candidates)} challengers on {len(manifest['series']):,} series, "
         f"{k} windows of {manifest['prediction_length']} days before {manifest['cutoff']}"
     )
-    log = context.log
     predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
-    done = bt.run_backtest(manifest, test, inference, predict, config.candidates, config.seed, log.info, log.warning)
+    run = partial(challengers.run, context, storage, job)
+    done = bt.run_backtest(manifest, test, inference, predict, run, config.seed, context.log.info, context.log.warning)
     evaluation, runs = done.evaluation, done.runs
     verdict = bt.Verdict.of(evaluation)
-    summary = bt.evaluation_summary(partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals)
+    summary = bt.evaluation_summary(
+        partition, manifest, model, config.seed, evaluation, runs, verdict, done.totals, config.global_models_by
+    )
     summary["mean_correction"] = bt.mean_correction(evaluation) if config.mean_correction else {}
     checks = [*bt.evaluation_checks(verdict, runs.failed, evaluation.published), bt.bias_check(evaluation)]
     plain, markdown = bt.evaluation_metadata(evaluation, verdict, summary)

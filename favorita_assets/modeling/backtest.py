@@ -14,7 +14,8 @@ import pandas as pd
 from favorita_assets import storage_keys as keys
 from favorita_assets.core import hierarchy
 from favorita_assets.core.baselines import BASELINES
-from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, LABELS, challenger, ensemble_members, labels_of
+from favorita_assets.core.candidates import DEEPAR, ENSEMBLE, LABELS, ensemble_members, labels_of
+from favorita_assets.core.challengers import ChallengerRuns, run_challengers
 from favorita_assets.core.deepar_format import window_instances
 from favorita_assets.core.evaluation import QUANTILES, Evaluation, evaluate, problems_from_records
 from favorita_assets.core.quality import CheckOutcome
@@ -40,14 +41,13 @@ def run_candidates(
     n: int,
     k: int,
     make_problems: Callable[[], list],
-    candidates: list[str],
-    seed: int,
+    run_challengers: Callable[[list], ChallengerRuns],
     log: Callable[[str], None],
     warn: Callable[[str], None],
 ) -> tuple[CandidateRuns, list]:
     """DeepAR's backtest forecasts (``predict_deepar``: its predictions, window by window, ``n`` series each), then
-    each challenger's on the problems ``make_problems`` builds (returned too, for the scoring). A candidate that
-    fails is left out, saying why; the others still compete."""
+    the challengers' (``run_challengers``: in this process or on Spark) on the problems ``make_problems`` builds
+    (returned too, for the scoring). A candidate that fails is left out, saying why; the others still compete."""
     runs = CandidateRuns()
     started = time.perf_counter()
     try:
@@ -61,20 +61,24 @@ def run_candidates(
         warn(f"DeepAR produced no backtest forecasts and is left out: {runs.failed[DEEPAR]}")
     runs.seconds[DEEPAR] = round(time.perf_counter() - started, 1)
     problems = make_problems()
-    for name in candidates:
-        started = time.perf_counter()
-        try:
-            out = challenger(name, seed=seed).forecast_all(problems)
-        except Exception as error:  # noqa: BLE001 - as above
-            runs.failed[name] = f"{type(error).__name__}: {error}"
-            warn(f"challenger {name} failed and is left out: {runs.failed[name]}")
-            continue
-        runs.seconds[name] = round(time.perf_counter() - started, 1)
+    challengers = run_challengers(problems)
+    for name, error in challengers.failed.items():
+        runs.failed[name] = error
+        warn(f"challenger {name} failed and is left out: {error}")
+    for name, out in challengers.forecasts.items():
+        runs.seconds[name] = challengers.seconds.get(name, 0.0)
         runs.forecasts[name], runs.future[name] = out[:k], out[k]
         log(f"{name}: {runs.seconds[name]} s")
     if not runs.forecasts:
         raise RuntimeError(f"every candidate failed: {runs.failed}")
     return runs, problems
+
+
+def in_process(
+    candidates: list[str], families, seed: int, global_models_by: str = "chain"
+) -> Callable[[list], ChallengerRuns]:
+    """The challengers run in this process (the embedded default), on the problems they are given."""
+    return lambda problems: run_challengers(problems, families, candidates, seed, global_models_by)
 
 
 @dataclass
@@ -89,13 +93,14 @@ def run_backtest(
     test: list[dict],
     inference: list[dict],
     predict_deepar: Callable[[list[dict]], list[dict]],
-    candidates: list[str],
+    challengers: Callable[[list], ChallengerRuns] | list[str],
     seed: int,
     log: Callable[[str], None],
     warn: Callable[[str], None],
 ) -> Backtested:
     """Every candidate forecast over the backtest windows (``predict_deepar``: DeepAR's predictions for the window
-    instances it is given), scored, with each family's champion and the totals of the published mix."""
+    instances it is given; ``challengers``: what runs the challengers on the problems, or just their names, to run
+    them here), scored, with each family's champion and the totals of the published mix."""
     h, k = manifest["prediction_length"], int(manifest.get("backtest_windows", 1))
     cutoff = pd.Timestamp(manifest["cutoff"])
     series = pd.DataFrame(manifest["series"])
@@ -105,8 +110,7 @@ def run_backtest(
         len(series),
         k,
         lambda: problems_from_records(test, inference, h, k, cutoff),
-        candidates,
-        seed,
+        in_process(challengers, families, seed) if isinstance(challengers, list) else challengers,
         log,
         warn,
     )
@@ -243,6 +247,7 @@ def evaluation_summary(
     runs: CandidateRuns,
     verdict: Verdict,
     totals: dict,
+    global_models_by: str = "chain",
 ) -> dict:
     """metrics.json: the windows, every candidate's scores (overall, per window, per family), the champions, the
     published mix's scores, the calibration offsets, the totals and the version each forecast will carry."""
@@ -259,6 +264,7 @@ def evaluation_summary(
             "window": [f"{bt.windows[0][0]:%Y-%m-%d}", f"{bt.windows[-1][1]:%Y-%m-%d}"],
             "model_version": model["version"],
             "seed": seed,  # the challengers' seed: a what-if refits LightGBM with it, to the same model
+            "global_models_by": global_models_by,  # and the same split: one model over the chain, or one per family
             "candidates": {
                 name: {
                     "label": model.get("label", LABELS[name]) if name == DEEPAR else LABELS[name],

@@ -47,6 +47,12 @@ class EvaluationConfig(Config):
         "published mix's mean is already within 2 % of what sold on each window, and the correction has not been "
         "measured there. The bands and P50 are not changed.",
     )
+    global_models_by: Literal["chain", "family"] = Field(
+        default="chain",
+        description="How the global challengers (the two LightGBMs) split the series: chain trains one model on every "
+        "series; family one model per product family, so on a distributed engine (the Glue job in AWS mode) no "
+        "task holds more than one family's series. Both engines split the same way and give the same forecasts.",
+    )
 
 
 class DeepARConfig(Config):

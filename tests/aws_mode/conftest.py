@@ -12,7 +12,7 @@ import requests
 from botocore.config import Config
 
 from aws_mode.emulator import FAKE_CREDENTIALS, EmulatedGlueClient, FaultProxy
-from favorita_assets.aws.glue import GlueChannels, GlueCleaning
+from favorita_assets.aws.glue import GlueChallengers, GlueChannels, GlueCleaning, GlueJob
 from favorita_assets.aws.glue_package import build_glue_package
 from favorita_assets.settings import Settings, build_resources
 from favorita_assets.topology import free_port
@@ -87,7 +87,9 @@ def aws_stack(moto_url, proxy, glue_package):
         },
         DefaultArguments={
             "--extra-py-files": f"s3://{BUCKETS['artifacts']}/glue/favorita_core.zip",
-            "--additional-python-modules": "dagster-pipes==1.13.*,orjson==3.*",
+            "--additional-python-modules": (
+                "dagster-pipes==1.13.*,orjson==3.*,statsforecast==2.1.1,mlforecast==1.1.0,lightgbm==4.7.0"
+            ),
         },
     )
     return {
@@ -120,6 +122,10 @@ class EmulatedGlueCleaning(EmulatedGlueJob, GlueCleaning):
     job_env: dict[str, str] = {}
 
 
+class EmulatedGlueChallengers(EmulatedGlueJob, GlueChallengers):
+    job_env: dict[str, str] = {}
+
+
 class EmulatedGlueChannels(EmulatedGlueJob, GlueChannels):
     job_env: dict[str, str] = {}
 
@@ -131,8 +137,15 @@ def aws_resources(
     ``glue_job_env``) and trainer fields overridden."""
     settings = Settings.from_env({**env, "FAVORITA_DATA_DIR": str(data_dir)})
     resources = build_resources(settings)
-    for name, emulated in (("cleaning", EmulatedGlueCleaning), ("channels", EmulatedGlueChannels)):
+    glue_jobs = (
+        ("cleaning", EmulatedGlueCleaning),
+        ("channels", EmulatedGlueChannels),
+        ("challengers", EmulatedGlueChallengers),
+    )
+    for name, emulated in glue_jobs:
         glue = resources[name]
+        if not isinstance(glue, GlueJob):  # FAVORITA_CHALLENGERS_ON=in-process
+            continue
         extra = {"forecast_datasets": glue.forecast_datasets} if name == "channels" else {}
         resources[name] = emulated(
             job_name=glue.job_name,

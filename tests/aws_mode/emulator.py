@@ -218,6 +218,12 @@ class EmulatedGlueClient(Delegating):
         return path
 
     def start_job_run(self, **params):
+        from favorita_assets.aws.glue import check_job_arguments
+
+        # Glue's own rules on what a run is passed (dagster-pipes adds its two --dagster-pipes-* parameters)
+        check_job_arguments(
+            {k: v for k, v in params.get("Arguments", {}).items() if not k.startswith("--dagster-pipes")}
+        )
         response = self._client.start_job_run(**params)
         run_id = response["JobRunId"]
         job = self._client.get_job(JobName=params["JobName"])["Job"]

@@ -150,6 +150,19 @@ def test_asset_graph_runs_in_aws_mode_end_to_end(aws_stack, moto_url, proxy, sma
     built = json.loads(read_s3(moto_url, BUCKETS["artifacts"], keys.training_manifest(report.partition_key)))
     assert built == local_manifest(small_data_dir, report.partition_key, built, tmp_path)
 
+    # Glue a third time: the backtest's challengers (--task challengers) from those channels, their per-series
+    # forecasts left as Parquet beside the backtest and read back by the Dagster run.
+    challengers_glue = resources["challengers"].last_client
+    ((challengers_run, challengers_argv),) = challengers_glue.argv.items()
+    challenger_args = dict(zip(challengers_argv[2::2], challengers_argv[3::2], strict=True))
+    assert challengers_glue.runs[challengers_run].returncode == 0, challengers_glue.runs[challengers_run].stderr
+    assert challenger_args["--task"] == "challengers"
+    assert challenger_args["--channels_uri"] == f"s3://{BUCKETS['artifacts']}/{prefix}"
+    challengers = keys.evaluation_challengers(report.partition_key)
+    summary = json.loads(read_s3(moto_url, BUCKETS["artifacts"], f"{challengers}/_glue_challengers.json"))
+    assert summary["parts"] == [f"s3://{BUCKETS['artifacts']}/{challengers}/forecasts/part-00000.parquet"]
+    assert summary["series"] == len(built["series"]["family"]) and not summary["failed"]
+
     # SageMaker: the exact CreateTrainingJob request.
     sm = direct_client(moto_url, "sagemaker")
     (job_summary,) = sm.list_training_jobs()["TrainingJobSummaries"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import zipfile
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -271,3 +272,70 @@ def test_channels_script_reads_and_writes_s3_as_glue_runs_it(
         + [f"{prefix}/forecast/{n}/part-00000.csv" for n in ("target", "related", "items")]
         + [f"{prefix}/_glue_channels.json"]
     )
+
+
+def test_spark_challengers_match_the_in_process_backtest(small_data_dir, tmp_path):
+    """The challengers task on Spark (local mode; the test channel split in two parts, the per-series challengers in
+    chunks of 5 series, LightGBM one model per family) gives the in-process path's forecasts for the backtest
+    windows and the horizon (to 1e-9: the same code on the same rows, one thread per task), hence the same scores
+    and the same champion per family."""
+    from favorita_assets.aws import glue_script
+    from favorita_assets.core.challengers import read_rows, run_challengers, runs_from_rows
+    from favorita_assets.core.deepar_format import compact_record, iter_json_lines_file
+    from favorita_assets.core.evaluation import evaluate, problems_from_records
+
+    _, local = local_channels(small_data_dir, tmp_path / "built")
+    lines = (tmp_path / "built" / "test.json").read_bytes().splitlines(keepends=True)
+    for i, part in enumerate((lines[:5], lines[5:])):  # as Glue writes them: ordered parts
+        (tmp_path / "channels" / "test").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "channels" / "test" / f"part-{i:05d}.json").write_bytes(b"".join(part))
+    (tmp_path / "channels" / "inference").mkdir()
+    (tmp_path / "channels" / "inference" / "data.json").write_bytes(
+        (tmp_path / "built" / "inference.json").read_bytes()
+    )
+    manifest = {"cutoff": "2017-07-31", "prediction_length": 16, "backtest_windows": 2, "series": local["series"]}
+    (tmp_path / "channels" / "manifest.json").write_text(json.dumps(manifest))
+    candidates = ["last_week", "mean_last_4_weekdays", "croston", "lightgbm"]
+    families = pd.DataFrame(local["series"])["family"].to_numpy()
+    test = [compact_record(r) for r in (json.loads(line) for line in lines)]
+    inference = [compact_record(r) for r in iter_json_lines_file(tmp_path / "built" / "inference.json")]
+    problems = problems_from_records(test, inference, 16, 2, "2017-07-31")
+    here = run_challengers(problems, families, candidates, 0, global_models_by="family", threads=1)
+
+    argv = ["--task", "challengers", "--output_uri", str(tmp_path / "out"), "--channels_uri"]
+    argv += [str(tmp_path / "channels"), "--candidates", ",".join(candidates), "--global_models_by", "family"]
+    args = glue_script.parse_args([*argv, "--series_per_task", "5"])
+    spark = glue_script.spark_session()
+    try:
+        summary = glue_script.challengers_job(args, glue_script.Files())
+    finally:
+        spark.stop()
+    on_spark = runs_from_rows(*read_rows(summary["parts"]), 12, summary["failed"], summary["seconds"])
+    assert not here.failed and not on_spark.failed and set(on_spark.forecasts) == set(candidates)
+    for name in candidates:
+        assert len(on_spark.forecasts[name]) == 3  # two backtest windows and the horizon
+        for got, expected in zip(on_spark.forecasts[name], here.forecasts[name], strict=True):
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9, err_msg=name)
+    assert not np.allclose(here.forecasts["lightgbm"][0], here.forecasts["last_week"][0])
+
+    def scored(runs):
+        return evaluate(test, 16, 2, "2017-07-31", families, {n: f[:2] for n, f in runs.forecasts.items()})
+
+    a, b = scored(here), scored(on_spark)
+    assert a.champions == b.champions
+    for name in candidates:
+        assert a.scores[name]["overall"] == pytest.approx(b.scores[name]["overall"], rel=1e-9, nan_ok=True)
+
+
+def test_job_arguments_are_checked_against_glues_rules():
+    from favorita_assets.aws.glue import check_job_arguments
+
+    check_job_arguments({"--task": "challengers", "--channels_uri": "s3://b/training", "--series_per_task": "500"})
+    for bad, said in (
+        ({"--conf": "spark.x=1"}, "reserved by Glue"),
+        ({"--JOB_NAME": "x"}, "reserved by Glue"),
+        ({"--global-models-by": "family"}, "must be --snake_case"),
+        ({"--seed": 0}, "must be a string"),
+    ):
+        with pytest.raises(ValueError, match=said):
+            check_job_arguments(bad)

@@ -152,6 +152,12 @@ def test_roles_trust_their_service_and_the_dagster_policy_passes_only_them(dev_s
         glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/training/cutoff_month=2017-08/train/part-00000.json"
     )
     assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/models/deepar-x/model.json")
+    # and the challengers' per-series forecasts beside the backtest, not its scores or the published forecasts
+    challengers = f"arn:aws:s3:::{artifacts}/evaluation/cutoff_month=2017-08/challengers"
+    assert allowed(glue, "s3:PutObject", f"{challengers}/forecasts/part-00000.parquet")
+    assert allowed(glue, "s3:DeleteObject", f"{challengers}/_glue_challengers.json")
+    assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/evaluation/cutoff_month=2017-08/metrics.json")
+    assert not allowed(glue, "s3:PutObject", f"arn:aws:s3:::{artifacts}/forecasts/cutoff_month=2017-08/x.parquet")
     # Glue 5.0 writes to <prefix>/output and /error (--custom-logGroup-prefix); with the security configuration, to
     # <prefix>-<role>-<configuration>/...: exactly those groups, KMS association included; not Glue's defaults.
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
@@ -185,7 +191,13 @@ def test_glue_job_runs_the_uploaded_script_and_the_catalog_describes_the_forecas
     assert job["Role"] == f"arn:aws:iam::{ACCOUNT}:role/favorita-dev-glue"
     assert job["Command"]["ScriptLocation"] == f"s3://{artifacts}/glue/clean_series_job.py"
     assert job["DefaultArguments"]["--extra-py-files"] == f"s3://{artifacts}/glue/favorita_core.zip"
-    assert job["DefaultArguments"]["--additional-python-modules"].split(",") == ["dagster-pipes==1.13.*", "orjson==3.*"]
+    assert job["DefaultArguments"]["--additional-python-modules"].split(",") == [
+        "dagster-pipes==1.13.*",
+        "orjson==3.*",
+        "statsforecast==2.1.1",  # the backtest's challengers (--task challengers), as tested here
+        "mlforecast==1.1.0",
+        "lightgbm==4.7.0",
+    ]
     assert job["SecurityConfiguration"] == "favorita-dev-glue"
     assert job["DefaultArguments"]["--custom-logGroup-prefix"] == "/aws-glue/favorita-dev"  # Glue 5.0's option
     assert "--continuous-log-logGroup" not in job["DefaultArguments"]  # Glue 4.0's, ignored by 5.0
@@ -397,6 +409,8 @@ def test_outputs_drive_the_asset_graph_and_every_ops_job_with_exactly_the_terraf
             assert argv[1].endswith("clean_series_job.py")
             ((_, channels_argv),) = resources["channels"].last_client.argv.items()  # as the Glue role, too
             assert channels_argv[channels_argv.index("--task") + 1] == "channels"
+            ((_, challengers_argv),) = resources["challengers"].last_client.argv.items()  # and the challengers
+            assert challengers_argv[challengers_argv.index("--task") + 1] == "challengers"
             run_every_ops_job(dev_stack, settings, resources, inspect)
             denied = [entry for entry in proxy.log if entry[3] == 403]
             assert denied == []

@@ -198,3 +198,49 @@ def test_the_mean_correction_is_each_familys_units_sold_over_units_forecast_on_t
     means = np.ones((len(families), 3))
     assert corrected(means, families, factors) == pytest.approx(means * 1.25, abs=0.03)
     assert corrected(means, families, {}) is means  # off by default: the published means as they were
+
+
+def test_the_challengers_partitions_and_their_rows_put_back_in_series_order():
+    from favorita_assets.core.challengers import ChallengerRuns, forecast_rows, merge, partition_plan, runs_from_rows
+
+    families = ["A", "B", "A", "B", "A"]
+    plan = partition_plan(families, ["last_week", "lightgbm"], "family", series_per_task=2)
+    assert [(p.label, p.candidates, p.rows.tolist()) for p in plan] == [
+        ("series 1-2", ("last_week",), [0, 1]),
+        ("series 3-4", ("last_week",), [2, 3]),
+        ("series 5-5", ("last_week",), [4]),
+        ("family A", ("lightgbm",), [0, 2, 4]),
+        ("family B", ("lightgbm",), [1, 3]),
+    ]
+    assert [p.rows.tolist() for p in partition_plan(families, ["lightgbm"], "chain")] == [[0, 1, 2, 3, 4]]
+    with pytest.raises(ValueError, match="global_models_by='store'"):
+        partition_plan(families, ["lightgbm"], "store")
+    # each partition's (k + 1, n_rows, h) forecasts: series i forecasts i everywhere, so misplaced rows show
+    parts = [
+        (p.rows, ChallengerRuns({"lightgbm": [np.repeat(p.rows[:, None], 3, axis=1).astype(float)] * 2}))
+        for p in plan[3:]
+    ]
+    merged = merge(5, parts)
+    assert np.array_equal(merged.forecasts["lightgbm"][1][:, 0], np.arange(5))
+    rows = pd.concat([forecast_rows(r, runs) for r, runs in parts], ignore_index=True)
+    back = runs_from_rows(rows.drop(columns="mean"), np.stack(rows["mean"].to_list()), 5, {}, {"lightgbm": 2.0})
+    assert np.array_equal(back.forecasts["lightgbm"][1], merged.forecasts["lightgbm"][1])
+    with pytest.raises(ValueError, match="lightgbm hold 6 rows, expected one per series and window"):
+        runs_from_rows(rows.drop(columns="mean").iloc[:6], np.stack(rows["mean"].to_list())[:6], 5, {}, {})
+    # a candidate that fails in one partition fails as a whole, saying where
+    failed = merge(5, [parts[0], (parts[1][0], ChallengerRuns(failed={"lightgbm": "ValueError (family B): x"}))])
+    assert failed.forecasts == {} and failed.failed == {"lightgbm": "ValueError (family B): x"}
+
+
+def test_a_what_if_refits_a_global_challenger_as_the_evaluation_split_it():
+    from favorita_assets.core.candidates import challenger
+    from favorita_assets.core.challengers import subset
+    from favorita_assets.core.evaluation import problems_from_records
+    from favorita_assets.decisions.whatif import refit
+
+    problems = problems_from_records(records(), records(extra=H), H, K, CUTOFF)
+    three = [problems[0], problems[K], problems[K]]
+    families, rows = np.array(["A", "B", "A", "B"]), np.array([2])
+    by_family = refit("lightgbm", three, families, rows, {"seed": 0, "global_models_by": "family"})
+    alone = challenger("lightgbm").forecast_all(subset(three, np.array([0, 2])))
+    np.testing.assert_array_equal(by_family[1], alone[1][[1]])  # family A's model, not one over the chain

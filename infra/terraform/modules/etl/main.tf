@@ -89,7 +89,7 @@ resource "aws_glue_security_configuration" "this" {
 
 resource "aws_glue_job" "clean_series" {
   name                   = var.job_name
-  description            = "Favorita: raw sales to per-series daily rows (--task clean), cleaned series to DeepAR channels (--task channels)"
+  description            = "Favorita: raw sales to per-series daily rows (--task clean), cleaned series to DeepAR channels (--task channels), the backtest's challengers (--task challengers)"
   role_arn               = var.glue_role_arn
   glue_version           = var.glue_version
   worker_type            = var.worker_type

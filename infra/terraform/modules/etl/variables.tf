@@ -105,9 +105,9 @@ variable "default_engine" {
 }
 
 variable "additional_python_modules" {
-  description = "Python packages Glue installs for the job; dagster-pipes must match the Dagster deployment's minor version, orjson writes the DeepAR channels."
+  description = "Python packages Glue installs for the job; dagster-pipes must match the Dagster deployment's minor version, orjson writes the DeepAR channels, statsforecast, mlforecast and lightgbm run the backtest's challengers (the versions the platform is tested with; their wheels are for CPython 3.11 on manylinux_2_28 x86_64, which Glue 5.0's Amazon Linux 2023 image runs)."
   type        = string
-  default     = "dagster-pipes==1.13.*,orjson==3.*"
+  default     = "dagster-pipes==1.13.*,orjson==3.*,statsforecast==2.1.1,mlforecast==1.1.0,lightgbm==4.7.0"
 }
 
 variable "log_group_name" {

@@ -63,7 +63,8 @@ data "aws_iam_policy_document" "assume" {
 }
 
 ################################################################################
-# Glue job role: read raw files and its own code, write cleaned series and training channels, talk to Dagster through Pipes files
+# Glue job role: read raw files and its own code, write cleaned series, training channels and the challengers' forecasts,
+# talk to Dagster through Pipes files
 ################################################################################
 
 data "aws_iam_policy_document" "glue" {
@@ -90,6 +91,14 @@ data "aws_iam_policy_document" "glue" {
     sid       = "WriteTrainingChannels"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${local.artifacts}/training/*"]
+  }
+
+  statement {
+    # The same job runs the backtest's challengers (--task challengers): it reads the channels above and writes the
+    # per-series forecasts beside the backtest, never the scores, the choice or the published forecasts.
+    sid       = "WriteChallengerForecasts"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.artifacts}/evaluation/cutoff_month=*/challengers/*"]
   }
 
   statement {
