@@ -197,8 +197,8 @@ def forecast_evaluation(
     test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
     k = int(manifest.get("backtest_windows", 1))
     context.log.info(
-        f"backtest of {model['version']} and {len(config.candidates)} challengers on {len(manifest['series']):,} series, "
-        f"{k} windows of {manifest['prediction_length']} days before {manifest['cutoff']}"
+        f"backtest of {model['version']} and {len(config.candidates)} challengers on {len(manifest['series']):,} "
+        f"series, {k} windows of {manifest['prediction_length']} days before {manifest['cutoff']}"
     )
     predict = partial(trainer.predict, context, storage, model, quantiles=QUANTILES)
     run = partial(challengers.run, context, storage, job)
