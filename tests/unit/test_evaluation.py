@@ -145,6 +145,7 @@ def test_challengers_forecast_every_series_and_the_global_model_follows_promotio
         "lightgbm_direct",
         "mstl",
         "autoets",
+        "ets",
     ):
         out = challenger(name).forecast_all(problems)
         assert len(out) == 2 and all(o.shape == (6, 7) and np.isfinite(o).all() and (o >= 0).all() for o in out), name
