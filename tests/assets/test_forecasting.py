@@ -119,21 +119,21 @@ def test_backtest_metrics_are_metadata_and_in_metrics_json(forecast_run):
 
 
 def test_a_failing_challenger_is_left_out_and_the_others_still_compete(settings_for, small_data_dir, monkeypatch):
-    from favorita_assets.modeling import backtest as modeling
+    from favorita_assets.core import challengers as modeling
 
     real = modeling.challenger
 
-    def flaky(name, seed=0):
+    def flaky(name, seed=0, threads=None):
         if name == "lightgbm":
             raise RuntimeError("LightGBM ran out of memory")
-        return real(name, seed)
+        return real(name, seed, threads)
 
     monkeypatch.setattr(modeling, "challenger", flaky)
     settings = settings_for(small_data_dir)
     report = run_pipeline(settings, config=run_config(**FAST))
     assert report.success, report.failures
     metrics = json.loads((settings.storage_dir / evaluation_metrics(report.partition_key)).read_text())
-    assert metrics["failed"] == {"lightgbm": "RuntimeError: LightGBM ran out of memory"}
+    assert metrics["failed"] == {"lightgbm": "RuntimeError (every series): LightGBM ran out of memory"}
     assert "lightgbm" not in metrics["candidates"] and "lightgbm" not in metrics["champions"].values()
     frame = pd.read_parquet(settings.storage_dir / forecasts_key(report.partition_key))
     assert not frame["model_version"].str.startswith("lightgbm").any()
