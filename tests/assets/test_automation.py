@@ -12,7 +12,7 @@ from favorita_assets.definitions import build_definitions
 from favorita_assets.pipeline import run_config, run_pipeline
 from favorita_assets.settings import Settings
 
-FAST = {"epochs": 1, "num_cells": 8}
+FAST = {"epochs": 1, "num_cells": 8, "mini_batch_size": 16}  # small batches: a test trains in seconds
 
 
 def _tick(defs, instance):

@@ -17,7 +17,7 @@ from favorita_assets.storage_keys import forecast_totals as forecast_totals_key
 from favorita_assets.storage_keys import forecasts as forecasts_key
 from favorita_assets.storage_keys import submission as submission_key
 
-FAST = {"epochs": 2, "num_cells": 8}
+FAST = {"epochs": 2, "num_cells": 8, "mini_batch_size": 16}  # small batches: a test trains in seconds
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ EXPECTED_ASSETS = {
     "forecast_value_added",
     "planner_report",
 }
-FAST = run_config(epochs=2, num_cells=8)
+FAST = run_config(epochs=2, num_cells=8, mini_batch_size=16)  # small batches: a test trains in seconds
 
 
 def digest(path):

@@ -35,7 +35,7 @@ def real_run(real_data_dir, tmp_path_factory):
     from favorita_assets.settings import Settings
 
     settings = Settings(deployment="local", data_dir=data, storage_dir=tmp_path_factory.mktemp("real_storage"))
-    report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8))
+    report = run_pipeline(settings, config=run_config(epochs=2, num_cells=8, mini_batch_size=16))
     return report, read_cleaned_series(LocalStorage(root=str(settings.storage_dir))) if report.success else None
 
 

@@ -14,7 +14,7 @@ from ops_jobs.what_if import EXAMPLE_SCENARIO
 
 EXAMPLE_INVENTORY = EXAMPLE_SCENARIO.parent / "inventory.csv"
 
-FAST = {"epochs": 2, "num_cells": 8}
+FAST = {"epochs": 2, "num_cells": 8, "mini_batch_size": 16}  # small batches: a test trains in seconds
 
 
 def run(job, settings, config=None, **kwargs):
