@@ -53,18 +53,22 @@ lint: setup
 	$(BIN)/mypy
 
 # The suite, its files spread over TEST_WORKERS processes (each file's tests on one of them, so a file's shared
-# pipeline runs are made once); TEST_WORKERS=0 runs it in this process.
+# pipeline runs are made once, and each worker's models use its share of the cores); TEST_WORKERS=0 runs it in this
+# process. A test that runs past TEST_TIMEOUT seconds (its fixtures included) fails with every thread's stack.
 TEST_WORKERS ?= 2
+TEST_TIMEOUT ?= 1200
 
 test: setup
-	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile \
+	  --timeout $(TEST_TIMEOUT)
 
 # Production Dagster on this machine against the real processes (needs Debian's postgresql), the container image
 # built with buildah and checked inside (needs buildah and debootstrap, as root), and Dagster's AWS hosting applied to
 # moto with the ECS run launcher and the deploy, and the platform's own stack applied to moto with the graph and the
 # ops jobs on its outputs (needs terraform). .ci/run runs it after `make test`.
 test-production: setup
-	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m "production or image or aws_hosting or aws_platform" -s
+	env -u DAGSTER_HOME -u FAVORITA_DATA_DIR -u FAVORITA_STORAGE_DIR $(BIN)/pytest -q -m "production or image or aws_hosting or aws_platform" -s \
+	  --timeout 2400
 
 # Production Dagster on this machine: PostgreSQL, the code server, the daemon and the webserver, each its own process,
 # on generated demo data; the UI on http://127.0.0.1:3000. Logs in var/prod/logs; `make prod-local-stop` stops it all.

@@ -83,6 +83,13 @@ def settings_local() -> str:
         if env not in read:
             raise ValueError(f"docs/hooks.py describes {env}, which settings.py no longer reads")
         rows.append(f"| `{env}` | `{getattr(defaults, attribute)}` | {_cell(meaning)} |")
+    from favorita_assets.core.cores import THREADS_VARIABLE
+
+    rows.append(
+        f"| `{THREADS_VARIABLE}` | the CPUs the process may run on, capped by its container's CPU quota | "
+        "the cores the models use (LightGBM's threads, statsforecast's processes, torch's threads); set it to "
+        "each run's share when several runs share one machine |"
+    )
     return "\n".join(rows)
 
 

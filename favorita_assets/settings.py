@@ -7,6 +7,8 @@ Environment variables of every deployment (all optional on the embedded default)
 - ``FAVORITA_STORAGE_DIR``: the local storage root; default ``./var/storage`` (local deployment only);
 - ``FAVORITA_RAW_SOURCE``: ``folder`` (default: read the Kaggle files from FAVORITA_DATA_DIR) or ``landing`` (read
   them from ``landing/`` in storage, where the ``upload_raw_data`` ops job puts them; in aws mode the raw bucket);
+- ``FAVORITA_THREADS``: the cores the models may use (default: the CPUs this process may run on, capped by the
+  container's CPU quota);
 - ``FAVORITA_DAGSTER_URL``: the Dagster UI's address, for links in alerts; default ``http://127.0.0.1:3000``;
 - ``FAVORITA_AUTOMATION``: ``running`` or ``stopped``, how the schedule and the new-data sensor start on an instance
   that has not switched them yet; default ``running`` in aws mode and under ``favorita prod-local``, ``stopped`` on
@@ -22,6 +24,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from favorita_assets.core.cores import ThreadsSettingError, threads_setting
 
 DEPLOYMENTS = ("local", "aws")
 MODEL_BACKENDS = ("sagemaker-deepar", "amazon-forecast")  # aws mode; the embedded default trains GluonTS DeepAR
@@ -209,6 +213,10 @@ class Settings:
         raw_source = env.get("FAVORITA_RAW_SOURCE", "folder").strip().lower()
         if raw_source not in RAW_SOURCES:
             raise SettingsError(f"FAVORITA_RAW_SOURCE={raw_source!r}: use one of {', '.join(RAW_SOURCES)}")
+        try:
+            threads_setting(env)  # read where the models run; refused here, before any work, when it is not a count
+        except ThreadsSettingError as exc:
+            raise SettingsError(str(exc)) from None
         automation = env.get("FAVORITA_AUTOMATION", "running" if deployment == "aws" else "stopped").strip().lower()
         if automation not in AUTOMATION_STATES:
             raise SettingsError(f"FAVORITA_AUTOMATION={automation!r}: use one of {', '.join(AUTOMATION_STATES)}")

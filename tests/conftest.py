@@ -4,10 +4,20 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
+# Several pytest-xdist workers share the machine: each gets its share of the cores for the models' threads (LightGBM's
+# OpenMP, statsforecast's processes, torch) and the BLAS, so two workers do not each spin a thread per core. Set
+# before numpy, torch or LightGBM start their thread pools, and inherited by the CLI runs the tests start.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    from favorita_assets.core.cores import available_cores
 
-from favorita_assets.core.sample_data import write_sample_data
-from favorita_assets.settings import Settings
+    _share = str(max(1, available_cores({}) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("FAVORITA_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_name, _share)
+
+import pytest  # noqa: E402
+
+from favorita_assets.core.sample_data import write_sample_data  # noqa: E402
+from favorita_assets.settings import Settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # The genuine small Kaggle files sit beside the repository in this project's workplace; tests using them skip elsewhere.

@@ -15,7 +15,6 @@ Pure: pandas, numpy, statsforecast, mlforecast, lightgbm; no Dagster, no AWS.
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core import baselines
+from favorita_assets.core.cores import available_cores
 from favorita_assets.core.deepar_format import CLOSED_ROW, DYNAMIC_FEATURES
 
 DEEPAR = "deepar"
@@ -144,7 +144,7 @@ def _threads(n_series: int | None = None) -> int:
     """Worker processes or threads: every core, except for a few series, where starting workers costs more."""
     if n_series is not None and n_series < 200:
         return 1
-    return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def _long(problem: Problem, days: int, log: bool, fill_closed: bool) -> pd.DataFrame:

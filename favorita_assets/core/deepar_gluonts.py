@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from favorita_assets.core.cores import available_cores
 from favorita_assets.core.deepar_format import POINT_QUANTILES, has_features, point_forecast, target_array
 
 LIKELIHOODS = ("negative-binomial", "student-T", "gaussian")
@@ -60,9 +61,11 @@ def _distribution(likelihood: str):
 @contextmanager
 def _no_distribution_validation():
     """Switch torch's distribution validation off (see module docstring), and hush a deprecation warning that
-    GluonTS 0.17's own indexing raises under torch 2.13."""
+    GluonTS 0.17's own indexing raises under torch 2.13. torch's threads are sized to the cores this process may
+    use (``core.cores``), not the host's count, which under a container's CPU quota makes them spin."""
     import torch
 
+    torch.set_num_threads(available_cores())
     before = torch.distributions.Distribution._validate_args
     torch.distributions.Distribution.set_default_validate_args(False)
     try:

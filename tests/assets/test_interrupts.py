@@ -20,19 +20,22 @@ def test_a_signal_stops_the_run_with_one_line_and_leaves_earlier_outputs(small_d
     earlier = out / "planner_report.html"
     earlier.write_text("the report an earlier run published")
     wait_for = stage.split("(")[1].rstrip(")")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "favorita_assets.cli", "run", "--data", str(small_data_dir), "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": REPO},
-        start_new_session=True,  # the signal goes to the whole group, as a terminal's Ctrl-C does
-    )
-    for line in process.stdout:
-        if wait_for in line:
-            os.killpg(process.pid, signum)
-            break
-    stdout, stderr = process.communicate(timeout=120)
+    # stderr goes to a file, not a second pipe: a full stderr pipe that nobody reads would stall the run
+    with (tmp_path / "stderr.txt").open("w") as stderr_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "favorita_assets.cli", "run", "--data", str(small_data_dir), "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+            env={**os.environ, "PYTHONPATH": REPO},
+            start_new_session=True,  # the signal goes to the whole group, as a terminal's Ctrl-C does
+        )
+        for line in process.stdout:
+            if wait_for in line:
+                os.killpg(process.pid, signum)
+                break
+        stdout, _ = process.communicate(timeout=120)
+    stderr = (tmp_path / "stderr.txt").read_text()
     assert process.returncode == code
     assert stderr.strip().splitlines() == [
         f"[favorita] interrupted in {stage}; published outputs unchanged; run again to continue"

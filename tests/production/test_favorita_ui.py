@@ -40,12 +40,14 @@ def test_favorita_ui_opens_the_run_with_nothing_running_and_nothing_red(small_da
     elsewhere = tmp_path / "elsewhere"  # no pyproject.toml, no workspace.yaml: the module is named explicitly
     elsewhere.mkdir()
     port = free_port()
+    # its output goes to files, not pipes: dagster's logs would fill a pipe nobody reads while the test waits
+    out_file, err_file = (tmp_path / "ui.out").open("w"), (tmp_path / "ui.err").open("w")
     ui = subprocess.Popen(
         [*cli, "ui", "--out", str(out), "--port", str(port)],
         cwd=elsewhere,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=out_file,
+        stderr=err_file,
         text=True,
         start_new_session=True,
     )
@@ -74,7 +76,10 @@ def test_favorita_ui_opens_the_run_with_nothing_running_and_nothing_red(small_da
         assert {s["name"]: s["scheduleState"]["status"] for s in repo["schedules"]} == {"monthly_retrain": "STOPPED"}
     finally:
         os.killpg(ui.pid, signal.SIGINT)  # what Ctrl-C in its terminal does
-        stdout, stderr = ui.communicate(timeout=60)
+        ui.wait(timeout=60)
+        out_file.close()
+        err_file.close()
+    stdout, stderr = (tmp_path / "ui.out").read_text(), (tmp_path / "ui.err").read_text()
     assert ui.returncode == 130
     assert "the schedule and the new-data sensor are stopped" in stdout
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
