@@ -26,6 +26,7 @@ STAGES = (
     ("forecast", ("forecasts",)),
     ("write the Kaggle submission", ("kaggle_submission",)),
     ("draw the plots", ("forecast_plots",)),
+    ("explain the forecasts", ("forecast_drivers",)),
 )
 FIELD = "favorita_progress"
 

@@ -95,6 +95,11 @@ def forecasts(partition_key: str) -> str:
     return f"forecasts/{month_tag(partition_key)}/forecasts.parquet"
 
 
+def forecast_drivers(partition_key: str) -> str:
+    """What drives each forecast, in units per store x family and day (an Athena table)."""
+    return f"forecast_drivers/{month_tag(partition_key)}/drivers.parquet"
+
+
 def forecast_totals(partition_key: str) -> str:
     """The all-stores, store and family totals, beside the bottom level (its own prefix, its own Athena table)."""
     return f"forecast_totals/{month_tag(partition_key)}/totals.parquet"

@@ -20,10 +20,11 @@ CODE_VERSIONS = {
     "kaggle_submission": "2",  # removes an earlier horizon's file
     # coherent total band, one-day forecasts as points, actuals after a past cut-off, RMSLE per window
     "forecast_plots": "3",
+    "forecast_drivers": "1",
     "inventory_snapshot": "1",
     "adjusted_forecasts": "1",
     "replenishment_plan": "2",  # from the adjusted forecasts when overrides are in effect; says which
-    "planner_report": "2",  # the overrides in effect and the track record
+    "planner_report": "3",  # the overrides in effect, the track record, why this forecast
     "forecast_value_added": "1",
 }
 

@@ -265,7 +265,8 @@ class LightGBMModel:
             frame[name] = pd.Categorical(codes[:, i], categories=range(int(problem.cat[:, i].max()) + 1))
         return frame
 
-    def forecast_all(self, problems: list[Problem]) -> list[np.ndarray]:
+    def fit(self, first: Problem):
+        """The mlforecast model, trained on the ``days`` before ``first``'s origin (the earliest)."""
         import lightgbm as lgb
         from mlforecast import MLForecast
         from mlforecast.lag_transforms import RollingMean, SeasonalRollingMean
@@ -296,18 +297,24 @@ class LightGBMModel:
             date_features=["dayofweek", "day", "month", "dayofyear"],
             num_threads=1,
         )
-        first = problems[0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(self._frame(first, self.days), static_features=list(CAT_NAMES))
-            out = []
-            for p in problems:
-                new = self._frame(p, self.context)
-                future = _future(p)[["unique_id", "ds", *DYNAMIC_FEATURES]]
-                future = future[future["unique_id"].isin(new["unique_id"].unique())]
-                result = model.predict(h=p.horizon, new_df=new, X_df=future)
-                out.append(_matrix(result, "lightgbm", p.history.shape[0], p.horizon, log=True))
-        return out
+        return model
+
+    def predict(self, model, p: Problem, before_predict_callback=None) -> pd.DataFrame:
+        """``model``'s recursive log1p forecast of ``p``'s horizon, long (unique_id, ds, lightgbm);
+        ``before_predict_callback`` sees each step's feature frame (mlforecast's hook)."""
+        new = self._frame(p, self.context)
+        future = _future(p)[["unique_id", "ds", *DYNAMIC_FEATURES]]
+        future = future[future["unique_id"].isin(new["unique_id"].unique())]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.predict(h=p.horizon, new_df=new, X_df=future, before_predict_callback=before_predict_callback)
+
+    def forecast_all(self, problems: list[Problem]) -> list[np.ndarray]:
+        model = self.fit(problems[0])
+        return [_matrix(self.predict(model, p), "lightgbm", p.history.shape[0], p.horizon, log=True) for p in problems]
 
 
 class DirectLightGBM:

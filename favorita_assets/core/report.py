@@ -98,6 +98,8 @@ def fmt(value, kind: str) -> str:
         return f"{int(value)}"
     if kind == "units":
         return f"{value:,.0f}"
+    if kind == "delta":
+        return f"{value:+,.0f}"
     if kind == "pct":
         return f"{value:.0%}"
     if kind == "days":
@@ -331,6 +333,7 @@ def render(
     forecast_note: str = "",
     overrides_table: pd.DataFrame | None = None,
     track_record: pd.DataFrame | None = None,
+    drivers: pd.DataFrame | None = None,
 ) -> str:
     """The report's HTML. ``totals``: forecast_totals (level, store_nbr, family, date, mean, p10, p90);
     ``history``: date, store_nbr, family, sales over the weeks before the cut-off; ``evaluation``: metrics.json."""
@@ -444,6 +447,7 @@ def render(
     scenario_html = _what_ifs(what_ifs)
     override_html = _overrides(overrides_table)
     track_html = _track_record(track_record)
+    drivers_html = _drivers(drivers)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Favorita forecast report: cut-off {html.escape(cutoff)}</title>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; \
@@ -455,7 +459,7 @@ for {html.escape(horizon[0])} .. {html.escape(horizon[1])}. \
 Published per family: {html.escape(models_in_words(evaluation["champions"], labels))}.</p>
 <p class="note" id="forecast-used">{html.escape(forecast_note)}</p>
 <nav>More: <a href="#plan">Full plan</a><a href="#forecasts">Forecasts</a><a href="#accuracy-section">Accuracy</a>\
-<a href="#track-record">Track record</a><a href="#overrides">Overrides</a>\
+<a href="#why">Why this forecast</a><a href="#track-record">Track record</a><a href="#overrides">Overrides</a>\
 <a href="#what-ifs">Promotion what-ifs</a></nav>
 <div class="cards">{card_html}</div>
 <h2 id="today">What to order on {html.escape(order_day)}</h2>
@@ -482,6 +486,7 @@ fall inside. Hover a day for its mean.</p>{charts[0]}
 <p class="note">Scored on {len(evaluation["windows"])} backtest windows of {evaluation["prediction_length"]} days \
 before the cut-off. {html.escape(accuracy_words(overall))}</p>
 {accuracy}
+<h2 id="why">Why this forecast</h2>{drivers_html}
 <h2 id="track-record">Track record: past cut-offs against the sales that followed</h2>{track_html}
 <h2 id="overrides">Planner overrides</h2>{override_html}
 <h2 id="what-ifs">Promotion what-ifs</h2>{scenario_html}
@@ -572,3 +577,34 @@ def _track_record(table: pd.DataFrame | None) -> str:
         "sales. Value added: the statistical WAPE minus the adjusted one, positive when the overrides helped.</p>"
     )
     return note + simple_table(table.tail(6), columns, "track-record")
+
+
+def _drivers(summary: pd.DataFrame | None) -> str:
+    """Per store (one click each), every family's horizon in units: the published forecast, LightGBM's, its
+    baseline and what each driver adds or takes away."""
+    from favorita_assets.core.drivers import DRIVER_COLUMNS, DRIVERS
+
+    if summary is None or summary.empty:
+        return '<p class="note">Not computed for this cut-off.</p>'
+    columns = [
+        ("family", "Family", "text"),
+        ("published_mean", "Published, units", "units"),
+        ("lightgbm", "LightGBM, units", "units"),
+        ("baseline", "Baseline", "units"),
+        *[(c, d.capitalize(), "delta") for c, d in zip(DRIVER_COLUMNS, DRIVERS, strict=True)],
+    ]
+    note = (
+        '<p class="note">Units over the whole horizon, per store and family. LightGBM explains its own forecast: '
+        "a baseline (its average day) plus what each driver adds (+) or takes away (-), adding up to its forecast. "
+        "The recent level is the last days' sales; the weekly pattern the same weekday in past weeks and the "
+        "weekday itself. The published forecast is beside it: where another model is published for the family, "
+        "the drivers still say what moves the number, not by exactly how much. Every day of every pair: "
+        "the forecast_drivers table. Click a store to open it.</p>"
+    )
+    blocks = [
+        f"<details><summary>Store {int(store)} ({plural(len(block), 'family', 'families')})</summary>"
+        + simple_table(block, columns, f"why-store-{int(store)}")
+        + "</details>"
+        for store, block in summary.groupby("store_nbr", sort=True)
+    ]
+    return note + "".join(blocks)

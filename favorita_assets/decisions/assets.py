@@ -18,8 +18,8 @@ from pydantic import Field
 
 from favorita_assets import storage_keys as keys
 from favorita_assets.checks import check_result
+from favorita_assets.core import drivers, plotting, replenishment, report
 from favorita_assets.core import inventory as inv
-from favorita_assets.core import plotting, replenishment, report
 from favorita_assets.core import value_added as fva
 from favorita_assets.core.candidates import labels_of
 from favorita_assets.core.errors import FavoritaDataError
@@ -30,7 +30,7 @@ from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.ingest.resources import RawDataSource
 from favorita_assets.modeling.assets import forecast_evaluation
 from favorita_assets.partitions import CUTOFF_PARTITIONS
-from favorita_assets.publishing.assets import embedded_png, forecasts
+from favorita_assets.publishing.assets import embedded_png, forecast_drivers, forecasts
 from favorita_assets.resources.alerts import Alerts
 from favorita_assets.resources.cleaned_series import read_cleaned_series
 from favorita_assets.resources.storage import Storage
@@ -415,6 +415,8 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
     else:
         note = "No inventory snapshot was landed, so there is no plan: land inventory.csv beside the Kaggle files."
     what_ifs = read_what_ifs(storage, partition)
+    drivers_key = keys.forecast_drivers(partition)
+    why = drivers.horizon_summary(storage.read_parquet(drivers_key)) if storage.exists(drivers_key) else None
     page = report.render(
         cutoff=f"{cutoff:%Y-%m-%d}",
         horizon=(manifest["horizon"][0], manifest["horizon"][-1]),
@@ -429,6 +431,7 @@ def build_report(storage: Storage, partition: str) -> tuple[bytes, dict]:
         forecast_note=forecast_note,
         overrides_table=overrides.audit_rows(audit),
         track_record=track,
+        drivers=why,
     ).encode()
     facts = {
         "plan_rows": 0 if plan is None else len(plan),
@@ -452,11 +455,12 @@ def write_report(storage: Storage, partition: str) -> tuple[str, dict, bytes]:
     group_name="decisions",
     kinds={"html", "plotly"},
     code_version=CODE_VERSIONS["planner_report"],
-    deps=[adjusted_forecasts, forecast_evaluation, replenishment_plan, forecast_value_added],
+    deps=[adjusted_forecasts, forecast_evaluation, replenishment_plan, forecast_value_added, forecast_drivers],
     description="The planner's report: one self-contained HTML file (works offline; plotly.js inside) with the "
     "all-stores, per-store and per-family forecasts and their P10-P90 bands (adjusted when an override set is in "
     "effect, and saying so), the backtest accuracy by family, the replenishment plan (sortable, worst risks first), "
-    "the overrides landed, the track record of the last months and the promotion what-ifs of the cut-off. Kept under "
+    "the overrides landed, why each forecast is what it is (its drivers, per store), the track record of the last "
+    "months and the promotion what-ifs of the cut-off. Kept under "
     "reports/ beside the plan's CSV. Sends the plan's summary alert (log locally, SNS in aws mode) with its link.",
 )
 def planner_report(context: AssetExecutionContext, storage: Storage, alerts: Alerts) -> MaterializeResult:

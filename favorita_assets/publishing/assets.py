@@ -6,7 +6,8 @@ import pandas as pd
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from favorita_assets import storage_keys as keys
-from favorita_assets.core.evaluation import QUANTILES
+from favorita_assets.core import drivers
+from favorita_assets.core.evaluation import QUANTILES, problems_from_records
 from favorita_assets.ingest.assets import RAW_ASSET_NAMES, read_landed
 from favorita_assets.modeling.assets import forecast_evaluation, read_channel
 from favorita_assets.partitions import CUTOFF_PARTITIONS
@@ -112,6 +113,41 @@ def kaggle_submission(context: AssetExecutionContext, storage: Storage):
             "path": MetadataValue.path(storage.uri(keys.submission(partition))),
         },
         data_version=content_version(body),
+    )
+
+
+@asset(
+    partitions_def=CUTOFF_PARTITIONS,
+    group_name="publishing",
+    kinds={"parquet", "lightgbm"},
+    code_version=CODE_VERSIONS["forecast_drivers"],
+    deps=[forecasts],
+    description="Why each forecast is what it is: for every store x family and day after the cut-off, what drives "
+    "the number in units (the recent level, the weekly pattern, the calendar and paydays, promotions, holidays and "
+    "events, closures, the store and family), from the LightGBM model's own feature contributions (pred_contrib), "
+    "the model trained exactly as in the backtest. Baseline + drivers = LightGBM's forecast, beside the published "
+    "mean (which may come from another model). Parquet with columns "
+    f"{', '.join(drivers.TABLE_COLUMNS)} (an Athena table); the report shows each store x family's horizon.",
+)
+def forecast_drivers(context: AssetExecutionContext, storage: Storage) -> MaterializeResult:
+    partition = context.partition_key
+    manifest = storage.read_json(keys.training_manifest(partition))
+    summary = storage.read_json(keys.evaluation_metrics(partition))
+    test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
+    h, k = int(manifest["prediction_length"]), int(manifest.get("backtest_windows", 1))
+    problems = problems_from_records(test, inference, h, k, manifest["cutoff"])
+    explained = drivers.explain(problems, seed=int(summary.get("seed", 0)))
+    series = pd.DataFrame(manifest["series"])
+    table = drivers.drivers_table(explained, series, storage.read_parquet(keys.forecasts(partition)))
+    storage.write_parquet(keys.forecast_drivers(partition), table)
+    overall = drivers.horizon_summary(table)[["published_mean", "lightgbm", "baseline", *drivers.DRIVER_COLUMNS]]
+    return MaterializeResult(
+        metadata={
+            "rows": MetadataValue.int(len(table)),
+            "all_stores_units": MetadataValue.md(drivers.markdown(overall.sum())),
+            "path": MetadataValue.path(storage.uri(keys.forecast_drivers(partition))),
+        },
+        data_version=content_version(table.to_csv(index=False)),
     )
 
 

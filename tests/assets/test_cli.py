@@ -168,8 +168,8 @@ def test_a_quiet_run_shows_stages_and_training_progress_and_records_its_runs(two
     result = two_runs.second
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    stages = [line.split("]")[0] + "]" for line in lines if line.startswith("[") and "/8]" in line]
-    assert stages == [f"[{i}/8]" for i in range(1, 9)]
+    stages = [line.split("]")[0] + "]" for line in lines if line.startswith("[") and "/9]" in line]
+    assert stages == [f"[{i}/9]" for i in range(1, 10)]
     assert any("training: epoch 2/2 loss" in line for line in lines)  # plain lines: stdout is not a terminal
     assert any("forecasts: series 12/12" in line for line in lines)
     assert " - dagster - " not in result.stdout and result.stderr == "", result.stderr  # no log, no warnings

@@ -12,7 +12,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.mark.parametrize(
     ("signum", "code", "stage"),
-    [(signal.SIGINT, 130, "stage 4/8 (train DeepAR)"), (signal.SIGTERM, 143, "stage 2/8 (clean the series)")],
+    [(signal.SIGINT, 130, "stage 4/9 (train DeepAR)"), (signal.SIGTERM, 143, "stage 2/9 (clean the series)")],
 )
 def test_a_signal_stops_the_run_with_one_line_and_leaves_earlier_outputs(small_data_dir, tmp_path, signum, code, stage):
     out = tmp_path / "out"

@@ -30,6 +30,7 @@ EXPECTED_ASSETS = {
     "forecasts",
     "kaggle_submission",
     "forecast_plots",
+    "forecast_drivers",
     "inventory_snapshot",
     "adjusted_forecasts",
     "replenishment_plan",

@@ -144,3 +144,17 @@ def test_the_adjusted_and_track_record_tables_declare_what_their_assets_write():
     assert _written(fva.score_month("2017-07", adjusted, actuals, naive, ranges)) == table_columns(
         "forecast_value_added"
     )
+
+
+def test_the_drivers_table_declares_what_forecast_drivers_writes():
+    from favorita_assets.core import drivers
+
+    dates = pd.date_range("2017-08-16", periods=2)
+    explained = pd.DataFrame({"series": [0, 0, 1, 1], "date": list(dates) * 2, "forecast": 3.0, "baseline": 2.0})
+    for name in drivers.DRIVERS:
+        explained[name] = 1.0 / len(drivers.DRIVERS)
+    series = pd.DataFrame({"store_nbr": [1, 2], "family": ["EGGS", "BREAD/BAKERY"]})
+    published = pd.DataFrame(
+        {"date": list(dates.date) * 2, "store_nbr": [1, 1, 2, 2], "family": ["EGGS"] * 2 + ["BREAD/BAKERY"] * 2}
+    ).assign(mean=2.5)
+    assert _written(drivers.drivers_table(explained, series, published)) == table_columns("forecast_drivers")

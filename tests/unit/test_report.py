@@ -95,3 +95,34 @@ def test_without_a_plan_the_first_screen_says_the_snapshot_was_refused_and_what_
     first_screen = page[: page.index('<h2 id="plan">')]
     assert "No plan for this cut-off: the inventory snapshot was refused" in first_screen
     assert f"<li>{warning}</li>" in first_screen and page.count('class="warn"') == 0
+
+
+def test_why_this_forecast_opens_per_store_with_each_drivers_units():
+    from favorita_assets.core import drivers
+
+    the_plan, totals, history, evaluation = inputs()
+    summary = pd.DataFrame(
+        {"store_nbr": [1, 1, 2], "family": ["DAIRY", "EGGS", "DAIRY"], "published_mean": [160.0, 48.0, 90.0],
+         "lightgbm": [150.0, 50.0, 95.0], "baseline": [100.0, 100.0, 100.0]}
+    )  # fmt: skip
+    for column in drivers.DRIVER_COLUMNS:
+        summary[column] = 0.0
+    summary["promotions"] = [50.0, -50.0, -5.0]
+    kwargs = {
+        "cutoff": "2017-08-15",
+        "horizon": ("2017-08-16", "2017-08-31"),
+        "totals": totals,
+        "history": history,
+        "evaluation": evaluation,
+        "labels": LABELS,
+        "plan": the_plan,
+        "plan_note": "",
+        "what_ifs": [],
+    }
+    page = report.render(**kwargs, drivers=summary)
+    why = page[page.index('<h2 id="why">') : page.index('<h2 id="track-record">')]
+    assert why.count("<details>") == 2 and "<summary>Store 1 (2 families)</summary>" in why
+    store_1 = re.search(r'<table id="why-store-1".*?</table>', why).group(0)
+    assert store_1.count("<tr>") == 3 and ">+50<" in store_1 and ">-50<" in store_1 and "<th>Promotions</th>" in store_1
+    assert 'href="#why"' in page
+    assert "Not computed for this cut-off." in report.render(**kwargs)

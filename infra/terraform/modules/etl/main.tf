@@ -213,6 +213,110 @@ resource "aws_glue_catalog_table" "forecasts" {
   }
 }
 
+# The forecast_drivers asset writes forecast_drivers/cutoff_month=YYYY-MM/drivers.parquet: what drives each
+# forecast, in units per store x family and day (LightGBM's own feature contributions).
+resource "aws_glue_catalog_table" "forecast_drivers" {
+  name          = "forecast_drivers"
+  database_name = aws_glue_catalog_database.this.name
+  description   = "What drives each forecast, in units per store x family and day"
+  table_type    = "EXTERNAL_TABLE"
+
+  parameters = merge(local.monthly_parquet, {
+    "storage.location.template" = "s3://${var.artifacts_bucket}/forecast_drivers/cutoff_month=$${cutoff_month}/"
+  })
+
+  partition_keys {
+    name    = "cutoff_month"
+    type    = "string"
+    comment = "Month whose last day is the forecast's cut-off, YYYY-MM"
+  }
+
+  storage_descriptor {
+    location      = "s3://${var.artifacts_bucket}/forecast_drivers/"
+    input_format  = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
+    output_format = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+
+    ser_de_info {
+      name                  = "parquet"
+      serialization_library = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+      parameters = {
+        "serialization.format" = "1"
+      }
+    }
+
+    columns {
+      name    = "date"
+      type    = "date"
+      comment = "Forecast day"
+    }
+    columns {
+      name    = "store_nbr"
+      type    = "bigint"
+      comment = "Store number (stores.csv)"
+    }
+    columns {
+      name    = "family"
+      type    = "string"
+      comment = "Product family"
+    }
+    columns {
+      name    = "days_ahead"
+      type    = "bigint"
+      comment = "Days after the cut-off: 1 is the day after"
+    }
+    columns {
+      name    = "published_mean"
+      type    = "double"
+      comment = "The published forecast's mean, units (from the family's champion)"
+    }
+    columns {
+      name    = "lightgbm"
+      type    = "double"
+      comment = "LightGBM's forecast, units: baseline + the drivers below"
+    }
+    columns {
+      name    = "baseline"
+      type    = "double"
+      comment = "LightGBM's average day, units"
+    }
+    columns {
+      name    = "recent_level"
+      type    = "double"
+      comment = "Units the last days' sales add (lags 1-6, 7- and 28-day means)"
+    }
+    columns {
+      name    = "weekly_pattern"
+      type    = "double"
+      comment = "Units the same weekday in past weeks and the weekday add"
+    }
+    columns {
+      name    = "calendar_and_paydays"
+      type    = "double"
+      comment = "Units the day of month, month, day of year and paydays add"
+    }
+    columns {
+      name    = "promotions"
+      type    = "double"
+      comment = "Units the items on promotion add"
+    }
+    columns {
+      name    = "holidays_and_events"
+      type    = "double"
+      comment = "Units holidays and events add"
+    }
+    columns {
+      name    = "closures"
+      type    = "double"
+      comment = "Units a known closure takes away"
+    }
+    columns {
+      name    = "store_and_family"
+      type    = "double"
+      comment = "Units the store, family, store type and cluster add"
+    }
+  }
+}
+
 # The adjusted_forecasts asset writes adjusted_forecasts/cutoff_month=YYYY-MM/forecasts.parquet: the published
 # forecasts with the planners' overrides applied (the statistical values as they are when there are none).
 resource "aws_glue_catalog_table" "adjusted_forecasts" {
