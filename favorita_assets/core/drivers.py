@@ -28,6 +28,12 @@ DRIVERS = (
 )
 
 
+# Drivers that say something only on the days their flags are set: on the other days (no holiday or event, the
+# store open) their contribution is the normal day's and goes into the baseline, so "closures" is not a few units
+# "added" on every open day.
+QUIET_UNLESS = {"holidays and events": ("is_holiday", "is_event"), "closures": ("store_closed",)}
+
+
 def driver_of(feature: str) -> str:
     """The driver a model feature belongs to; an unknown feature is a bug here (a new feature needs a driver)."""
     if feature in ("lag7", "lag14", "lag21", "lag28") or feature.startswith(("seasonal_rolling_mean", "dayofweek")):
@@ -65,8 +71,9 @@ def to_units(log_contributions: np.ndarray, log_baseline: np.ndarray) -> tuple[n
 def explain(problems: list[Problem], seed: int = 0, threads: int | None = None) -> pd.DataFrame:
     """LightGBM's drivers of its forecast of the last problem's horizon (the days after the cut-off), trained as the
     backtest trains it on ``problems[0]`` (the earliest origin). One row per series (row ``series`` of the
-    problems) and day: ``forecast`` (units), ``baseline`` (its average prediction) and one column per driver in
-    units; baseline + drivers = forecast."""
+    problems) and day: ``forecast`` (units), ``baseline`` (its average prediction; on a day without a holiday or
+    event, or with the store open, with those drivers' normal-day share in it) and one column per driver in units;
+    baseline + drivers = forecast."""
     candidate = LightGBMModel(seed=seed, threads=threads)
     model = candidate.fit(problems[0])
     regressor = model.models_["lightgbm"]
@@ -85,7 +92,13 @@ def explain(problems: list[Problem], seed: int = 0, threads: int | None = None) 
         grouped = np.zeros((len(features), len(DRIVERS)))
         for j, name in enumerate(names):
             grouped[:, DRIVERS.index(driver_of(name))] += contributions[:, j]
-        baseline, units, forecast = to_units(grouped, contributions[:, -1])
+        log_baseline = contributions[:, -1].copy()
+        for driver, flags in QUIET_UNLESS.items():  # "no holiday" and "open" are the normal day: part of the baseline
+            quiet = (features[list(flags)].to_numpy(dtype=float) == 0).all(axis=1)
+            column = DRIVERS.index(driver)
+            log_baseline[quiet] += grouped[quiet, column]
+            grouped[quiet, column] = 0.0
+        baseline, units, forecast = to_units(grouped, log_baseline)
         frame = pd.DataFrame(units, columns=list(DRIVERS))
         frame.insert(0, "baseline", baseline)
         frame.insert(0, "forecast", forecast)
