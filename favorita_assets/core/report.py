@@ -99,7 +99,7 @@ def fmt(value, kind: str) -> str:
     if kind == "units":
         return f"{value:,.0f}"
     if kind == "delta":
-        return f"{value:+,.0f}"
+        return f"{round(value) + 0:+,}"  # a fraction of a unit either way is +0, never -0
     if kind == "pct":
         return f"{value:.0%}"
     if kind == "days":
