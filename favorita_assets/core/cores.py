@@ -51,8 +51,23 @@ def _quota(root: Path) -> float | None:
         return None
 
 
-def available_cores(environ: Mapping[str, str] | None = None, cgroup: Path = CGROUP) -> int:
-    """FAVORITA_THREADS when set; else the CPUs this process may run on, capped by the container's quota."""
+def _own_groups(cgroup: Path, membership: Path) -> list[Path]:
+    """The process's own cgroup v2 folder and every folder above it up to ``cgroup`` (a quota set on any of them,
+    by systemd's CPUQuota or a container runtime without a private cgroup namespace, applies), deepest first."""
+    try:
+        lines = membership.read_text().splitlines()
+    except OSError:
+        return []
+    own = next((line[3:] for line in lines if line.startswith("0::")), "")
+    parts = [p for p in own.strip().split("/") if p and p != ".."]
+    return [cgroup.joinpath(*parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+def available_cores(
+    environ: Mapping[str, str] | None = None, cgroup: Path = CGROUP, membership: Path = Path("/proc/self/cgroup")
+) -> int:
+    """FAVORITA_THREADS when set; else the CPUs this process may run on, capped by the smallest CPU quota of its
+    container and the cgroups it sits in (``membership``: /proc/self/cgroup)."""
     setting = threads_setting(environ)
     if setting is not None:
         return setting
@@ -60,7 +75,7 @@ def available_cores(environ: Mapping[str, str] | None = None, cgroup: Path = CGR
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not on Linux
         cores = os.cpu_count() or 1
-    quota = _quota(cgroup)
-    if quota is not None:
-        cores = min(cores, math.ceil(quota))
+    quotas = [q for q in (_quota(g) for g in [*_own_groups(cgroup, membership), cgroup]) if q is not None]
+    if quotas:
+        cores = min(cores, math.ceil(min(quotas)))
     return max(1, cores)

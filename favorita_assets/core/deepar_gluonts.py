@@ -65,6 +65,7 @@ def _no_distribution_validation():
     use (``core.cores``), not the host's count, which under a container's CPU quota makes them spin."""
     import torch
 
+    threads = torch.get_num_threads()
     torch.set_num_threads(available_cores())
     before = torch.distributions.Distribution._validate_args
     torch.distributions.Distribution.set_default_validate_args(False)
@@ -78,6 +79,7 @@ def _no_distribution_validation():
             yield
     finally:
         torch.distributions.Distribution.set_default_validate_args(before)
+        torch.set_num_threads(threads)
 
 
 def _dataset(records: Iterable[dict], cut: int = 0):

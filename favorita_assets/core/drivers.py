@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from favorita_assets.core.candidates import CAT_NAMES, LightGBMModel, Problem
+from favorita_assets.core.challengers import subset
 
 DRIVERS = (
     "recent level",
@@ -66,6 +67,21 @@ def to_units(log_contributions: np.ndarray, log_baseline: np.ndarray) -> tuple[n
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(np.abs(total) > 1e-12, (forecast - baseline) / total, np.exp(log_baseline))
     return baseline, log_contributions * scale[:, None], forecast
+
+
+def explain_as_evaluated(
+    problems: list[Problem], families: np.ndarray, seed: int = 0, global_models_by: str = "chain"
+) -> pd.DataFrame:
+    """``explain`` with the evaluation's split: one LightGBM over the chain, or one per family (``families``: each
+    series' family) when the evaluation trained them so; ``series`` numbers the rows of ``problems`` either way."""
+    if global_models_by != "family":
+        return explain(problems, seed=seed)
+    parts = []
+    for family in sorted(set(families.tolist())):
+        rows = np.flatnonzero(families == family)
+        part = explain(subset(problems, rows), seed=seed)
+        parts.append(part.assign(series=rows[part["series"].to_numpy()]))
+    return pd.concat(parts, ignore_index=True).sort_values(["series", "date"], ignore_index=True)
 
 
 def explain(problems: list[Problem], seed: int = 0, threads: int | None = None) -> pd.DataFrame:

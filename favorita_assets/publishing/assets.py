@@ -136,8 +136,10 @@ def forecast_drivers(context: AssetExecutionContext, storage: Storage) -> Materi
     test, inference = read_channel(storage, partition, "test"), read_channel(storage, partition, "inference")
     h, k = int(manifest["prediction_length"]), int(manifest.get("backtest_windows", 1))
     problems = problems_from_records(test, inference, h, k, manifest["cutoff"])
-    explained = drivers.explain(problems, seed=int(summary.get("seed", 0)))
     series = pd.DataFrame(manifest["series"])
+    families = series["family"].astype(str).to_numpy()
+    split = str(summary.get("global_models_by", "chain"))
+    explained = drivers.explain_as_evaluated(problems, families, int(summary.get("seed", 0)), split)
     table = drivers.drivers_table(explained, series, storage.read_parquet(keys.forecasts(partition)))
     storage.write_parquet(keys.forecast_drivers(partition), table)
     overall = drivers.horizon_summary(table)[["published_mean", "lightgbm", "baseline", *drivers.DRIVER_COLUMNS]]

@@ -37,3 +37,16 @@ def test_favorita_threads_overrides_and_a_bad_value_is_refused_before_any_work(t
             available_cores({"FAVORITA_THREADS": bad}, cgroup=tmp_path)
         with pytest.raises(SettingsError, match=f"FAVORITA_THREADS='{bad}': use a whole number of cores from 1"):
             Settings.from_env({"FAVORITA_THREADS": bad})
+
+
+def test_a_quota_on_the_process_own_cgroup_or_above_it_counts(tmp_path):
+    """cgroup v2 without a private namespace (systemd's CPUQuota, some runtimes): the quota sits on the process's own
+    group, named in /proc/self/cgroup, or on a group above it, not at the top."""
+    membership = tmp_path / "self_cgroup"
+    membership.write_text("0::/system.slice/favorita.service\n")
+    (tmp_path / "system.slice" / "favorita.service").mkdir(parents=True)
+    (tmp_path / "system.slice" / "favorita.service" / "cpu.max").write_text("max 100000\n")
+    (tmp_path / "system.slice" / "cpu.max").write_text("100000 100000\n")  # one core for the whole slice
+    assert available_cores({}, cgroup=tmp_path, membership=membership) == 1
+    membership.write_text("0::/\n")
+    assert available_cores({}, cgroup=tmp_path, membership=membership) == affinity()

@@ -90,3 +90,15 @@ def test_the_stored_table_names_each_series_and_puts_the_published_mean_beside(e
     assert len(summary) == 20 and summary["published_mean"].iloc[0] == pytest.approx(7.0 * H)
     text = drivers.markdown(summary[["published_mean", "lightgbm", "baseline", *drivers.DRIVER_COLUMNS]].sum())
     assert "| promotions | +" in text and "| published forecast | 1,960 |" in text
+
+
+def test_with_one_model_per_family_each_family_is_explained_by_its_own_model(explained):
+    problems, whole = explained
+    families = np.array([f"F{s % 2}" for s in range(20)])
+    split = drivers.explain_as_evaluated(problems, families, seed=0, global_models_by="family")
+    assert sorted(split["series"].unique()) == list(range(20)) and len(split) == 20 * H
+    added = split["baseline"] + split[list(drivers.DRIVERS)].sum(axis=1)
+    np.testing.assert_allclose(added, split["forecast"], rtol=1e-9, atol=1e-9)
+    assert not np.allclose(split["forecast"], whole["forecast"])  # two models, not the chain's one
+    chain = drivers.explain_as_evaluated(problems, families, seed=0, global_models_by="chain")
+    pd.testing.assert_frame_equal(chain, whole)
