@@ -35,26 +35,28 @@ DRIVERS = (
 QUIET_UNLESS = {"holidays and events": ("is_holiday", "is_event"), "closures": ("store_closed",)}
 
 
+NAMED_FEATURES = {
+    "day": "calendar and paydays",
+    "month": "calendar and paydays",
+    "dayofyear": "calendar and paydays",
+    "is_payday": "calendar and paydays",
+    "log1p_onpromotion": "promotions",
+    "is_holiday": "holidays and events",
+    "is_event": "holidays and events",
+    "store_closed": "closures",
+    **dict.fromkeys(CAT_NAMES, "store and family"),
+}
+
+
 def driver_of(feature: str) -> str:
     """The driver a model feature belongs to; an unknown feature is a bug here (a new feature needs a driver)."""
     if feature in ("lag7", "lag14", "lag21", "lag28") or feature.startswith(("seasonal_rolling_mean", "dayofweek")):
         return "weekly pattern"  # the same weekday in past weeks, and the weekday itself
     if feature.startswith(("lag", "rolling_mean")):
         return "recent level"  # the last six days and the 7- and 28-day means
-    named = {
-        "day": "calendar and paydays",
-        "month": "calendar and paydays",
-        "dayofyear": "calendar and paydays",
-        "is_payday": "calendar and paydays",
-        "log1p_onpromotion": "promotions",
-        "is_holiday": "holidays and events",
-        "is_event": "holidays and events",
-        "store_closed": "closures",
-        **dict.fromkeys(CAT_NAMES, "store and family"),
-    }
-    if feature not in named:
+    if feature not in NAMED_FEATURES:
         raise ValueError(f"the LightGBM feature {feature!r} has no driver in core/drivers.py")
-    return named[feature]
+    return NAMED_FEATURES[feature]
 
 
 def to_units(log_contributions: np.ndarray, log_baseline: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,12 +104,12 @@ def explain(problems: list[Problem], seed: int = 0, threads: int | None = None) 
     horizon = problems[-1]
     predicted = candidate.predict(model, horizon, before_predict_callback=keep)
     frames = []
+    column_of = [DRIVERS.index(driver_of(name)) for name in steps[0].columns]  # every step has the same features
     for step, features in enumerate(steps):
         contributions = np.asarray(regressor.predict(features, pred_contrib=True), dtype=float)
-        names = list(features.columns)
         grouped = np.zeros((len(features), len(DRIVERS)))
-        for j, name in enumerate(names):
-            grouped[:, DRIVERS.index(driver_of(name))] += contributions[:, j]
+        for j, column in enumerate(column_of):
+            grouped[:, column] += contributions[:, j]
         log_baseline = contributions[:, -1].copy()
         for driver, flags in QUIET_UNLESS.items():  # "no holiday" and "open" are the normal day: part of the baseline
             quiet = (features[list(flags)].to_numpy(dtype=float) == 0).all(axis=1)
